@@ -207,7 +207,12 @@ function fieldFlexCond(ctx: Ctx, f: FieldModel): string {
 function emitWrite(o: Out, ctx: Ctx, t: FieldType, x: string, flex: string, nullable: string, label: string): void {
   if (t.kind === 'array') {
     const e = fresh(ctx, 'e');
-    const nullWrite = flex === 'true' ? 'w.writeUVarint(0);' : flex === 'false' ? 'w.writeInt32(-1);' : `if (${flex}) w.writeUVarint(0); else w.writeInt32(-1);`;
+    const nullWrite =
+      flex === 'true'
+        ? 'w.writeUVarint(0);'
+        : flex === 'false'
+          ? 'w.writeInt32(-1);'
+          : `if (${flex}) w.writeUVarint(0); else w.writeInt32(-1);`;
     const lenWrite =
       flex === 'true'
         ? `w.writeUVarint(${x}.length + 1);`
@@ -215,7 +220,8 @@ function emitWrite(o: Out, ctx: Ctx, t: FieldType, x: string, flex: string, null
           ? `w.writeInt32(${x}.length);`
           : `if (${flex}) w.writeUVarint(${x}.length + 1); else w.writeInt32(${x}.length);`;
     o.open(`if (${x} === null) {`);
-    if (nullable !== 'true') o.line(`if (!(${nullable})) throw new TypeError('${label} is not nullable in version ' + v);`);
+    if (nullable !== 'true')
+      o.line(`if (!(${nullable})) throw new TypeError('${label} is not nullable in version ' + v);`);
     o.line(nullWrite);
     o.mid('} else {');
     o.line(lenWrite);
@@ -231,7 +237,8 @@ function emitWrite(o: Out, ctx: Ctx, t: FieldType, x: string, flex: string, null
       return;
     }
     o.open(`if (${x} === null) {`);
-    if (nullable !== 'true') o.line(`if (!(${nullable})) throw new TypeError('${label} is not nullable in version ' + v);`);
+    if (nullable !== 'true')
+      o.line(`if (!(${nullable})) throw new TypeError('${label} is not nullable in version ' + v);`);
     o.line('w.writeInt8(-1);');
     o.mid('} else {');
     o.line('w.writeInt8(1);');
@@ -368,7 +375,15 @@ function emitEncoder(o: Out, msg: MessageModel, s: StructModel, isRoot: boolean)
         o.open(`if (${val} !== undefined && (${differsFromDefault(f, val)})) {`);
         o.line(`const tw = new Writer(64);`);
         const inner = new Out();
-        emitWrite(inner, ctx, f.type, val, 'true', versionCond(f.nullableVersions, ctx.within), `${s.typeName}.${f.prop}`);
+        emitWrite(
+          inner,
+          ctx,
+          f.type,
+          val,
+          'true',
+          versionCond(f.nullableVersions, ctx.within),
+          `${s.typeName}.${f.prop}`,
+        );
         for (const l of inner.lines) o.line(l.replace(/\bw\./g, 'tw.').replace(/\(w, /g, '(tw, '));
         o.line(`tags.push({ tag: ${f.tag}, data: tw.toBuffer() });`);
         o.close();
@@ -392,7 +407,11 @@ function readPrimitive(name: string, flex: string, nullable: string, label: stri
   const pick = (compact: string, classic: string) =>
     flex === 'true' ? compact : flex === 'false' ? classic : `(${flex} ? ${compact} : ${classic})`;
   const nn = (nullableRead: string, plainRead: string) =>
-    nullable === 'true' ? nullableRead : nullable === 'false' ? plainRead : `(${nullable} ? ${nullableRead} : ${plainRead})`;
+    nullable === 'true'
+      ? nullableRead
+      : nullable === 'false'
+        ? plainRead
+        : `(${nullable} ? ${nullableRead} : ${plainRead})`;
   void label;
   switch (name) {
     case 'bool':
@@ -508,11 +527,19 @@ function emitRead(
   o.line(`${target} = ${readPrimitive(t.name, flex, nullable, label)};`);
 }
 
-function emitDecoder(o: Out, msg: MessageModel, s: StructModel, isRoot: boolean, minTables: Map<string, number[]>): void {
+function emitDecoder(
+  o: Out,
+  msg: MessageModel,
+  s: StructModel,
+  isRoot: boolean,
+  minTables: Map<string, number[]>,
+): void {
   const ctx: Ctx = { msg, struct: s, within: s.versions, tmp: 0 };
   o.open(`export function decode${s.typeName}(r: Reader, v: number): ${s.typeName} {`);
   if (isRoot) {
-    o.line(`if (v < ${s.versions.lo} || v > ${s.versions.hi}) throw new DecodeError('${s.typeName} has no version ' + v);`);
+    o.line(
+      `if (v < ${s.versions.lo} || v > ${s.versions.hi}) throw new DecodeError('${s.typeName} has no version ' + v);`,
+    );
   }
   const flexCond = versionCond(msg.flexibleVersions, ctx.within);
   o.line(`const flex = ${flexCond};`);

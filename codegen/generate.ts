@@ -86,7 +86,8 @@ export function generate(specRoot: string): GenerateResult {
     const alias = `api${key}`;
     apiImports.push(`import * as ${alias} from './${file}.js';`);
     indexLines.push(`export * from './${file}.js';`);
-    const reqFlex = request.flexibleVersions.lo <= request.flexibleVersions.hi ? request.flexibleVersions.lo : 'Infinity';
+    const reqFlex =
+      request.flexibleVersions.lo <= request.flexibleVersions.hi ? request.flexibleVersions.lo : 'Infinity';
     const resFlex =
       response.flexibleVersions.lo <= response.flexibleVersions.hi ? response.flexibleVersions.lo : 'Infinity';
     apiRows.push(
@@ -111,16 +112,19 @@ export function generate(specRoot: string): GenerateResult {
     const dir = m.kind === 'header' ? '' : 'data/';
     const path = m.kind === 'header' ? null : `${dir}${kebab(m.name)}`;
     if (path === null) continue;
-    files.push({ path: `${path}.ts`, content: emitMessagesFile([m], [`${m.name}.json`]).replace("'../../primitives/", "'../../primitives/") });
+    files.push({
+      path: `${path}.ts`,
+      content: emitMessagesFile([m], [`${m.name}.json`]).replace("'../../primitives/", "'../../primitives/"),
+    });
     indexLines.push(`export * from './${path}.js';`);
   }
   const headers = others.filter((m) => m.kind === 'header');
   files.push({
     path: 'headers.ts',
-    content: emitMessagesFile(headers, headers.map((h) => `${h.name}.json`)).replace(
-      "'../../primitives/codegen-support.js'",
-      "'../primitives/codegen-support.js'",
-    ),
+    content: emitMessagesFile(
+      headers,
+      headers.map((h) => `${h.name}.json`),
+    ).replace("'../../primitives/codegen-support.js'", "'../primitives/codegen-support.js'"),
   });
   indexLines.push("export * from './headers.js';");
 

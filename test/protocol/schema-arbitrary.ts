@@ -46,12 +46,12 @@ export function structArbitrary(
   }
   let arb: fc.Arbitrary<Record<string, unknown>> = fc.record(shape);
   if (flex && withUnknownTags) {
-    const unknown = fc
-      .uniqueArray(fc.integer({ min: 0, max: 300 }), { maxLength: 2 })
-      .chain((tags) => {
-        const free = tags.filter((t) => !usedTags.has(t)).sort((a, b) => a - b);
-        return fc.tuple(...free.map((tag) => fc.uint8Array({ maxLength: 6 }).map((d) => ({ tag, data: Buffer.from(d) }))));
-      });
+    const unknown = fc.uniqueArray(fc.integer({ min: 0, max: 300 }), { maxLength: 2 }).chain((tags) => {
+      const free = tags.filter((t) => !usedTags.has(t)).sort((a, b) => a - b);
+      return fc.tuple(
+        ...free.map((tag) => fc.uint8Array({ maxLength: 6 }).map((d) => ({ tag, data: Buffer.from(d) }))),
+      );
+    });
     arb = fc.tuple(arb, fc.option(unknown, { nil: undefined })).map(([rec, u]) => {
       if (u !== undefined && u.length > 0) return { ...rec, unknownTaggedFields: u };
       return rec;
@@ -60,7 +60,13 @@ export function structArbitrary(
   return arb;
 }
 
-function typeArbitrary(m: MessageDesc, t: TypeDesc, v: number, nullable: boolean, depth: number): fc.Arbitrary<unknown> {
+function typeArbitrary(
+  m: MessageDesc,
+  t: TypeDesc,
+  v: number,
+  nullable: boolean,
+  depth: number,
+): fc.Arbitrary<unknown> {
   const base = nonNullArbitrary(m, t, v, depth);
   return nullable ? fc.option(base, { nil: null, freq: 4 }) : base;
 }

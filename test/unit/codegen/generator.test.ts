@@ -28,7 +28,11 @@ test('the committed generated code is exactly what the generator writes from ../
   const { files } = generate(SPEC);
   const expected = new Map(files.map((f) => [f.path, f.content]));
   const committed = listFiles(OUT).map((p) => relative(OUT, p));
-  assert.deepEqual(committed.sort(), [...expected.keys()].sort(), 'generated file list differs: run `npm run generate`');
+  assert.deepEqual(
+    committed.sort(),
+    [...expected.keys()].sort(),
+    'generated file list differs: run `npm run generate`',
+  );
   for (const [path, content] of expected) {
     const actual = readFileSync(join(OUT, path), 'utf8');
     assert.ok(actual === content, `${path} is stale or edited by hand: run \`npm run generate\``);
