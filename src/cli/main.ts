@@ -1,10 +1,16 @@
 import { parseArgs } from './args.js';
-import { BROKER_HELP, brokerCommand } from './broker-command.js';
+import { brokerCommand } from './broker-command.js';
+import { consumeCommand } from './consume-command.js';
+import { produceCommand } from './produce-command.js';
+import { topicCommand } from './topic-command.js';
 
 const HELP = `Usage: jocko <command> [options]
 
 Commands:
   broker     start a broker (jocko broker --help)
+  topic      create, list, describe, alter and delete topics
+  produce    produce lines from stdin or a file
+  consume    print the records of a partition
 
 Run 'jocko <command> --help' for a command's options.
 `;
@@ -17,6 +23,13 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'broker':
       return brokerCommand(args);
+    case 'topic':
+    case 'topics':
+      return topicCommand(args);
+    case 'produce':
+      return produceCommand(args);
+    case 'consume':
+      return consumeCommand(args);
     case undefined:
     case 'help':
     case '--help':
@@ -25,7 +38,6 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     default:
       process.stderr.write(`unknown command '${command}'\n\n${HELP}`);
-      void BROKER_HELP;
       return 2;
   }
 }
