@@ -1,0 +1,72 @@
+/**
+ * Zstandard (KIP-110) through zstd-napi's native binding, used directly so decompression can
+ * stream into bounded chunks instead of trusting a frame's announced content size.
+ */
+import { createRequire } from 'node:module';
+import { DecodeError } from '../../primitives/decode-error.js';
+
+interface StreamResult {
+  0: number;
+  1: number;
+  2: number;
+}
+interface DCtx {
+  decompressStream(dst: Uint8Array, src: Uint8Array): StreamResult;
+  reset(directive: number): void;
+}
+interface ZstdBinding {
+  DCtx: new () => DCtx;
+  ResetDirective: { sessionOnly: number };
+  dStreamOutSize(): number;
+}
+
+const require = createRequire(import.meta.url);
+const binding = require('zstd-napi/binding.js') as ZstdBinding;
+const { compress } = require('zstd-napi') as {
+  compress(data: Uint8Array, params?: { compressionLevel?: number }): Buffer;
+};
+
+/** Level 3, zstd's default and Kafka's (compression.zstd.level). */
+export function zstdCompress(buf: Buffer): Buffer {
+  return compress(buf, { compressionLevel: 3 });
+}
+
+const CHUNK = Math.min(binding.dStreamOutSize(), 128 * 1024);
+let sharedCtx: DCtx | undefined;
+
+/** Decompresses one or more zstd frames into at most `maxOutputBytes`. */
+export function zstdDecompress(buf: Buffer, maxOutputBytes: number): Buffer {
+  sharedCtx ??= new binding.DCtx();
+  const ctx = sharedCtx;
+  ctx.reset(binding.ResetDirective.sessionOnly);
+  const out: Buffer[] = [];
+  let total = 0;
+  let input = buf;
+  try {
+    for (;;) {
+      const room = Math.min(CHUNK, maxOutputBytes - total + 1);
+      const chunk = Buffer.allocUnsafe(room);
+      const result = ctx.decompressStream(chunk, input);
+      const hint = result[0];
+      const produced = result[1];
+      const consumed = result[2];
+      if (produced > 0) {
+        total += produced;
+        if (total > maxOutputBytes)
+          throw new DecodeError(`zstd payload inflates past the ${maxOutputBytes}-byte limit`);
+        out.push(chunk.subarray(0, produced));
+      }
+      input = input.subarray(consumed);
+      // 0 means the current frame is complete and flushed; frames may follow back to back.
+      if (hint === 0 && input.length === 0) break;
+      if (produced === 0 && consumed === 0) {
+        throw new DecodeError(input.length === 0 ? 'truncated zstd payload' : 'zstd decompression made no progress');
+      }
+    }
+  } catch (err) {
+    ctx.reset(binding.ResetDirective.sessionOnly);
+    if (err instanceof DecodeError) throw err;
+    throw new DecodeError(`corrupt zstd payload: ${(err as Error).message}`);
+  }
+  return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, total);
+}
