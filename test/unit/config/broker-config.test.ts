@@ -1,0 +1,319 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  BrokerConfig,
+  type BrokerConfigInput,
+  parseSetFlags,
+  validateBrokerConfigUpdate,
+} from '../../../src/config/broker-config.js';
+import { ConfigSource } from '../../../src/config/config-def.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
+
+function resolve(input: BrokerConfigInput): BrokerConfig {
+  const r = BrokerConfig.resolve(input);
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+  return r.config;
+}
+
+const FILE = 'num.partitions=2\nlog.segment.bytes=2097152\ndefault.replication.factor=3\nmin.insync.replicas=2\n';
+
+test('precedence is default < file < env < --set < dynamic default < dynamic broker, and each source is reported', () => {
+  const config = resolve({
+    propertiesText: FILE,
+    propertiesPath: 'server.properties',
+    env: { JOCKO_NUM_PARTITIONS: '3', JOCKO_LOG_SEGMENT_BYTES: '4194304', JOCKO_DEFAULT_REPLICATION_FACTOR: '2' },
+    overrides: { 'num.partitions': '4', 'log.segment.bytes': '8388608' },
+    dynamicDefaults: { 'log.segment.bytes': '16777216', 'min.insync.replicas': '3' },
+    dynamicBroker: { 'min.insync.replicas': '4' },
+  });
+  // num.partitions: file 2 < env 3 < flag 4
+  assert.equal(config.numPartitions, 4);
+  assert.equal(config.origin('num.partitions'), 'flag');
+  assert.equal(config.source('num.partitions'), ConfigSource.STATIC_BROKER_CONFIG);
+  // default.replication.factor: file 3 < env 2
+  assert.equal(config.defaultReplicationFactor, 2);
+  assert.equal(config.origin('default.replication.factor'), 'env');
+  // log.segment.bytes: flag < dynamic default
+  assert.equal(config.logSegmentBytes, 16777216);
+  assert.equal(config.source('log.segment.bytes'), ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+  // min.insync.replicas: file < dynamic default < dynamic broker
+  assert.equal(config.minInsyncReplicas, 4);
+  assert.equal(config.source('min.insync.replicas'), ConfigSource.DYNAMIC_BROKER_CONFIG);
+  // untouched keys keep their defaults
+  assert.equal(config.messageMaxBytes, 1048588);
+  assert.equal(config.source('message.max.bytes'), ConfigSource.DEFAULT_CONFIG);
+
+  const described = config.describe({ names: ['min.insync.replicas', 'num.partitions', 'message.max.bytes'] });
+  assert.deepEqual(
+    described.map((d) => [d.name, d.value, d.source]),
+    [
+      ['num.partitions', '4', ConfigSource.STATIC_BROKER_CONFIG],
+      ['message.max.bytes', '1048588', ConfigSource.DEFAULT_CONFIG],
+      ['min.insync.replicas', '4', ConfigSource.DYNAMIC_BROKER_CONFIG],
+    ],
+  );
+  const minIsr = described.find((d) => d.name === 'min.insync.replicas');
+  assert.deepEqual(minIsr?.synonyms, [
+    { name: 'min.insync.replicas', value: '4', source: ConfigSource.DYNAMIC_BROKER_CONFIG },
+    { name: 'min.insync.replicas', value: '3', source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
+    { name: 'min.insync.replicas', value: '2', source: ConfigSource.STATIC_BROKER_CONFIG },
+    { name: 'min.insync.replicas', value: '1', source: ConfigSource.DEFAULT_CONFIG },
+  ]);
+});
+
+test('retention: ms wins over minutes, minutes over hours, hours over the default', () => {
+  assert.equal(resolve({}).logRetentionMs, 168 * 3_600_000);
+  assert.equal(resolve({ propertiesText: 'log.retention.hours=2' }).logRetentionMs, 7_200_000);
+  assert.equal(resolve({ propertiesText: 'log.retention.hours=2\nlog.retention.minutes=5' }).logRetentionMs, 300_000);
+  assert.equal(
+    resolve({ propertiesText: 'log.retention.ms=1234\nlog.retention.hours=2\nlog.retention.minutes=5' }).logRetentionMs,
+    1234,
+  );
+  // File, environment and flags are one static layer: ms from the file beats hours from a flag, as in Kafka.
+  assert.equal(
+    resolve({ propertiesText: 'log.retention.ms=1234', overrides: { 'log.retention.hours': '1' } }).logRetentionMs,
+    1234,
+  );
+  // A dynamic value beats every static one, whichever unit it uses.
+  assert.equal(
+    resolve({ propertiesText: 'log.retention.ms=1234', dynamicDefaults: { 'log.retention.hours': '1' } })
+      .logRetentionMs,
+    3_600_000,
+  );
+});
+
+test('negative retention in any unit means unlimited (-1); zero is refused', () => {
+  assert.equal(resolve({ propertiesText: 'log.retention.hours=-1' }).logRetentionMs, -1);
+  assert.equal(resolve({ propertiesText: 'log.retention.minutes=-3' }).logRetentionMs, -1);
+  assert.equal(resolve({ propertiesText: 'log.retention.ms=-1' }).logRetentionMs, -1);
+  const r = BrokerConfig.resolve({ propertiesText: 'log.retention.ms=0', propertiesPath: 'server.properties' });
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.ok ? [] : r.errors.map((e) => [e.where, e.message]), [
+    ['server.properties:1', 'log.retention.ms must be unlimited (-1) or, greater than or equal to 1'],
+  ]);
+});
+
+test('segment roll and flush interval fall back the way Kafka does', () => {
+  assert.equal(resolve({ propertiesText: 'log.roll.hours=1' }).logRollMs, 3_600_000);
+  assert.equal(resolve({ propertiesText: 'log.roll.hours=1\nlog.roll.ms=500' }).logRollMs, 500);
+  assert.equal(resolve({ propertiesText: 'log.flush.scheduler.interval.ms=2000' }).logFlushIntervalMs, 2000);
+  assert.equal(
+    resolve({ propertiesText: 'log.flush.scheduler.interval.ms=2000\nlog.flush.interval.ms=100' }).logFlushIntervalMs,
+    100,
+  );
+});
+
+test('log.dirs wins over log.dir', () => {
+  assert.deepEqual(resolve({ propertiesText: 'log.dir=/a' }).logDirs, ['/a']);
+  assert.deepEqual(resolve({ propertiesText: 'log.dir=/a\nlog.dirs=/b, /c' }).logDirs, ['/b', '/c']);
+  const dup = BrokerConfig.resolve({ overrides: { 'log.dirs': '/b,/b' } });
+  assert.equal(
+    dup.ok ? '' : dup.errors[0]?.message,
+    'Invalid value [/b, /b] for configuration log.dirs: Values must not be duplicated',
+  );
+});
+
+test('node.id and broker.id are one setting; conflicting values are an error', () => {
+  const a = resolve({ overrides: { 'node.id': '7' } });
+  assert.equal(a.nodeId, 7);
+  assert.equal(a.get('broker.id'), 7);
+  assert.equal(resolve({ propertiesText: 'broker.id=3' }).nodeId, 3);
+  assert.equal(resolve({}).nodeId, -1);
+  const r = BrokerConfig.resolve({ propertiesText: 'broker.id=3', overrides: { 'node.id': '4' } });
+  assert.equal(r.ok ? '' : r.errors[0]?.message, 'You must set `node.id` to the same value as `broker.id`.');
+});
+
+test('invalid values are errors that say where they were written', () => {
+  const r = BrokerConfig.resolve({
+    propertiesText: '# header\nnum.partitions=zero\n',
+    propertiesPath: 'server.properties',
+    env: { JOCKO_LOG_SEGMENT_BYTES: '100' },
+    overrides: { 'auto.create.topics.enable': 'maybe' },
+  });
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.ok ? [] : r.errors.map((e) => [e.where, e.message]), [
+    ['server.properties:2', 'Invalid value zero for configuration num.partitions: Not a number of type INT'],
+    [
+      'JOCKO_LOG_SEGMENT_BYTES',
+      'Invalid value 100 for configuration log.segment.bytes: Value must be at least 1048576',
+    ],
+    [
+      '--set auto.create.topics.enable',
+      'Invalid value maybe for configuration auto.create.topics.enable: Expected value to be either true or false',
+    ],
+  ]);
+});
+
+test('unknown broker keys are warnings only, with a hint when a topic config name was used', () => {
+  const r = BrokerConfig.resolve({
+    propertiesText: 'num.io.threads=8\nretention.ms=1000\nnum.partitions=2\n',
+    propertiesPath: 'server.properties',
+  });
+  assert.ok(r.ok);
+  assert.equal(r.config.numPartitions, 2);
+  assert.deepEqual(
+    r.warnings.map((w) => [w.where, w.message]),
+    [
+      ['server.properties:1', "The configuration 'num.io.threads' was supplied but isn't a known config."],
+      [
+        'server.properties:2',
+        "The configuration 'retention.ms' was supplied but isn't a known config. retention.ms is a topic config; its broker default is log.retention.ms.",
+      ],
+    ],
+  );
+});
+
+test('environment: only JOCKO_ variables are read; unknown ones warn; logging variables and empty values are skipped', () => {
+  const r = BrokerConfig.resolve({
+    env: {
+      PATH: '/usr/bin',
+      KAFKA_HEAP_OPTS: '-Xmx1G',
+      JOCKO_LOG_LEVEL: 'debug',
+      JOCKO_NUM_PARTITONS: '3',
+      JOCKO_LOG_RETENTION_MS: '60000',
+      JOCKO_LOG_DIRS: '',
+    },
+  });
+  assert.ok(r.ok);
+  assert.equal(r.config.logRetentionMs, 60000);
+  assert.equal(r.config.origin('log.retention.ms'), 'env');
+  assert.deepEqual(
+    r.warnings.map((w) => w.where),
+    ['JOCKO_NUM_PARTITONS'],
+  );
+});
+
+test('--set flags are split on the first =', () => {
+  assert.deepEqual(parseSetFlags(['a=b=c', 'x= y', 'bad', '=v']), {
+    values: { a: 'b=c', x: ' y' },
+    errors: ['--set expects KEY=VALUE, got bad', '--set expects KEY=VALUE, got =v'],
+  });
+});
+
+test('a BrokerConfig is immutable; dynamic changes make a new one', () => {
+  const base = resolve({ propertiesText: 'log.retention.hours=1' });
+  assert.ok(Object.isFrozen(base));
+  const { config: next, warnings } = base.withDynamicConfigs({
+    clusterDefault: { 'log.retention.ms': '1000' },
+    broker: {},
+  });
+  assert.deepEqual(warnings, []);
+  assert.equal(base.logRetentionMs, 3_600_000);
+  assert.equal(next.logRetentionMs, 1000);
+  assert.deepEqual(next.dynamicConfigs('cluster-default'), { 'log.retention.ms': '1000' });
+});
+
+test('dynamic updates: read-only, per-broker-only, unknown and invalid values are refused as Kafka does', () => {
+  const c = resolve({});
+  assert.deepEqual(validateBrokerConfigUpdate(c, { 'log.dirs': '/x' }, 'broker'), [
+    {
+      name: 'log.dirs',
+      errorCode: ErrorCode.INVALID_REQUEST,
+      message: 'Cannot update these configs dynamically: Set(log.dirs)',
+    },
+  ]);
+  assert.deepEqual(validateBrokerConfigUpdate(c, { listeners: 'PLAINTEXT://:9093' }, 'cluster-default'), [
+    {
+      name: 'listeners',
+      errorCode: ErrorCode.INVALID_REQUEST,
+      message: 'Cannot update these configs at default cluster level, broker id must be specified: Set(listeners)',
+    },
+  ]);
+  assert.deepEqual(validateBrokerConfigUpdate(c, { listeners: 'PLAINTEXT://:9093' }, 'broker'), []);
+  assert.deepEqual(validateBrokerConfigUpdate(c, { 'no.such.thing': '1' }, 'broker'), [
+    {
+      name: 'no.such.thing',
+      errorCode: ErrorCode.INVALID_CONFIG,
+      message: 'Unknown broker config name: no.such.thing',
+    },
+  ]);
+  assert.deepEqual(validateBrokerConfigUpdate(c, { 'log.retention.bytes': 'lots' }, 'cluster-default'), [
+    {
+      name: 'log.retention.bytes',
+      errorCode: ErrorCode.INVALID_REQUEST,
+      message: 'Invalid value lots for configuration log.retention.bytes: Not a number of type LONG',
+    },
+  ]);
+  assert.equal(
+    validateBrokerConfigUpdate(c, { 'log.retention.ms': '0' }, 'cluster-default')[0]?.message,
+    'log.retention.ms must be unlimited (-1) or, greater than or equal to 1',
+  );
+  assert.deepEqual(validateBrokerConfigUpdate(c, { 'log.retention.ms': null }, 'cluster-default'), []);
+});
+
+test('stored dynamic values that cannot apply are skipped with a warning', () => {
+  const r = BrokerConfig.resolve({ dynamicDefaults: { 'num.partitions': '9', 'log.retention.ms': '5000' } });
+  assert.ok(r.ok);
+  assert.equal(r.config.numPartitions, 1);
+  assert.equal(r.config.logRetentionMs, 5000);
+  assert.deepEqual(
+    r.warnings.map((w) => w.name),
+    ['num.partitions'],
+  );
+});
+
+test('describe: synonyms of a multi-unit key are listed from the described key down, by source', () => {
+  const config = resolve({
+    propertiesText: 'log.retention.minutes=30',
+    dynamicDefaults: { 'log.retention.hours': '2' },
+  });
+  const [ms, minutes, hours] = config.describe({
+    names: ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+  });
+  assert.deepEqual(
+    [ms?.name, ms?.value, ms?.source, ms?.synonyms],
+    ['log.retention.ms', null, ConfigSource.DEFAULT_CONFIG, []],
+  );
+  assert.deepEqual(minutes?.synonyms, [
+    { name: 'log.retention.minutes', value: '30', source: ConfigSource.STATIC_BROKER_CONFIG },
+    { name: 'log.retention.hours', value: '168', source: ConfigSource.DEFAULT_CONFIG },
+  ]);
+  assert.equal(minutes?.source, ConfigSource.STATIC_BROKER_CONFIG);
+  assert.deepEqual(hours?.synonyms, [
+    { name: 'log.retention.hours', value: '2', source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG },
+    { name: 'log.retention.minutes', value: '30', source: ConfigSource.STATIC_BROKER_CONFIG },
+    { name: 'log.retention.hours', value: '168', source: ConfigSource.DEFAULT_CONFIG },
+  ]);
+  assert.equal(hours?.readOnly, false);
+  assert.equal(config.describe({ names: ['log.dirs'] })[0]?.readOnly, true);
+});
+
+test('describe: sensitive values are reported as null, in the value and in every synonym', () => {
+  const config = resolve({
+    propertiesText: 'ssl.keystore.password=hunter2',
+    dynamicBroker: { 'ssl.keystore.password': 'hunter3' },
+  });
+  const [entry] = config.describe({ names: ['ssl.keystore.password'] });
+  assert.ok(entry);
+  assert.equal(entry.sensitive, true);
+  assert.equal(entry.type, 9);
+  assert.equal(entry.value, null);
+  assert.equal(entry.source, ConfigSource.DYNAMIC_BROKER_CONFIG);
+  assert.deepEqual(entry.synonyms, [
+    { name: 'ssl.keystore.password', value: null, source: ConfigSource.DYNAMIC_BROKER_CONFIG },
+    { name: 'ssl.keystore.password', value: null, source: ConfigSource.STATIC_BROKER_CONFIG },
+  ]);
+  assert.ok(!JSON.stringify(config.describe()).includes('hunter'));
+  assert.equal(config.loggableValues()['ssl.keystore.password'], '[hidden]');
+  assert.equal(config.getString('ssl.keystore.password'), 'hunter3');
+});
+
+test('describe of the cluster-default resource lists only dynamic defaults', () => {
+  const config = resolve({
+    propertiesText: 'num.partitions=3',
+    dynamicDefaults: { 'log.retention.ms': '1000' },
+    dynamicBroker: { 'log.retention.ms': '2000' },
+  });
+  assert.deepEqual(config.describe({ target: 'cluster-default' }), [
+    {
+      name: 'log.retention.ms',
+      value: '1000',
+      source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      readOnly: false,
+      sensitive: false,
+      type: 5,
+      synonyms: [{ name: 'log.retention.ms', value: '1000', source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }],
+      documentation: config.describe({ names: ['log.retention.ms'] })[0]?.documentation,
+    },
+  ]);
+});
