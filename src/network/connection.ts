@@ -1,0 +1,222 @@
+import type { Socket } from 'node:net';
+import { logger } from '../observability/logger.js';
+import { DecodeError } from '../protocol/primitives/decode-error.js';
+import { isConnectionFatal } from './errors.js';
+import { FrameDecoder } from './frame-decoder.js';
+import type { ConnectionInfo, DispatchResult, RequestDispatcher } from './types.js';
+
+const log = logger('network');
+
+export interface ConnectionLimits {
+  /** `socket.request.max.bytes`: larger frames close the connection unallocated. */
+  readonly maxRequestBytes: number;
+  /** Requests dispatched but not yet answered before reading pauses. */
+  readonly maxInFlight: number;
+  /** Unflushed response bytes before reading pauses. */
+  readonly maxQueuedOutputBytes: number;
+  /** `connections.max.idle.ms`: a connection with no traffic for this long is closed. */
+  readonly maxIdleMs: number;
+}
+
+export interface NetworkCounters {
+  connectionsAccepted: number;
+  connectionsClosed: number;
+  connectionsRefused: number;
+  requests: number;
+  bytesIn: number;
+  bytesOut: number;
+  fatalErrors: number;
+}
+
+interface Slot {
+  done: boolean;
+  result: DispatchResult;
+}
+
+/**
+ * One client connection: frames in, dispatch (many requests in flight), responses out strictly
+ * in request order. Reading pauses while too much is in flight or queued for output.
+ */
+export class Connection {
+  private readonly decoder: FrameDecoder;
+  private readonly slots: Slot[] = [];
+  private paused = false;
+  private closed = false;
+  private draining = false;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: Socket,
+    readonly info: ConnectionInfo,
+    private readonly dispatcher: RequestDispatcher,
+    private readonly limits: ConnectionLimits,
+    private readonly counters: NetworkCounters,
+    private readonly onClosed: (c: Connection) => void,
+  ) {
+    this.decoder = new FrameDecoder(limits.maxRequestBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', (err) => {
+      log.debug('socket error', { connection: info.id, remote: this.remote, error: err.message });
+    });
+    socket.on('close', () => this.finish());
+    socket.on('end', () => {
+      // The client half-closed: answer what is in flight, then close our side.
+      this.draining = true;
+      this.maybeEnd();
+    });
+    if (limits.maxIdleMs > 0) {
+      socket.setTimeout(limits.maxIdleMs, () => {
+        if (this.slots.length > 0) return;
+        log.info('closing idle connection', { connection: info.id, remote: this.remote, idleMs: limits.maxIdleMs });
+        this.destroy();
+      });
+    }
+  }
+
+  get remote(): string {
+    return `${this.info.remoteAddress}:${this.info.remotePort}`;
+  }
+
+  get inFlight(): number {
+    return this.slots.length;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.counters.bytesIn += chunk.length;
+    try {
+      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+    } catch (err) {
+      this.fatal(err);
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.closed) return;
+    this.counters.requests++;
+    const slot: Slot = { done: false, result: null };
+    this.slots.push(slot);
+    if (this.slots.length >= this.limits.maxInFlight) this.pause();
+    let result: DispatchResult | Promise<DispatchResult>;
+    try {
+      result = this.dispatcher.dispatch(frame, this.info);
+    } catch (err) {
+      this.fatal(err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (res) => this.complete(slot, res),
+        (err) => this.fatal(err),
+      );
+    } else {
+      this.complete(slot, result);
+    }
+  }
+
+  private complete(slot: Slot, result: DispatchResult): void {
+    if (this.closed) return;
+    slot.done = true;
+    slot.result = result;
+    this.flush();
+  }
+
+  private flush(): void {
+    let wrote = false;
+    while (this.slots.length > 0 && (this.slots[0] as Slot).done) {
+      const slot = this.slots.shift() as Slot;
+      const res = slot.result;
+      if (res === null) continue;
+      const chunks = Buffer.isBuffer(res) ? [res] : res;
+      let size = 0;
+      for (const c of chunks) size += c.length;
+      const prefix = Buffer.allocUnsafe(4);
+      prefix.writeInt32BE(size, 0);
+      if (!wrote) {
+        this.socket.cork();
+        wrote = true;
+      }
+      this.socket.write(prefix);
+      for (const c of chunks) this.socket.write(c);
+      this.counters.bytesOut += 4 + size;
+    }
+    if (wrote) this.socket.uncork();
+    this.maybeResume();
+    this.maybeEnd();
+  }
+
+  private pause(): void {
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private maybeResume(): void {
+    if (this.closed || this.draining) return;
+    const overOutput = this.socket.writableLength > this.limits.maxQueuedOutputBytes;
+    if (overOutput || this.slots.length >= this.limits.maxInFlight) {
+      this.pause();
+      return;
+    }
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private maybeEnd(): void {
+    if (!this.draining || this.slots.length > 0 || this.closed) return;
+    for (const w of this.drainWaiters) w();
+    this.drainWaiters = [];
+    this.socket.end();
+  }
+
+  private fatal(err: unknown): void {
+    if (this.closed) return;
+    this.counters.fatalErrors++;
+    if (isConnectionFatal(err) || err instanceof DecodeError) {
+      log.warn('closing connection', { connection: this.info.id, remote: this.remote, reason: (err as Error).message });
+    } else {
+      log.error('unexpected error serving a request; closing connection', {
+        connection: this.info.id,
+        remote: this.remote,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+    }
+    this.destroy();
+  }
+
+  /** Stops reading; resolves once every in-flight request has been answered and flushed. */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.socket.pause();
+    if (this.slots.length === 0 || this.closed) {
+      if (!this.closed) this.socket.end();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.slots.length = 0;
+    for (const w of this.drainWaiters) w();
+    this.drainWaiters = [];
+    this.counters.connectionsClosed++;
+    try {
+      this.dispatcher.connectionClosed?.(this.info);
+    } catch (err) {
+      log.error('connectionClosed hook failed', { error: String(err) });
+    }
+    this.onClosed(this);
+  }
+}

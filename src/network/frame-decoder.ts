@@ -1,0 +1,68 @@
+import { FrameTooLargeError } from './errors.js';
+
+/**
+ * Incremental 4-byte big-endian size framing. A frame wholly inside one chunk is passed on as
+ * a view (no copy); a frame split across chunks is assembled once into a buffer of its exact
+ * size, allocated only after the size has been checked against the limit.
+ */
+export class FrameDecoder {
+  private partial: Buffer | null = null;
+  private partialFilled = 0;
+  private header = Buffer.alloc(4);
+  private headerFilled = 0;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Bytes held for an incomplete frame (for back-pressure accounting). */
+  get bufferedBytes(): number {
+    return this.partialFilled + this.headerFilled;
+  }
+
+  /** Feeds one chunk; calls onFrame for each complete frame. Throws FrameTooLargeError. */
+  push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len) {
+      if (this.partial !== null) {
+        const need = this.partial.length - this.partialFilled;
+        const n = Math.min(need, len - pos);
+        chunk.copy(this.partial, this.partialFilled, pos, pos + n);
+        this.partialFilled += n;
+        pos += n;
+        if (this.partialFilled === this.partial.length) {
+          const frame = this.partial;
+          this.partial = null;
+          this.partialFilled = 0;
+          onFrame(frame);
+        }
+        continue;
+      }
+      let size: number;
+      if (this.headerFilled === 0 && len - pos >= 4) {
+        size = chunk.readInt32BE(pos);
+        pos += 4;
+      } else {
+        const n = Math.min(4 - this.headerFilled, len - pos);
+        chunk.copy(this.header, this.headerFilled, pos, pos + n);
+        this.headerFilled += n;
+        pos += n;
+        if (this.headerFilled < 4) return;
+        size = this.header.readInt32BE(0);
+        this.headerFilled = 0;
+      }
+      if (size < 0 || size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes);
+      if (len - pos >= size) {
+        const frame = chunk.subarray(pos, pos + size);
+        pos += size;
+        onFrame(frame);
+      } else {
+        this.partial = Buffer.allocUnsafe(size);
+        this.partialFilled = 0;
+        if (size === 0) {
+          this.partial = null;
+          onFrame(Buffer.alloc(0));
+        }
+      }
+    }
+  }
+}
