@@ -1,0 +1,235 @@
+import { ConnectionFatalError } from '../network/errors.js';
+import { logger } from '../observability/logger.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type {
+  ProduceRequest,
+  ProduceResponseInit,
+  ProduceResponsePartitionProduceResponseInit,
+} from '../protocol/generated/api/00-produce.js';
+import { ApiKey } from '../protocol/generated/api-table.js';
+import { DecodeError } from '../protocol/primitives/decode-error.js';
+import { isLegacyMessageSet, legacyToV2 } from '../protocol/records/message-set-v0-v1.js';
+import { scanRecords } from '../protocol/records/record.js';
+import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
+import type { BrokerServices } from './broker-services.js';
+import { type ApiHandler, NO_RESPONSE } from './registry.js';
+
+const log = logger('produce');
+
+interface PartitionResult {
+  errorCode: number;
+  errorMessage?: string | null;
+  baseOffset?: bigint;
+  logAppendTimeMs?: bigint;
+  logStartOffset?: bigint;
+}
+
+const BATCH_ERROR_CODE: Record<string, number> = {
+  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
+  INVALID_RECORD: ErrorCode.INVALID_RECORD,
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+  UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+};
+
+function fail(errorCode: number, errorMessage: string | null = null): PartitionResult {
+  return { errorCode, errorMessage };
+}
+
+/**
+ * Validates one partition's records the way Kafka's LogValidator does, without decoding
+ * records unless a check needs them. Returns the v2 batches to append or an error.
+ */
+function validateRecords(
+  services: BrokerServices,
+  topic: string,
+  records: Buffer,
+  apiVersion: number,
+  now: number,
+): { ok: true; batches: Buffer; headers: BatchHeader[] } | { ok: false; result: PartitionResult } {
+  const cfg = services.logConfig(topic);
+  let batches = records;
+  if (batches.length === 0) return { ok: false, result: fail(ErrorCode.INVALID_RECORD, 'empty records') };
+  if (isLegacyMessageSet(batches)) {
+    const converted = legacyToV2(batches, { baseOffset: 0 });
+    if (!converted.ok) {
+      return {
+        ok: false,
+        result: fail(BATCH_ERROR_CODE[converted.error] ?? ErrorCode.CORRUPT_MESSAGE, converted.reason),
+      };
+    }
+    batches = converted.batches.length === 1 ? (converted.batches[0] as Buffer) : Buffer.concat(converted.batches);
+  }
+  let spans: Array<{ pos: number; size: number }>;
+  try {
+    spans = splitBatches(batches);
+  } catch (err) {
+    if (err instanceof DecodeError) return { ok: false, result: fail(ErrorCode.CORRUPT_MESSAGE, err.message) };
+    throw err;
+  }
+  if (apiVersion >= 3 && spans.length !== 1 && !isLegacyMessageSet(records)) {
+    return {
+      ok: false,
+      result: fail(
+        ErrorCode.INVALID_RECORD,
+        'Produce requests with version 3 or later must contain exactly one record batch per partition',
+      ),
+    };
+  }
+  if (batches.length > cfg.segmentBytes) {
+    return {
+      ok: false,
+      result: fail(ErrorCode.RECORD_LIST_TOO_LARGE, `records of ${batches.length} bytes exceed segment.bytes`),
+    };
+  }
+  const headers: BatchHeader[] = [];
+  const compacted = cfg.cleanupPolicy.includes('compact');
+  for (const { pos, size } of spans) {
+    if (size > cfg.maxMessageBytes) {
+      return {
+        ok: false,
+        result: fail(
+          ErrorCode.MESSAGE_TOO_LARGE,
+          `batch of ${size} bytes exceeds max.message.bytes ${cfg.maxMessageBytes}`,
+        ),
+      };
+    }
+    const v = validateBatch(batches, pos, size);
+    if (!v.ok) return { ok: false, result: fail(BATCH_ERROR_CODE[v.error] ?? ErrorCode.CORRUPT_MESSAGE, v.reason) };
+    const h = v.header;
+    if (h.attributes & 0x08 && cfg.messageTimestampType === 'CreateTime') {
+      // A producer may not claim LogAppendTime; Kafka rejects it.
+      return { ok: false, result: fail(ErrorCode.INVALID_TIMESTAMP, 'producers may not set LogAppendTime') };
+    }
+    if (cfg.messageTimestampType === 'CreateTime') {
+      const tooOld = now - cfg.messageTimestampBeforeMaxMs;
+      const tooNew = now + cfg.messageTimestampAfterMaxMs;
+      for (const ts of [h.baseTimestamp, h.maxTimestamp]) {
+        if (ts >= 0 && (ts < tooOld || ts > tooNew)) {
+          return {
+            ok: false,
+            result: fail(ErrorCode.INVALID_TIMESTAMP, `timestamp ${ts} is out of range (${tooOld}..${tooNew})`),
+          };
+        }
+      }
+    }
+    if (compacted) {
+      const scan = scanRecords(batches, pos, size);
+      if (!scan.ok)
+        return { ok: false, result: fail(BATCH_ERROR_CODE[scan.error] ?? ErrorCode.CORRUPT_MESSAGE, scan.reason) };
+      if (scan.nullKeys > 0) {
+        return {
+          ok: false,
+          result: fail(ErrorCode.INVALID_RECORD, 'Compacted topic cannot accept message without key'),
+        };
+      }
+    }
+    headers.push(h);
+  }
+  return { ok: true, batches, headers };
+}
+
+/** Produce: validate each partition's batches and append them to the partition leader's log. */
+export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequest, ProduceResponseInit> {
+  return {
+    apiKey: ApiKey.Produce,
+    minVersion: 0,
+    maxVersion: 11,
+    async handle(req, ctx) {
+      const acks = req.acks;
+      const now = services.clock.now();
+      const responses: Array<{ name: string; partitionResponses: ProduceResponsePartitionProduceResponseInit[] }> = [];
+      let anyError = false;
+      const pending: Array<Promise<void>> = [];
+      for (const t of req.topicData) {
+        const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
+        responses.push({ name: t.name, partitionResponses });
+        const topic = services.topic(t.name);
+        for (const p of t.partitionData) {
+          const out: ProduceResponsePartitionProduceResponseInit & PartitionResult = {
+            index: p.index,
+            errorCode: 0,
+            baseOffset: -1n,
+            logAppendTimeMs: -1n,
+            logStartOffset: -1n,
+          };
+          partitionResponses.push(out);
+          const setError = (code: number, message: string | null = null) => {
+            out.errorCode = code;
+            out.errorMessage = message;
+            anyError = true;
+          };
+          if (acks !== 0 && acks !== 1 && acks !== -1) {
+            setError(ErrorCode.INVALID_REQUIRED_ACKS);
+            continue;
+          }
+          if (topic === undefined) {
+            setError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            continue;
+          }
+          if (topic.isInternal) {
+            setError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
+            continue;
+          }
+          const partition = services.partition(t.name, p.index);
+          if (partition === undefined) {
+            const known = topic.partitions.some((x) => x.partition === p.index);
+            setError(known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            continue;
+          }
+          if (p.records === null) {
+            setError(ErrorCode.INVALID_RECORD, 'null records');
+            continue;
+          }
+          const checked = validateRecords(services, t.name, p.records, ctx.apiVersion, now);
+          if (!checked.ok) {
+            setError(checked.result.errorCode, checked.result.errorMessage ?? null);
+            log.debug('rejected produce', { topic: t.name, partition: p.index, error: checked.result.errorMessage });
+            continue;
+          }
+          const cfg = services.logConfig(t.name);
+          const logAppendTime = cfg.messageTimestampType === 'LogAppendTime' ? now : undefined;
+          if (logAppendTime !== undefined) {
+            for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
+          }
+          const apply = (r: { firstOffset: number; logAppendTime: number }) => {
+            out.baseOffset = BigInt(r.firstOffset);
+            out.logAppendTimeMs = BigInt(logAppendTime ?? -1);
+            out.logStartOffset = BigInt(partition.log.logStartOffset);
+            partition.log.highWatermark = partition.log.logEndOffset;
+            partition.notifyAppend();
+          };
+          const onError = (err: unknown) => {
+            log.error('append failed', { topic: t.name, partition: p.index, error: String(err) });
+            setError(ErrorCode.KAFKA_STORAGE_ERROR, String(err));
+          };
+          try {
+            const r = partition.log.append(checked.batches, {
+              assignOffsets: true,
+              leaderEpoch: partition.leaderEpoch,
+              ...(logAppendTime !== undefined ? { logAppendTime } : {}),
+            });
+            if (r instanceof Promise) pending.push(r.then(apply, onError));
+            else apply(r);
+          } catch (err) {
+            onError(err);
+          }
+        }
+      }
+      if (pending.length > 0) await Promise.all(pending);
+      if (acks === 0) {
+        // Kafka closes the connection of an acks=0 producer whose request failed: it is the only way to tell it.
+        if (anyError) throw new ConnectionFatalError('acks=0 produce request failed');
+        return NO_RESPONSE;
+      }
+      return { responses, throttleTimeMs: 0 };
+    },
+    errorResponse(req, errorCode) {
+      return {
+        responses: req.topicData.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode })),
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { BrokerConfig } from '../config/broker-config.js';
+import type { LogConfig } from '../config/topic-config.js';
+import type { Partition } from '../replication/partition.js';
+import type { Clock } from '../runtime/clock.js';
+import type { FetchSessionCache } from './fetch-session-cache.js';
+
+/** A topic as handlers see it (from the metadata image). */
+export interface TopicView {
+  readonly name: string;
+  readonly id: string;
+  readonly isInternal: boolean;
+  readonly partitions: ReadonlyArray<{
+    readonly partition: number;
+    readonly leader: number;
+    readonly leaderEpoch: number;
+    readonly replicas: readonly number[];
+    readonly isr: readonly number[];
+  }>;
+}
+
+export interface BrokerView {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+/** What the API handlers of a broker use: the seams between handlers and the rest. */
+export interface BrokerServices {
+  readonly brokerId: number;
+  readonly clusterId: string;
+  readonly clock: Clock;
+  readonly config: BrokerConfig;
+  readonly fetchSessions: FetchSessionCache;
+  /** The controller's id (this broker while there is a single voter). */
+  controllerId(): number;
+  brokers(): readonly BrokerView[];
+  topic(name: string): TopicView | undefined;
+  topicById(id: string): TopicView | undefined;
+  topics(): readonly TopicView[];
+  /** The partition hosted here, or undefined if this broker does not host it. */
+  partition(topic: string, partition: number): Partition | undefined;
+  /** The effective log configuration of a topic (its overrides over the broker defaults). */
+  logConfig(topic: string): LogConfig;
+}
