@@ -1,5 +1,6 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { LogConfig } from '../config/topic-config.js';
+import type { Controller } from '../controller/controller.js';
 import type { Partition } from '../replication/partition.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FetchSessionCache } from './fetch-session-cache.js';
@@ -42,4 +43,16 @@ export interface BrokerServices {
   partition(topic: string, partition: number): Partition | undefined;
   /** The effective log configuration of a topic (its overrides over the broker defaults). */
   logConfig(topic: string): LogConfig;
+  /** A topic's config overrides (dynamic topic configs). */
+  topicOverrides(topic: string): Readonly<Record<string, string>>;
+  readonly controller: Controller;
+  /** The log directories and the partitions in each, for DescribeLogDirs. */
+  logDirs(): Promise<LogDirView[]>;
+}
+
+export interface LogDirView {
+  readonly path: string;
+  readonly totalBytes: number;
+  readonly usableBytes: number;
+  readonly partitions: ReadonlyArray<{ topic: string; partition: number; sizeBytes: number; offsetLag: number }>;
 }

@@ -1,0 +1,28 @@
+import type { AlterConfigsRequest, AlterConfigsResponseInit } from '../protocol/generated/api/33-alter-configs.js';
+import { ApiKey } from '../protocol/generated/api-table.js';
+import type { BrokerServices } from './broker-services.js';
+import type { ApiHandler } from './registry.js';
+
+/** AlterConfigs (legacy): replaces a resource's whole set of overrides. */
+export function alterConfigsHandler(
+  services: BrokerServices,
+): ApiHandler<AlterConfigsRequest, AlterConfigsResponseInit> {
+  return {
+    apiKey: ApiKey.AlterConfigs,
+    minVersion: 0,
+    maxVersion: 2,
+    async handle(req) {
+      const responses = [];
+      for (const r of req.resources) {
+        const res = await services.controller.alterConfigs(
+          r.resourceType,
+          r.resourceName,
+          r.configs.map((c) => ({ name: c.name, op: 0, value: c.value })),
+          { replace: true, validateOnly: req.validateOnly },
+        );
+        responses.push({ ...res, resourceType: r.resourceType, resourceName: r.resourceName });
+      }
+      return { throttleTimeMs: 0, responses };
+    },
+  };
+}
