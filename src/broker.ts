@@ -1,9 +1,35 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BrokerConfig, formatIssue } from './config/broker-config.js';
+import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
+import { Controller, isInternalTopic } from './controller/controller.js';
+import { produceHandler } from './handlers/00-produce.js';
+import { fetchHandler } from './handlers/01-fetch.js';
+import { listOffsetsHandler } from './handlers/02-list-offsets.js';
+import { metadataHandler } from './handlers/03-metadata.js';
 import { apiVersionsHandler } from './handlers/18-api-versions.js';
+import { createTopicsHandler } from './handlers/19-create-topics.js';
+import { deleteTopicsHandler } from './handlers/20-delete-topics.js';
+import { deleteRecordsHandler } from './handlers/21-delete-records.js';
+import { offsetForLeaderEpochHandler } from './handlers/23-offset-for-leader-epoch.js';
+import { describeConfigsHandler } from './handlers/32-describe-configs.js';
+import { alterConfigsHandler } from './handlers/33-alter-configs.js';
+import { describeLogDirsHandler } from './handlers/35-describe-log-dirs.js';
+import { createPartitionsHandler } from './handlers/37-create-partitions.js';
+import { incrementalAlterConfigsHandler } from './handlers/44-incremental-alter-configs.js';
+import { describeClusterHandler } from './handlers/60-describe-cluster.js';
+import type { BrokerServices, TopicView } from './handlers/broker-services.js';
 import { Dispatcher } from './handlers/dispatcher.js';
+import { FetchSessionCache } from './handlers/fetch-session-cache.js';
 import { HandlerRegistry } from './handlers/registry.js';
+import type { MetadataImage, TopicImage } from './metadata/image.js';
+import { type BrokerIdentity, MetadataStore } from './metadata/metadata-store.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
+import { ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
+import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
 
@@ -16,19 +42,47 @@ export interface BrokerOptions {
   advertisedHost?: string;
   advertisedPort?: number;
   brokerId?: number;
-  /** Data directory; undefined keeps everything in memory (tests and embedding). */
+  /** Data directory; undefined uses a temporary directory removed on close (tests, embedding). */
   dataDir?: string;
-  /** Kafka-named settings (`message.max.bytes`, `log.retention.ms`, ...). */
+  /** Kafka-named settings (`message.max.bytes`, `log.retention.ms`, ...), as `--set` gives them. */
   config?: Record<string, string>;
+  /** Contents of a .properties file, and its path for messages. */
+  propertiesText?: string;
+  propertiesPath?: string;
+  /** Environment to read JOCKO_* settings from (the CLI passes process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
   clock?: Clock;
 }
 
-/** The composition root: wires the network, handlers and stores into one broker. */
+function topicView(t: TopicImage): TopicView {
+  return {
+    name: t.name,
+    id: t.id,
+    isInternal: isInternalTopic(t.name),
+    partitions: [...t.partitions.values()].map((p) => ({
+      partition: p.partition,
+      leader: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicas: p.replicas,
+      isr: p.isr,
+    })),
+  };
+}
+
+/** The composition root: wires the network, handlers, metadata, controller and storage. */
 export class Broker {
   private server: NetworkServer | null = null;
   readonly registry = new HandlerRegistry();
   private boundHost = '';
   private boundPort = 0;
+  private tempDir: string | null = null;
+  private metadata: MetadataStore | null = null;
+  private logs: LogManager | null = null;
+  private replicas: ReplicaManager | null = null;
+  private staticConfig: BrokerConfig | null = null;
+  private effectiveConfig: BrokerConfig | null = null;
+  private readonly topicViews = new Map<string, TopicView>();
+  private readonly logConfigs = new Map<string, LogConfig>();
 
   constructor(readonly options: BrokerOptions = {}) {}
 
@@ -40,6 +94,10 @@ export class Broker {
     return this.boundPort;
   }
 
+  get brokerId(): number {
+    return this.options.brokerId ?? 1;
+  }
+
   get advertisedHost(): string {
     const h = this.options.advertisedHost ?? this.options.host ?? '0.0.0.0';
     return h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h;
@@ -49,17 +107,159 @@ export class Broker {
     return this.options.advertisedPort ?? this.boundPort;
   }
 
+  get config(): BrokerConfig {
+    if (this.effectiveConfig === null) throw new Error('broker not started');
+    return this.effectiveConfig;
+  }
+
+  get clusterId(): string {
+    return this.metadata?.clusterId ?? '';
+  }
+
+  private self(): BrokerIdentity {
+    return { id: this.brokerId, host: this.advertisedHost, port: this.advertisedPort, rack: null };
+  }
+
+  private resolveConfig(): BrokerConfig {
+    const resolved = BrokerConfig.resolve({
+      ...(this.options.propertiesText !== undefined ? { propertiesText: this.options.propertiesText } : {}),
+      ...(this.options.propertiesPath !== undefined ? { propertiesPath: this.options.propertiesPath } : {}),
+      env: this.options.env ?? {},
+      overrides: { 'node.id': String(this.brokerId), ...(this.options.config ?? {}) },
+    });
+    if (!resolved.ok) throw new Error(`invalid configuration:\n  ${resolved.errors.map(formatIssue).join('\n  ')}`);
+    for (const w of resolved.warnings) log.warn(formatIssue(w));
+    return resolved.config;
+  }
+
   async start(): Promise<void> {
     const clock = this.options.clock ?? systemClock;
-    this.registry.register(apiVersionsHandler(this.registry));
-    const config = this.options.config ?? {};
-    const dispatcher = new Dispatcher(this.registry, clock);
+    const cfg = this.resolveConfig();
+    this.staticConfig = cfg;
+    this.effectiveConfig = cfg;
+    let dataDir = this.options.dataDir;
+    if (dataDir === undefined) {
+      this.tempDir = mkdtempSync(join(tmpdir(), 'jocko-'));
+      dataDir = this.tempDir;
+    }
+    const explicitLogDirs = this.options.config?.['log.dirs'] ?? this.options.config?.['log.dir'];
+    const logDirs = explicitLogDirs !== undefined ? cfg.logDirs : [join(dataDir, 'logs')];
+
+    const metadata = MetadataStore.open(join(dataDir, 'metadata'), this.brokerId, () => this.self());
+    this.metadata = metadata;
+    const logs = new LogManager({ logDirs, retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs });
+    this.logs = logs;
+    const replicas = new ReplicaManager(this.brokerId, logs, (topic) => this.logConfig(topic));
+    this.replicas = replicas;
+    const controller = new Controller(metadata, () => this.config);
+
+    const onImage = (image: MetadataImage) => {
+      const dyn = {
+        clusterDefault: Object.fromEntries(image.configs.get('broker:') ?? []),
+        broker: Object.fromEntries(image.configs.get(`broker:${this.brokerId}`) ?? []),
+      };
+      this.effectiveConfig = (this.staticConfig as BrokerConfig).withDynamicConfigs(dyn).config;
+      this.topicViews.clear();
+      this.logConfigs.clear();
+      for (const t of image.topicsByName.values()) this.topicViews.set(t.name, topicView(t));
+      for (const topic of new Set([...replicas.all()].map((p) => p.topic))) this.applyLogConfig(topic);
+      return replicas.apply(
+        [...image.topicsByName.values()].flatMap((t) =>
+          [...t.partitions.values()].map((p) => ({
+            topic: t.name,
+            topicId: t.id,
+            partition: p.partition,
+            replicas: p.replicas,
+            leader: p.leader,
+            leaderEpoch: p.leaderEpoch,
+          })),
+        ),
+      );
+    };
+    let pendingApply: Promise<void> = Promise.resolve();
+    metadata.onChange((image) => {
+      pendingApply = onImage(image);
+    });
+    await onImage(metadata.snapshot());
+    logs.start();
+
+    const fetchSessions = new FetchSessionCache({
+      maxSessions: cfg.maxIncrementalFetchSessionCacheSlots,
+      evictionMs: 120000,
+      clock,
+    });
+    const byId = (id: string) => {
+      const t = metadata.snapshot().topicsById.get(id);
+      return t === undefined ? undefined : this.topicViews.get(t.name);
+    };
+    const broker = this;
+    const services: BrokerServices = {
+      brokerId: this.brokerId,
+      clusterId: metadata.clusterId,
+      clock,
+      get config() {
+        return broker.config;
+      },
+      fetchSessions,
+      controller: {
+        // Admin changes resolve only after the broker has applied them (logs created or removed).
+        createTopics: async (...a: Parameters<Controller['createTopics']>) => {
+          const r = await controller.createTopics(...a);
+          await pendingApply;
+          return r;
+        },
+        deleteTopics: async (...a: Parameters<Controller['deleteTopics']>) => {
+          const r = await controller.deleteTopics(...a);
+          await pendingApply;
+          return r;
+        },
+        createPartitions: async (...a: Parameters<Controller['createPartitions']>) => {
+          const r = await controller.createPartitions(...a);
+          await pendingApply;
+          return r;
+        },
+        alterConfigs: async (...a: Parameters<Controller['alterConfigs']>) => {
+          const r = await controller.alterConfigs(...a);
+          await pendingApply;
+          return r;
+        },
+      } as unknown as Controller,
+      controllerId: () => this.brokerId,
+      brokers: () => [{ id: this.brokerId, host: this.advertisedHost, port: this.advertisedPort, rack: null }],
+      topic: (name) => this.topicViews.get(name),
+      topicById: byId,
+      topics: () => [...this.topicViews.values()],
+      partition: (topic, partition) => replicas.get(topic, partition),
+      logConfig: (topic) => this.logConfig(topic),
+      topicOverrides: (topic) => Object.fromEntries(metadata.snapshot().configs.get(`topic:${topic}`) ?? []),
+      logDirs: async () => logs.describe(),
+    };
+
+    const r = this.registry;
+    r.register(apiVersionsHandler(r));
+    r.register(produceHandler(services));
+    r.register(fetchHandler(services));
+    r.register(listOffsetsHandler(services));
+    r.register(metadataHandler(services));
+    r.register(offsetForLeaderEpochHandler(services));
+    r.register(deleteRecordsHandler(services));
+    r.register(createTopicsHandler(services));
+    r.register(deleteTopicsHandler(services));
+    r.register(createPartitionsHandler(services));
+    r.register(describeConfigsHandler(services));
+    r.register(alterConfigsHandler(services));
+    r.register(incrementalAlterConfigsHandler(services));
+    r.register(describeClusterHandler(services));
+    r.register(describeLogDirsHandler(services));
+
+    const dispatcher = new Dispatcher(r, clock);
     this.server = new NetworkServer({
       host: this.options.host ?? '0.0.0.0',
       port: this.options.port ?? 9092,
       listenerName: 'PLAINTEXT',
-      maxRequestBytes: Number(config['socket.request.max.bytes'] ?? 104857600),
-      maxIdleMs: Number(config['connections.max.idle.ms'] ?? 600000),
+      maxRequestBytes: cfg.socketRequestMaxBytes,
+      maxIdleMs: cfg.connectionsMaxIdleMs,
+      maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
       dispatcher,
       clock,
     });
@@ -68,13 +268,45 @@ export class Broker {
     this.boundPort = addr.port;
     log.info(`listening on ${addr.host}:${addr.port}`, {
       advertised: `${this.advertisedHost}:${this.advertisedPort}`,
-      brokerId: this.options.brokerId ?? 1,
+      brokerId: this.brokerId,
+      clusterId: metadata.clusterId,
+      dataDir,
+      topics: this.topicViews.size,
+      partitions: replicas.size,
     });
+  }
+
+  private logConfig(topic: string): LogConfig {
+    let c = this.logConfigs.get(topic);
+    if (c === undefined) {
+      const overrides = Object.fromEntries(this.metadata?.snapshot().configs.get(`topic:${topic}`) ?? []);
+      c = toLogConfig(effectiveTopicConfig(this.config, overrides));
+      this.logConfigs.set(topic, c);
+    }
+    return c;
+  }
+
+  private applyLogConfig(topic: string): void {
+    const cfg = this.logConfig(topic);
+    for (const p of this.replicas?.all() ?? []) {
+      if (p.topic === topic) (p.log as { setConfig?: (c: LogConfig) => void }).setConfig?.(cfg);
+    }
   }
 
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
     if (s !== null) await s.close({ graceMs: 5000 });
+    await this.replicas?.close();
+    this.metadata?.close();
+    this.replicas = null;
+    this.metadata = null;
+    this.logs = null;
+    if (this.tempDir !== null) rmSync(this.tempDir, { recursive: true, force: true });
+    this.tempDir = null;
   }
+}
+
+export function readPropertiesFile(path: string): string {
+  return readFileSync(path, 'utf8');
 }

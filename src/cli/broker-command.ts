@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Broker } from '../broker.js';
+import { parseSetFlags } from '../config/broker-config.js';
 import { logger } from '../observability/logger.js';
 import { flag, flagAll, type ParsedArgs, parseHostPort } from './args.js';
 
@@ -13,7 +15,11 @@ Options:
   --listen HOST:PORT    address to listen on (default 0.0.0.0:9092; port 0 picks a free port)
   --advertise HOST:PORT address clients are told to connect to (default: the listen address)
   --broker-id N         this broker's id (default 1)
+  --config FILE         a Kafka-style .properties file
   --set KEY=VALUE       any Kafka-named setting, e.g. --set log.retention.ms=3600000 (repeatable)
+
+Settings are read, in increasing precedence, from defaults, the properties file, JOCKO_*
+environment variables (JOCKO_LOG_RETENTION_MS=... for log.retention.ms) and --set flags.
 `;
 
 export async function brokerCommand(args: ParsedArgs): Promise<number> {
@@ -24,12 +30,10 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   const listen = parseHostPort(flag(args, 'listen') ?? '0.0.0.0:9092', 9092);
   const advertiseRaw = flag(args, 'advertise');
   const advertise = advertiseRaw === undefined ? undefined : parseHostPort(advertiseRaw, listen.port);
-  const config: Record<string, string> = {};
-  for (const kv of flagAll(args, 'set')) {
-    const eq = kv.indexOf('=');
-    if (eq <= 0) throw new Error(`--set expects KEY=VALUE, got ${kv}`);
-    config[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
-  }
+  const set = parseSetFlags(flagAll(args, 'set'));
+  if (set.errors.length > 0) throw new Error(set.errors.join('\n'));
+  const config: Record<string, string> = set.values;
+  const propertiesPath = flag(args, 'config');
   const broker = new Broker({
     host: listen.host,
     port: listen.port,
@@ -37,6 +41,8 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
     brokerId: Number(flag(args, 'broker-id') ?? 1),
     dataDir: flag(args, 'data-dir') ?? './jocko-data',
     config,
+    env: process.env,
+    ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
   });
   await broker.start();
   process.stdout.write(`jocko broker ${broker.options.brokerId ?? 1} listening on ${broker.host}:${broker.port}\n`);

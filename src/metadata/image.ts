@@ -1,0 +1,38 @@
+/**
+ * The immutable metadata image handlers read. A new image is made for every committed batch
+ * of records; unchanged topics are shared between images.
+ */
+export interface PartitionImage {
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+export interface TopicImage {
+  readonly id: string;
+  readonly name: string;
+  readonly partitions: ReadonlyMap<number, PartitionImage>;
+}
+
+export interface MetadataImage {
+  /** Offset of the last record applied (-1 for the empty image). */
+  readonly offset: number;
+  readonly topicsByName: ReadonlyMap<string, TopicImage>;
+  readonly topicsById: ReadonlyMap<string, TopicImage>;
+  /** Config overrides keyed `topic:<name>`, `broker:<id>` and `broker:` (cluster default). */
+  readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>;
+}
+
+export const EMPTY_IMAGE: MetadataImage = Object.freeze({
+  offset: -1,
+  topicsByName: new Map(),
+  topicsById: new Map(),
+  configs: new Map(),
+});
+
+export function configKey(resourceType: number, resourceName: string): string {
+  return resourceType === 2 ? `topic:${resourceName}` : `broker:${resourceName}`;
+}

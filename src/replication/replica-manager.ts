@@ -1,0 +1,91 @@
+import type { LogConfig } from '../config/topic-config.js';
+import { logger } from '../observability/logger.js';
+import { Partition, type PartitionLogPort } from './partition.js';
+
+const log = logger('replicas');
+
+/** Opens, creates and deletes partition logs (the storage layer's log manager behind a port). */
+export interface LogStorePort {
+  open(topic: string, topicId: string, partition: number, config: LogConfig): Promise<PartitionLogPort>;
+  remove(topic: string, partition: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A partition as the metadata image assigns it. */
+export interface AssignedPartition {
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+}
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/**
+ * The partitions this broker hosts. Follows the metadata image: partitions assigned here are
+ * opened (or created), partitions no longer assigned are closed and deleted.
+ */
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  private sync: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly brokerId: number,
+    private readonly store: LogStorePort,
+    private readonly logConfig: (topic: string) => LogConfig,
+  ) {}
+
+  get(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(key(topic, partition));
+  }
+
+  all(): IterableIterator<Partition> {
+    return this.partitions.values();
+  }
+
+  get size(): number {
+    return this.partitions.size;
+  }
+
+  /** Brings hosted partitions in line with the image; serialized so changes apply in order. */
+  apply(assigned: readonly AssignedPartition[]): Promise<void> {
+    const run = async () => {
+      const wanted = new Map<string, AssignedPartition>();
+      for (const a of assigned) if (a.replicas.includes(this.brokerId)) wanted.set(key(a.topic, a.partition), a);
+      for (const [k, p] of [...this.partitions]) {
+        const a = wanted.get(k);
+        if (a === undefined || a.topicId !== p.topicId) {
+          this.partitions.delete(k);
+          p.notifyAppend();
+          await this.store.remove(p.topic, p.partition);
+          log.info('removed partition', { topic: p.topic, partition: p.partition });
+        }
+      }
+      for (const [k, a] of wanted) {
+        const existing = this.partitions.get(k);
+        if (existing !== undefined) {
+          existing.leaderEpoch = a.leaderEpoch;
+          existing.leaderId = a.leader;
+          continue;
+        }
+        const plog = await this.store.open(a.topic, a.topicId, a.partition, this.logConfig(a.topic));
+        // With a single replica the high watermark is the log end.
+        if (a.replicas.length === 1) plog.highWatermark = plog.logEndOffset;
+        this.partitions.set(k, new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader));
+      }
+    };
+    this.sync = this.sync.then(run, run);
+    return this.sync;
+  }
+
+  async close(): Promise<void> {
+    await this.sync.catch(() => undefined);
+    for (const p of this.partitions.values()) p.notifyAppend();
+    this.partitions.clear();
+    await this.store.close();
+  }
+}

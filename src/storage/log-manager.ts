@@ -1,0 +1,150 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LogConfig } from '../config/topic-config.js';
+import { logger } from '../observability/logger.js';
+import type { LogStorePort } from '../replication/replica-manager.js';
+import { PartitionLog } from './partition-log.js';
+
+const log = logger('storage');
+
+export interface LogManagerOptions {
+  readonly logDirs: readonly string[];
+  /** `log.retention.check.interval.ms`. */
+  readonly retentionCheckIntervalMs: number;
+}
+
+/**
+ * Owns every partition log under the log directories: opens and creates them, deletes them
+ * (rename to `-delete`, then remove, as Kafka does), applies retention on a schedule, and
+ * marks a clean shutdown so the next start can trust the files.
+ */
+export class LogManager implements LogStorePort {
+  private readonly logs = new Map<string, { log: PartitionLog; dir: string; topic: string; partition: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private next = 0;
+
+  constructor(private readonly options: LogManagerOptions) {
+    for (const d of options.logDirs) {
+      mkdirSync(d, { recursive: true });
+      for (const name of readdirSync(d)) {
+        if (name.endsWith('-delete')) rmSync(join(d, name), { recursive: true, force: true });
+      }
+    }
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => this.runRetention(), this.options.retentionCheckIntervalMs);
+    this.timer.unref();
+  }
+
+  private dirFor(topic: string, partition: number): string {
+    const name = `${topic}-${partition}`;
+    for (const d of this.options.logDirs) if (existsSync(join(d, name))) return join(d, name);
+    const d = this.options.logDirs[this.next++ % this.options.logDirs.length] as string;
+    return join(d, name);
+  }
+
+  async open(topic: string, _topicId: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+    const k = `${topic}-${partition}`;
+    const existing = this.logs.get(k);
+    if (existing !== undefined) return existing.log;
+    const dir = this.dirFor(topic, partition);
+    const plog = PartitionLog.open(dir, config);
+    this.logs.set(k, { log: plog, dir, topic, partition });
+    return plog;
+  }
+
+  async remove(topic: string, partition: number): Promise<void> {
+    const k = `${topic}-${partition}`;
+    const entry = this.logs.get(k);
+    const dir = entry?.dir ?? this.dirFor(topic, partition);
+    this.logs.delete(k);
+    entry?.log.close();
+    if (!existsSync(dir)) return;
+    const doomed = `${dir}.${Date.now()}-delete`;
+    renameSync(dir, doomed);
+    setImmediate(() => rmSync(doomed, { recursive: true, force: true }));
+  }
+
+  get(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(`${topic}-${partition}`)?.log;
+  }
+
+  /** Partitions per log directory with their sizes, and each directory's filesystem space. */
+  describe(): Array<{
+    path: string;
+    totalBytes: number;
+    usableBytes: number;
+    partitions: Array<{ topic: string; partition: number; sizeBytes: number; offsetLag: number }>;
+  }> {
+    return this.options.logDirs.map((path) => {
+      let totalBytes = -1;
+      let usableBytes = -1;
+      try {
+        const s = statfsSync(path);
+        totalBytes = s.blocks * s.bsize;
+        usableBytes = s.bavail * s.bsize;
+      } catch {
+        // statfs is not available everywhere; Kafka reports -1 then.
+      }
+      const partitions = [...this.logs.values()]
+        .filter((e) => e.dir.startsWith(path))
+        .map((e) => ({ topic: e.topic, partition: e.partition, sizeBytes: e.log.sizeInBytes, offsetLag: 0 }));
+      return { path, totalBytes, usableBytes, partitions };
+    });
+  }
+
+  /**
+   * Time and size retention per log, then Jocko's `retention.disk.percent`: while a log
+   * directory's filesystem is fuller than the smallest percentage set, the oldest segments
+   * across its partitions go first (never an active segment).
+   */
+  runRetention(now = Date.now()): void {
+    for (const e of this.logs.values()) {
+      try {
+        const freed = e.log.applyRetention(now);
+        if (freed > 0) log.info('retention deleted segments', { topic: e.topic, partition: e.partition, bytes: freed });
+      } catch (err) {
+        log.error('retention failed', { topic: e.topic, partition: e.partition, error: String(err) });
+      }
+    }
+    for (const dir of this.options.logDirs) this.enforceDiskPercent(dir);
+  }
+
+  private enforceDiskPercent(dir: string): void {
+    const logs = [...this.logs.values()].filter((e) => e.dir.startsWith(dir));
+    const limits = logs.map((e) => e.log.diskPercentLimit).filter((p) => p > 0);
+    if (limits.length === 0) return;
+    const limit = Math.min(...limits);
+    for (let guard = 0; guard < 100000; guard++) {
+      const s = statfsSync(dir);
+      const usedPercent = (1 - s.bavail / s.blocks) * 100;
+      if (usedPercent <= limit) return;
+      let oldest: PartitionLog | undefined;
+      for (const e of logs) {
+        if (e.log.diskPercentLimit <= 0) continue;
+        if (oldest === undefined || e.log.oldestSegmentTimestamp() < oldest.oldestSegmentTimestamp()) oldest = e.log;
+      }
+      if (oldest === undefined || oldest.deleteOldestSegment() === 0) return;
+      log.info('disk above retention.disk.percent: deleted oldest segment', {
+        dir,
+        usedPercent: usedPercent.toFixed(1),
+        limit,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (const e of this.logs.values()) {
+      try {
+        e.log.close();
+      } catch (err) {
+        log.error('closing log failed', { topic: e.topic, partition: e.partition, error: String(err) });
+      }
+    }
+    this.logs.clear();
+  }
+}
