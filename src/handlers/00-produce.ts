@@ -180,6 +180,17 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             setError(ErrorCode.INVALID_RECORD, 'null records');
             continue;
           }
+          if (acks === -1) {
+            const isr = topic.partitions.find((x) => x.partition === p.index)?.isr.length ?? 0;
+            const minIsr = services.logConfig(t.name).minInsyncReplicas;
+            if (isr < minIsr) {
+              setError(
+                ErrorCode.NOT_ENOUGH_REPLICAS,
+                `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${minIsr}`,
+              );
+              continue;
+            }
+          }
           const checked = validateRecords(services, t.name, p.records, ctx.apiVersion, now);
           if (!checked.ok) {
             setError(checked.result.errorCode, checked.result.errorMessage ?? null);

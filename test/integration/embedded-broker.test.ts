@@ -111,6 +111,9 @@ test('produce errors: too large, timestamps out of range, keyless records on a c
   );
   assert.equal(await code(client.produce('ec', 0, [{ key: null, value: 'v' }])), ErrorCode.INVALID_RECORD);
   assert.equal(await code(client.produce('ec', 0, [{ key: 'k', value: 'v' }])), 0);
+  await client.createTopics([{ name: 'isr2', numPartitions: 1, configs: { 'min.insync.replicas': '2' } }]);
+  assert.equal(await code(client.produce('isr2', 0, [{ value: 'v' }], { acks: -1 })), ErrorCode.NOT_ENOUGH_REPLICAS);
+  assert.equal(await code(client.produce('isr2', 0, [{ value: 'v' }], { acks: 1 })), 0, 'acks=1 does not need the ISR');
   // A batch whose CRC no longer matches, sent with the raw connection.
   const conn = await client.leaderFor('e', 0);
   const batch = buildRecordBatch({
