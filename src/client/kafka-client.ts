@@ -147,9 +147,9 @@ export class KafkaClient {
   }
 
   /** The leader's connection for a partition (refreshing metadata once if needed). */
-  async leaderFor(topic: string, partition: number): Promise<ClientConnection> {
+  async leaderFor(topic: string, partition: number, allowAutoTopicCreation = false): Promise<ClientConnection> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const md = await this.metadata([topic]);
+      const md = await this.metadata([topic], allowAutoTopicCreation);
       const t = md.topics.find((x) => x.name === topic);
       if (t !== undefined && t.errorCode === 0) {
         const p = t.partitions.find((x) => x.partitionIndex === partition);
@@ -298,7 +298,8 @@ export class KafkaClient {
     records: readonly ProducedRecord[],
     opts: { acks?: number; compression?: string; timeoutMs?: number } = {},
   ): Promise<number> {
-    const conn = await this.leaderFor(topic, partition);
+    // Producers ask for auto-creation, as Kafka's producers do; the broker decides.
+    const conn = await this.leaderFor(topic, partition, true);
     const now = Date.now();
     const batch = buildRecordBatch({
       baseOffset: 0,
