@@ -1,16 +1,35 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
 import type { LogStorePort } from '../replication/replica-manager.js';
 import { PartitionLog } from './partition-log.js';
+import { type StorageLimits, StorageResources } from './storage-resources.js';
 
 const log = logger('storage');
+
+function inDir(partitionDir: string, logDir: string): boolean {
+  const root = resolve(logDir);
+  return resolve(partitionDir).startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** The filesystem figures disk-percent retention needs (a subset of fs.StatsFs). */
+export interface FsSpace {
+  readonly blocks: number;
+  readonly bavail: number;
+  readonly bsize: number;
+}
 
 export interface LogManagerOptions {
   readonly logDirs: readonly string[];
   /** `log.retention.check.interval.ms`. */
   readonly retentionCheckIntervalMs: number;
+  /** Bounds on open segment files and cached index bytes across all partitions. */
+  readonly limits?: Partial<StorageLimits>;
+  /** Filesystem space of a log directory (default fs.statfsSync; tests inject a stub). */
+  readonly statfs?: (dir: string) => FsSpace;
+  /** Wall clock for the logs (default Date.now). */
+  readonly now?: () => number;
 }
 
 /**
@@ -22,8 +41,12 @@ export class LogManager implements LogStorePort {
   private readonly logs = new Map<string, { log: PartitionLog; dir: string; topic: string; partition: number }>();
   private timer: NodeJS.Timeout | null = null;
   private next = 0;
+  readonly resources: StorageResources;
+  private readonly statfs: (dir: string) => FsSpace;
 
   constructor(private readonly options: LogManagerOptions) {
+    this.resources = new StorageResources(options.limits);
+    this.statfs = options.statfs ?? ((dir) => statfsSync(dir));
     for (const d of options.logDirs) {
       mkdirSync(d, { recursive: true });
       for (const name of readdirSync(d)) {
@@ -50,7 +73,10 @@ export class LogManager implements LogStorePort {
     const existing = this.logs.get(k);
     if (existing !== undefined) return existing.log;
     const dir = this.dirFor(topic, partition);
-    const plog = PartitionLog.open(dir, config);
+    const plog = PartitionLog.open(dir, config, {
+      resources: this.resources,
+      ...(this.options.now !== undefined ? { now: this.options.now } : {}),
+    });
     this.logs.set(k, { log: plog, dir, topic, partition });
     return plog;
   }
@@ -82,14 +108,14 @@ export class LogManager implements LogStorePort {
       let totalBytes = -1;
       let usableBytes = -1;
       try {
-        const s = statfsSync(path);
+        const s = this.statfs(path);
         totalBytes = s.blocks * s.bsize;
         usableBytes = s.bavail * s.bsize;
       } catch {
         // statfs is not available everywhere; Kafka reports -1 then.
       }
       const partitions = [...this.logs.values()]
-        .filter((e) => e.dir.startsWith(path))
+        .filter((e) => inDir(e.dir, path))
         .map((e) => ({ topic: e.topic, partition: e.partition, sizeBytes: e.log.sizeInBytes, offsetLag: 0 }));
       return { path, totalBytes, usableBytes, partitions };
     });
@@ -100,7 +126,7 @@ export class LogManager implements LogStorePort {
    * directory's filesystem is fuller than the smallest percentage set, the oldest segments
    * across its partitions go first (never an active segment).
    */
-  runRetention(now = Date.now()): void {
+  runRetention(now = (this.options.now ?? Date.now)()): void {
     for (const e of this.logs.values()) {
       try {
         const freed = e.log.applyRetention(now);
@@ -113,12 +139,13 @@ export class LogManager implements LogStorePort {
   }
 
   private enforceDiskPercent(dir: string): void {
-    const logs = [...this.logs.values()].filter((e) => e.dir.startsWith(dir));
+    const logs = [...this.logs.values()].filter((e) => inDir(e.dir, dir));
     const limits = logs.map((e) => e.log.diskPercentLimit).filter((p) => p > 0);
     if (limits.length === 0) return;
     const limit = Math.min(...limits);
     for (let guard = 0; guard < 100000; guard++) {
-      const s = statfsSync(dir);
+      const s = this.statfs(dir);
+      if (s.blocks <= 0) return;
       const usedPercent = (1 - s.bavail / s.blocks) * 100;
       if (usedPercent <= limit) return;
       let oldest: PartitionLog | undefined;

@@ -1,92 +1,113 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
+import { decodeBatch } from '../protocol/records/record.js';
 import {
+  BATCH_LENGTH_OFFSET,
+  type BatchSpan,
   baseOffsetAt,
   LOG_OVERHEAD,
-  lastOffsetAt,
+  lastOffsetDeltaAt,
   maxTimestampAt,
   partitionLeaderEpochAt,
+  RECORD_BATCH_HEADER_SIZE,
   setBaseOffset,
   setPartitionLeaderEpoch,
   splitBatches,
-  validPrefix,
 } from '../protocol/records/record-batch.js';
 import type { PartitionLogPort, ReadResult } from '../replication/partition.js';
+import { fsyncDir, readBuffer } from './file-io.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { readOffsetCheckpoint, writeOffsetCheckpoint } from './offset-checkpoint.js';
+import { OFFSET_INDEX_SUFFIX } from './offset-index.js';
+import { type BatchLocation, baseOffsetOfFile, DELETED_SUFFIX, LOG_SUFFIX, LogSegment } from './segment.js';
+import { type StorageResources, sharedStorageResources } from './storage-resources.js';
+import { TIME_INDEX_SUFFIX } from './time-index.js';
 
 const log = logger('storage');
 
-/** One sparse index entry: the first offset of a batch and where it starts in the segment. */
-interface IndexEntry {
+/** Written by a clean close; its absence on open means the log may end in a torn write. */
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+export const LOG_START_OFFSET_FILE = 'log-start-offset';
+/** Everything below this offset had been fsynced; recovery after a crash starts at its segment. */
+export const RECOVERY_POINT_FILE = 'recovery-point-offset-checkpoint';
+
+/** Leftovers of interrupted deletes and atomic writes, removed on open. */
+const LEFTOVER_SUFFIXES = [DELETED_SUFFIX, '.tmp', '.cleaned', '.swap'];
+/** Where recent reads ended, so a consumer reading on needs no index lookup. */
+const READ_HINTS = 4;
+/** The bytes a read needs to see of a batch header: framing up to lastOffsetDelta. */
+const READ_HEADER_BYTES = 27;
+
+/** Scratch state of the read in progress, shared by all logs (reads are synchronous). */
+const cursor = { next: 0, position: 0, done: false };
+
+export interface PartitionLogOptions {
+  /** Bounds on open files and index memory shared with other logs (default: the process-wide one). */
+  readonly resources?: StorageResources;
+  /** Wall-clock milliseconds, for segment.ms, flush.ms and retention (default Date.now). */
+  readonly now?: () => number;
+}
+
+/** What the last open found and did. */
+export interface LoadSummary {
+  readonly cleanShutdown: boolean;
+  readonly segments: number;
+  /** Segments rescanned (all batches validated, indexes rebuilt). */
+  readonly recoveredSegments: number;
+  /** Bytes cut from torn or corrupt tails, and in segments dropped after them. */
+  readonly truncatedBytes: number;
+  readonly durationMs: number;
+}
+
+interface ReadHint {
   offset: number;
+  segment: LogSegment;
   position: number;
-  maxTimestamp: number;
-}
-
-interface Segment {
-  readonly baseOffset: number;
-  readonly path: string;
-  fd: number;
-  size: number;
-  /** First batch offset and position of every batch at least `indexIntervalBytes` apart. */
-  index: IndexEntry[];
-  lastIndexedPosition: number;
-  /** Offset after the last batch in this segment. */
-  nextOffset: number;
-  maxTimestamp: number;
-  maxTimestampOffset: number;
-  createdAt: number;
-}
-
-const SEGMENT_SUFFIX = '.log';
-const CLEAN_SHUTDOWN = '.clean-shutdown';
-const LOG_START_FILE = 'log-start-offset';
-const EPOCH_FILE = 'leader-epoch-checkpoint';
-
-function segmentName(baseOffset: number): string {
-  return `${String(baseOffset).padStart(20, '0')}${SEGMENT_SUFFIX}`;
 }
 
 /**
- * A partition's log: a directory of segment files named by base offset holding record
- * batches exactly as they were appended. Batches are located with a sparse in-memory index
- * rebuilt from the files on open; after an unclean shutdown every segment is rescanned and
- * truncated at the first torn or corrupt batch, so a torn batch is never served.
+ * A partition's log: a directory of segments named by base offset, each a `.log` of record
+ * batches exactly as appended with a sparse `.index` and `.timeindex` (Kafka's layout), plus
+ * the leader-epoch checkpoint, the log start offset and the recovery point.
+ *
+ * Opening after a clean shutdown trusts the indexes and reads only the tail of the active
+ * segment. After a crash, segments from the recovery point on are rescanned and truncated at
+ * the first torn or corrupt batch, so a torn batch is never served; older segments keep their
+ * indexes if these pass Kafka's sanity checks. Segment files and indexes are opened lazily
+ * and released under broker-wide bounds, so an idle partition costs little.
  */
 export class PartitionLog implements PartitionLogPort {
-  private segments: Segment[] = [];
+  private segments: LogSegment[] = [];
   private _logStartOffset = 0;
   private _highWatermark = 0;
-  private sinceFlush = 0;
-  private lastFlushAt = Date.now();
-  /** Leader epoch → start offset (KIP-101), in increasing order. */
-  private epochs: Array<{ epoch: number; startOffset: number }> = [];
+  /** Everything below it is on disk (fsynced). */
+  private recoveryPoint = 0;
+  private checkpointedRecoveryPoint = -1;
+  private lastFlushAt: number;
+  private epochs: LeaderEpochCache;
   private closed = false;
+  private hints: ReadHint[] | null = null;
+  private nextHint = 0;
+  private readonly resources: StorageResources;
+  private readonly now: () => number;
+  private _loadSummary: LoadSummary | null = null;
 
   private constructor(
     readonly dir: string,
     private config: LogConfig,
-  ) {}
+    options: PartitionLogOptions,
+  ) {
+    this.resources = options.resources ?? sharedStorageResources();
+    this.now = options.now ?? Date.now;
+    this.lastFlushAt = this.now();
+    this.epochs = new LeaderEpochCache(dir);
+  }
 
-  static open(dir: string, config: LogConfig): PartitionLog {
+  static open(dir: string, config: LogConfig, options: PartitionLogOptions = {}): PartitionLog {
     mkdirSync(dir, { recursive: true });
-    const l = new PartitionLog(dir, config);
+    const l = new PartitionLog(dir, config, options);
     l.load();
     return l;
   }
@@ -95,108 +116,155 @@ export class PartitionLog implements PartitionLogPort {
     this.config = config;
   }
 
+  get loadSummary(): LoadSummary {
+    return this._loadSummary as LoadSummary;
+  }
+
+  // ---------------------------------------------------------------- loading
+
   private load(): void {
-    const clean = existsSync(join(this.dir, CLEAN_SHUTDOWN));
-    if (clean) rmSync(join(this.dir, CLEAN_SHUTDOWN), { force: true });
-    const names = readdirSync(this.dir)
-      .filter((n) => n.endsWith(SEGMENT_SUFFIX))
-      .sort();
-    let expectedNext = -1;
+    const started = performance.now();
+    const markerPath = join(this.dir, CLEAN_SHUTDOWN_FILE);
+    const clean = existsSync(markerPath);
+    const names = readdirSync(this.dir);
+    const logs = new Set<number>();
     for (const name of names) {
-      const baseOffset = Number(name.slice(0, -SEGMENT_SUFFIX.length));
-      const path = join(this.dir, name);
-      if (expectedNext >= 0 && baseOffset < expectedNext) {
-        log.warn('dropping overlapping segment', { path });
-        rmSync(path, { force: true });
+      if (LEFTOVER_SUFFIXES.some((s) => name.endsWith(s))) {
+        rmSync(join(this.dir, name), { force: true });
         continue;
       }
-      const seg = this.scanSegment(path, baseOffset);
-      this.segments.push(seg);
-      expectedNext = seg.nextOffset;
-      if (seg.stopReason !== null) {
-        // Everything after a corrupt batch is suspect: drop later segments too.
-        log.warn('truncated log at an invalid batch', { path, position: seg.size, reason: seg.stopReason, clean });
-        for (const later of names.slice(names.indexOf(name) + 1)) rmSync(join(this.dir, later), { force: true });
-        break;
+      const base = baseOffsetOfFile(name, LOG_SUFFIX);
+      if (base !== null) logs.add(base);
+    }
+    for (const name of names) {
+      // An index without its log (a delete interrupted midway) is of no use.
+      const base = baseOffsetOfFile(name, OFFSET_INDEX_SUFFIX) ?? baseOffsetOfFile(name, TIME_INDEX_SUFFIX);
+      if (base !== null && !logs.has(base)) rmSync(join(this.dir, name), { force: true });
+    }
+    const bases = [...logs].sort((a, b) => a - b);
+    const now = this.now();
+    this.segments = bases.map((b) =>
+      LogSegment.existing(
+        this.dir,
+        b,
+        statSync(join(this.dir, `${String(b).padStart(20, '0')}${LOG_SUFFIX}`)).size,
+        this.config.segmentIndexBytes,
+        this.resources,
+        now,
+      ),
+    );
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      (this.segments[i] as LogSegment).nextOffsetBound = (this.segments[i + 1] as LogSegment).baseOffset;
+    }
+    this._logStartOffset = readOffsetCheckpoint(join(this.dir, LOG_START_OFFSET_FILE)) ?? 0;
+    const checkpointed = readOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE));
+    this.checkpointedRecoveryPoint = checkpointed ?? -1;
+
+    let recovered = 0;
+    let truncatedBytes = 0;
+    const active = this.segments[this.segments.length - 1];
+    if (active !== undefined && clean) {
+      const r = active.loadActiveAfterCleanShutdown(this.config.indexIntervalBytes);
+      truncatedBytes += r.fileSize - active.size;
+      if (r.recovered) recovered = 1;
+    } else if (active !== undefined) {
+      const r = this.recoverAfterCrash(checkpointed);
+      recovered = r.recovered;
+      truncatedBytes = r.truncatedBytes;
+    }
+    // Only now: a crash before this point must find the marker and trust nothing we wrote.
+    if (clean) rmSync(markerPath, { force: true });
+
+    if (this.segments.length === 0) {
+      this.segments.push(
+        LogSegment.create(this.dir, this._logStartOffset, this.config.segmentIndexBytes, this.resources, now),
+      );
+      fsyncDir(this.dir);
+    }
+    const first = this.segments[0] as LogSegment;
+    if (this._logStartOffset < first.baseOffset) this._logStartOffset = first.baseOffset;
+    if (this._logStartOffset > this.logEndOffset) this._logStartOffset = this.logEndOffset;
+    this.epochs.truncateFromEnd(this.logEndOffset);
+    this.epochs.truncateFromStart(this._logStartOffset);
+    this.recoveryPoint = clean
+      ? this.logEndOffset
+      : Math.min(Math.max(this.recoveryPoint, checkpointed ?? 0), this.logEndOffset);
+    this._highWatermark = this.logEndOffset;
+    this._loadSummary = {
+      cleanShutdown: clean,
+      segments: this.segments.length,
+      recoveredSegments: recovered,
+      truncatedBytes,
+      durationMs: performance.now() - started,
+    };
+    if (truncatedBytes > 0) {
+      log.warn('truncated invalid bytes from the log', { dir: this.dir, bytes: truncatedBytes, clean });
+    }
+  }
+
+  /**
+   * Kafka's LogLoader after an unclean shutdown: segments wholly below the recovery point were
+   * fsynced, so they are trusted once their indexes pass the sanity checks (a failing one is
+   * recovered); the segment holding the recovery point and every later one are rescanned.
+   * The first invalid byte ends the log: the rest of that segment and every later segment go.
+   */
+  private recoverAfterCrash(recoveryPoint: number | null): { recovered: number; truncatedBytes: number } {
+    let start = 0;
+    if (recoveryPoint !== null) {
+      for (let i = 0; i < this.segments.length; i++) {
+        if ((this.segments[i] as LogSegment).baseOffset <= recoveryPoint) start = i;
       }
     }
-    if (existsSync(join(this.dir, LOG_START_FILE))) {
-      this._logStartOffset = Number(readFileSync(join(this.dir, LOG_START_FILE), 'utf8').trim()) || 0;
+    let recovered = 0;
+    let truncatedBytes = 0;
+    const interval = this.config.indexIntervalBytes;
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i] as LogSegment;
+      const isActive = i === this.segments.length - 1;
+      if (i < start) {
+        try {
+          seg.checkIndexesStrict();
+          continue;
+        } catch (err) {
+          log.warn('index failed its sanity check; recovering the segment', { reason: String(err) });
+        }
+      }
+      const r = seg.recover(interval);
+      recovered++;
+      if (r.stopReason !== null) {
+        truncatedBytes += r.fileSize - r.validBytes;
+        log.warn('truncated the log at an invalid batch', {
+          segment: seg.logPath,
+          position: r.validBytes,
+          reason: r.stopReason,
+        });
+        for (const later of this.segments.splice(i + 1)) {
+          truncatedBytes += later.size;
+          later.deleteFiles();
+        }
+        seg.nextOffsetBound = Number.POSITIVE_INFINITY;
+      }
+      if (i < this.segments.length - 1) {
+        // Recovered bytes may not have reached the disk before the crash; sync them before
+        // the recovery point moves past this segment.
+        seg.onBecomeInactive();
+      }
+      seg.uncacheIndexes();
+      if (isActive || r.stopReason !== null) break;
     }
-    const first = this.segments[0];
-    if (first !== undefined && this._logStartOffset < first.baseOffset) this._logStartOffset = first.baseOffset;
-    if (this.segments.length === 0) {
-      this.segments.push(this.newSegment(this._logStartOffset));
+    const active = this.segments[this.segments.length - 1] as LogSegment;
+    if (recovered > 0 && this.checkpointedRecoveryPoint < active.baseOffset) {
+      // Everything before the active segment has now been validated and synced.
+      this.recoveryPoint = active.baseOffset;
+      this.writeRecoveryPoint();
     }
-    if (this._logStartOffset > this.logEndOffset) this._logStartOffset = this.logEndOffset;
-    this.loadEpochs();
-    this._highWatermark = this.logEndOffset;
+    return { recovered, truncatedBytes };
   }
 
-  private scanSegment(path: string, baseOffset: number): Segment & { stopReason: string | null } {
-    const fd = openSync(path, 'r+');
-    const size = statSync(path).size;
-    const buf = Buffer.allocUnsafe(size);
-    let read = 0;
-    while (read < size) read += readSync(fd, buf, read, size - read, read);
-    const valid = validPrefix(buf, 0, size);
-    if (valid.validBytes < size) ftruncateSync(fd, valid.validBytes);
-    const seg: Segment & { stopReason: string | null } = {
-      baseOffset,
-      path,
-      fd,
-      size: valid.validBytes,
-      index: [],
-      lastIndexedPosition: -Infinity,
-      nextOffset: baseOffset,
-      maxTimestamp: -1,
-      maxTimestampOffset: -1,
-      createdAt: statSync(path).mtimeMs,
-      stopReason: valid.validBytes < size ? (valid.stopReason ?? 'torn tail') : null,
-    };
-    if (valid.validBytes > 0) {
-      for (const { pos } of splitBatches(buf, 0, valid.validBytes)) this.indexBatch(seg, buf, pos, pos);
-    }
-    return seg;
-  }
+  // ---------------------------------------------------------------- offsets
 
-  private indexBatch(seg: Segment, buf: Buffer, pos: number, position: number): void {
-    const first = baseOffsetAt(buf, pos);
-    const last = lastOffsetAt(buf, pos);
-    const ts = maxTimestampAt(buf, pos);
-    if (seg.index.length === 0 || position - seg.lastIndexedPosition >= this.config.indexIntervalBytes) {
-      seg.index.push({ offset: first, position, maxTimestamp: ts });
-      seg.lastIndexedPosition = position;
-    } else {
-      const lastEntry = seg.index[seg.index.length - 1] as IndexEntry;
-      if (ts > lastEntry.maxTimestamp) lastEntry.maxTimestamp = ts;
-    }
-    if (ts > seg.maxTimestamp) {
-      seg.maxTimestamp = ts;
-      seg.maxTimestampOffset = last;
-    }
-    seg.nextOffset = last + 1;
-  }
-
-  private newSegment(baseOffset: number): Segment {
-    const path = join(this.dir, segmentName(baseOffset));
-    const fd = openSync(path, 'a+');
-    return {
-      baseOffset,
-      path,
-      fd,
-      size: 0,
-      index: [],
-      lastIndexedPosition: -Infinity,
-      nextOffset: baseOffset,
-      maxTimestamp: -1,
-      maxTimestampOffset: -1,
-      createdAt: Date.now(),
-    };
-  }
-
-  private get active(): Segment {
-    return this.segments[this.segments.length - 1] as Segment;
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1] as LogSegment;
   }
 
   get logStartOffset(): number {
@@ -215,6 +283,11 @@ export class PartitionLog implements PartitionLogPort {
     this._highWatermark = Math.min(Math.max(v, this._logStartOffset), this.logEndOffset);
   }
 
+  /** Offsets below it are known to be on disk. */
+  get recoveryPointOffset(): number {
+    return this.recoveryPoint;
+  }
+
   get sizeInBytes(): number {
     let n = 0;
     for (const s of this.segments) n += s.size;
@@ -230,112 +303,274 @@ export class PartitionLog implements PartitionLogPort {
     return this.segments.length;
   }
 
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  // ---------------------------------------------------------------- append
+
   /**
    * Appends validated v2 batches. As leader (assignOffsets) the base offsets and leader epoch
-   * are rewritten in place; as follower the batches keep their offsets.
+   * are rewritten in place; as follower the batches keep their offsets, which must follow the
+   * log end.
    */
   append(
     batches: Buffer,
     opts: { assignOffsets: boolean; leaderEpoch: number; logAppendTime?: number },
   ): { firstOffset: number; lastOffset: number; logAppendTime: number } {
     if (this.closed) throw new Error(`log ${this.dir} is closed`);
-    const spans = splitBatches(batches);
-    let next = this.logEndOffset;
-    const firstOffset = opts.assignOffsets ? next : baseOffsetAt(batches, 0);
-    if (!opts.assignOffsets && firstOffset < next) throw new Error(`append at ${firstOffset} below log end ${next}`);
-    for (const { pos } of spans) {
-      if (opts.assignOffsets) {
-        const count = lastOffsetAt(batches, pos) - baseOffsetAt(batches, pos) + 1;
+    const logAppendTime = opts.logAppendTime ?? -1;
+    const leo = this.logEndOffset;
+    if (batches.length === 0) return { firstOffset: leo, lastOffset: leo - 1, logAppendTime };
+    // Most produce requests carry one batch: skip the general split for it.
+    const spans =
+      batches.length >= RECORD_BATCH_HEADER_SIZE &&
+      batches.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD === batches.length
+        ? [{ pos: 0, size: batches.length }]
+        : splitBatches(batches);
+    const assign = opts.assignOffsets;
+    let next = leo;
+    let maxTimestamp = -1;
+    const firstOffset = assign ? leo : baseOffsetAt(batches, 0);
+    for (let i = 0; i < spans.length; i++) {
+      const pos = (spans[i] as BatchSpan).pos;
+      if (assign) {
         setBaseOffset(batches, pos, next);
         setPartitionLeaderEpoch(batches, pos, opts.leaderEpoch);
-        next += count;
+        next += lastOffsetDeltaAt(batches, pos) + 1;
       } else {
-        next = lastOffsetAt(batches, pos) + 1;
+        const base = baseOffsetAt(batches, pos);
+        if (base < next) throw new Error(`append at offset ${base} below the log end ${next} in ${this.dir}`);
+        next = base + lastOffsetDeltaAt(batches, pos) + 1;
+      }
+      const ts = maxTimestampAt(batches, pos);
+      if (ts > maxTimestamp) maxTimestamp = ts;
+    }
+    this.maybeRoll(batches.length, firstOffset, next - 1, maxTimestamp);
+    this.active.append(batches, spans, this.config.indexIntervalBytes);
+    if (assign) {
+      if (opts.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(opts.leaderEpoch, firstOffset);
+    } else {
+      // A follower's append may carry several epochs.
+      for (let i = 0; i < spans.length; i++) {
+        const pos = (spans[i] as BatchSpan).pos;
+        const epoch = partitionLeaderEpochAt(batches, pos);
+        if (epoch > this.epochs.latestEpoch) this.epochs.assign(epoch, baseOffsetAt(batches, pos));
       }
     }
-    const epoch = partitionLeaderEpochAt(batches, 0);
-    if (epoch >= 0) this.assignEpoch(epoch, firstOffset);
-    this.maybeRoll(batches.length, next - 1);
-    const seg = this.active;
-    let written = 0;
-    while (written < batches.length)
-      written += writeSync(seg.fd, batches, written, batches.length - written, seg.size + written);
-    for (const { pos } of spans) this.indexBatch(seg, batches, pos, seg.size + pos);
-    seg.size += batches.length;
-    this.sinceFlush += spans.length;
+    // flush.messages counts offsets not yet flushed, as Kafka's unflushedMessages does.
+    const config = this.config;
     if (
-      this.config.flushOnAppend ||
-      this.sinceFlush >= this.config.flushMessages ||
-      Date.now() - this.lastFlushAt >= this.config.flushMs
+      config.flushOnAppend ||
+      next - this.recoveryPoint >= config.flushMessages ||
+      // flush.ms defaults to "never": skip reading the clock then.
+      (config.flushMs < Number.MAX_SAFE_INTEGER && this.now() - this.lastFlushAt >= config.flushMs)
     ) {
       this.flush();
     }
-    return { firstOffset, lastOffset: next - 1, logAppendTime: opts.logAppendTime ?? -1 };
+    return { firstOffset, lastOffset: next - 1, logAppendTime };
   }
 
-  private maybeRoll(incomingBytes: number, lastOffset: number): void {
+  /**
+   * Kafka's roll conditions: the segment would pass segment.bytes, an index is full, the
+   * offsets would not fit its relative index entries, or it has waited segment.ms.
+   */
+  private maybeRoll(incomingBytes: number, firstOffset: number, lastOffset: number, maxTimestamp: number): void {
     const seg = this.active;
-    if (seg.size === 0) return;
-    const tooBig = seg.size + incomingBytes > this.config.segmentBytes;
-    const tooOld = Date.now() - seg.createdAt >= this.config.segmentMs;
-    const deltaOverflow = lastOffset - seg.baseOffset > 0x7fffffff;
-    if (tooBig || tooOld || deltaOverflow) {
-      fsyncSync(seg.fd);
-      this.segments.push(this.newSegment(this.logEndOffset));
+    if (seg.size === 0) {
+      // An empty active segment is re-based when a follower's data starts elsewhere.
+      if (firstOffset !== seg.baseOffset) {
+        this.roll(firstOffset);
+        if (this.segments.length === 1 && this._logStartOffset < firstOffset) this.setLogStartOffset(firstOffset);
+      }
+      return;
+    }
+    if (
+      seg.size > this.config.segmentBytes - incomingBytes ||
+      seg.offsetIndex.isFull ||
+      seg.timeIndex.isFull ||
+      lastOffset - seg.baseOffset > 0x7fffffff ||
+      seg.timeWaitedForRoll(this.now, maxTimestamp) > this.config.segmentMs
+    ) {
+      this.roll(firstOffset);
     }
   }
 
-  /** Reads whole batches from fetchOffset, up to maxBytes (at least one batch when asked). */
+  /** Starts a new active segment at `baseOffset`; the old one is completed and synced first. */
+  private roll(baseOffset: number): void {
+    const old = this.active;
+    if (old.size === 0) {
+      this.segments.pop();
+      old.deleteFiles();
+    } else {
+      old.onBecomeInactive();
+      old.nextOffsetBound = baseOffset;
+    }
+    this.segments.push(
+      LogSegment.create(this.dir, baseOffset, this.config.segmentIndexBytes, this.resources, this.now()),
+    );
+    fsyncDir(this.dir);
+    if (old.size > 0) {
+      // Everything before the new segment is synced now: recovery can start at it.
+      this.recoveryPoint = Math.max(this.recoveryPoint, baseOffset);
+      this.writeRecoveryPoint();
+    }
+  }
+
+  /** Test hook and operator tool: rolls now if the active segment has data. */
+  forceRoll(): void {
+    if (this.active.size > 0) this.roll(this.logEndOffset);
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /**
+   * Reads whole batches from the one holding fetchOffset, up to maxBytes (at least one batch
+   * with minOneBatch), stopping before any batch at or past maxOffset (the high watermark for
+   * consumers). Bytes come back as stored, in as few reads as possible.
+   */
   read(fetchOffset: number, maxBytes: number, opts: { maxOffset?: number; minOneBatch: boolean }): ReadResult {
-    const maxOffset = opts.maxOffset ?? this.logEndOffset;
+    if (this.closed) throw new Error(`log ${this.dir} is closed`);
+    const leo = this.logEndOffset;
+    const maxOffset = opts.maxOffset === undefined || opts.maxOffset > leo ? leo : opts.maxOffset;
     if (fetchOffset >= maxOffset || fetchOffset < this._logStartOffset) return { buffers: [], bytes: 0 };
     let si = this.segmentFor(fetchOffset);
+    let seg = this.segments[si] as LogSegment;
+    const hint = this.hintFor(seg, fetchOffset);
+    // A hint is where the wanted batch starts; an index entry may be up to an interval before it.
+    let position: number;
+    let slack = 0;
+    if (hint !== null) position = hint.position;
+    else {
+      position = seg.lookupPosition(fetchOffset, this.config.indexIntervalBytes);
+      slack = this.config.indexIntervalBytes;
+    }
     const buffers: Buffer[] = [];
     let bytes = 0;
-    let offset = fetchOffset;
-    while (si < this.segments.length) {
-      const seg = this.segments[si] as Segment;
-      let pos = this.positionFor(seg, offset);
-      const header = Buffer.allocUnsafe(LOG_OVERHEAD);
-      // Walk batch headers to find the range of whole batches to return.
-      let start = -1;
-      let end = pos;
-      while (end < seg.size) {
-        readSync(seg.fd, header, 0, LOG_OVERHEAD, end);
-        const base = header.readInt32BE(0) * 2 ** 32 + header.readUInt32BE(4);
-        const size = LOG_OVERHEAD + header.readInt32BE(8);
-        if (base >= maxOffset) break;
-        const last = this.lastOffsetOfBatchAt(seg, end, size);
-        if (last < offset) {
-          end += size;
-          pos = end;
-          continue;
-        }
-        if (start < 0) start = end;
-        const wouldBe = bytes + (end + size - start);
-        if (wouldBe > maxBytes && !(opts.minOneBatch && bytes === 0 && end === start)) break;
-        end += size;
-        offset = last + 1;
-        if (offset >= maxOffset) break;
-      }
-      if (start >= 0 && end > start) {
-        const b = Buffer.allocUnsafe(end - start);
-        let r = 0;
-        while (r < b.length) r += readSync(seg.fd, b, r, b.length - r, start + r);
-        buffers.push(b);
-        bytes += b.length;
-      }
-      if (end < seg.size || offset >= maxOffset || bytes >= maxBytes) break;
-      si++;
+    cursor.next = fetchOffset;
+    cursor.position = position;
+    for (;;) {
+      bytes += this.readSegment(seg, maxOffset, maxBytes - bytes, opts.minOneBatch && bytes === 0, slack, buffers);
+      if (cursor.done || ++si >= this.segments.length) break;
+      seg = this.segments[si] as LogSegment;
+      cursor.position = seg.lookupPosition(cursor.next, this.config.indexIntervalBytes);
+      slack = this.config.indexIntervalBytes;
     }
+    if (bytes > 0) this.rememberHint(hint, cursor.next, seg, cursor.position);
     return { buffers, bytes };
   }
 
-  private lastOffsetOfBatchAt(seg: Segment, position: number, size: number): number {
-    if (size < 27) return -1;
-    const h = Buffer.allocUnsafe(27);
-    readSync(seg.fd, h, 0, 27, position);
-    return lastOffsetAt(h, 0);
+  /**
+   * Reads from one segment, from `cursor.position` on, the batches from `cursor.next` on:
+   * windows of the file are read whole and their batch headers walked in memory, so a read
+   * costs one system call per window, not per batch. Leaves the cursor after the last batch
+   * taken and returns the bytes taken.
+   */
+  private readSegment(
+    seg: LogSegment,
+    maxOffset: number,
+    budget: number,
+    mustTakeOne: boolean,
+    slack: number,
+    out: Buffer[],
+  ): number {
+    const end = seg.size;
+    let pos = cursor.position;
+    let next = cursor.next;
+    let taken = 0;
+    let done = false;
+    while (!done && end - pos >= RECORD_BATCH_HEADER_SIZE) {
+      if (budget - taken < RECORD_BATCH_HEADER_SIZE && !(mustTakeOne && taken === 0)) {
+        done = true;
+        break;
+      }
+      // Before the first wanted batch is found the window also covers what the index skipped.
+      let want = (budget > taken ? budget - taken : 0) + (taken === 0 ? slack : 0);
+      if (want < RECORD_BATCH_HEADER_SIZE) want = RECORD_BATCH_HEADER_SIZE;
+      if (want > end - pos) want = end - pos;
+      const window = readBuffer(want);
+      const got = seg.readInto(window, 0, want, pos);
+      if (got !== want) throw new Error(`${seg.logPath}: read ${got} of ${want} bytes at ${pos} (size ${end})`);
+      let p = 0;
+      let start = -1;
+      let stop = 0;
+      while (p + READ_HEADER_BYTES <= want) {
+        const size = LOG_OVERHEAD + window.readInt32BE(p + BATCH_LENGTH_OFFSET);
+        if (size < RECORD_BATCH_HEADER_SIZE || pos + p + size > end) {
+          throw new Error(`${seg.logPath}: invalid batch framing at ${pos + p} (length ${size})`);
+        }
+        const base = baseOffsetAt(window, p);
+        if (base >= maxOffset) {
+          done = true;
+          break;
+        }
+        const last = base + lastOffsetDeltaAt(window, p);
+        if (last < next) {
+          p += size;
+          continue;
+        }
+        if (taken + size > budget && !(mustTakeOne && taken === 0)) {
+          done = true;
+          break;
+        }
+        if (p + size > want) {
+          if (start < 0) {
+            // A batch larger than the window: read it on its own.
+            out.push(seg.read(pos + p, size));
+            taken += size;
+            next = last + 1;
+            p += size;
+            if (next >= maxOffset) done = true;
+          }
+          break;
+        }
+        if (start < 0) start = p;
+        p += size;
+        stop = p;
+        taken += size;
+        next = last + 1;
+        if (next >= maxOffset) {
+          done = true;
+          break;
+        }
+      }
+      if (start === 0 && stop === want) out.push(window);
+      else if (start >= 0) out.push(window.subarray(start, stop));
+      pos += p;
+    }
+    cursor.position = pos;
+    cursor.next = next;
+    cursor.done = done;
+    return taken;
+  }
+
+  private hintFor(seg: LogSegment, offset: number): ReadHint | null {
+    const hints = this.hints;
+    if (hints === null) return null;
+    for (let i = 0; i < hints.length; i++) {
+      const h = hints[i] as ReadHint;
+      if (h.offset === offset && h.segment === seg && !seg.deleted && h.position <= seg.size) return h;
+    }
+    return null;
+  }
+
+  /** Where a read ended: updates the hint it started from (a consumer reading on), or takes the oldest slot. */
+  private rememberHint(used: ReadHint | null, offset: number, segment: LogSegment, position: number): void {
+    let h = used;
+    if (h === null) {
+      this.hints ??= [];
+      if (this.hints.length < READ_HINTS) {
+        h = { offset, segment, position };
+        this.hints.push(h);
+        return;
+      }
+      h = this.hints[this.nextHint] as ReadHint;
+      this.nextHint = (this.nextHint + 1) % READ_HINTS;
+    }
+    h.offset = offset;
+    h.segment = segment;
+    h.position = position;
   }
 
   private segmentFor(offset: number): number {
@@ -343,165 +578,264 @@ export class PartitionLog implements PartitionLogPort {
     let hi = this.segments.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if ((this.segments[mid] as Segment).baseOffset <= offset) lo = mid;
+      if ((this.segments[mid] as LogSegment).baseOffset <= offset) lo = mid;
       else hi = mid - 1;
     }
     return lo;
   }
 
-  private positionFor(seg: Segment, offset: number): number {
-    let lo = 0;
-    let hi = seg.index.length - 1;
-    let pos = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const e = seg.index[mid] as IndexEntry;
-      if (e.offset <= offset) {
-        pos = e.position;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return pos;
-  }
+  // ---------------------------------------------------------------- timestamps
 
-  /** First offset whose batch has a timestamp at or after ts (by batch max timestamp). */
+  /**
+   * ListOffsets by timestamp, as Kafka's fetchOffsetByTimestamp: the first segment whose
+   * largest timestamp reaches `ts`, its time index to skip earlier batches, the first batch
+   * whose largest timestamp reaches `ts`, and in it the first record at or after `ts`.
+   */
   offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
-    for (const seg of this.segments) {
-      if (seg.maxTimestamp < ts) continue;
-      const h = Buffer.allocUnsafe(43);
-      let pos = 0;
-      for (const e of seg.index) {
-        if (e.maxTimestamp >= ts) break;
-        pos = e.position;
-      }
-      while (pos < seg.size) {
-        readSync(seg.fd, h, 0, 43, pos);
-        const size = LOG_OVERHEAD + h.readInt32BE(8);
-        const maxTs = maxTimestampAt(h, 0);
-        if (maxTs >= ts) {
-          const base = baseOffsetAt(h, 0);
-          return { offset: Math.max(base, this._logStartOffset), timestamp: maxTs };
-        }
-        pos += size;
+    const interval = this.config.indexIntervalBytes;
+    const lso = this._logStartOffset;
+    for (let si = this.segmentFor(lso); si < this.segments.length; si++) {
+      const seg = this.segments[si] as LogSegment;
+      if (seg.maxTimestamp(interval) < ts) continue;
+      const entry = seg.lookupTimestamp(ts, interval);
+      let from = seg.lookupPosition(Math.max(entry.offset, lso), interval);
+      for (;;) {
+        const batch = seg.findBatch(from, (b) => b.lastOffset >= lso && b.maxTimestamp >= ts);
+        if (batch === null) break;
+        // As Kafka: a batch whose matching records all lie below the log start does not count.
+        const found = this.firstRecordAtOrAfter(seg, batch, ts, lso);
+        if (found !== null) return found;
+        from = batch.position + batch.size;
       }
     }
     return null;
   }
 
+  /** The first record of `batch` at or after `ts` and `minOffset`; the batch itself if it cannot be decoded. */
+  private firstRecordAtOrAfter(
+    seg: LogSegment,
+    batch: BatchLocation,
+    ts: number,
+    minOffset: number,
+  ): { offset: number; timestamp: number } | null {
+    try {
+      const { records } = decodeBatch(seg.read(batch.position, batch.size));
+      for (const r of records) {
+        if (r.timestamp >= ts && r.offset >= minOffset) return { offset: r.offset, timestamp: r.timestamp };
+      }
+      return null;
+    } catch (err) {
+      log.warn('could not decode a batch to find a timestamp; answering with the batch', {
+        segment: seg.logPath,
+        position: batch.position,
+        error: String(err),
+      });
+      return { offset: Math.max(batch.baseOffset, minOffset), timestamp: batch.maxTimestamp };
+    }
+  }
+
+  /** ListOffsets MAX_TIMESTAMP (KIP-734): the first record carrying the largest timestamp. */
   maxTimestampOffset(): { offset: number; timestamp: number } | null {
-    let best: { offset: number; timestamp: number } | null = null;
+    const interval = this.config.indexIntervalBytes;
+    let best: LogSegment | null = null;
+    let bestTs = -1;
     for (const seg of this.segments) {
-      if (seg.maxTimestampOffset >= 0 && (best === null || seg.maxTimestamp > best.timestamp)) {
-        best = { offset: seg.maxTimestampOffset, timestamp: seg.maxTimestamp };
+      const t = seg.maxTimestamp(interval);
+      if (t > bestTs) {
+        bestTs = t;
+        best = seg;
       }
     }
-    return best;
+    if (best === null) return null;
+    const seg = best;
+    const offset = seg.offsetOfMaxTimestamp(interval);
+    const found = seg.findBatch(seg.lookupPosition(offset, interval), (b) => b.lastOffset >= offset);
+    if (found !== null) {
+      const r = this.firstRecordAtOrAfter(seg, found, bestTs, 0);
+      if (r !== null && r.timestamp === bestTs) return r;
+    }
+    return { offset, timestamp: bestTs };
   }
+
+  // ---------------------------------------------------------------- deletion
 
   /** DeleteRecords: advances the log start offset and drops segments wholly below it. */
   deleteRecordsBefore(offset: number): void {
     if (offset <= this._logStartOffset) return;
-    this._logStartOffset = Math.min(offset, this.logEndOffset);
-    writeFileSync(join(this.dir, LOG_START_FILE), String(this._logStartOffset));
+    this.setLogStartOffset(Math.min(offset, this.logEndOffset));
     this.dropSegmentsBelow(this._logStartOffset);
   }
 
+  private setLogStartOffset(offset: number): void {
+    this._logStartOffset = offset;
+    writeOffsetCheckpoint(join(this.dir, LOG_START_OFFSET_FILE), offset);
+    this.epochs.truncateFromStart(offset);
+    if (this._highWatermark < offset) this._highWatermark = offset;
+  }
+
   private dropSegmentsBelow(offset: number): void {
-    while (this.segments.length > 1 && (this.segments[1] as Segment).baseOffset <= offset) {
-      const seg = this.segments.shift() as Segment;
-      closeSync(seg.fd);
-      const deleted = `${seg.path}.deleted`;
-      renameSync(seg.path, deleted);
-      rmSync(deleted, { force: true });
+    while (this.segments.length > 1 && (this.segments[1] as LogSegment).baseOffset <= offset) {
+      (this.segments.shift() as LogSegment).deleteFiles();
     }
   }
 
-  /** Time- and size-based retention over non-active segments; returns bytes deleted. */
-  applyRetention(now: number): number {
-    let deleted = 0;
+  /**
+   * retention.ms, then retention.bytes, as Kafka applies them: oldest segments first, only
+   * below the high watermark; the active segment too (rolled first) once all of it expired.
+   * Returns the bytes deleted.
+   */
+  applyRetention(now: number = this.now()): number {
+    const interval = this.config.indexIntervalBytes;
     const { retentionMs, retentionBytes } = this.config;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0] as Segment;
-      const expired = retentionMs >= 0 && oldest.maxTimestamp >= 0 && now - oldest.maxTimestamp > retentionMs;
-      const oversize = retentionBytes >= 0 && this.sizeInBytes - oldest.size >= retentionBytes;
-      if (!expired && !oversize) break;
-      deleted += this.deleteOldestSegment();
+    let deleted = 0;
+    if (retentionMs >= 0) {
+      deleted += this.deleteSegmentsWhile((seg) => now - seg.largestTimestamp(interval) > retentionMs);
+    }
+    if (retentionBytes >= 0) {
+      let excess = this.sizeInBytes - retentionBytes;
+      deleted += this.deleteSegmentsWhile((seg) => {
+        if (excess - seg.size < 0) return false;
+        excess -= seg.size;
+        return true;
+      });
     }
     return deleted;
   }
 
+  private deleteSegmentsWhile(predicate: (seg: LogSegment) => boolean): number {
+    let n = 0;
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i] as LogSegment;
+      const next = this.segments[i + 1];
+      const upper = next !== undefined ? next.baseOffset : seg.nextOffset;
+      if (upper > this._highWatermark || (next === undefined && seg.size === 0)) break;
+      if (!predicate(seg)) break;
+      n++;
+    }
+    if (n === 0) return 0;
+    // Kafka keeps at least one segment: with every segment going, roll a new one first.
+    if (n === this.segments.length) this.roll(this.logEndOffset);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += (this.segments[i] as LogSegment).size;
+    const newStart = (this.segments[n] as LogSegment).baseOffset;
+    if (newStart > this._logStartOffset) this.setLogStartOffset(newStart);
+    for (const seg of this.segments.splice(0, n)) seg.deleteFiles();
+    return bytes;
+  }
+
   /** Deletes the oldest non-active segment (disk-percent retention); returns its size or 0. */
   deleteOldestSegment(): number {
-    if (this.segments.length <= 1) return 0;
-    const next = this.segments[1] as Segment;
-    const size = (this.segments[0] as Segment).size;
-    this._logStartOffset = Math.max(this._logStartOffset, next.baseOffset);
-    writeFileSync(join(this.dir, LOG_START_FILE), String(this._logStartOffset));
+    const next = this.segments[1];
+    if (next === undefined || next.baseOffset > this._highWatermark) return 0;
+    const size = (this.segments[0] as LogSegment).size;
+    if (next.baseOffset > this._logStartOffset) this.setLogStartOffset(next.baseOffset);
     this.dropSegmentsBelow(this._logStartOffset);
     return size;
   }
 
+  /** Largest timestamp of the oldest non-active segment (what disk-percent retention deletes first). */
   oldestSegmentTimestamp(): number {
-    return this.segments.length > 1 ? (this.segments[0] as Segment).maxTimestamp : Number.POSITIVE_INFINITY;
+    return this.segments.length > 1
+      ? (this.segments[0] as LogSegment).largestTimestamp(this.config.indexIntervalBytes)
+      : Number.POSITIVE_INFINITY;
   }
 
-  private assignEpoch(epoch: number, startOffset: number): void {
-    const last = this.epochs[this.epochs.length - 1];
-    if (last !== undefined && last.epoch >= epoch) return;
-    this.epochs.push({ epoch, startOffset });
-    this.saveEpochs();
+  /**
+   * Follower truncation (KIP-101): removes every batch at or after `offset` (a batch holding it
+   * goes entirely), with the segments, indexes and leader epochs after it.
+   */
+  truncateTo(offset: number): void {
+    if (this.closed) throw new Error(`log ${this.dir} is closed`);
+    if (offset >= this.logEndOffset) return;
+    if (offset <= (this.segments[0] as LogSegment).baseOffset) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    while (this.segments.length > 1 && this.active.baseOffset >= offset) {
+      (this.segments.pop() as LogSegment).deleteFiles();
+    }
+    this.active.truncateTo(offset, this.config.indexIntervalBytes);
+    this.afterTruncation();
   }
+
+  /** Deletes everything and starts an empty log at `offset` (a follower far behind the leader's log start). */
+  truncateFullyAndStartAt(offset: number): void {
+    if (this.closed) throw new Error(`log ${this.dir} is closed`);
+    for (const seg of this.segments.splice(0)) seg.deleteFiles();
+    this.segments.push(LogSegment.create(this.dir, offset, this.config.segmentIndexBytes, this.resources, this.now()));
+    fsyncDir(this.dir);
+    this._logStartOffset = offset;
+    writeOffsetCheckpoint(join(this.dir, LOG_START_OFFSET_FILE), offset);
+    this.afterTruncation();
+  }
+
+  private afterTruncation(): void {
+    this.hints = null;
+    const leo = this.logEndOffset;
+    if (this._logStartOffset > leo) this.setLogStartOffset(leo);
+    this.epochs.truncateFromEnd(leo);
+    this._highWatermark = Math.min(Math.max(this._highWatermark, this._logStartOffset), leo);
+    if (this.recoveryPoint > leo) {
+      this.recoveryPoint = leo;
+      this.writeRecoveryPoint();
+    }
+  }
+
+  // ---------------------------------------------------------------- epochs
 
   /** OffsetForLeaderEpoch: the end offset of `epoch` (the start of the next higher epoch). */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
-    let found = -1;
-    for (let i = 0; i < this.epochs.length; i++) if ((this.epochs[i] as { epoch: number }).epoch <= epoch) found = i;
-    if (found < 0) return { epoch: -1, endOffset: -1 };
-    const e = this.epochs[found] as { epoch: number; startOffset: number };
-    const next = this.epochs[found + 1];
-    return { epoch: e.epoch, endOffset: next === undefined ? this.logEndOffset : next.startOffset };
+    return this.epochs.endOffsetFor(epoch, this.logEndOffset);
   }
 
-  private saveEpochs(): void {
-    const text = `0\n${this.epochs.length}\n${this.epochs.map((e) => `${e.epoch} ${e.startOffset}`).join('\n')}\n`;
-    const tmp = join(this.dir, `${EPOCH_FILE}.tmp`);
-    writeFileSync(tmp, text);
-    renameSync(tmp, join(this.dir, EPOCH_FILE));
+  /** The leader epoch checkpoint's entries, oldest first. */
+  leaderEpochEntries(): ReadonlyArray<{ epoch: number; startOffset: number }> {
+    return this.epochs.all;
   }
 
-  private loadEpochs(): void {
-    const p = join(this.dir, EPOCH_FILE);
-    if (!existsSync(p)) return;
-    const lines = readFileSync(p, 'utf8').trim().split('\n').slice(2);
-    this.epochs = lines
-      .map((l) => l.trim().split(/\s+/).map(Number))
-      .filter((a) => a.length === 2 && a.every(Number.isFinite))
-      .map(([epoch, startOffset]) => ({ epoch: epoch as number, startOffset: startOffset as number }))
-      .filter((e) => e.startOffset <= this.logEndOffset);
-  }
+  // ---------------------------------------------------------------- durability
 
+  /** fsyncs the active segment and advances the recovery point to the log end. */
   flush(): void {
-    fsyncSync(this.active.fd);
-    this.sinceFlush = 0;
-    this.lastFlushAt = Date.now();
+    if (this.closed) return;
+    this.active.flush();
+    this.recoveryPoint = this.logEndOffset;
+    this.lastFlushAt = this.now();
+    // Recovery restarts at the segment holding the checkpointed point, so the file only
+    // needs rewriting when the point enters a newer segment.
+    if (this.checkpointedRecoveryPoint < this.active.baseOffset) this.writeRecoveryPoint();
   }
 
+  private writeRecoveryPoint(): void {
+    // No fsync: a recovery point that does not reach the disk leaves the older one, which is
+    // only more cautious, and a garbled file reads as "recover everything".
+    writeOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE), this.recoveryPoint, false);
+    this.checkpointedRecoveryPoint = this.recoveryPoint;
+  }
+
+  /** Clean shutdown: indexes completed and synced, data flushed, recovery point written, then the marker. */
   close(): void {
     if (this.closed) return;
-    this.flush();
-    for (const s of this.segments) closeSync(s.fd);
-    writeFileSync(join(this.dir, CLEAN_SHUTDOWN), '');
+    for (const seg of this.segments) seg.close();
+    this.recoveryPoint = this.logEndOffset;
+    if (this.checkpointedRecoveryPoint !== this.recoveryPoint) this.writeRecoveryPoint();
+    writeFileSync(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+    this.closed = true;
+  }
+
+  /**
+   * Lets go of files and memory without any of the clean-shutdown steps: the state a crash
+   * leaves behind (pending index entries are lost, no marker). For tests and tools.
+   */
+  abandon(): void {
+    if (this.closed) return;
+    for (const seg of this.segments) seg.abandon();
     this.closed = true;
   }
 
   /** Closes and removes the whole directory. */
   delete(): void {
-    if (!this.closed) {
-      for (const s of this.segments) closeSync(s.fd);
-      this.closed = true;
-    }
+    this.abandon();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
