@@ -44,6 +44,8 @@ export class Connection {
   private closed = false;
   private draining = false;
   private drainWaiters: Array<() => void> = [];
+  /** Frames read past the in-flight bound (from the chunk that crossed it), dispatched as slots free. */
+  private backlog: Buffer[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -95,6 +97,15 @@ export class Connection {
 
   private onFrame(frame: Buffer): void {
     if (this.closed) return;
+    if (this.slots.length >= this.limits.maxInFlight || this.backlog.length > 0) {
+      this.backlog.push(frame);
+      this.pause();
+      return;
+    }
+    this.dispatchFrame(frame);
+  }
+
+  private dispatchFrame(frame: Buffer): void {
     this.counters.requests++;
     const slot: Slot = { done: false, result: null };
     this.slots.push(slot);
@@ -143,6 +154,9 @@ export class Connection {
       this.counters.bytesOut += 4 + size;
     }
     if (wrote) this.socket.uncork();
+    while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlight && !this.closed) {
+      this.dispatchFrame(this.backlog.shift() as Buffer);
+    }
     this.maybeResume();
     this.maybeEnd();
   }
@@ -156,7 +170,7 @@ export class Connection {
   private maybeResume(): void {
     if (this.closed || this.draining) return;
     const overOutput = this.socket.writableLength > this.limits.maxQueuedOutputBytes;
-    if (overOutput || this.slots.length >= this.limits.maxInFlight) {
+    if (overOutput || this.slots.length >= this.limits.maxInFlight || this.backlog.length > 0) {
       this.pause();
       return;
     }
@@ -167,9 +181,8 @@ export class Connection {
   }
 
   private maybeEnd(): void {
-    if (!this.draining || this.slots.length > 0 || this.closed) return;
-    for (const w of this.drainWaiters) w();
-    this.drainWaiters = [];
+    if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.closed) return;
+    // The drain waiters resolve on 'close', once the last response has been flushed.
     this.socket.end();
   }
 
@@ -192,11 +205,10 @@ export class Connection {
   drain(): Promise<void> {
     this.draining = true;
     this.socket.pause();
-    if (this.slots.length === 0 || this.closed) {
-      if (!this.closed) this.socket.end();
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    if (this.closed) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    this.maybeEnd();
+    return done;
   }
 
   destroy(): void {
@@ -209,6 +221,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.slots.length = 0;
+    this.backlog.length = 0;
     for (const w of this.drainWaiters) w();
     this.drainWaiters = [];
     this.counters.connectionsClosed++;
