@@ -41,15 +41,15 @@ export function configTypeId(type: ConfigTypeName): ConfigTypeId {
   return TYPE_IDS[type];
 }
 
-/** DescribeConfigs `ConfigSource` ids, as Kafka's admin client names them. */
+/** DescribeConfigs `ConfigSource` ids as they travel on the wire (Kafka DescribeConfigsResponse.ConfigSource). */
 export const ConfigSource = {
   UNKNOWN: 0,
   DYNAMIC_TOPIC_CONFIG: 1,
-  DYNAMIC_BROKER_LOGGER_CONFIG: 2,
-  DYNAMIC_BROKER_CONFIG: 3,
-  DYNAMIC_DEFAULT_BROKER_CONFIG: 4,
-  STATIC_BROKER_CONFIG: 5,
-  DEFAULT_CONFIG: 6,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
   DYNAMIC_CLIENT_METRICS_CONFIG: 7,
   DYNAMIC_GROUP_CONFIG: 8,
 } as const;

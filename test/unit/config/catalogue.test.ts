@@ -95,11 +95,11 @@ test('type and source ids are the numbers Kafka puts on the wire', () => {
     [
       ConfigSource.UNKNOWN,
       ConfigSource.DYNAMIC_TOPIC_CONFIG,
-      ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG,
       ConfigSource.DYNAMIC_BROKER_CONFIG,
       ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
       ConfigSource.STATIC_BROKER_CONFIG,
       ConfigSource.DEFAULT_CONFIG,
+      ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG,
       ConfigSource.DYNAMIC_CLIENT_METRICS_CONFIG,
     ],
     [0, 1, 2, 3, 4, 5, 6, 7],
