@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
@@ -305,8 +305,4 @@ export class Broker {
     if (this.tempDir !== null) rmSync(this.tempDir, { recursive: true, force: true });
     this.tempDir = null;
   }
-}
-
-export function readPropertiesFile(path: string): string {
-  return readFileSync(path, 'utf8');
 }

@@ -181,10 +181,6 @@ export class MetadataStore implements MetadataPort {
     return out;
   }
 
-  get image_(): MetadataImage {
-    return this.current;
-  }
-
   snapshot(): MetadataImage {
     return this.current;
   }
