@@ -4,10 +4,20 @@ import { join } from 'node:path';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
 import { Controller, isInternalTopic } from './controller/controller.js';
+import { GroupService } from './coordinator/group/group-service.js';
 import { produceHandler } from './handlers/00-produce.js';
 import { fetchHandler } from './handlers/01-fetch.js';
 import { listOffsetsHandler } from './handlers/02-list-offsets.js';
 import { metadataHandler } from './handlers/03-metadata.js';
+import { offsetCommitHandler } from './handlers/08-offset-commit.js';
+import { offsetFetchHandler } from './handlers/09-offset-fetch.js';
+import { findCoordinatorHandler } from './handlers/10-find-coordinator.js';
+import { joinGroupHandler } from './handlers/11-join-group.js';
+import { heartbeatHandler } from './handlers/12-heartbeat.js';
+import { leaveGroupHandler } from './handlers/13-leave-group.js';
+import { syncGroupHandler } from './handlers/14-sync-group.js';
+import { describeGroupsHandler } from './handlers/15-describe-groups.js';
+import { listGroupsHandler } from './handlers/16-list-groups.js';
 import { apiVersionsHandler } from './handlers/18-api-versions.js';
 import { createTopicsHandler } from './handlers/19-create-topics.js';
 import { deleteTopicsHandler } from './handlers/20-delete-topics.js';
@@ -17,7 +27,9 @@ import { describeConfigsHandler } from './handlers/32-describe-configs.js';
 import { alterConfigsHandler } from './handlers/33-alter-configs.js';
 import { describeLogDirsHandler } from './handlers/35-describe-log-dirs.js';
 import { createPartitionsHandler } from './handlers/37-create-partitions.js';
+import { deleteGroupsHandler } from './handlers/42-delete-groups.js';
 import { incrementalAlterConfigsHandler } from './handlers/44-incremental-alter-configs.js';
+import { offsetDeleteHandler } from './handlers/47-offset-delete.js';
 import { describeClusterHandler } from './handlers/60-describe-cluster.js';
 import type { BrokerServices, TopicView } from './handlers/broker-services.js';
 import { Dispatcher } from './handlers/dispatcher.js';
@@ -79,6 +91,7 @@ export class Broker {
   private metadata: MetadataStore | null = null;
   private logs: LogManager | null = null;
   private replicas: ReplicaManager | null = null;
+  private groups: GroupService | null = null;
   private staticConfig: BrokerConfig | null = null;
   private effectiveConfig: BrokerConfig | null = null;
   private readonly topicViews = new Map<string, TopicView>();
@@ -192,6 +205,20 @@ export class Broker {
       const t = metadata.snapshot().topicsById.get(id);
       return t === undefined ? undefined : this.topicViews.get(t.name);
     };
+    const groups = new GroupService({
+      config: () => this.config,
+      now: () => clock.now(),
+      partition: (topic, partition) => replicas.get(topic, partition),
+      partitionCount: (topic) => this.topicViews.get(topic)?.partitions.length,
+      createTopics: async (topics) => {
+        const r = await controller.createTopics(topics, false);
+        await pendingApply;
+        return r;
+      },
+      liveBrokers: () => 1,
+    });
+    this.groups = groups;
+    await groups.start();
     const broker = this;
     const services: BrokerServices = {
       brokerId: this.brokerId,
@@ -233,6 +260,7 @@ export class Broker {
       logConfig: (topic) => this.logConfig(topic),
       topicOverrides: (topic) => Object.fromEntries(metadata.snapshot().configs.get(`topic:${topic}`) ?? []),
       logDirs: async () => logs.describe(),
+      groups,
     };
 
     const r = this.registry;
@@ -251,6 +279,17 @@ export class Broker {
     r.register(incrementalAlterConfigsHandler(services));
     r.register(describeClusterHandler(services));
     r.register(describeLogDirsHandler(services));
+    r.register(findCoordinatorHandler(services));
+    r.register(joinGroupHandler(services));
+    r.register(syncGroupHandler(services));
+    r.register(heartbeatHandler(services));
+    r.register(leaveGroupHandler(services));
+    r.register(offsetCommitHandler(services));
+    r.register(offsetFetchHandler(services));
+    r.register(describeGroupsHandler(services));
+    r.register(listGroupsHandler(services));
+    r.register(deleteGroupsHandler(services));
+    r.register(offsetDeleteHandler(services));
 
     const dispatcher = new Dispatcher(r, clock);
     this.server = new NetworkServer({
@@ -296,6 +335,8 @@ export class Broker {
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
+    this.groups?.close();
+    this.groups = null;
     if (s !== null) await s.close({ graceMs: 5000 });
     await this.replicas?.close();
     this.metadata?.close();

@@ -1,6 +1,7 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { LogConfig } from '../config/topic-config.js';
 import type { Controller } from '../controller/controller.js';
+import type { GroupService } from '../coordinator/group/group-service.js';
 import type { Partition } from '../replication/partition.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FetchSessionCache } from './fetch-session-cache.js';
@@ -46,6 +47,8 @@ export interface BrokerServices {
   /** A topic's config overrides (dynamic topic configs). */
   topicOverrides(topic: string): Readonly<Record<string, string>>;
   readonly controller: Controller;
+  /** The group coordinator (consumer groups and committed offsets). */
+  readonly groups: GroupService;
   /** The log directories and the partitions in each, for DescribeLogDirs. */
   logDirs(): Promise<LogDirView[]>;
 }

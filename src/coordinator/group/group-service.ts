@@ -1,0 +1,180 @@
+/**
+ * The group coordinator as the broker runs it: the pure core (group-coordinator.ts) on top of
+ * the `__consumer_offsets` topic. Creates the topic on first use (compacted, with
+ * offsets.topic.num.partitions partitions), replays it on start-up, appends the core's records
+ * as v2 batches, and runs the core's timers with one unref'd Node timer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BrokerConfig } from '../../config/broker-config.js';
+import type { CreatableTopic, CreateTopicResult } from '../../controller/controller.js';
+import { logger } from '../../observability/logger.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
+import { decodeRecords } from '../../protocol/records/record.js';
+import { isControl, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
+import type { Partition } from '../../replication/partition.js';
+import { GroupCoordinator } from './group-coordinator.js';
+import type { CoordinatorRecord } from './records.js';
+
+const log = logger('group-coordinator');
+
+export const GROUP_METADATA_TOPIC = '__consumer_offsets';
+
+export interface GroupServiceDeps {
+  readonly config: () => BrokerConfig;
+  readonly now: () => number;
+  /** The hosted partition, if any. */
+  readonly partition: (topic: string, partition: number) => Partition | undefined;
+  /** Number of partitions of a topic, or undefined when it does not exist. */
+  readonly partitionCount: (topic: string) => number | undefined;
+  readonly createTopics: (topics: readonly CreatableTopic[]) => Promise<CreateTopicResult[]>;
+  readonly liveBrokers: () => number;
+}
+
+export class GroupService {
+  readonly core: GroupCoordinator;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly appendChains = new Map<number, Promise<void>>();
+  private creating: Promise<boolean> | null = null;
+  private closed = false;
+
+  constructor(private readonly deps: GroupServiceDeps) {
+    const cfg = deps.config();
+    this.core = new GroupCoordinator(
+      {
+        groupMinSessionTimeoutMs: cfg.groupMinSessionTimeoutMs,
+        groupMaxSessionTimeoutMs: cfg.groupMaxSessionTimeoutMs,
+        groupInitialRebalanceDelayMs: cfg.groupInitialRebalanceDelayMs,
+        groupMaxSize: cfg.groupMaxSize,
+        offsetMetadataMaxBytes: cfg.getNumber('offset.metadata.max.bytes'),
+        offsetsRetentionMs: cfg.offsetsRetentionMs,
+        offsetsRetentionCheckIntervalMs: cfg.getNumber('offsets.retention.check.interval.ms'),
+        offsetsTopicPartitions: deps.partitionCount(GROUP_METADATA_TOPIC) ?? cfg.offsetsTopicNumPartitions,
+      },
+      {
+        now: deps.now,
+        append: (partition, records) => this.append(partition, records),
+        partitionExists: (topic, partition) => {
+          const n = deps.partitionCount(topic);
+          return n !== undefined && partition >= 0 && partition < n;
+        },
+        setWakeup: (deadline) => this.setWakeup(deadline),
+        randomId: () => randomUUID(),
+      },
+    );
+  }
+
+  /** Replays `__consumer_offsets` (if it exists) and starts serving. */
+  async start(): Promise<void> {
+    const n = this.deps.partitionCount(GROUP_METADATA_TOPIC) ?? 0;
+    const started = performance.now();
+    const records: { key: Buffer | null; value: Buffer | null }[] = [];
+    for (let p = 0; p < n; p++) {
+      const part = this.deps.partition(GROUP_METADATA_TOPIC, p);
+      if (part === undefined) continue;
+      let offset = part.log.logStartOffset;
+      const end = part.log.logEndOffset;
+      while (offset < end) {
+        const read = await part.log.read(offset, 4 * 1024 * 1024, { minOneBatch: true });
+        if (read.buffers.length === 0) break;
+        let next = offset;
+        for (const buf of read.buffers) {
+          for (const span of splitBatches(buf)) {
+            const batch = buf.subarray(span.pos, span.pos + span.size);
+            const header = readBatchHeader(batch);
+            next = Math.max(next, header.baseOffset + header.lastOffsetDelta + 1);
+            if (isControl(header.attributes)) continue;
+            for (const r of decodeRecords(batch)) {
+              if (r.offset >= offset) records.push({ key: r.key, value: r.value });
+            }
+          }
+        }
+        if (next <= offset) break;
+        offset = next;
+      }
+    }
+    const loaded = this.core.load(records);
+    log.info('group coordinator loaded', {
+      partitions: n,
+      records: records.length,
+      groups: loaded.groups,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+
+  /**
+   * Makes sure `__consumer_offsets` exists (Kafka creates it on the first FindCoordinator).
+   * False while it cannot be created; clients then get COORDINATOR_NOT_AVAILABLE and retry.
+   */
+  ensureTopic(): Promise<boolean> {
+    if (this.deps.partitionCount(GROUP_METADATA_TOPIC) !== undefined) return Promise.resolve(true);
+    if (this.creating !== null) return this.creating;
+    const cfg = this.deps.config();
+    this.creating = (async () => {
+      try {
+        const rf = Math.min(cfg.getNumber('offsets.topic.replication.factor'), Math.max(1, this.deps.liveBrokers()));
+        const [r] = await this.deps.createTopics([
+          {
+            name: GROUP_METADATA_TOPIC,
+            numPartitions: cfg.offsetsTopicNumPartitions,
+            replicationFactor: rf,
+            assignments: [],
+            configs: [
+              { name: 'cleanup.policy', value: 'compact' },
+              { name: 'compression.type', value: 'producer' },
+              { name: 'segment.bytes', value: String(cfg.getNumber('offsets.topic.segment.bytes')) },
+            ],
+          },
+        ]);
+        const ok =
+          r !== undefined && (r.errorCode === ErrorCode.NONE || r.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS);
+        if (!ok) log.error('could not create __consumer_offsets', { error: r?.errorMessage ?? null });
+        else log.info('created __consumer_offsets', { partitions: cfg.offsetsTopicNumPartitions });
+        return ok;
+      } finally {
+        this.creating = null;
+      }
+    })();
+    return this.creating;
+  }
+
+  private append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
+    const prev = this.appendChains.get(partition) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const part = this.deps.partition(GROUP_METADATA_TOPIC, partition);
+      if (part === undefined) throw new Error(`${GROUP_METADATA_TOPIC}-${partition} is not hosted here`);
+      const now = this.deps.now();
+      const batch = buildRecordBatch({
+        records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
+      });
+      await part.log.append(batch, { assignOffsets: true, leaderEpoch: part.leaderEpoch });
+      part.log.highWatermark = part.log.logEndOffset;
+      part.notifyAppend();
+    });
+    const settled = next.catch(() => undefined);
+    this.appendChains.set(partition, settled);
+    void settled.then(() => {
+      if (this.appendChains.get(partition) === settled) this.appendChains.delete(partition);
+    });
+    return next;
+  }
+
+  private setWakeup(deadline: number | null): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (deadline === null || this.closed) return;
+    const delay = Math.max(0, Math.min(deadline - this.deps.now(), 2 ** 31 - 1));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.core.runDueTimers(this.deps.now());
+    }, delay);
+    this.timer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.core.shutdown();
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
