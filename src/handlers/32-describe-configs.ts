@@ -23,7 +23,7 @@ export function describeConfigsHandler(
       const v = ctx.apiVersion;
       const results: DescribeConfigsResponseDescribeConfigsResultInit[] = req.resources.map((r) => {
         const names = r.configurationKeys ?? undefined;
-        let described;
+        let described: ReturnType<typeof describeTopicConfigs>;
         if (r.resourceType === ResourceType.TOPIC) {
           if (services.topic(r.resourceName) === undefined) {
             return {

@@ -11,9 +11,10 @@
  *   Stable              everyone has an assignment
  *   Dead                being removed; requests get COORDINATOR_NOT_AVAILABLE and retry
  */
-import { decodeConsumerProtocolSubscription } from '../../protocol/generated/data/consumer-protocol-subscription.js';
-import type { JoinGroupResponseMemberInit } from '../../protocol/generated/api/11-join-group.js';
+
 import { ErrorCode } from '../../protocol/error-codes.js';
+import type { JoinGroupResponseMemberInit } from '../../protocol/generated/api/11-join-group.js';
+import { decodeConsumerProtocolSubscription } from '../../protocol/generated/data/consumer-protocol-subscription.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 
 export type ClassicGroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
@@ -272,7 +273,12 @@ export class ClassicGroup {
     if (this.protocolType !== member.protocolType) {
       throw new Error(`group ${this.groupId}: member protocol type ${member.protocolType} != ${this.protocolType}`);
     }
-    if (!this.supportsProtocols(member.protocolType, member.supportedProtocols.map((p) => p.name))) {
+    if (
+      !this.supportsProtocols(
+        member.protocolType,
+        member.supportedProtocols.map((p) => p.name),
+      )
+    ) {
       throw new Error(`group ${this.groupId}: none of member ${member.memberId}'s protocols is supported`);
     }
     if (this._leaderId === null) this._leaderId = member.memberId;

@@ -380,18 +380,28 @@ export class GroupCoordinator {
   }
 
   private doJoinGroup(p: JoinGroupParams, origin: RequestOrigin, respond: JoinCallback): void {
-    if (p.groupId === '') return respond(joinError(p.memberId, ErrorCode.INVALID_GROUP_ID));
-    if (!this.active) return respond(joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (p.groupId === '') {
+      respond(joinError(p.memberId, ErrorCode.INVALID_GROUP_ID));
+      return;
+    }
+    if (!this.active) {
+      respond(joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      return;
+    }
     if (
       p.sessionTimeoutMs < this.config.groupMinSessionTimeoutMs ||
       p.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs
     ) {
-      return respond(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+      respond(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+      return;
     }
     const isUnknownMember = p.memberId === '';
     let group = this.groups.get(p.groupId);
     if (group === undefined) {
-      if (!isUnknownMember) return respond(joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+      if (!isUnknownMember) {
+        respond(joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+        return;
+      }
       group = new ClassicGroup({ groupId: p.groupId, state: 'Empty', now: this.runtime.now() });
       this.groups.set(p.groupId, group);
     }
@@ -424,7 +434,10 @@ export class GroupCoordinator {
   }
 
   private doNewMemberJoin(group: ClassicGroup, p: JoinGroupParams, origin: RequestOrigin, respond: JoinCallback) {
-    if (group.is('Dead')) return respond(joinError('', ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (group.is('Dead')) {
+      respond(joinError('', ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      return;
+    }
     const protocols = toProtocols(p.protocols);
     if (
       !group.supportsProtocols(
@@ -432,7 +445,8 @@ export class GroupCoordinator {
         protocols.map((x) => x.name),
       )
     ) {
-      return respond(joinError('', ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      respond(joinError('', ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      return;
     }
     const newMemberId = ClassicGroup.generateMemberId(origin.clientId, p.groupInstanceId, this.runtime.randomId());
     if (p.groupInstanceId !== null) {
@@ -529,7 +543,10 @@ export class GroupCoordinator {
   }
 
   private doCurrentMemberJoin(group: ClassicGroup, p: JoinGroupParams, origin: RequestOrigin, respond: JoinCallback) {
-    if (group.is('Dead')) return respond(joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (group.is('Dead')) {
+      respond(joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      return;
+    }
     const protocols = toProtocols(p.protocols);
     if (
       !group.supportsProtocols(
@@ -537,7 +554,8 @@ export class GroupCoordinator {
         protocols.map((x) => x.name),
       )
     ) {
-      return respond(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      respond(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      return;
     }
     if (group.isPendingMember(p.memberId)) {
       // KIP-394: the member returns with the id it was given.
@@ -546,7 +564,10 @@ export class GroupCoordinator {
       return;
     }
     const err = group.validateMember(p.memberId, p.groupInstanceId);
-    if (err !== ErrorCode.NONE) return respond(joinError(p.memberId, err));
+    if (err !== ErrorCode.NONE) {
+      respond(joinError(p.memberId, err));
+      return;
+    }
     const member = group.member(p.memberId);
     switch (group.state) {
       case 'PreparingRebalance':
@@ -830,26 +851,49 @@ export class GroupCoordinator {
   }
 
   private doSyncGroup(p: SyncGroupParams, origin: RequestOrigin, respond: SyncCallback): void {
-    if (p.groupId === '') return respond(syncError(ErrorCode.INVALID_GROUP_ID));
-    if (!this.active) return respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (p.groupId === '') {
+      respond(syncError(ErrorCode.INVALID_GROUP_ID));
+      return;
+    }
+    if (!this.active) {
+      respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      return;
+    }
     const group = this.groups.get(p.groupId);
-    if (group === undefined) return respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
-    if (group.is('Dead')) return respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (group === undefined) {
+      respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+      return;
+    }
+    if (group.is('Dead')) {
+      respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      return;
+    }
     const err = group.validateMember(p.memberId, p.groupInstanceId);
-    if (err !== ErrorCode.NONE) return respond(syncError(err));
-    if (p.generationId !== group.generationId) return respond(syncError(ErrorCode.ILLEGAL_GENERATION));
+    if (err !== ErrorCode.NONE) {
+      respond(syncError(err));
+      return;
+    }
+    if (p.generationId !== group.generationId) {
+      respond(syncError(ErrorCode.ILLEGAL_GENERATION));
+      return;
+    }
     if (
       (p.protocolType !== null && p.protocolType !== group.protocolType) ||
       (p.protocolName !== null && p.protocolName !== group.protocolName)
     ) {
-      return respond(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      respond(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+      return;
     }
     const member = group.member(p.memberId);
     switch (group.state) {
-      case 'Empty':
-        return respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
-      case 'PreparingRebalance':
-        return respond(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      case 'Empty': {
+        respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+        return;
+      }
+      case 'PreparingRebalance': {
+        respond(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+        return;
+      }
       case 'Stable':
         group.removePendingSyncMember(p.memberId);
         respond({

@@ -8,6 +8,8 @@
  * A commit is staged first and becomes visible only when its record is appended (as in Kafka's
  * coordinator): `prepareCommit` returns the records, `completeCommit` applies or drops them.
  */
+
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type {
   OffsetCommitRequestTopic,
   OffsetCommitResponsePartitionInit,
@@ -18,7 +20,6 @@ import type {
   OffsetFetchResponseTopicsInit,
 } from '../../protocol/generated/api/09-offset-fetch.js';
 import type { OffsetCommitValue } from '../../protocol/generated/group-coordinator/offset-commit-value.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
 import type { OffsetExpirationBase } from './classic-group.js';
 import { type CoordinatorRecord, offsetCommitKey, offsetCommitValue } from './records.js';
 
@@ -265,8 +266,7 @@ export class OffsetStore {
         const expired =
           o.expireTimestamp !== null
             ? now >= o.expireTimestamp
-            : now -
-                (base.kind === 'since-empty' ? (base.emptySince ?? o.commitTimestamp) : o.commitTimestamp) >=
+            : now - (base.kind === 'since-empty' ? (base.emptySince ?? o.commitTimestamp) : o.commitTimestamp) >=
               this.config.offsetsRetentionMs;
         if (expired && !this.hasPendingCommit(groupId, topic, partition)) {
           deleteIn(this.committed, groupId, topic, partition);
