@@ -280,6 +280,8 @@ export class GroupCoordinator {
         log.error('group coordinator timer failed', { error: err instanceof Error ? err.stack : String(err) });
       }
     }
+    // The owner's timer has fired: arm it again even if the next deadline looks the same.
+    this.wakeup = null;
     this.armWakeup();
   }
 
@@ -406,11 +408,11 @@ export class GroupCoordinator {
       this.groups.set(p.groupId, group);
     }
     if (!this.acceptJoiningMember(group, p.memberId)) {
-      const dropped = group.hasMember(p.memberId) ? group.remove(p.memberId) : [];
-      this.answerDropped(dropped, p.memberId);
+      const wasMember = group.hasMember(p.memberId) || group.isPendingMember(p.memberId);
+      this.answerDropped(group.remove(p.memberId), p.memberId);
       this.cancelHeartbeat(group.groupId, p.memberId);
       respond(joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
-      this.afterMemberRemoved(group, 'the group is full');
+      if (wasMember) this.afterMemberRemoved(group, 'the group is full');
       return;
     }
     if (isUnknownMember) this.doNewMemberJoin(group, p, origin, respond);
@@ -666,6 +668,7 @@ export class GroupCoordinator {
     const now = this.runtime.now();
     if (group.is('CompletingRebalance')) this.resetAndPropagateAssignmentError(group, ErrorCode.REBALANCE_IN_PROGRESS);
     this.timers.cancel(this.syncKey(group.groupId));
+    group.clearPendingSyncMembers();
     const wasEmpty = group.is('Empty');
     group.transitionTo('PreparingRebalance', now);
     if (wasEmpty) {
