@@ -1,3 +1,12 @@
+import { parseEndTxnMarkerBatch } from '../protocol/records/control-record.js';
+import {
+  type BatchHeader,
+  isControl,
+  isTransactional,
+  readBatchHeader,
+  splitBatches,
+} from '../protocol/records/record-batch.js';
+import { type ProducerBatch, ProducerStateManager } from './producer-state.js';
 /**
  * One partition hosted by this broker: its log, its leader epoch, its high watermark, and the
  * fetches waiting for data (long polling). With one broker every replica is the leader and the
@@ -45,6 +54,21 @@ export interface PartitionKey {
 
 type Waiter = () => void;
 
+/** The producer fields of a v2 batch header as the producer-state checks read them. */
+export function producerBatchOf(h: BatchHeader): ProducerBatch {
+  return {
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    lastOffsetDelta: h.lastOffsetDelta,
+    isTransactional: isTransactional(h.attributes),
+    isControl: isControl(h.attributes),
+  };
+}
+
+/** Producer ids expire after this long without writes unless the broker says otherwise (Kafka's default). */
+const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+
 export class Partition {
   leaderEpoch: number;
   private waiters = new Set<Waiter>();
@@ -58,6 +82,55 @@ export class Partition {
     public leaderId: number,
   ) {
     this.leaderEpoch = leaderEpoch;
+  }
+
+  private producers: ProducerStateManager | null = null;
+  private producersLoading: Promise<ProducerStateManager> | null = null;
+  producerIdExpirationMs = DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+
+  /**
+   * The partition's producer state, rebuilt from the log's batch headers the first time it
+   * is needed (only partitions idempotent or transactional producers write to pay for it).
+   */
+  producerState(): ProducerStateManager | Promise<ProducerStateManager> {
+    if (this.producers !== null) return this.producers;
+    if (this.producersLoading === null) {
+      this.producersLoading = this.rebuildProducerState().then((s) => {
+        this.producers = s;
+        this.producersLoading = null;
+        return s;
+      });
+    }
+    return this.producersLoading;
+  }
+
+  private async rebuildProducerState(): Promise<ProducerStateManager> {
+    const state = new ProducerStateManager(this.producerIdExpirationMs);
+    let offset = this.log.logStartOffset;
+    const end = this.log.logEndOffset;
+    while (offset < end) {
+      const read = await this.log.read(offset, 1024 * 1024, { minOneBatch: true });
+      if (read.buffers.length === 0) break;
+      let next = offset;
+      for (const buf of read.buffers) {
+        for (const span of splitBatches(buf)) {
+          const h = readBatchHeader(buf, span.pos);
+          const last = h.baseOffset + h.lastOffsetDelta;
+          next = Math.max(next, last + 1);
+          if (h.producerId < 0n || last < offset) continue;
+          let control: { commit: boolean; coordinatorEpoch: number } | undefined;
+          if (isControl(h.attributes)) {
+            const marker = parseEndTxnMarkerBatch(buf.subarray(span.pos, span.pos + span.size));
+            if (marker === null) continue;
+            control = { commit: marker.commit, coordinatorEpoch: marker.coordinatorEpoch };
+          }
+          state.onAppend(producerBatchOf(h), h.baseOffset, last, h.maxTimestamp, control);
+        }
+      }
+      if (next <= offset) break;
+      offset = next;
+    }
+    return state;
   }
 
   get highWatermark(): number {
