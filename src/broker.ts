@@ -5,6 +5,7 @@ import { BrokerConfig, formatIssue } from './config/broker-config.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
 import { Controller, isInternalTopic } from './controller/controller.js';
 import { GroupService } from './coordinator/group/group-service.js';
+import { PRODUCER_ID_BLOCK_SIZE, ProducerIdManager } from './coordinator/transaction/producer-id-manager.js';
 import { produceHandler } from './handlers/00-produce.js';
 import { fetchHandler } from './handlers/01-fetch.js';
 import { listOffsetsHandler } from './handlers/02-list-offsets.js';
@@ -22,6 +23,7 @@ import { apiVersionsHandler } from './handlers/18-api-versions.js';
 import { createTopicsHandler } from './handlers/19-create-topics.js';
 import { deleteTopicsHandler } from './handlers/20-delete-topics.js';
 import { deleteRecordsHandler } from './handlers/21-delete-records.js';
+import { initProducerIdHandler } from './handlers/22-init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/23-offset-for-leader-epoch.js';
 import { describeConfigsHandler } from './handlers/32-describe-configs.js';
 import { alterConfigsHandler } from './handlers/33-alter-configs.js';
@@ -261,6 +263,9 @@ export class Broker {
       topicOverrides: (topic) => Object.fromEntries(metadata.snapshot().configs.get(`topic:${topic}`) ?? []),
       logDirs: async () => logs.describe(),
       groups,
+      producerIds: new ProducerIdManager(() =>
+        controller.allocateProducerIds(this.brokerId, -1n, PRODUCER_ID_BLOCK_SIZE),
+      ),
     };
 
     const r = this.registry;
@@ -290,6 +295,7 @@ export class Broker {
     r.register(listGroupsHandler(services));
     r.register(deleteGroupsHandler(services));
     r.register(offsetDeleteHandler(services));
+    r.register(initProducerIdHandler(services));
 
     const dispatcher = new Dispatcher(r, clock);
     this.server = new NetworkServer({

@@ -1,10 +1,24 @@
-import { ErrorCode, errorName } from '../protocol/error-codes.js';
+import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js';
+import type { ListOffsetsResponse } from '../protocol/generated/api/02-list-offsets.js';
 import type { MetadataResponse } from '../protocol/generated/api/03-metadata.js';
+import type { OffsetCommitResponse } from '../protocol/generated/api/08-offset-commit.js';
+import type { OffsetFetchResponse } from '../protocol/generated/api/09-offset-fetch.js';
+import type { FindCoordinatorResponse } from '../protocol/generated/api/10-find-coordinator.js';
+import type { DescribeGroupsResponse } from '../protocol/generated/api/15-describe-groups.js';
+import type { ListGroupsResponse } from '../protocol/generated/api/16-list-groups.js';
+import type { DeleteGroupsResponse } from '../protocol/generated/api/42-delete-groups.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { buildRecordBatch } from '../protocol/records/batch-builder.js';
 import { decodeRecords } from '../protocol/records/record.js';
 import { splitBatches, validBatchesLength } from '../protocol/records/record-batch.js';
 import { ClientConnection } from './connection.js';
+import {
+  CONSUMER_PROTOCOL_TYPE,
+  type ConsumerSubscription,
+  decodeConsumerAssignment,
+  decodeConsumerSubscription,
+  type TopicPartitions,
+} from './consumer-protocol.js';
 
 /** A Kafka error returned by a broker, with its code and name. */
 export class KafkaResponseError extends Error {
@@ -49,6 +63,94 @@ export interface TopicSpec {
   readonly configs?: Readonly<Record<string, string>>;
 }
 
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface PartitionError extends TopicPartition {
+  readonly errorCode: number;
+}
+
+export interface PartitionOffset extends PartitionError {
+  /** -1 when the broker has none (no record at or after a timestamp). */
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+export interface GroupCoordinator {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GroupListing {
+  readonly groupId: string;
+  /** `consumer` for Kafka consumers, '' for groups that only hold committed offsets. */
+  readonly protocolType: string;
+  /** '' from brokers older than ListGroups v4. */
+  readonly groupState: string;
+}
+
+export interface GroupMember {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  /** The raw JoinGroup metadata and SyncGroup assignment (empty unless the group is Stable). */
+  readonly metadata: Buffer;
+  readonly assignment: Buffer;
+  /** Decoded for `consumer` groups; null when the bytes are not consumer-protocol bytes. */
+  readonly assignedPartitions: readonly TopicPartitions[] | null;
+  readonly subscription: ConsumerSubscription | null;
+}
+
+export interface GroupDescription {
+  readonly groupId: string;
+  readonly errorCode: number;
+  readonly groupState: string;
+  readonly protocolType: string;
+  /** The chosen protocol (the assignor, for consumers); '' unless the group is Stable. */
+  readonly protocol: string;
+  readonly members: readonly GroupMember[];
+}
+
+export interface CommittedOffset extends PartitionError {
+  /** -1 when the group has no offset for the partition. */
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+}
+
+export interface OffsetToCommit extends TopicPartition {
+  readonly offset: number;
+  readonly metadata?: string | null;
+}
+
+/** The group states Kafka's ListGroups filter knows (KIP-518), spelled as Kafka spells them. */
+export const GROUP_STATES: readonly string[] = [
+  'PreparingRebalance',
+  'CompletingRebalance',
+  'Stable',
+  'Dead',
+  'Empty',
+  'Assigning',
+  'Reconciling',
+];
+
+/** Errors that mean "ask FindCoordinator again, then retry". */
+const COORDINATOR_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.NOT_COORDINATOR,
+]);
+/** Bounds on retries of coordinator and leader look-ups, and on the cache of coordinators. */
+const COORDINATOR_ATTEMPTS = 10;
+const LEADER_ATTEMPTS = 5;
+const MAX_CACHED_COORDINATORS = 1024;
+
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(100 * (attempt + 1), 1000)));
+
 const COMPRESSION: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 export function compressionCode(name: string): number {
@@ -60,6 +162,21 @@ export function compressionCode(name: string): number {
 function toBuf(v: Buffer | string | null | undefined): Buffer | null {
   if (v === null || v === undefined) return null;
   return typeof v === 'string' ? Buffer.from(v) : v;
+}
+
+/** The value, or null when computing it throws (bytes a group's members wrote in another format). */
+function attempt<T>(fn: () => T): T | null {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
+}
+
+function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const tp of partitions) out.set(tp.topic, [...(out.get(tp.topic) ?? []), tp.partition]);
+  return out;
 }
 
 function parseAddress(s: string): { host: string; port: number } {
@@ -77,6 +194,7 @@ export class KafkaClient {
   private readonly brokers = new Map<number, ClientConnection>();
   private brokerAddrs = new Map<number, { host: string; port: number }>();
   private controllerId = -1;
+  private readonly coordinators = new Map<string, GroupCoordinator>();
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -399,6 +517,358 @@ export class KafkaClient {
       }
     }
     return { records: out, highWatermark: Number(p.highWatermark), logStartOffset: Number(p.logStartOffset) };
+  }
+
+  /**
+   * Offsets of many partitions at once (timestamp as in `listOffset`), one ListOffsets request
+   * per leader. Partitions whose leader is moving are retried a bounded number of times; errors
+   * come back per partition, in the order asked.
+   */
+  async listOffsets(partitions: readonly TopicPartition[], timestamp: number): Promise<PartitionOffset[]> {
+    const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+    const results = new Map<string, PartitionOffset>();
+    const failed = (tp: TopicPartition, errorCode: number): PartitionOffset => ({
+      topic: tp.topic,
+      partition: tp.partition,
+      errorCode,
+      offset: -1,
+      timestamp: -1,
+    });
+    const unique = [...new Map(partitions.map((tp) => [key(tp.topic, tp.partition), tp])).values()];
+    let pending = unique;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const md = await this.metadata([...new Set(pending.map((tp) => tp.topic))]);
+      const byLeader = new Map<number, TopicPartition[]>();
+      for (const tp of pending) {
+        const t = md.topics.find((x) => x.name === tp.topic);
+        const p = t?.partitions.find((x) => x.partitionIndex === tp.partition);
+        if (t !== undefined && t.errorCode !== ErrorCode.NONE)
+          results.set(key(tp.topic, tp.partition), failed(tp, t.errorCode));
+        else if (p === undefined)
+          results.set(key(tp.topic, tp.partition), failed(tp, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        else if (p.leaderId < 0) results.set(key(tp.topic, tp.partition), failed(tp, ErrorCode.LEADER_NOT_AVAILABLE));
+        else byLeader.set(p.leaderId, [...(byLeader.get(p.leaderId) ?? []), tp]);
+      }
+      await Promise.all(
+        [...byLeader].map(async ([leaderId, tps]) => {
+          const conn = await this.brokerConnection(leaderId);
+          const v = conn.pickVersion(ApiKey.ListOffsets);
+          const topics = new Map<string, number[]>();
+          for (const tp of tps) topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition]);
+          const res = (await conn.request(ApiKey.ListOffsets, v, {
+            replicaId: -1,
+            isolationLevel: 0,
+            topics: [...topics].map(([name, ps]) => ({
+              name,
+              partitions: ps.map((partitionIndex) => ({
+                partitionIndex,
+                currentLeaderEpoch: -1,
+                timestamp: BigInt(timestamp),
+                maxNumOffsets: 1,
+              })),
+            })),
+          })) as ListOffsetsResponse;
+          for (const t of res.topics) {
+            for (const p of t.partitions) {
+              const offset = v === 0 ? Number(p.oldStyleOffsets[0] ?? -1n) : Number(p.offset);
+              results.set(key(t.name, p.partitionIndex), {
+                topic: t.name,
+                partition: p.partitionIndex,
+                errorCode: p.errorCode,
+                offset: p.errorCode === ErrorCode.NONE ? offset : -1,
+                timestamp: Number(p.timestamp),
+              });
+            }
+          }
+        }),
+      );
+      // A topic missing from the metadata is gone, not moving: that is final.
+      pending = pending.filter((tp) => {
+        const r = results.get(key(tp.topic, tp.partition));
+        return r === undefined || (isRetriable(r.errorCode) && r.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      });
+      if (pending.length === 0 || attempt + 1 >= LEADER_ATTEMPTS) break;
+      await backoff(attempt);
+    }
+    return unique.map((tp) => results.get(key(tp.topic, tp.partition)) ?? failed(tp, ErrorCode.UNKNOWN_SERVER_ERROR));
+  }
+
+  // ---------------------------------------------------------------- consumer groups
+
+  /**
+   * The broker coordinating a group (FindCoordinator, key type 0), retried while the
+   * coordinator is loading or `__consumer_offsets` is being created on first use.
+   */
+  async findCoordinator(groupId: string): Promise<GroupCoordinator> {
+    let last: { errorCode: number; errorMessage: string | null } = { errorCode: 0, errorMessage: null };
+    for (let attempt = 0; attempt < COORDINATOR_ATTEMPTS; attempt++) {
+      const v = this.conn.pickVersion(ApiKey.FindCoordinator);
+      // v4+ (KIP-699) asks for a batch of keys; earlier versions for one.
+      const res = (await this.conn.request(
+        ApiKey.FindCoordinator,
+        v,
+        v >= 4 ? { keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0 },
+      )) as FindCoordinatorResponse;
+      const c = v >= 4 ? res.coordinators[0] : res;
+      if (c === undefined) throw new Error('empty FindCoordinator response');
+      if (c.errorCode === ErrorCode.NONE) {
+        const coordinator = { nodeId: c.nodeId, host: c.host, port: c.port };
+        if (this.coordinators.size >= MAX_CACHED_COORDINATORS) this.coordinators.clear();
+        this.coordinators.set(groupId, coordinator);
+        return coordinator;
+      }
+      last = c;
+      if (!isRetriable(c.errorCode)) break;
+      await backoff(attempt);
+    }
+    throw new KafkaResponseError(last.errorCode, `find coordinator of group ${groupId}`, last.errorMessage);
+  }
+
+  private async coordinatorConnection(groupId: string): Promise<{ nodeId: number; conn: ClientConnection }> {
+    const c = this.coordinators.get(groupId) ?? (await this.findCoordinator(groupId));
+    let conn = this.brokers.get(c.nodeId);
+    if (conn === undefined) {
+      conn = this.newConnection(c.host, c.port);
+      await conn.connect();
+      this.brokers.set(c.nodeId, conn);
+    }
+    return { nodeId: c.nodeId, conn };
+  }
+
+  /**
+   * Sends a request about some groups to each group's coordinator, one request per coordinator,
+   * and retries (a bounded number of times, after a new FindCoordinator) the groups whose answer
+   * says the coordinator moved or is loading. A group whose coordinator cannot be found gets
+   * `failed(groupId, errorCode)`.
+   */
+  private async toCoordinators<R extends { readonly errorCode: number }>(
+    groupIds: readonly string[],
+    send: (conn: ClientConnection, groupIds: string[]) => Promise<Map<string, R>>,
+    failed: (groupId: string, errorCode: number) => R,
+  ): Promise<Map<string, R>> {
+    const out = new Map<string, R>();
+    let pending = [...new Set(groupIds)];
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const byNode = new Map<number, { conn: ClientConnection; ids: string[] }>();
+      for (const id of pending) {
+        try {
+          const { nodeId, conn } = await this.coordinatorConnection(id);
+          const entry = byNode.get(nodeId) ?? { conn, ids: [] };
+          entry.ids.push(id);
+          byNode.set(nodeId, entry);
+        } catch (err) {
+          if (!(err instanceof KafkaResponseError)) throw err;
+          out.set(id, failed(id, err.errorCode));
+        }
+      }
+      const answers = await Promise.all([...byNode.values()].map(({ conn, ids }) => send(conn, ids)));
+      for (const answer of answers) for (const [id, r] of answer) out.set(id, r);
+      pending = pending.filter((id) => {
+        const r = out.get(id);
+        if (r === undefined || !COORDINATOR_ERRORS.has(r.errorCode)) return false;
+        this.coordinators.delete(id);
+        return true;
+      });
+      if (pending.length === 0 || attempt + 1 >= COORDINATOR_ATTEMPTS) break;
+      await backoff(attempt);
+    }
+    return out;
+  }
+
+  /**
+   * Every group of the cluster: ListGroups goes to every broker, as each lists only the groups
+   * it coordinates. `states` (Kafka's spelling, see GROUP_STATES) needs ListGroups v4 (KIP-518).
+   */
+  async listGroups(states: readonly string[] = []): Promise<GroupListing[]> {
+    const md = await this.metadata([]);
+    const found = new Map<string, GroupListing>();
+    await Promise.all(
+      md.brokers.map(async (b) => {
+        const conn = await this.brokerConnection(b.nodeId);
+        const v = conn.pickVersion(ApiKey.ListGroups);
+        if (states.length > 0 && v < 4) {
+          throw new Error(`broker ${b.nodeId} cannot filter groups by state (it lacks ListGroups v4)`);
+        }
+        for (let attempt = 0; ; attempt++) {
+          const res = (await conn.request(ApiKey.ListGroups, v, {
+            statesFilter: [...states],
+            typesFilter: [],
+          })) as ListGroupsResponse;
+          if (res.errorCode === ErrorCode.NONE) {
+            for (const g of res.groups) {
+              found.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState });
+            }
+            return;
+          }
+          if (!isRetriable(res.errorCode) || attempt + 1 >= COORDINATOR_ATTEMPTS) {
+            throw new KafkaResponseError(res.errorCode, `list groups on broker ${b.nodeId}`);
+          }
+          await backoff(attempt);
+        }
+      }),
+    );
+    return [...found.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  /**
+   * DescribeGroups, sent to each group's coordinator, in the order asked. Members of `consumer`
+   * groups have their assignment and subscription decoded. Kafka answers state Dead for a group
+   * it does not know.
+   */
+  async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    const failed = (groupId: string, errorCode: number): GroupDescription => ({
+      groupId,
+      errorCode,
+      groupState: '',
+      protocolType: '',
+      protocol: '',
+      members: [],
+    });
+    const out = await this.toCoordinators<GroupDescription>(
+      groupIds,
+      async (conn, ids) => {
+        const v = conn.pickVersion(ApiKey.DescribeGroups);
+        const res = (await conn.request(ApiKey.DescribeGroups, v, {
+          groups: ids,
+          includeAuthorizedOperations: false,
+        })) as DescribeGroupsResponse;
+        const consumer = (protocolType: string) => protocolType === CONSUMER_PROTOCOL_TYPE;
+        return new Map(
+          res.groups.map((g) => [
+            g.groupId,
+            {
+              groupId: g.groupId,
+              errorCode: g.errorCode,
+              groupState: g.groupState,
+              protocolType: g.protocolType,
+              protocol: g.protocolData,
+              members: g.members.map((m) => ({
+                memberId: m.memberId,
+                groupInstanceId: m.groupInstanceId,
+                clientId: m.clientId,
+                clientHost: m.clientHost,
+                metadata: m.memberMetadata,
+                assignment: m.memberAssignment,
+                assignedPartitions: consumer(g.protocolType)
+                  ? attempt(() => decodeConsumerAssignment(m.memberAssignment))
+                  : null,
+                subscription: consumer(g.protocolType)
+                  ? attempt(() => decodeConsumerSubscription(m.memberMetadata))
+                  : null,
+              })),
+            },
+          ]),
+        );
+      },
+      failed,
+    );
+    return groupIds.map((id) => out.get(id) ?? failed(id, ErrorCode.UNKNOWN_SERVER_ERROR));
+  }
+
+  /**
+   * A group's committed offsets: of the given partitions (-1 for those without one), or of every
+   * partition it has committed when `partitions` is null. Throws on a group-level error.
+   */
+  async offsetFetch(groupId: string, partitions: readonly TopicPartition[] | null): Promise<CommittedOffset[]> {
+    const topics =
+      partitions === null
+        ? null
+        : [...groupByTopic(partitions)].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    type Answer = { errorCode: number; offsets: CommittedOffset[] };
+    const out = await this.toCoordinators<Answer>(
+      [groupId],
+      async (conn) => {
+        const v = conn.pickVersion(ApiKey.OffsetFetch);
+        if (topics === null && v < 2)
+          throw new Error('the broker cannot list all offsets of a group (OffsetFetch < v2)');
+        // v8+ (KIP-709) asks about a batch of groups; earlier versions about one.
+        const body =
+          v >= 8 ? { groups: [{ groupId, topics }], requireStable: false } : { groupId, topics, requireStable: false };
+        const res = (await conn.request(ApiKey.OffsetFetch, v, body)) as OffsetFetchResponse;
+        const g = v >= 8 ? res.groups[0] : res;
+        if (g === undefined) throw new Error('empty OffsetFetch response');
+        const offsets = g.topics.flatMap((t) =>
+          t.partitions.map((p) => ({
+            topic: t.name,
+            partition: p.partitionIndex,
+            errorCode: p.errorCode,
+            offset: Number(p.committedOffset),
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata: p.metadata,
+          })),
+        );
+        // Before v2 a group-level error is repeated in every partition.
+        const errorCode =
+          v >= 2 ? g.errorCode : (offsets.find((o) => COORDINATOR_ERRORS.has(o.errorCode))?.errorCode ?? 0);
+        return new Map([[groupId, { errorCode, offsets }]]);
+      },
+      (_, errorCode) => ({ errorCode, offsets: [] }),
+    );
+    const answer = out.get(groupId);
+    if (answer === undefined) throw new Error('empty OffsetFetch response');
+    if (answer.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(answer.errorCode, `fetch offsets of group ${groupId}`);
+    }
+    return answer.offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * Commits offsets for a group as an admin does (generation -1, no member id). Kafka accepts
+   * that only while the group has no members (Empty, or unknown: then it is created); otherwise
+   * each partition answers UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION or REBALANCE_IN_PROGRESS.
+   */
+  async offsetCommit(groupId: string, offsets: readonly OffsetToCommit[]): Promise<PartitionError[]> {
+    const byTopic = new Map<string, OffsetToCommit[]>();
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    type Answer = { errorCode: number; results: PartitionError[] };
+    const out = await this.toCoordinators<Answer>(
+      [groupId],
+      async (conn) => {
+        const v = conn.pickVersion(ApiKey.OffsetCommit);
+        const res = (await conn.request(ApiKey.OffsetCommit, v, {
+          groupId,
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          groupInstanceId: null,
+          retentionTimeMs: -1n,
+          topics: [...byTopic].map(([name, list]) => ({
+            name,
+            partitions: list.map((o) => ({
+              partitionIndex: o.partition,
+              committedOffset: BigInt(o.offset),
+              committedLeaderEpoch: -1,
+              commitTimestamp: -1n,
+              committedMetadata: o.metadata ?? '',
+            })),
+          })),
+        })) as OffsetCommitResponse;
+        const results = res.topics.flatMap((t) =>
+          t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: p.errorCode })),
+        );
+        const errorCode = results.find((r) => COORDINATOR_ERRORS.has(r.errorCode))?.errorCode ?? 0;
+        return new Map([[groupId, { errorCode, results }]]);
+      },
+      (_, errorCode) => ({
+        errorCode,
+        results: offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode })),
+      }),
+    );
+    return out.get(groupId)?.results ?? [];
+  }
+
+  /** DeleteGroups, sent to each group's coordinator: only groups without members go (NON_EMPTY_GROUP otherwise). */
+  async deleteGroups(groupIds: readonly string[]): Promise<Array<{ groupId: string; errorCode: number }>> {
+    const failed = (groupId: string, errorCode: number) => ({ groupId, errorCode });
+    const out = await this.toCoordinators(
+      groupIds,
+      async (conn, ids) => {
+        const v = conn.pickVersion(ApiKey.DeleteGroups);
+        const res = (await conn.request(ApiKey.DeleteGroups, v, { groupsNames: ids })) as DeleteGroupsResponse;
+        return new Map(res.results.map((r) => [r.groupId, failed(r.groupId, r.errorCode)]));
+      },
+      failed,
+    );
+    return groupIds.map((id) => out.get(id) ?? failed(id, ErrorCode.UNKNOWN_SERVER_ERROR));
   }
 
   close(): void {

@@ -31,7 +31,8 @@ export type ControllerRecord =
       };
     }
   | { type: 'ConfigRecord'; data: { resourceType: number; resourceName: string; name: string; value: string | null } }
-  | { type: 'RemoveTopicRecord'; data: { topicId: string } };
+  | { type: 'RemoveTopicRecord'; data: { topicId: string } }
+  | { type: 'ProducerIdsRecord'; data: { brokerId: number; brokerEpoch: bigint; nextProducerId: bigint } };
 
 export interface ControllerTopic {
   readonly id: string;
@@ -49,6 +50,8 @@ export interface ControllerImage {
   /** resourceName '' is the cluster-wide default, else a broker id. */
   brokerOverrides(resourceName: string): Readonly<Record<string, string>>;
   liveBrokerIds(): readonly number[];
+  /** First id of the next producer id block. */
+  nextProducerId(): bigint;
 }
 
 /** The seam to the metadata log: records are durable and applied once commit resolves. */
@@ -255,6 +258,20 @@ export class Controller {
         }
       }
       return results;
+    });
+  }
+
+  /**
+   * Allocates the next block of producer ids to a broker (Kafka's AllocateProducerIds): the
+   * block is taken once its ProducerIdsRecord is committed, so ids are never handed out twice.
+   */
+  allocateProducerIds(brokerId: number, brokerEpoch: bigint, blockSize: number): Promise<bigint> {
+    return this.serialized(async () => {
+      const first = this.metadata.image().nextProducerId();
+      await this.metadata.commit([
+        { type: 'ProducerIdsRecord', data: { brokerId, brokerEpoch, nextProducerId: first + BigInt(blockSize) } },
+      ]);
+      return first;
     });
   }
 

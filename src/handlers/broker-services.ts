@@ -2,6 +2,11 @@ import type { BrokerConfig } from '../config/broker-config.js';
 import type { LogConfig } from '../config/topic-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { GroupService } from '../coordinator/group/group-service.js';
+import type { ProducerIdManager } from '../coordinator/transaction/producer-id-manager.js';
+import type {
+  InitProducerIdRequest,
+  InitProducerIdResponseInit,
+} from '../protocol/generated/api/22-init-producer-id.js';
 import type { Partition } from '../replication/partition.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FetchSessionCache } from './fetch-session-cache.js';
@@ -49,6 +54,12 @@ export interface BrokerServices {
   readonly controller: Controller;
   /** The group coordinator (consumer groups and committed offsets). */
   readonly groups: GroupService;
+  /** Producer ids for idempotent producers. */
+  readonly producerIds: ProducerIdManager;
+  /** The transaction coordinator, when this broker runs one. */
+  readonly transactions?: {
+    initProducerId(req: InitProducerIdRequest): Promise<Omit<InitProducerIdResponseInit, 'throttleTimeMs'>>;
+  };
   /** The log directories and the partitions in each, for DescribeLogDirs. */
   logDirs(): Promise<LogDirView[]>;
 }

@@ -13,6 +13,7 @@ export function applyRecords(
   const byName = new Map(image.topicsByName);
   const byId = new Map(image.topicsById);
   let configs: Map<string, ReadonlyMap<string, string>> | null = null;
+  let nextProducerId = image.nextProducerId;
   const mutConfigs = () => {
     configs ??= new Map(image.configs);
     return configs;
@@ -52,6 +53,13 @@ export function applyRecords(
         mutConfigs().delete(configKey(2, t.name));
         break;
       }
+      case 'ProducerIdsRecord': {
+        if (r.data.nextProducerId <= nextProducerId) {
+          throw new Error(`ProducerIdsRecord moves next producer id back to ${r.data.nextProducerId}`);
+        }
+        nextProducerId = r.data.nextProducerId;
+        break;
+      }
       case 'ConfigRecord': {
         const k = configKey(r.data.resourceType, r.data.resourceName);
         const c = mutConfigs();
@@ -69,5 +77,6 @@ export function applyRecords(
     topicsByName: byName,
     topicsById: byId,
     configs: configs ?? image.configs,
+    nextProducerId,
   });
 }

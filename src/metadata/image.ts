@@ -24,6 +24,8 @@ export interface MetadataImage {
   readonly topicsById: ReadonlyMap<string, TopicImage>;
   /** Config overrides keyed `topic:<name>`, `broker:<id>` and `broker:` (cluster default). */
   readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** The first producer id of the next block the controller hands out (ProducerIdsRecord). */
+  readonly nextProducerId: bigint;
 }
 
 export const EMPTY_IMAGE: MetadataImage = Object.freeze({
@@ -31,6 +33,7 @@ export const EMPTY_IMAGE: MetadataImage = Object.freeze({
   topicsByName: new Map(),
   topicsById: new Map(),
   configs: new Map(),
+  nextProducerId: 0n,
 });
 
 export function configKey(resourceType: number, resourceName: string): string {

@@ -20,6 +20,10 @@ import {
   encodePartitionRecord,
 } from '../protocol/generated/metadata-records/partition-record.js';
 import {
+  decodeProducerIdsRecord,
+  encodeProducerIdsRecord,
+} from '../protocol/generated/metadata-records/producer-ids-record.js';
+import {
   decodeRemoveTopicRecord,
   encodeRemoveTopicRecord,
 } from '../protocol/generated/metadata-records/remove-topic-record.js';
@@ -38,6 +42,7 @@ const TYPES = {
   PartitionRecord: { apiKey: 3, version: 0 },
   ConfigRecord: { apiKey: 4, version: 0 },
   RemoveTopicRecord: { apiKey: 9, version: 0 },
+  ProducerIdsRecord: { apiKey: 15, version: 0 },
 } as const;
 
 /** Encodes a record the way KRaft frames it: frame version, api key, version, body. */
@@ -57,6 +62,9 @@ export function encodeMetadataRecord(r: ControllerRecord): Buffer {
       break;
     case 'RemoveTopicRecord':
       encodeRemoveTopicRecord(w, r.data, t.version);
+      break;
+    case 'ProducerIdsRecord':
+      encodeProducerIdsRecord(w, r.data, t.version);
       break;
   }
   return w.toBuffer();
@@ -78,6 +86,8 @@ export function decodeMetadataRecord(buf: Buffer): ControllerRecord {
       return { type: 'ConfigRecord', data: decodeConfigRecord(r, version) };
     case 9:
       return { type: 'RemoveTopicRecord', data: decodeRemoveTopicRecord(r, version) };
+    case 15:
+      return { type: 'ProducerIdsRecord', data: decodeProducerIdsRecord(r, version) };
     default:
       throw new Error(`unknown metadata record api key ${apiKey}`);
   }
@@ -222,6 +232,7 @@ export class MetadataStore implements MetadataPort {
       topicOverrides: (name) => Object.fromEntries(img.configs.get(`topic:${name}`) ?? []),
       brokerOverrides: (name) => Object.fromEntries(img.configs.get(`broker:${name}`) ?? []),
       liveBrokerIds: () => [self.id],
+      nextProducerId: () => img.nextProducerId,
     };
   }
 

@@ -1,0 +1,47 @@
+import { ErrorCode } from '../protocol/error-codes.js';
+import type {
+  InitProducerIdRequest,
+  InitProducerIdResponseInit,
+} from '../protocol/generated/api/22-init-producer-id.js';
+import { ApiKey } from '../protocol/generated/api-table.js';
+import type { BrokerServices } from './broker-services.js';
+import type { ApiHandler } from './registry.js';
+
+/**
+ * InitProducerId: an idempotent producer (no transactional id) gets a fresh producer id at
+ * epoch 0 every time, as Kafka does; transactional ids go to the transaction coordinator.
+ */
+export function initProducerIdHandler(
+  services: BrokerServices,
+): ApiHandler<InitProducerIdRequest, InitProducerIdResponseInit> {
+  return {
+    apiKey: ApiKey.InitProducerId,
+    minVersion: 0,
+    maxVersion: 5,
+    async handle(req) {
+      if (req.transactionalId !== null) {
+        const txn = services.transactions;
+        if (txn === undefined) {
+          return {
+            throttleTimeMs: 0,
+            errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+            producerId: -1n,
+            producerEpoch: -1,
+          };
+        }
+        return { throttleTimeMs: 0, ...(await txn.initProducerId(req)) };
+      }
+      try {
+        const producerId = await services.producerIds.generate();
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+      } catch {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          producerId: -1n,
+          producerEpoch: -1,
+        };
+      }
+    },
+  };
+}
