@@ -6,7 +6,8 @@ import {
   readBatchHeader,
   splitBatches,
 } from '../protocol/records/record-batch.js';
-import { type ProducerBatch, ProducerStateManager } from './producer-state.js';
+import type { AbortedTxn } from '../storage/txn-index.js';
+import { type CompletedTxn, type ProducerBatch, ProducerStateManager } from './producer-state.js';
 /**
  * One partition hosted by this broker: its log, its leader epoch, its high watermark, and the
  * fetches waiting for data (long polling). With one broker every replica is the leader and the
@@ -39,6 +40,9 @@ export interface PartitionLogPort {
   deleteRecordsBefore(offset: number): void | Promise<void>;
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
   readonly sizeInBytes: number;
+  /** The aborted-transaction index (src/storage/txn-index.ts), when the log keeps one. */
+  appendAbortedTxn?(e: AbortedTxn): void;
+  collectAbortedTxns?(fetchOffset: number, upperBoundOffset: number): AbortedTxn[];
 }
 
 export interface ReadResult {
@@ -124,7 +128,9 @@ export class Partition {
             if (marker === null) continue;
             control = { commit: marker.commit, coordinatorEpoch: marker.coordinatorEpoch };
           }
-          state.onAppend(producerBatchOf(h), h.baseOffset, last, h.maxTimestamp, control);
+          const done = state.onAppend(producerBatchOf(h), h.baseOffset, last, h.maxTimestamp, control);
+          // An abort whose index entry a crash lost is indexed again.
+          if (done?.aborted === true) this.log.appendAbortedTxn?.({ ...done, lastStableOffset: done.firstOffset });
         }
       }
       if (next <= offset) break;
@@ -137,9 +143,31 @@ export class Partition {
     return this.log.highWatermark;
   }
 
-  /** Last stable offset: equal to the high watermark until transactions exist. */
+  /**
+   * Last stable offset: the first offset of the oldest open transaction, else the high
+   * watermark. Exact once the producer state is loaded (`producerState()`); read_committed
+   * readers load it first.
+   */
   get lastStableOffset(): number {
-    return this.log.highWatermark;
+    const hw = this.log.highWatermark;
+    const unstable = this.producers?.firstUnstableOffset() ?? null;
+    return unstable === null ? hw : Math.min(unstable, hw);
+  }
+
+  /** After a marker's append: an aborted transaction goes to the aborted-transaction index. */
+  onTxnCompleted(done: CompletedTxn | null): void {
+    if (done === null || !done.aborted) return;
+    this.log.appendAbortedTxn?.({
+      producerId: done.producerId,
+      firstOffset: done.firstOffset,
+      lastOffset: done.lastOffset,
+      lastStableOffset: this.lastStableOffset,
+    });
+  }
+
+  /** The aborted transactions overlapping [fetchOffset, upperBoundOffset), for read_committed fetches. */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    return this.log.collectAbortedTxns?.(fetchOffset, upperBoundOffset) ?? [];
   }
 
   /** Registers a callback for the next append; returns an unregister function. */

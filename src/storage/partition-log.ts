@@ -24,6 +24,7 @@ import { OFFSET_INDEX_SUFFIX } from './offset-index.js';
 import { type BatchLocation, baseOffsetOfFile, DELETED_SUFFIX, LOG_SUFFIX, LogSegment } from './segment.js';
 import { type StorageResources, sharedStorageResources } from './storage-resources.js';
 import { TIME_INDEX_SUFFIX } from './time-index.js';
+import { type AbortedTxn, TransactionIndex, TXN_INDEX_SUFFIX } from './txn-index.js';
 
 const log = logger('storage');
 
@@ -93,6 +94,8 @@ export class PartitionLog implements PartitionLogPort {
   private readonly resources: StorageResources;
   private readonly now: () => number;
   private _loadSummary: LoadSummary | null = null;
+  /** Aborted-transaction indexes by segment base offset, opened on first use. */
+  private txnIndexes = new Map<number, TransactionIndex>();
 
   private constructor(
     readonly dir: string,
@@ -138,7 +141,10 @@ export class PartitionLog implements PartitionLogPort {
     }
     for (const name of names) {
       // An index without its log (a delete interrupted midway) is of no use.
-      const base = baseOffsetOfFile(name, OFFSET_INDEX_SUFFIX) ?? baseOffsetOfFile(name, TIME_INDEX_SUFFIX);
+      const base =
+        baseOffsetOfFile(name, OFFSET_INDEX_SUFFIX) ??
+        baseOffsetOfFile(name, TIME_INDEX_SUFFIX) ??
+        baseOffsetOfFile(name, TXN_INDEX_SUFFIX);
       if (base !== null && !logs.has(base)) rmSync(join(this.dir, name), { force: true });
     }
     const bases = [...logs].sort((a, b) => a - b);
@@ -186,6 +192,8 @@ export class PartitionLog implements PartitionLogPort {
     if (this._logStartOffset > this.logEndOffset) this._logStartOffset = this.logEndOffset;
     this.epochs.truncateFromEnd(this.logEndOffset);
     this.epochs.truncateFromStart(this._logStartOffset);
+    // Recovery keeps the .txnindex entries whose markers survived and drops the others.
+    if (truncatedBytes > 0) for (const seg of this.segments) this.txnIndexOf(seg).truncateTo(this.logEndOffset);
     this.recoveryPoint = clean
       ? this.logEndOffset
       : Math.min(Math.max(this.recoveryPoint, checkpointed ?? 0), this.logEndOffset);
@@ -772,6 +780,8 @@ export class PartitionLog implements PartitionLogPort {
   private afterTruncation(): void {
     this.hints = null;
     const leo = this.logEndOffset;
+    this.txnIndexes.clear();
+    for (const seg of this.segments) this.txnIndexOf(seg).truncateTo(leo);
     if (this._logStartOffset > leo) this.setLogStartOffset(leo);
     this.epochs.truncateFromEnd(leo);
     this._highWatermark = Math.min(Math.max(this._highWatermark, this._logStartOffset), leo);
@@ -779,6 +789,39 @@ export class PartitionLog implements PartitionLogPort {
       this.recoveryPoint = leo;
       this.writeRecoveryPoint();
     }
+  }
+
+  // ---------------------------------------------------------------- aborted transactions
+
+  private txnIndexOf(seg: LogSegment): TransactionIndex {
+    let idx = this.txnIndexes.get(seg.baseOffset);
+    if (idx === undefined) {
+      idx = new TransactionIndex(seg.prefix + TXN_INDEX_SUFFIX);
+      this.txnIndexes.set(seg.baseOffset, idx);
+    }
+    return idx;
+  }
+
+  /** Records a transaction aborted by the marker at `e.lastOffset` in that marker's segment's `.txnindex`. */
+  appendAbortedTxn(e: AbortedTxn): void {
+    const seg = this.segments[this.segmentFor(e.lastOffset)] as LogSegment;
+    const idx = this.txnIndexOf(seg);
+    if (!idx.has(e.lastOffset)) idx.append(e);
+  }
+
+  /**
+   * The aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) must
+   * report: those whose marker is at or after fetchOffset and that began before the bound.
+   */
+  collectAbortedTxns(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (let i = this.segmentFor(fetchOffset); i < this.segments.length; i++) {
+      const seg = this.segments[i] as LogSegment;
+      for (const e of this.txnIndexOf(seg).all) {
+        if (e.lastOffset >= fetchOffset && e.firstOffset < upperBoundOffset) out.push(e);
+      }
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- epochs
