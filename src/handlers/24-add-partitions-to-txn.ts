@@ -46,7 +46,7 @@ export function addPartitionsToTxnHandler(
     if (txn === undefined) return resultOf(topics, () => ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const exists = (tp: TopicPartition) => {
       const t = services.topic(tp.topic);
-      return t !== undefined && t.partitions.some((p) => p.partition === tp.partition);
+      return t?.partitions.some((p) => p.partition === tp.partition) === true;
     };
     const tps = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
     if (tps.some((tp) => !exists(tp))) {
