@@ -11,6 +11,7 @@ import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { isLegacyMessageSet, legacyToV2 } from '../protocol/records/message-set-v0-v1.js';
 import { scanRecords } from '../protocol/records/record.js';
 import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
+import type { LeaderAppendResult } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
 
@@ -202,10 +203,16 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           if (logAppendTime !== undefined) {
             for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
           }
-          const apply = (r: { firstOffset: number; logAppendTime: number }) => {
+          const apply = (r: LeaderAppendResult) => {
+            if (r.errorCode !== ErrorCode.NONE) {
+              setError(r.errorCode, r.errorMessage);
+              log.debug('refused produce', { topic: t.name, partition: p.index, error: r.errorMessage });
+              return;
+            }
             out.baseOffset = BigInt(r.firstOffset);
-            out.logAppendTimeMs = BigInt(logAppendTime ?? -1);
+            out.logAppendTimeMs = BigInt(r.logAppendTime);
             out.logStartOffset = BigInt(partition.log.logStartOffset);
+            if (r.duplicate) return;
             partition.log.highWatermark = partition.log.logEndOffset;
             partition.notifyAppend();
           };
@@ -214,9 +221,9 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             setError(ErrorCode.KAFKA_STORAGE_ERROR, String(err));
           };
           try {
-            const r = partition.log.append(checked.batches, {
-              assignOffsets: true,
-              leaderEpoch: partition.leaderEpoch,
+            const r = partition.appendAsLeader(checked.batches, {
+              origin: 'client',
+              headers: checked.headers,
               ...(logAppendTime !== undefined ? { logAppendTime } : {}),
             });
             if (r instanceof Promise) pending.push(r.then(apply, onError));

@@ -21,6 +21,7 @@ import { fsyncDir, readBuffer } from './file-io.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from './offset-checkpoint.js';
 import { OFFSET_INDEX_SUFFIX } from './offset-index.js';
+import { ProducerSnapshotFiles } from './producer-snapshots.js';
 import { type BatchLocation, baseOffsetOfFile, DELETED_SUFFIX, LOG_SUFFIX, LogSegment } from './segment.js';
 import { type StorageResources, sharedStorageResources } from './storage-resources.js';
 import { TIME_INDEX_SUFFIX } from './time-index.js';
@@ -93,6 +94,10 @@ export class PartitionLog implements PartitionLogPort {
   private readonly resources: StorageResources;
   private readonly now: () => number;
   private _loadSummary: LoadSummary | null = null;
+  /** Producer-state snapshots (`<offset>.snapshot`) kept beside the segments. */
+  readonly producerSnapshots: ProducerSnapshotFiles;
+  /** Called when a segment is completed and a new one starts at `baseOffset`, before any batch at or past it is written. */
+  onRoll: ((baseOffset: number) => void) | null = null;
 
   private constructor(
     readonly dir: string,
@@ -103,6 +108,7 @@ export class PartitionLog implements PartitionLogPort {
     this.now = options.now ?? Date.now;
     this.lastFlushAt = this.now();
     this.epochs = new LeaderEpochCache(dir);
+    this.producerSnapshots = new ProducerSnapshotFiles(dir);
   }
 
   static open(dir: string, config: LogConfig, options: PartitionLogOptions = {}): PartitionLog {
@@ -186,6 +192,8 @@ export class PartitionLog implements PartitionLogPort {
     if (this._logStartOffset > this.logEndOffset) this._logStartOffset = this.logEndOffset;
     this.epochs.truncateFromEnd(this.logEndOffset);
     this.epochs.truncateFromStart(this._logStartOffset);
+    // A snapshot past the recovered log end describes batches that are gone.
+    this.producerSnapshots.removeAfter(this.logEndOffset);
     this.recoveryPoint = clean
       ? this.logEndOffset
       : Math.min(Math.max(this.recoveryPoint, checkpointed ?? 0), this.logEndOffset);
@@ -406,6 +414,7 @@ export class PartitionLog implements PartitionLogPort {
     } else {
       old.onBecomeInactive();
       old.nextOffsetBound = baseOffset;
+      this.onRoll?.(baseOffset);
     }
     this.segments.push(
       LogSegment.create(this.dir, baseOffset, this.config.segmentIndexBytes, this.resources, this.now()),
@@ -766,6 +775,7 @@ export class PartitionLog implements PartitionLogPort {
     fsyncDir(this.dir);
     this._logStartOffset = offset;
     writeOffsetCheckpoint(join(this.dir, LOG_START_OFFSET_FILE), offset);
+    this.producerSnapshots.removeAfter(-1);
     this.afterTruncation();
   }
 
@@ -774,6 +784,7 @@ export class PartitionLog implements PartitionLogPort {
     const leo = this.logEndOffset;
     if (this._logStartOffset > leo) this.setLogStartOffset(leo);
     this.epochs.truncateFromEnd(leo);
+    this.producerSnapshots.removeAfter(leo);
     this._highWatermark = Math.min(Math.max(this._highWatermark, this._logStartOffset), leo);
     if (this.recoveryPoint > leo) {
       this.recoveryPoint = leo;

@@ -147,7 +147,7 @@ export class GroupService {
       const batch = buildRecordBatch({
         records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
       });
-      await part.log.append(batch, { assignOffsets: true, leaderEpoch: part.leaderEpoch });
+      await part.appendAsLeader(batch, { origin: 'coordinator' });
       part.log.highWatermark = part.log.logEndOffset;
       part.notifyAppend();
     });
