@@ -93,6 +93,7 @@ export class Broker {
   private metadata: MetadataStore | null = null;
   private logs: LogManager | null = null;
   private replicas: ReplicaManager | null = null;
+  private producerExpiry: NodeJS.Timeout | null = null;
   private groups: GroupService | null = null;
   private staticConfig: BrokerConfig | null = null;
   private effectiveConfig: BrokerConfig | null = null;
@@ -197,6 +198,11 @@ export class Broker {
     });
     await onImage(metadata.snapshot());
     logs.start();
+    this.producerExpiry = setInterval(
+      () => replicas.expireProducers(clock.now(), this.config.producerIdExpirationMs),
+      cfg.producerIdExpirationCheckIntervalMs,
+    );
+    this.producerExpiry.unref();
 
     const fetchSessions = new FetchSessionCache({
       maxSessions: cfg.maxIncrementalFetchSessionCacheSlots,
@@ -344,6 +350,8 @@ export class Broker {
     this.groups?.close();
     this.groups = null;
     if (s !== null) await s.close({ graceMs: 5000 });
+    if (this.producerExpiry !== null) clearInterval(this.producerExpiry);
+    this.producerExpiry = null;
     await this.replicas?.close();
     this.metadata?.close();
     this.replicas = null;

@@ -5,6 +5,7 @@ import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { buildRecordBatch } from '../../../src/protocol/records/batch-builder.js';
 import { buildEndTxnMarkerBatch } from '../../../src/protocol/records/control-record.js';
 import { type LeaderAppendResult, Partition } from '../../../src/replication/partition.js';
+import { ProducerStateManager } from '../../../src/replication/producer-state.js';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { logConfig } from '../storage/log-fixtures.js';
@@ -232,4 +233,32 @@ test('expiry forgets a producer silent for producer.id.expiration.ms: it may the
   assert.equal((await append(partition, idem(50n, 0, 5))).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
   assert.equal(partition.expireProducers(TS + 10_000, 10_000), 1);
   assert.equal((await append(partition, idem(50n, 0, 5))).errorCode, ErrorCode.NONE);
+});
+
+test('recovery starts from the newest snapshot instead of rescanning the log', async (t) => {
+  const { dir, log: l } = open(t);
+  for (let i = 0; i < 5; i++) l.append(plain(), { assignOffsets: true, leaderEpoch: 0 });
+  // A snapshot that knows a producer no batch in the log mentions: only loading it explains knowing it.
+  const known = new ProducerStateManager(86_400_000);
+  known.onAppend(
+    {
+      producerId: 99n,
+      producerEpoch: 4,
+      baseSequence: 0,
+      lastOffsetDelta: 0,
+      isTransactional: false,
+      isControl: false,
+    },
+    2,
+    2,
+    TS,
+  );
+  l.producerSnapshots.write(5, known.snapshot());
+  l.close();
+  const again = open(t, dir);
+  const r = await append(again.partition, idem(99n, 4, 0));
+  assert.equal(r.duplicate, true);
+  assert.equal(r.firstOffset, 2);
+  assert.equal((await append(again.partition, idem(99n, 3, 1))).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  again.log.close();
 });
