@@ -50,6 +50,13 @@ function validateRecords(
   const cfg = services.logConfig(topic);
   let batches = records;
   if (batches.length === 0) return { ok: false, result: fail(ErrorCode.INVALID_RECORD, 'empty records') };
+  if (apiVersion >= 3 && isLegacyMessageSet(batches)) {
+    // Kafka's ProduceRequest: v3+ may only carry magic 2 batches.
+    return {
+      ok: false,
+      result: fail(ErrorCode.INVALID_RECORD, `Produce v${apiVersion} requires record batches of magic 2`),
+    };
+  }
   if (isLegacyMessageSet(batches)) {
     const converted = legacyToV2(batches, { baseOffset: 0 });
     if (!converted.ok) {
@@ -113,10 +120,11 @@ function validateRecords(
         }
       }
     }
+    // Kafka's LogValidator walks every record (decompressing if needed) before appending.
+    const scan = scanRecords(batches, pos, size);
+    if (!scan.ok)
+      return { ok: false, result: fail(BATCH_ERROR_CODE[scan.error] ?? ErrorCode.CORRUPT_MESSAGE, scan.reason) };
     if (compacted) {
-      const scan = scanRecords(batches, pos, size);
-      if (!scan.ok)
-        return { ok: false, result: fail(BATCH_ERROR_CODE[scan.error] ?? ErrorCode.CORRUPT_MESSAGE, scan.reason) };
       if (scan.nullKeys > 0) {
         return {
           ok: false,
@@ -195,7 +203,13 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           const checked = validateRecords(services, t.name, p.records, ctx.apiVersion, now);
           if (!checked.ok) {
             setError(checked.result.errorCode, checked.result.errorMessage ?? null);
-            log.debug('rejected produce', { topic: t.name, partition: p.index, error: checked.result.errorMessage });
+            log.warn('rejected produce', {
+              topic: t.name,
+              partition: p.index,
+              clientId: ctx.clientId,
+              connection: ctx.connection.id,
+              error: checked.result.errorMessage,
+            });
             continue;
           }
           const cfg = services.logConfig(t.name);
