@@ -163,7 +163,17 @@ export class Broker {
 
     const metadata = MetadataStore.open(join(dataDir, 'metadata'), this.brokerId, () => this.self());
     this.metadata = metadata;
-    const logs = new LogManager({ logDirs, retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs });
+    const logs = new LogManager({
+      logDirs,
+      retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs,
+      cleaner: {
+        enable: cfg.logCleanerEnable,
+        backoffMs: cfg.getNumber('log.cleaner.backoff.ms'),
+        dedupeBufferSize: cfg.getNumber('log.cleaner.dedupe.buffer.size') / cfg.getNumber('log.cleaner.threads'),
+        ioBufferSize: cfg.getNumber('log.cleaner.io.buffer.size'),
+        loadFactor: cfg.getNumber('log.cleaner.io.buffer.load.factor'),
+      },
+    });
     this.logs = logs;
     const replicas = new ReplicaManager(this.brokerId, logs, (topic) => this.logConfig(topic));
     this.replicas = replicas;
