@@ -102,6 +102,7 @@ export class Broker {
   private metadata: MetadataStore | null = null;
   private logs: LogManager | null = null;
   private replicas: ReplicaManager | null = null;
+  private producerExpiry: NodeJS.Timeout | null = null;
   private groups: GroupService | null = null;
   private transactions: TransactionService | null = null;
   private staticConfig: BrokerConfig | null = null;
@@ -172,7 +173,17 @@ export class Broker {
 
     const metadata = MetadataStore.open(join(dataDir, 'metadata'), this.brokerId, () => this.self());
     this.metadata = metadata;
-    const logs = new LogManager({ logDirs, retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs });
+    const logs = new LogManager({
+      logDirs,
+      retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs,
+      cleaner: {
+        enable: cfg.logCleanerEnable,
+        backoffMs: cfg.getNumber('log.cleaner.backoff.ms'),
+        dedupeBufferSize: cfg.getNumber('log.cleaner.dedupe.buffer.size') / cfg.getNumber('log.cleaner.threads'),
+        ioBufferSize: cfg.getNumber('log.cleaner.io.buffer.size'),
+        loadFactor: cfg.getNumber('log.cleaner.io.buffer.load.factor'),
+      },
+    });
     this.logs = logs;
     const replicas = new ReplicaManager(this.brokerId, logs, (topic) => this.logConfig(topic));
     this.replicas = replicas;
@@ -207,6 +218,11 @@ export class Broker {
     });
     await onImage(metadata.snapshot());
     logs.start();
+    this.producerExpiry = setInterval(
+      () => replicas.expireProducers(clock.now(), this.config.producerIdExpirationMs),
+      cfg.producerIdExpirationCheckIntervalMs,
+    );
+    this.producerExpiry.unref();
 
     const fetchSessions = new FetchSessionCache({
       maxSessions: cfg.maxIncrementalFetchSessionCacheSlots,
@@ -382,6 +398,8 @@ export class Broker {
     this.groups?.close();
     this.groups = null;
     if (s !== null) await s.close({ graceMs: 5000 });
+    if (this.producerExpiry !== null) clearInterval(this.producerExpiry);
+    this.producerExpiry = null;
     await this.replicas?.close();
     this.metadata?.close();
     this.replicas = null;

@@ -20,12 +20,13 @@ export async function consumeCommand(args: ParsedArgs): Promise<number> {
   const [topic] = args.positionals;
   if (topic === undefined || args.flags.has('help')) {
     process.stdout.write(CONSUME_HELP);
-    return topic === undefined ? 2 : 0;
+    return args.flags.has('help') ? 0 : 2;
   }
   const partition = Number(flag(args, 'partition', 'p') ?? 0);
   const max = Number(flag(args, 'max-messages') ?? Number.POSITIVE_INFINITY);
   const idleMs = Number(flag(args, 'timeout-ms') ?? Number.POSITIVE_INFINITY);
   const format = flag(args, 'format') ?? 'value';
+  if (!['value', 'kv', 'json'].includes(format)) throw new Error(`unknown --format ${format} (value, kv or json)`);
   const client = new KafkaClient({ bootstrap: flag(args, 'bootstrap', 'bootstrap-server', 'b') ?? 'localhost:9092' });
   await client.connect();
   let stopped = false;

@@ -1,6 +1,7 @@
 import { parseArgs } from './args.js';
 import { brokerCommand } from './broker-command.js';
 import { consumeCommand } from './consume-command.js';
+import { groupCommand } from './group-command.js';
 import { produceCommand } from './produce-command.js';
 import { topicCommand } from './topic-command.js';
 
@@ -11,6 +12,7 @@ Commands:
   topic      create, list, describe, alter and delete topics
   produce    produce lines from stdin or a file
   consume    print the records of a partition
+  group      list, describe, delete consumer groups and reset their offsets
 
 Run 'jocko <command> --help' for a command's options.
 `;
@@ -26,6 +28,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'topic':
     case 'topics':
       return topicCommand(args);
+    case 'group':
+    case 'groups':
+      // Parses its own flags: which ones take no value depends on the subcommand.
+      return groupCommand(rest);
     case 'produce':
       return produceCommand(args);
     case 'consume':

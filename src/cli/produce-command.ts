@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { KafkaClient, type ProducedRecord } from '../client/kafka-client.js';
+import { compressionCode, KafkaClient, type ProducedRecord } from '../client/kafka-client.js';
 import { flag, flagAll, type ParsedArgs } from './args.js';
 import { Progress } from './progress.js';
 
@@ -23,13 +23,17 @@ export async function produceCommand(args: ParsedArgs): Promise<number> {
   const [topic] = args.positionals;
   if (topic === undefined || args.flags.has('help')) {
     process.stdout.write(PRODUCE_HELP);
-    return topic === undefined ? 2 : 0;
+    return args.flags.has('help') ? 0 : 2;
   }
   const partition = Number(flag(args, 'partition', 'p') ?? 0);
   const sep = flag(args, 'key-separator');
   const acksRaw = flag(args, 'acks') ?? 'all';
   const acks = acksRaw === 'all' ? -1 : Number(acksRaw);
+  if (acksRaw !== 'all' && !['-1', '0', '1'].includes(acksRaw))
+    throw new Error(`invalid --acks ${acksRaw} (0, 1, -1 or all)`);
   const compression = flag(args, 'compression') ?? 'none';
+  // Checked before reading any input, so a typo fails at once rather than at the first batch.
+  compressionCode(compression);
   const batchSize = Math.max(1, Number(flag(args, 'batch-size') ?? 500));
   const headers = flagAll(args, 'header').map((kv) => {
     const eq = kv.indexOf('=');

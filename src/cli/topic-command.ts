@@ -28,7 +28,7 @@ export async function topicCommand(args: ParsedArgs): Promise<number> {
   const [sub, name] = args.positionals;
   if (sub === undefined || args.flags.has('help')) {
     process.stdout.write(TOPIC_HELP);
-    return sub === undefined ? 2 : 0;
+    return args.flags.has('help') ? 0 : 2;
   }
   const client = new KafkaClient({ bootstrap: flag(args, 'bootstrap', 'bootstrap-server', 'b') ?? 'localhost:9092' });
   await client.connect();

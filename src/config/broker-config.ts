@@ -525,6 +525,9 @@ export class BrokerConfig {
   get producerIdExpirationMs(): number {
     return this.getNumber('producer.id.expiration.ms');
   }
+  get producerIdExpirationCheckIntervalMs(): number {
+    return this.getNumber('producer.id.expiration.check.interval.ms');
+  }
   get fetchMaxBytes(): number {
     return this.getNumber('fetch.max.bytes');
   }

@@ -682,6 +682,12 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     dynamic: 'cluster-wide',
     doc: 'Idempotent producer state is dropped this long after its last write.',
   }),
+  b('producer.id.expiration.check.interval.ms', 'int', 600000, {
+    validator: atLeast(1),
+    importance: 'low',
+    dynamic: 'read-only',
+    doc: 'How often partitions forget producers that passed producer.id.expiration.ms.',
+  }),
   b('transaction.partition.verification.enable', 'boolean', true, {
     importance: 'low',
     dynamic: 'cluster-wide',

@@ -11,6 +11,7 @@ import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { isLegacyMessageSet, legacyToV2 } from '../protocol/records/message-set-v0-v1.js';
 import { scanRecords } from '../protocol/records/record.js';
 import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
+import type { LeaderAppendResult } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
 
@@ -49,6 +50,13 @@ function validateRecords(
   const cfg = services.logConfig(topic);
   let batches = records;
   if (batches.length === 0) return { ok: false, result: fail(ErrorCode.INVALID_RECORD, 'empty records') };
+  if (apiVersion >= 3 && isLegacyMessageSet(batches)) {
+    // Kafka's ProduceRequest: v3+ may only carry magic 2 batches.
+    return {
+      ok: false,
+      result: fail(ErrorCode.INVALID_RECORD, `Produce v${apiVersion} requires record batches of magic 2`),
+    };
+  }
   if (isLegacyMessageSet(batches)) {
     const converted = legacyToV2(batches, { baseOffset: 0 });
     if (!converted.ok) {
@@ -112,10 +120,11 @@ function validateRecords(
         }
       }
     }
+    // Kafka's LogValidator walks every record (decompressing if needed) before appending.
+    const scan = scanRecords(batches, pos, size);
+    if (!scan.ok)
+      return { ok: false, result: fail(BATCH_ERROR_CODE[scan.error] ?? ErrorCode.CORRUPT_MESSAGE, scan.reason) };
     if (compacted) {
-      const scan = scanRecords(batches, pos, size);
-      if (!scan.ok)
-        return { ok: false, result: fail(BATCH_ERROR_CODE[scan.error] ?? ErrorCode.CORRUPT_MESSAGE, scan.reason) };
       if (scan.nullKeys > 0) {
         return {
           ok: false,
@@ -194,7 +203,13 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           const checked = validateRecords(services, t.name, p.records, ctx.apiVersion, now);
           if (!checked.ok) {
             setError(checked.result.errorCode, checked.result.errorMessage ?? null);
-            log.debug('rejected produce', { topic: t.name, partition: p.index, error: checked.result.errorMessage });
+            log.warn('rejected produce', {
+              topic: t.name,
+              partition: p.index,
+              clientId: ctx.clientId,
+              connection: ctx.connection.id,
+              error: checked.result.errorMessage,
+            });
             continue;
           }
           const cfg = services.logConfig(t.name);
@@ -202,10 +217,16 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           if (logAppendTime !== undefined) {
             for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
           }
-          const apply = (r: { firstOffset: number; logAppendTime: number }) => {
+          const apply = (r: LeaderAppendResult) => {
+            if (r.errorCode !== ErrorCode.NONE) {
+              setError(r.errorCode, r.errorMessage);
+              log.debug('refused produce', { topic: t.name, partition: p.index, error: r.errorMessage });
+              return;
+            }
             out.baseOffset = BigInt(r.firstOffset);
-            out.logAppendTimeMs = BigInt(logAppendTime ?? -1);
+            out.logAppendTimeMs = BigInt(r.logAppendTime);
             out.logStartOffset = BigInt(partition.log.logStartOffset);
+            if (r.duplicate) return;
             partition.log.highWatermark = partition.log.logEndOffset;
             partition.notifyAppend();
           };
@@ -214,9 +235,9 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             setError(ErrorCode.KAFKA_STORAGE_ERROR, String(err));
           };
           try {
-            const r = partition.log.append(checked.batches, {
-              assignOffsets: true,
-              leaderEpoch: partition.leaderEpoch,
+            const r = partition.appendAsLeader(checked.batches, {
+              origin: 'client',
+              headers: checked.headers,
               ...(logAppendTime !== undefined ? { logAppendTime } : {}),
             });
             if (r instanceof Promise) pending.push(r.then(apply, onError));

@@ -90,6 +90,8 @@ export class Dispatcher implements RequestDispatcher {
 
   private failed(err: unknown, request: unknown, ctx: RequestContext): DispatchResult {
     this.stats.errors++;
+    // A handler that decides the connection must end (acks=0 Produce that failed) is obeyed, not answered.
+    if (err instanceof ConnectionFatalError) throw err;
     const handler = this.registry.get(ctx.apiKey);
     const name = API_BY_KEY.get(ctx.apiKey)?.name ?? String(ctx.apiKey);
     log.error('request failed', {

@@ -3,6 +3,7 @@ import { join, resolve, sep } from 'node:path';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
 import type { LogStorePort } from '../replication/replica-manager.js';
+import { type CleanerTarget, LogCleaner, type LogCleanerOptions, logDirOf } from './cleaner.js';
 import { PartitionLog } from './partition-log.js';
 import { type StorageLimits, StorageResources } from './storage-resources.js';
 
@@ -30,6 +31,8 @@ export interface LogManagerOptions {
   readonly statfs?: (dir: string) => FsSpace;
   /** Wall clock for the logs (default Date.now). */
   readonly now?: () => number;
+  /** The log cleaner (`log.cleaner.*`); off when absent. */
+  readonly cleaner?: LogCleanerOptions;
 }
 
 /**
@@ -43,9 +46,12 @@ export class LogManager implements LogStorePort {
   private next = 0;
   readonly resources: StorageResources;
   private readonly statfs: (dir: string) => FsSpace;
+  /** Compacts logs whose cleanup.policy includes compact. */
+  readonly cleaner: LogCleaner;
 
   constructor(private readonly options: LogManagerOptions) {
     this.resources = new StorageResources(options.limits);
+    this.cleaner = new LogCleaner(options.cleaner ?? { enable: false, backoffMs: 15_000 }, () => this.cleanerTargets());
     this.statfs = options.statfs ?? ((dir) => statfsSync(dir));
     for (const d of options.logDirs) {
       mkdirSync(d, { recursive: true });
@@ -59,6 +65,13 @@ export class LogManager implements LogStorePort {
     if (this.timer !== null) return;
     this.timer = setInterval(() => this.runRetention(), this.options.retentionCheckIntervalMs);
     this.timer.unref();
+    this.cleaner.start();
+  }
+
+  private *cleanerTargets(): Iterable<CleanerTarget> {
+    for (const e of this.logs.values()) {
+      yield { log: e.log, topic: e.topic, partition: e.partition, logDir: logDirOf(e.dir) };
+    }
   }
 
   private dirFor(topic: string, partition: number): string {
@@ -86,6 +99,9 @@ export class LogManager implements LogStorePort {
     const entry = this.logs.get(k);
     const dir = entry?.dir ?? this.dirFor(topic, partition);
     this.logs.delete(k);
+    if (entry !== undefined) {
+      this.cleaner.forget({ log: entry.log, topic, partition, logDir: logDirOf(dir) });
+    }
     entry?.log.close();
     if (!existsSync(dir)) return;
     const doomed = `${dir}.${Date.now()}-delete`;
@@ -165,6 +181,7 @@ export class LogManager implements LogStorePort {
   async close(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    await this.cleaner.stop();
     for (const e of this.logs.values()) {
       try {
         e.log.close();

@@ -21,7 +21,9 @@ import { fsyncDir, readBuffer } from './file-io.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from './offset-checkpoint.js';
 import { OFFSET_INDEX_SUFFIX } from './offset-index.js';
+import { ProducerSnapshotFiles } from './producer-snapshots.js';
 import { type BatchLocation, baseOffsetOfFile, DELETED_SUFFIX, LOG_SUFFIX, LogSegment } from './segment.js';
+import { CLEANED_SUFFIX, completeInterruptedSwaps, swapInCleanedFiles } from './segment-swap.js';
 import { type StorageResources, sharedStorageResources } from './storage-resources.js';
 import { TIME_INDEX_SUFFIX } from './time-index.js';
 import { type AbortedTxn, TransactionIndex, TXN_INDEX_SUFFIX } from './txn-index.js';
@@ -35,7 +37,7 @@ export const LOG_START_OFFSET_FILE = 'log-start-offset';
 export const RECOVERY_POINT_FILE = 'recovery-point-offset-checkpoint';
 
 /** Leftovers of interrupted deletes and atomic writes, removed on open. */
-const LEFTOVER_SUFFIXES = [DELETED_SUFFIX, '.tmp', '.cleaned', '.swap'];
+const LEFTOVER_SUFFIXES = [DELETED_SUFFIX, '.tmp', CLEANED_SUFFIX];
 /** Where recent reads ended, so a consumer reading on needs no index lookup. */
 const READ_HINTS = 4;
 /** The bytes a read needs to see of a batch header: framing up to lastOffsetDelta. */
@@ -96,6 +98,10 @@ export class PartitionLog implements PartitionLogPort {
   private _loadSummary: LoadSummary | null = null;
   /** Aborted-transaction indexes by segment base offset, opened on first use. */
   private txnIndexes = new Map<number, TransactionIndex>();
+  /** Producer-state snapshots (`<offset>.snapshot`) kept beside the segments. */
+  readonly producerSnapshots: ProducerSnapshotFiles;
+  /** Called when a segment is completed and a new one starts at `baseOffset`, before any batch at or past it is written. */
+  onRoll: ((baseOffset: number) => void) | null = null;
 
   private constructor(
     readonly dir: string,
@@ -106,6 +112,7 @@ export class PartitionLog implements PartitionLogPort {
     this.now = options.now ?? Date.now;
     this.lastFlushAt = this.now();
     this.epochs = new LeaderEpochCache(dir);
+    this.producerSnapshots = new ProducerSnapshotFiles(dir);
   }
 
   static open(dir: string, config: LogConfig, options: PartitionLogOptions = {}): PartitionLog {
@@ -119,6 +126,14 @@ export class PartitionLog implements PartitionLogPort {
     this.config = config;
   }
 
+  get logConfig(): LogConfig {
+    return this.config;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get loadSummary(): LoadSummary {
     return this._loadSummary as LoadSummary;
   }
@@ -128,7 +143,10 @@ export class PartitionLog implements PartitionLogPort {
   private load(): void {
     const started = performance.now();
     const markerPath = join(this.dir, CLEAN_SHUTDOWN_FILE);
-    const clean = existsSync(markerPath);
+    // A cleaner swap cut short by a crash is finished (or undone) first; the segments it
+    // swapped in have no trusted indexes, so recovery starts at the first of them.
+    const swappedFrom = completeInterruptedSwaps(this.dir);
+    const clean = existsSync(markerPath) && swappedFrom === null;
     const names = readdirSync(this.dir);
     const logs = new Set<number>();
     for (const name of names) {
@@ -163,7 +181,8 @@ export class PartitionLog implements PartitionLogPort {
       (this.segments[i] as LogSegment).nextOffsetBound = (this.segments[i + 1] as LogSegment).baseOffset;
     }
     this._logStartOffset = readOffsetCheckpoint(join(this.dir, LOG_START_OFFSET_FILE)) ?? 0;
-    const checkpointed = readOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE));
+    let checkpointed = readOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE));
+    if (swappedFrom !== null && checkpointed !== null) checkpointed = Math.min(checkpointed, swappedFrom);
     this.checkpointedRecoveryPoint = checkpointed ?? -1;
 
     let recovered = 0;
@@ -179,7 +198,7 @@ export class PartitionLog implements PartitionLogPort {
       truncatedBytes = r.truncatedBytes;
     }
     // Only now: a crash before this point must find the marker and trust nothing we wrote.
-    if (clean) rmSync(markerPath, { force: true });
+    rmSync(markerPath, { force: true });
 
     if (this.segments.length === 0) {
       this.segments.push(
@@ -194,6 +213,8 @@ export class PartitionLog implements PartitionLogPort {
     this.epochs.truncateFromStart(this._logStartOffset);
     // Recovery keeps the .txnindex entries whose markers survived and drops the others.
     if (truncatedBytes > 0) for (const seg of this.segments) this.txnIndexOf(seg).truncateTo(this.logEndOffset);
+    // A snapshot past the recovered log end describes batches that are gone.
+    this.producerSnapshots.removeAfter(this.logEndOffset);
     this.recoveryPoint = clean
       ? this.logEndOffset
       : Math.min(Math.max(this.recoveryPoint, checkpointed ?? 0), this.logEndOffset);
@@ -414,6 +435,7 @@ export class PartitionLog implements PartitionLogPort {
     } else {
       old.onBecomeInactive();
       old.nextOffsetBound = baseOffset;
+      this.onRoll?.(baseOffset);
     }
     this.segments.push(
       LogSegment.create(this.dir, baseOffset, this.config.segmentIndexBytes, this.resources, this.now()),
@@ -665,6 +687,62 @@ export class PartitionLog implements PartitionLogPort {
     return { offset, timestamp: bestTs };
   }
 
+  // ---------------------------------------------------------------- compaction
+
+  /** The segments, oldest first, the active one last (a copy: the cleaner reads them while appends go on). */
+  segmentsSnapshot(): readonly LogSegment[] {
+    return [...this.segments];
+  }
+
+  /**
+   * Puts the cleaner's output in place of `old` (consecutive inactive segments): `newBases`
+   * name `.cleaned` files already written and synced. The files are swapped as
+   * segment-swap.ts describes and the new segments' indexes rebuilt, all in one synchronous
+   * step, so a read sees either the old segments or the new ones. Meanwhile the recovery
+   * point on disk is lowered to the first new segment, so a crash in the middle rescans
+   * them. Returns false, changing nothing, when `old` are no longer the log's (retention
+   * or truncation removed some while the cleaner worked).
+   */
+  replaceSegments(old: readonly LogSegment[], newBases: readonly number[]): boolean {
+    if (this.closed || old.length === 0 || newBases.length === 0) return false;
+    const first = this.segments.indexOf(old[0] as LogSegment);
+    if (first < 0 || first + old.length >= this.segments.length) return false;
+    for (let i = 0; i < old.length; i++) {
+      const seg = old[i] as LogSegment;
+      if (this.segments[first + i] !== seg || seg.deleted) return false;
+    }
+    if (newBases[0] !== (old[0] as LogSegment).baseOffset)
+      throw new Error('cleaned segments must start where the old ones did');
+    const lowered = Math.min(this.recoveryPoint, newBases[0] as number);
+    writeOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE), lowered);
+    this.checkpointedRecoveryPoint = lowered;
+    swapInCleanedFiles(this.dir, old, newBases);
+    const after = this.segments[first + old.length] as LogSegment;
+    const now = this.now();
+    const fresh = newBases.map((b) =>
+      LogSegment.existing(
+        this.dir,
+        b,
+        statSync(`${this.dir}/${String(b).padStart(20, '0')}${LOG_SUFFIX}`).size,
+        this.config.segmentIndexBytes,
+        this.resources,
+        now,
+      ),
+    );
+    for (let i = 0; i < fresh.length; i++) {
+      const seg = fresh[i] as LogSegment;
+      seg.nextOffsetBound = (fresh[i + 1] ?? after).baseOffset;
+      const r = seg.recover(this.config.indexIntervalBytes);
+      if (r.stopReason !== null) throw new Error(`cleaned segment ${seg.logPath} is invalid: ${r.stopReason}`);
+      seg.onBecomeInactive();
+      seg.uncacheIndexes();
+    }
+    this.segments.splice(first, old.length, ...fresh);
+    this.hints = null;
+    this.writeRecoveryPoint();
+    return true;
+  }
+
   // ---------------------------------------------------------------- deletion
 
   /** DeleteRecords: advances the log start offset and drops segments wholly below it. */
@@ -774,6 +852,7 @@ export class PartitionLog implements PartitionLogPort {
     fsyncDir(this.dir);
     this._logStartOffset = offset;
     writeOffsetCheckpoint(join(this.dir, LOG_START_OFFSET_FILE), offset);
+    this.producerSnapshots.removeAfter(-1);
     this.afterTruncation();
   }
 
@@ -784,6 +863,7 @@ export class PartitionLog implements PartitionLogPort {
     for (const seg of this.segments) this.txnIndexOf(seg).truncateTo(leo);
     if (this._logStartOffset > leo) this.setLogStartOffset(leo);
     this.epochs.truncateFromEnd(leo);
+    this.producerSnapshots.removeAfter(leo);
     this._highWatermark = Math.min(Math.max(this._highWatermark, this._logStartOffset), leo);
     if (this.recoveryPoint > leo) {
       this.recoveryPoint = leo;

@@ -1179,8 +1179,13 @@ export class GroupCoordinator {
           producerEpoch: p.producerEpoch,
         });
       } catch (e) {
-        log.error('could not write transactional offsets', { group: p.groupId, error: String(e) });
-        errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        const refused = (e as { errorCode?: unknown }).errorCode;
+        if (typeof refused === 'number') {
+          errorCode = refused;
+        } else {
+          log.error('could not write transactional offsets', { group: p.groupId, error: String(e) });
+          errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        }
       }
     }
     if (errorCode === ErrorCode.NONE) {

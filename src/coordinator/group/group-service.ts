@@ -171,14 +171,12 @@ export class GroupService {
           ? { producerId: txn.producerId, producerEpoch: txn.producerEpoch, transactional: true }
           : {}),
       });
-      if (txn === undefined) {
-        await part.log.append(batch, { assignOffsets: true, leaderEpoch: part.leaderEpoch });
-      } else {
-        // The partition's producer state tracks the open transaction, as for any transactional write.
-        const producers = await part.producerState();
-        const h = readBatchHeader(batch);
-        const r = await part.log.append(batch, { assignOffsets: true, leaderEpoch: part.leaderEpoch });
-        producers.onAppend(producerBatchOf(h), r.firstOffset, r.lastOffset, now);
+      const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
+      if (r.errorCode !== ErrorCode.NONE) {
+        // A fenced transactional producer's offsets (a stale epoch) are refused like its data.
+        throw Object.assign(new Error(r.errorMessage ?? `append refused with error ${r.errorCode}`), {
+          errorCode: r.errorCode,
+        });
       }
       part.log.highWatermark = part.log.logEndOffset;
       part.notifyAppend();

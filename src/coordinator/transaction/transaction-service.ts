@@ -13,7 +13,7 @@ import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
 import { buildEndTxnMarkerBatch } from '../../protocol/records/control-record.js';
 import { decodeRecords } from '../../protocol/records/record.js';
 import { isControl, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
-import { type Partition, producerBatchOf } from '../../replication/partition.js';
+import type { Partition } from '../../replication/partition.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
 import { partitionFor } from '../group/partitioner.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
@@ -157,7 +157,8 @@ export class TransactionService {
       if (part === undefined) throw new Error(`${TRANSACTION_STATE_TOPIC}-${partition} is not hosted here`);
       const now = this.deps.now();
       const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })) });
-      await part.log.append(batch, { assignOffsets: true, leaderEpoch: part.leaderEpoch });
+      const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
+      if (r.errorCode !== ErrorCode.NONE) throw new Error(r.errorMessage ?? `append refused with error ${r.errorCode}`);
       part.log.highWatermark = part.log.logEndOffset;
       part.notifyAppend();
     });
@@ -197,16 +198,10 @@ export class TransactionService {
       timestamp: now,
       partitionLeaderEpoch: part.leaderEpoch,
     });
-    const state = await part.producerState();
-    const entry = state.entry(producerId);
-    if (entry !== undefined && producerEpoch < entry.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
-    const r = await part.log.append(batch, { assignOffsets: true, leaderEpoch: part.leaderEpoch });
-    const done = state.onAppend(producerBatchOf(readBatchHeader(batch)), r.firstOffset, r.lastOffset, now, {
-      commit,
-      coordinatorEpoch,
-    });
+    // As a coordinator append: the producer's epoch is checked, and the marker ends its transaction here.
+    const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
+    if (r.errorCode !== ErrorCode.NONE) return r.errorCode;
     part.log.highWatermark = part.log.logEndOffset;
-    part.onTxnCompleted(done);
     part.notifyAppend();
     if (topic === GROUP_METADATA_TOPIC) this.deps.onOffsetsMarker(producerId, commit);
     return ErrorCode.NONE;

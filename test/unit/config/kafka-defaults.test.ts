@@ -58,6 +58,7 @@ const KAFKA_BROKER_DEFAULTS: Record<string, ConfigValue> = {
   'transactional.id.expiration.ms': 604800000,
   'transaction.max.timeout.ms': 900000,
   'producer.id.expiration.ms': 86400000,
+  'producer.id.expiration.check.interval.ms': 600000,
   'transaction.state.log.num.partitions': 50,
   'transaction.state.log.replication.factor': 3,
   'transaction.state.log.min.isr': 2,
