@@ -58,7 +58,9 @@ function readAll(bootstrap: string, topic: string, isolation: 'read_committed' |
 function byPartition(messages: readonly TxnMessage[]): Record<number, string[]> {
   const out: Record<number, string[]> = {};
   for (const m of [...messages].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
-    (out[m.partition] ??= []).push(m.value ?? '');
+    const values = out[m.partition] ?? [];
+    values.push(m.value ?? '');
+    out[m.partition] = values;
   }
   return out;
 }
