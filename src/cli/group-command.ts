@@ -298,7 +298,8 @@ async function offsetRows(
       partition: tp.partition,
       currentOffset: current,
       logEndOffset: end,
-      lag: current !== null && end !== null ? Math.max(0, end - current) : null,
+      // Not clamped, as in Kafka: a negative lag says the commit is past the log end (a truncated log).
+      lag: current !== null && end !== null ? end - current : null,
       memberId: owner?.memberId ?? null,
       host: owner?.host ?? null,
       clientId: owner?.clientId ?? null,

@@ -635,6 +635,36 @@ test('jocko group list|describe|delete|reset-offsets against a kafkajs consumer 
   assert.deepEqual(resumed.sort(), ['p0-5', 'p0-6', 'p0-7', 'p0-8']);
   await again.disconnect();
 
+  // A group that does not exist yet can be given offsets: the commit creates it (Empty).
+  const fresh = uniqueGroup('cli-fresh');
+  assert.deepEqual(
+    await (async () => {
+      await jockoOk([
+        'group',
+        'reset-offsets',
+        fresh,
+        '--topic',
+        `${topic}:0,1`,
+        '--to-offset',
+        '3',
+        '--execute',
+        ...b,
+      ]);
+      return committed(admin, fresh, topic);
+    })(),
+    [3, 3, -1],
+  );
+  const everyGroup = JSON.parse(
+    await jockoOk(['group', 'describe', '--all-groups', '--state', '--format', 'json', ...b]),
+  ) as DescribedGroup[];
+  assert.deepEqual(
+    everyGroup.map((g) => [g.groupId, g.state, g.offsets]).sort(),
+    [
+      [groupId, 'Empty', undefined],
+      [fresh, 'Empty', undefined],
+    ].sort(),
+  );
+
   // delete: several groups at once, Kafka's error per group.
   const missing = uniqueGroup('cli-missing');
   const del = await jocko(['group', 'delete', groupId, missing, ...b]);
@@ -651,6 +681,11 @@ test('jocko group list|describe|delete|reset-offsets against a kafkajs consumer 
   );
   assert.doesNotMatch(await jockoOk(['group', 'list', ...b]), new RegExp(groupId));
   assert.deepEqual(await committed(admin, groupId, topic), [-1, -1, -1]);
+  assert.equal(
+    await jockoOk(['group', 'delete', '--all-groups', ...b]),
+    `Deletion of requested consumer groups ('${fresh}') was successful.\n`,
+  );
+  assert.deepEqual(JSON.parse(await jockoOk(['group', 'list', '--format', 'json', ...b])), []);
 });
 
 test('jocko group describe shows a static member (kcat -G with group.instance.id) with its instance id and assignment', async (t) => {
