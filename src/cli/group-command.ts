@@ -23,8 +23,9 @@ export const GROUP_HELP = `Usage: jocko group <list|describe|delete|reset-offset
 Consumer groups of any Kafka-compatible broker, as kafka-consumer-groups.sh shows them.
 
   list [--state STATE[,STATE...]]
-      every group of the cluster with its state and protocol type; --state keeps only groups
-      in these states (${GROUP_STATES.join(', ')}; repeatable)
+      every group of the cluster with its state and protocol type; --state (repeatable) keeps
+      only groups in these states, any of ${GROUP_STATES.slice(0, 4).join(', ')},
+      ${GROUP_STATES.slice(4).join(', ')}
   describe GROUP... | --all-groups  [--members] [--offsets] [--state]
       state, protocol and coordinator (--state), members with their client id, host, group
       instance id and assigned partitions (--members), and per partition the committed offset,
