@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,14 +43,15 @@ import { describeClusterHandler } from './handlers/60-describe-cluster.js';
 import { describeProducersHandler } from './handlers/61-describe-producers.js';
 import { describeTransactionsHandler } from './handlers/65-describe-transactions.js';
 import { listTransactionsHandler } from './handlers/66-list-transactions.js';
-import type { BrokerServices, TopicView } from './handlers/broker-services.js';
+import type { BrokerServices, BrokerView, TopicView } from './handlers/broker-services.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { FetchSessionCache } from './handlers/fetch-session-cache.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import type { MetadataImage, TopicImage } from './metadata/image.js';
-import { type BrokerIdentity, MetadataStore } from './metadata/metadata-store.js';
+import { MetadataStore } from './metadata/metadata-store.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
+import { errorName } from './protocol/error-codes.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
 import { LogManager } from './storage/log-manager.js';
@@ -75,6 +77,19 @@ export interface BrokerOptions {
   /** Environment to read JOCKO_* settings from (the CLI passes process.env). */
   env?: Readonly<Record<string, string | undefined>>;
   clock?: Clock;
+}
+
+const LISTENER_NAME = 'PLAINTEXT';
+
+/** The unfenced brokers of the image, each with its endpoint for `listener` (clients see only live brokers). */
+function liveBrokers(image: MetadataImage, listener: string): BrokerView[] {
+  const out: BrokerView[] = [];
+  for (const b of image.brokers.values()) {
+    if (b.fenced) continue;
+    const e = b.endpoints.find((x) => x.name === listener);
+    if (e !== undefined) out.push({ id: b.id, host: e.host, port: e.port, rack: b.rack });
+  }
+  return out.sort((x, y) => x.id - y.id);
 }
 
 function topicView(t: TopicImage): TopicView {
@@ -109,6 +124,9 @@ export class Broker {
   private effectiveConfig: BrokerConfig | null = null;
   private readonly topicViews = new Map<string, TopicView>();
   private readonly logConfigs = new Map<string, LogConfig>();
+  private controller: Controller | null = null;
+  /** This incarnation's broker epoch: the offset of its RegisterBrokerRecord (-1 until registered). */
+  private brokerEpoch = -1n;
 
   constructor(readonly options: BrokerOptions = {}) {}
 
@@ -142,10 +160,6 @@ export class Broker {
     return this.metadata?.clusterId ?? '';
   }
 
-  private self(): BrokerIdentity {
-    return { id: this.brokerId, host: this.advertisedHost, port: this.advertisedPort, rack: null };
-  }
-
   private resolveConfig(): BrokerConfig {
     const resolved = BrokerConfig.resolve({
       ...(this.options.propertiesText !== undefined ? { propertiesText: this.options.propertiesText } : {}),
@@ -171,7 +185,7 @@ export class Broker {
     const explicitLogDirs = this.options.config?.['log.dirs'] ?? this.options.config?.['log.dir'];
     const logDirs = explicitLogDirs !== undefined ? cfg.logDirs : [join(dataDir, 'logs')];
 
-    const metadata = MetadataStore.open(join(dataDir, 'metadata'), this.brokerId, () => this.self());
+    const metadata = MetadataStore.open(join(dataDir, 'metadata'), this.brokerId);
     this.metadata = metadata;
     const logs = new LogManager({
       logDirs,
@@ -248,7 +262,7 @@ export class Broker {
     this.groups = groups;
     await groups.start();
     const producerIds = new ProducerIdManager(() =>
-      controller.allocateProducerIds(this.brokerId, -1n, PRODUCER_ID_BLOCK_SIZE),
+      controller.allocateProducerIds(this.brokerId, this.brokerEpoch, PRODUCER_ID_BLOCK_SIZE),
     );
     const transactions = new TransactionService({
       config: () => this.config,
@@ -299,7 +313,7 @@ export class Broker {
         },
       } as unknown as Controller,
       controllerId: () => this.brokerId,
-      brokers: () => [{ id: this.brokerId, host: this.advertisedHost, port: this.advertisedPort, rack: null }],
+      brokers: () => liveBrokers(metadata.snapshot(), LISTENER_NAME),
       topic: (name) => this.topicViews.get(name),
       topicById: byId,
       topics: () => [...this.topicViews.values()],
@@ -353,7 +367,7 @@ export class Broker {
     this.server = new NetworkServer({
       host: this.options.host ?? '0.0.0.0',
       port: this.options.port ?? 9092,
-      listenerName: 'PLAINTEXT',
+      listenerName: LISTENER_NAME,
       maxRequestBytes: cfg.socketRequestMaxBytes,
       maxIdleMs: cfg.connectionsMaxIdleMs,
       maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
@@ -363,6 +377,7 @@ export class Broker {
     const addr = await this.server.listen();
     this.boundHost = addr.host;
     this.boundPort = addr.port;
+    await this.register(controller, cfg);
     log.info(`listening on ${addr.host}:${addr.port}`, {
       advertised: `${this.advertisedHost}:${this.advertisedPort}`,
       brokerId: this.brokerId,
@@ -371,6 +386,25 @@ export class Broker {
       topics: this.topicViews.size,
       partitions: replicas.size,
     });
+  }
+
+  /**
+   * Registers this incarnation with the controller (its bound address is known only now), then
+   * asks to be unfenced: its logs are recovered and it has the whole metadata log, which is
+   * what Kafka's controller waits for before a broker becomes live.
+   */
+  private async register(controller: Controller, cfg: BrokerConfig): Promise<void> {
+    const registered = await controller.registerBroker({
+      brokerId: this.brokerId,
+      incarnationId: randomUUID(),
+      endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
+      rack: cfg.getString('broker.rack'),
+    });
+    if (registered.errorCode !== 0) throw new Error(`broker registration failed: ${errorName(registered.errorCode)}`);
+    this.brokerEpoch = registered.brokerEpoch;
+    const unfenced = await controller.unfenceBroker(this.brokerId, registered.brokerEpoch);
+    if (unfenced.errorCode !== 0) throw new Error(`unfencing failed: ${unfenced.errorMessage}`);
+    this.controller = controller;
   }
 
   private logConfig(topic: string): LogConfig {
@@ -400,6 +434,16 @@ export class Broker {
     if (s !== null) await s.close({ graceMs: 5000 });
     if (this.producerExpiry !== null) clearInterval(this.producerExpiry);
     this.producerExpiry = null;
+    const controller = this.controller;
+    this.controller = null;
+    if (controller !== null) {
+      // A clean shutdown fences this incarnation: it stays registered but is no longer live.
+      try {
+        await controller.fenceBroker(this.brokerId, this.brokerEpoch);
+      } catch (err) {
+        log.warn('could not fence this broker on shutdown', { error: String(err) });
+      }
+    }
     await this.replicas?.close();
     this.metadata?.close();
     this.replicas = null;

@@ -45,8 +45,11 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
     ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
   });
   await broker.start();
-  process.stdout.write(`jocko broker ${broker.options.brokerId ?? 1} listening on ${broker.host}:${broker.port}\n`);
-  process.stdout.write(`  connect with bootstrap servers ${broker.advertisedHost}:${broker.advertisedPort}\n`);
+  // One write, so a reader of the first line has the second as well.
+  process.stdout.write(
+    `jocko broker ${broker.options.brokerId ?? 1} listening on ${broker.host}:${broker.port}\n` +
+      `  connect with bootstrap servers ${broker.advertisedHost}:${broker.advertisedPort}\n`,
+  );
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

@@ -23,8 +23,9 @@ export const GROUP_HELP = `Usage: jocko group <list|describe|delete|reset-offset
 Consumer groups of any Kafka-compatible broker, as kafka-consumer-groups.sh shows them.
 
   list [--state STATE[,STATE...]]
-      every group of the cluster with its state and protocol type; --state keeps only groups
-      in these states (${GROUP_STATES.join(', ')}; repeatable)
+      every group of the cluster with its state and protocol type; --state (repeatable) keeps
+      only groups in these states, any of ${GROUP_STATES.slice(0, 4).join(', ')},
+      ${GROUP_STATES.slice(4).join(', ')}
   describe GROUP... | --all-groups  [--members] [--offsets] [--state]
       state, protocol and coordinator (--state), members with their client id, host, group
       instance id and assigned partitions (--members), and per partition the committed offset,
@@ -298,7 +299,8 @@ async function offsetRows(
       partition: tp.partition,
       currentOffset: current,
       logEndOffset: end,
-      lag: current !== null && end !== null ? Math.max(0, end - current) : null,
+      // Not clamped, as in Kafka: a negative lag says the commit is past the log end (a truncated log).
+      lag: current !== null && end !== null ? end - current : null,
       memberId: owner?.memberId ?? null,
       host: owner?.host ?? null,
       clientId: owner?.clientId ?? null,

@@ -32,7 +32,38 @@ export type ControllerRecord =
     }
   | { type: 'ConfigRecord'; data: { resourceType: number; resourceName: string; name: string; value: string | null } }
   | { type: 'RemoveTopicRecord'; data: { topicId: string } }
-  | { type: 'ProducerIdsRecord'; data: { brokerId: number; brokerEpoch: bigint; nextProducerId: bigint } };
+  | { type: 'ProducerIdsRecord'; data: { brokerId: number; brokerEpoch: bigint; nextProducerId: bigint } }
+  | { type: 'RegisterBrokerRecord'; data: RegisterBrokerData }
+  | { type: 'UnregisterBrokerRecord'; data: { brokerId: number; brokerEpoch: bigint } }
+  | { type: 'FenceBrokerRecord'; data: { id: number; epoch: bigint } }
+  | { type: 'UnfenceBrokerRecord'; data: { id: number; epoch: bigint } };
+
+/** A listener a broker can be reached on (RegisterBrokerRecord.EndPoints). */
+export interface BrokerEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Kafka's SecurityProtocol id: 0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL. */
+  readonly securityProtocol: number;
+}
+
+export interface RegisterBrokerData {
+  brokerId: number;
+  incarnationId: string;
+  brokerEpoch: bigint;
+  endPoints: BrokerEndpoint[];
+  rack: string | null;
+  fenced: boolean;
+  inControlledShutdown: boolean;
+}
+
+/** A broker's registration as the image holds it. */
+export interface ControllerBroker {
+  readonly id: number;
+  readonly incarnationId: string;
+  readonly epoch: bigint;
+  readonly fenced: boolean;
+}
 
 export interface ControllerTopic {
   readonly id: string;
@@ -49,7 +80,11 @@ export interface ControllerImage {
   topicOverrides(name: string): Readonly<Record<string, string>>;
   /** resourceName '' is the cluster-wide default, else a broker id. */
   brokerOverrides(resourceName: string): Readonly<Record<string, string>>;
+  /** Registered brokers that are not fenced, in id order. */
   liveBrokerIds(): readonly number[];
+  broker(id: number): ControllerBroker | undefined;
+  /** Offset of the last record in the metadata log (-1 when empty): the next record gets this + 1. */
+  lastOffset(): number;
   /** First id of the next producer id block. */
   nextProducerId(): bigint;
 }
@@ -272,6 +307,100 @@ export class Controller {
         { type: 'ProducerIdsRecord', data: { brokerId, brokerEpoch, nextProducerId: first + BigInt(blockSize) } },
       ]);
       return first;
+    });
+  }
+
+  /**
+   * Registers a starting broker (Kafka's BrokerRegistration): a RegisterBrokerRecord, fenced,
+   * whose epoch is the record's offset in the metadata log. A retry with the same incarnation
+   * id gets the existing epoch back; a new incarnation (a restart, perhaps with new endpoints)
+   * replaces the old registration. With one voter the old incarnation is this same node's
+   * previous process, so it cannot still be alive; a multi-broker controller must answer
+   * DUPLICATE_BROKER_REGISTRATION while the old incarnation's session is live.
+   */
+  registerBroker(registration: {
+    brokerId: number;
+    incarnationId: string;
+    endPoints: readonly BrokerEndpoint[];
+    rack: string | null;
+  }): Promise<{ errorCode: number; brokerEpoch: bigint }> {
+    return this.serialized(async () => {
+      const image = this.metadata.image();
+      const existing = image.broker(registration.brokerId);
+      if (existing !== undefined && existing.incarnationId === registration.incarnationId) {
+        return { errorCode: 0, brokerEpoch: existing.epoch };
+      }
+      const names = new Set(registration.endPoints.map((e) => e.name));
+      if (registration.endPoints.length === 0 || names.size !== registration.endPoints.length) {
+        return { errorCode: ErrorCode.INVALID_REGISTRATION, brokerEpoch: -1n };
+      }
+      const brokerEpoch = BigInt(image.lastOffset() + 1);
+      await this.metadata.commit([
+        {
+          type: 'RegisterBrokerRecord',
+          data: {
+            brokerId: registration.brokerId,
+            incarnationId: registration.incarnationId,
+            brokerEpoch,
+            endPoints: registration.endPoints.map((e) => ({ ...e })),
+            rack: registration.rack,
+            fenced: true,
+            inControlledShutdown: false,
+          },
+        },
+      ]);
+      log.info('registered broker', {
+        brokerId: registration.brokerId,
+        brokerEpoch,
+        incarnationId: registration.incarnationId,
+        endpoints: registration.endPoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(','),
+        replaced: existing === undefined ? null : String(existing.epoch),
+      });
+      return { errorCode: 0, brokerEpoch };
+    });
+  }
+
+  /** Unfences a registered broker that has caught up (it becomes live: leader and replica candidate). */
+  unfenceBroker(brokerId: number, brokerEpoch: bigint): Promise<SimpleResult> {
+    return this.changeFencing(brokerId, brokerEpoch, false);
+  }
+
+  /** Fences a broker (a clean shutdown, or a lost session): it stays registered but is not live. */
+  fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<SimpleResult> {
+    return this.changeFencing(brokerId, brokerEpoch, true);
+  }
+
+  private changeFencing(brokerId: number, brokerEpoch: bigint, fenced: boolean): Promise<SimpleResult> {
+    return this.serialized(async () => {
+      const b = this.metadata.image().broker(brokerId);
+      if (b === undefined) {
+        return { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, errorMessage: `Broker ${brokerId} is not registered` };
+      }
+      if (b.epoch !== brokerEpoch) {
+        return {
+          errorCode: ErrorCode.STALE_BROKER_EPOCH,
+          errorMessage: `Broker ${brokerId} has epoch ${b.epoch}, not ${brokerEpoch}`,
+        };
+      }
+      if (b.fenced === fenced) return { errorCode: 0, errorMessage: null };
+      await this.metadata.commit([
+        { type: fenced ? 'FenceBrokerRecord' : 'UnfenceBrokerRecord', data: { id: brokerId, epoch: brokerEpoch } },
+      ]);
+      log.info(fenced ? 'fenced broker' : 'unfenced broker', { brokerId, brokerEpoch });
+      return { errorCode: 0, errorMessage: null };
+    });
+  }
+
+  /** Kafka's UnregisterBroker (decommissioning): removes the registration of a broker. */
+  unregisterBroker(brokerId: number): Promise<SimpleResult> {
+    return this.serialized(async () => {
+      const b = this.metadata.image().broker(brokerId);
+      if (b === undefined) {
+        return { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, errorMessage: `Broker ${brokerId} is not registered` };
+      }
+      await this.metadata.commit([{ type: 'UnregisterBrokerRecord', data: { brokerId, brokerEpoch: b.epoch } }]);
+      log.info('unregistered broker', { brokerId, brokerEpoch: b.epoch });
+      return { errorCode: 0, errorMessage: null };
     });
   }
 

@@ -9,6 +9,7 @@ import type {
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { isLegacyMessageSet, legacyToV2 } from '../protocol/records/message-set-v0-v1.js';
+import { applyTopicCompression } from '../protocol/records/recompress.js';
 import { scanRecords } from '../protocol/records/record.js';
 import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
 import type { LeaderAppendResult } from '../replication/partition.js';
@@ -213,6 +214,12 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             continue;
           }
           const cfg = services.logConfig(t.name);
+          const stored = applyTopicCompression(checked.batches, cfg);
+          if (!stored.ok) {
+            setError(stored.errorCode, stored.errorMessage);
+            continue;
+          }
+          checked.batches = stored.batches;
           const logAppendTime = cfg.messageTimestampType === 'LogAppendTime' ? now : undefined;
           if (logAppendTime !== undefined) {
             for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);

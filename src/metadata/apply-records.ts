@@ -1,5 +1,11 @@
 import type { ControllerRecord } from '../controller/controller.js';
-import { configKey, type MetadataImage, type PartitionImage, type TopicImage } from './image.js';
+import {
+  type BrokerRegistration,
+  configKey,
+  type MetadataImage,
+  type PartitionImage,
+  type TopicImage,
+} from './image.js';
 
 /**
  * Applies records to an image and returns the next image (the input is never changed).
@@ -17,6 +23,20 @@ export function applyRecords(
   const mutConfigs = () => {
     configs ??= new Map(image.configs);
     return configs;
+  };
+  let brokers: Map<number, BrokerRegistration> | null = null;
+  const mutBrokers = () => {
+    brokers ??= new Map(image.brokers);
+    return brokers;
+  };
+  const registered = (id: number, epoch: bigint, what: string): BrokerRegistration => {
+    const b = (brokers ?? image.brokers).get(id);
+    if (b === undefined || b.epoch !== epoch) {
+      throw new Error(
+        `${what} for broker ${id} epoch ${epoch}, registered: ${b === undefined ? 'no' : `epoch ${b.epoch}`}`,
+      );
+    }
+    return b;
   };
   for (const r of records) {
     switch (r.type) {
@@ -60,6 +80,36 @@ export function applyRecords(
         nextProducerId = r.data.nextProducerId;
         break;
       }
+      case 'RegisterBrokerRecord': {
+        // A new registration of the same id replaces the previous incarnation.
+        const d = r.data;
+        mutBrokers().set(d.brokerId, {
+          id: d.brokerId,
+          incarnationId: d.incarnationId,
+          epoch: d.brokerEpoch,
+          endpoints: d.endPoints.map((e) => ({
+            name: e.name,
+            host: e.host,
+            port: e.port,
+            securityProtocol: e.securityProtocol,
+          })),
+          rack: d.rack,
+          fenced: d.fenced,
+          inControlledShutdown: d.inControlledShutdown,
+        });
+        break;
+      }
+      case 'UnregisterBrokerRecord': {
+        registered(r.data.brokerId, r.data.brokerEpoch, r.type);
+        mutBrokers().delete(r.data.brokerId);
+        break;
+      }
+      case 'FenceBrokerRecord':
+      case 'UnfenceBrokerRecord': {
+        const b = registered(r.data.id, r.data.epoch, r.type);
+        mutBrokers().set(b.id, { ...b, fenced: r.type === 'FenceBrokerRecord', inControlledShutdown: false });
+        break;
+      }
       case 'ConfigRecord': {
         const k = configKey(r.data.resourceType, r.data.resourceName);
         const c = mutConfigs();
@@ -78,5 +128,6 @@ export function applyRecords(
     topicsById: byId,
     configs: configs ?? image.configs,
     nextProducerId,
+    brokers: brokers ?? image.brokers,
   });
 }

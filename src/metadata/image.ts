@@ -17,6 +17,23 @@ export interface TopicImage {
   readonly partitions: ReadonlyMap<number, PartitionImage>;
 }
 
+/** A broker registration (RegisterBrokerRecord, then Fence/Unfence records). */
+export interface BrokerRegistration {
+  readonly id: number;
+  readonly incarnationId: string;
+  /** The offset of its RegisterBrokerRecord in the metadata log. */
+  readonly epoch: bigint;
+  readonly endpoints: ReadonlyArray<{
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+    readonly securityProtocol: number;
+  }>;
+  readonly rack: string | null;
+  readonly fenced: boolean;
+  readonly inControlledShutdown: boolean;
+}
+
 export interface MetadataImage {
   /** Offset of the last record applied (-1 for the empty image). */
   readonly offset: number;
@@ -26,6 +43,8 @@ export interface MetadataImage {
   readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** The first producer id of the next block the controller hands out (ProducerIdsRecord). */
   readonly nextProducerId: bigint;
+  /** Registered brokers by id, fenced or not. */
+  readonly brokers: ReadonlyMap<number, BrokerRegistration>;
 }
 
 export const EMPTY_IMAGE: MetadataImage = Object.freeze({
@@ -34,6 +53,7 @@ export const EMPTY_IMAGE: MetadataImage = Object.freeze({
   topicsById: new Map(),
   configs: new Map(),
   nextProducerId: 0n,
+  brokers: new Map(),
 });
 
 export function configKey(resourceType: number, resourceName: string): string {

@@ -16,6 +16,10 @@ import type { ControllerImage, ControllerRecord, MetadataPort } from '../control
 import { logger } from '../observability/logger.js';
 import { decodeConfigRecord, encodeConfigRecord } from '../protocol/generated/metadata-records/config-record.js';
 import {
+  decodeFenceBrokerRecord,
+  encodeFenceBrokerRecord,
+} from '../protocol/generated/metadata-records/fence-broker-record.js';
+import {
   decodePartitionRecord,
   encodePartitionRecord,
 } from '../protocol/generated/metadata-records/partition-record.js';
@@ -24,10 +28,22 @@ import {
   encodeProducerIdsRecord,
 } from '../protocol/generated/metadata-records/producer-ids-record.js';
 import {
+  decodeRegisterBrokerRecord,
+  encodeRegisterBrokerRecord,
+} from '../protocol/generated/metadata-records/register-broker-record.js';
+import {
   decodeRemoveTopicRecord,
   encodeRemoveTopicRecord,
 } from '../protocol/generated/metadata-records/remove-topic-record.js';
 import { decodeTopicRecord, encodeTopicRecord } from '../protocol/generated/metadata-records/topic-record.js';
+import {
+  decodeUnfenceBrokerRecord,
+  encodeUnfenceBrokerRecord,
+} from '../protocol/generated/metadata-records/unfence-broker-record.js';
+import {
+  decodeUnregisterBrokerRecord,
+  encodeUnregisterBrokerRecord,
+} from '../protocol/generated/metadata-records/unregister-broker-record.js';
 import { Reader } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
 import { crc32c } from '../protocol/records/crc32c.js';
@@ -38,6 +54,10 @@ const log = logger('metadata');
 
 /** KRaft record api keys (metadata-records/*.json) and the versions written. */
 const TYPES = {
+  RegisterBrokerRecord: { apiKey: 0, version: 3 },
+  UnregisterBrokerRecord: { apiKey: 1, version: 0 },
+  FenceBrokerRecord: { apiKey: 7, version: 0 },
+  UnfenceBrokerRecord: { apiKey: 8, version: 0 },
   TopicRecord: { apiKey: 2, version: 0 },
   PartitionRecord: { apiKey: 3, version: 0 },
   ConfigRecord: { apiKey: 4, version: 0 },
@@ -66,6 +86,18 @@ export function encodeMetadataRecord(r: ControllerRecord): Buffer {
     case 'ProducerIdsRecord':
       encodeProducerIdsRecord(w, r.data, t.version);
       break;
+    case 'RegisterBrokerRecord':
+      encodeRegisterBrokerRecord(w, r.data, t.version);
+      break;
+    case 'UnregisterBrokerRecord':
+      encodeUnregisterBrokerRecord(w, r.data, t.version);
+      break;
+    case 'FenceBrokerRecord':
+      encodeFenceBrokerRecord(w, r.data, t.version);
+      break;
+    case 'UnfenceBrokerRecord':
+      encodeUnfenceBrokerRecord(w, r.data, t.version);
+      break;
   }
   return w.toBuffer();
 }
@@ -76,6 +108,38 @@ export function decodeMetadataRecord(buf: Buffer): ControllerRecord {
   const apiKey = r.readUVarint();
   const version = r.readUVarint();
   switch (apiKey) {
+    case 0: {
+      const d = decodeRegisterBrokerRecord(r, version);
+      return {
+        type: 'RegisterBrokerRecord',
+        data: {
+          brokerId: d.brokerId,
+          incarnationId: d.incarnationId,
+          brokerEpoch: d.brokerEpoch,
+          endPoints: d.endPoints.map((e) => ({
+            name: e.name,
+            host: e.host,
+            port: e.port,
+            securityProtocol: e.securityProtocol,
+          })),
+          rack: d.rack,
+          fenced: d.fenced,
+          inControlledShutdown: d.inControlledShutdown,
+        },
+      };
+    }
+    case 1: {
+      const d = decodeUnregisterBrokerRecord(r, version);
+      return { type: 'UnregisterBrokerRecord', data: { brokerId: d.brokerId, brokerEpoch: d.brokerEpoch } };
+    }
+    case 7: {
+      const d = decodeFenceBrokerRecord(r, version);
+      return { type: 'FenceBrokerRecord', data: { id: d.id, epoch: d.epoch } };
+    }
+    case 8: {
+      const d = decodeUnfenceBrokerRecord(r, version);
+      return { type: 'UnfenceBrokerRecord', data: { id: d.id, epoch: d.epoch } };
+    }
     case 2:
       return { type: 'TopicRecord', data: decodeTopicRecord(r, version) };
     case 3: {
@@ -98,13 +162,6 @@ export function newClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-export interface BrokerIdentity {
-  readonly id: number;
-  readonly host: string;
-  readonly port: number;
-  readonly rack: string | null;
-}
-
 /**
  * The metadata log of a single-voter quorum and the image built from it. Every commit is
  * one batch of records, framed as `int32 length, uint32 crc32c, payload` where the payload is
@@ -121,14 +178,13 @@ export class MetadataStore implements MetadataPort {
   private constructor(
     private readonly dir: string | null,
     clusterId: string,
-    private readonly self: () => BrokerIdentity,
   ) {
     this.clusterId = clusterId;
   }
 
   /** Opens (or creates) the store under `dir`; null keeps metadata in memory only. */
-  static open(dir: string | null, nodeId: number, self: () => BrokerIdentity): MetadataStore {
-    if (dir === null) return new MetadataStore(null, newClusterId(), self);
+  static open(dir: string | null, nodeId: number): MetadataStore {
+    if (dir === null) return new MetadataStore(null, newClusterId());
     mkdirSync(dir, { recursive: true });
     const metaPath = join(dir, 'meta.properties');
     let clusterId: string;
@@ -149,7 +205,7 @@ export class MetadataStore implements MetadataPort {
       writeFileSync(tmp, `#\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
       renameSync(tmp, metaPath);
     }
-    const store = new MetadataStore(dir, clusterId, self);
+    const store = new MetadataStore(dir, clusterId);
     store.replay();
     return store;
   }
@@ -180,7 +236,7 @@ export class MetadataStore implements MetadataPort {
     }
     this.size = pos;
     this.current = image;
-    log.info('loaded metadata', { topics: image.topicsByName.size, offset: image.offset });
+    log.info('loaded metadata', { topics: image.topicsByName.size, brokers: image.brokers.size, offset: image.offset });
   }
 
   private decodeBatch(payload: Buffer): ControllerRecord[] {
@@ -224,14 +280,19 @@ export class MetadataStore implements MetadataPort {
 
   image(): ControllerImage {
     const img = this.current;
-    const self = this.self();
     return {
       topicByName: (name) => topicView(img.topicsByName.get(name)),
       topicById: (id) => topicView(img.topicsById.get(id)),
       allTopicNames: () => img.topicsByName.keys(),
       topicOverrides: (name) => Object.fromEntries(img.configs.get(`topic:${name}`) ?? []),
       brokerOverrides: (name) => Object.fromEntries(img.configs.get(`broker:${name}`) ?? []),
-      liveBrokerIds: () => [self.id],
+      liveBrokerIds: () =>
+        [...img.brokers.values()]
+          .filter((b) => !b.fenced)
+          .map((b) => b.id)
+          .sort((x, y) => x - y),
+      broker: (id) => img.brokers.get(id),
+      lastOffset: () => img.offset,
       nextProducerId: () => img.nextProducerId,
     };
   }

@@ -356,7 +356,7 @@ async function cleanSegments(
       `log.cleaner.dedupe.buffer.size holds ${map.maxEntries} keys, too few for the first dirty batch of ${plog.dir}`,
     );
   }
-  if (full) log.info('offset map full; cleaning part of the dirty log', { dir: plog.dir, upTo: mapEnd });
+  if (full) log.debug('offset map full; cleaning part of the dirty log', { dir: plog.dir, upTo: mapEnd });
 
   // 2. The segments to rewrite, grouped up to segment.bytes.
   let k = 0;

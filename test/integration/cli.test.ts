@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,9 +8,10 @@ import { KafkaClient } from '../../src/client/kafka-client.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { splitBatches, validBatchesLength } from '../../src/protocol/records/record-batch.js';
 import { withBroker } from '../helpers/broker-process.js';
+import { trackChild, waitForExit } from '../helpers/children.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
-import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
+import { assertRunOk, formatRun, type RunResult, requireCommand, run } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
 
@@ -155,6 +157,7 @@ test('jocko broker: an invalid --set value exits non-zero naming the setting; th
   assert.match(noValue.stderr, /--set expects KEY=VALUE, got num\.partitions/, formatRun(noValue));
 
   const broker = await withBroker(t, { advertise: 'kafka.example.com:19092' });
+  await waitFor('the whole banner', () => broker.output().stdout.includes('connect with'), 10_000);
   const { stdout } = broker.output();
   assert.match(stdout, new RegExp(`listening on 127\\.0\\.0\\.1:${broker.port}\\b`), stdout);
   assert.match(stdout, /connect with bootstrap servers kafka\.example\.com:19092/, stdout);
@@ -632,6 +635,36 @@ test('jocko group list|describe|delete|reset-offsets against a kafkajs consumer 
   assert.deepEqual(resumed.sort(), ['p0-5', 'p0-6', 'p0-7', 'p0-8']);
   await again.disconnect();
 
+  // A group that does not exist yet can be given offsets: the commit creates it (Empty).
+  const fresh = uniqueGroup('cli-fresh');
+  assert.deepEqual(
+    await (async () => {
+      await jockoOk([
+        'group',
+        'reset-offsets',
+        fresh,
+        '--topic',
+        `${topic}:0,1`,
+        '--to-offset',
+        '3',
+        '--execute',
+        ...b,
+      ]);
+      return committed(admin, fresh, topic);
+    })(),
+    [3, 3, -1],
+  );
+  const everyGroup = JSON.parse(
+    await jockoOk(['group', 'describe', '--all-groups', '--state', '--format', 'json', ...b]),
+  ) as DescribedGroup[];
+  assert.deepEqual(
+    everyGroup.map((g) => [g.groupId, g.state, g.offsets]).sort(),
+    [
+      [groupId, 'Empty', undefined],
+      [fresh, 'Empty', undefined],
+    ].sort(),
+  );
+
   // delete: several groups at once, Kafka's error per group.
   const missing = uniqueGroup('cli-missing');
   const del = await jocko(['group', 'delete', groupId, missing, ...b]);
@@ -648,4 +681,66 @@ test('jocko group list|describe|delete|reset-offsets against a kafkajs consumer 
   );
   assert.doesNotMatch(await jockoOk(['group', 'list', ...b]), new RegExp(groupId));
   assert.deepEqual(await committed(admin, groupId, topic), [-1, -1, -1]);
+  assert.equal(
+    await jockoOk(['group', 'delete', '--all-groups', ...b]),
+    `Deletion of requested consumer groups ('${fresh}') was successful.\n`,
+  );
+  assert.deepEqual(JSON.parse(await jockoOk(['group', 'list', '--format', 'json', ...b])), []);
+});
+
+test('jocko group describe shows a static member (kcat -G with group.instance.id) with its instance id and assignment', async (t) => {
+  const broker = await withBroker(t, { config: { 'group.initial.rebalance.delay.ms': '0' } });
+  const b = ['--bootstrap', broker.bootstrap];
+  const topic = uniqueTopic('cli-static');
+  const groupId = uniqueGroup('cli-static');
+  await jockoOk(['topic', 'create', topic, '--partitions', '2', ...b]);
+  const member = spawn(
+    requireCommand('kcat'),
+    [
+      '-b',
+      broker.bootstrap,
+      '-q',
+      '-X',
+      'group.instance.id=cli-static-1',
+      '-X',
+      'client.id=cli-kcat',
+      '-X',
+      'session.timeout.ms=6000',
+      '-X',
+      'heartbeat.interval.ms=500',
+      '-G',
+      groupId,
+      topic,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  trackChild(member);
+  let stderr = '';
+  member.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  t.after(async () => {
+    member.kill('SIGKILL');
+    await waitForExit(member);
+  });
+  let described: DescribedGroup | undefined;
+  await waitFor(`kcat in a Stable group (kcat said: ${stderr})`, async () => {
+    const r = await jocko(['group', 'describe', groupId, '--format', 'json', ...b]);
+    if (r.code !== 0) return false;
+    described = (JSON.parse(r.stdout) as DescribedGroup[])[0];
+    return described?.state === 'Stable' && described.members.length === 1;
+  });
+  const m = described?.members[0];
+  assert.equal(m?.groupInstanceId, 'cli-static-1');
+  assert.equal(m?.clientId, 'cli-kcat');
+  assert.deepEqual(m?.assignment, [{ topic, partitions: [0, 1] }]);
+  assert.equal(described?.protocol, 'range');
+  const table = await jockoOk(['group', 'describe', groupId, '--members', ...b]);
+  assert.match(
+    table,
+    new RegExp(`^${groupId}\\s+\\S+\\s+cli-static-1\\s+\\S+\\s+cli-kcat\\s+2\\s+${topic}\\(0,1\\)$`, 'm'),
+  );
+  // No committed offsets yet: the assigned partitions are listed with '-' for offset and lag.
+  const offsets = await jockoOk(['group', 'describe', groupId, '--offsets', ...b]);
+  assert.match(offsets, new RegExp(`^${groupId}\\s+${topic}\\s+1\\s+-\\s+0\\s+-\\s+\\S+\\s+\\S+\\s+cli-kcat$`, 'm'));
 });

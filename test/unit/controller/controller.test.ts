@@ -8,7 +8,22 @@ import { MetadataStore } from '../../../src/metadata/metadata-store.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 
 function setup() {
-  const store = MetadataStore.open(null, 1, () => ({ id: 1, host: 'h', port: 1, rack: null }));
+  const store = MetadataStore.open(null, 1);
+  // Broker 1 registered and live, as the broker does on start-up (an in-memory commit applies at once).
+  void store.commit([
+    {
+      type: 'RegisterBrokerRecord',
+      data: {
+        brokerId: 1,
+        incarnationId: '00000000-0000-4000-8000-000000000001',
+        brokerEpoch: 0n,
+        endPoints: [{ name: 'PLAINTEXT', host: 'h', port: 1, securityProtocol: 0 }],
+        rack: null,
+        fenced: false,
+        inControlledShutdown: false,
+      },
+    },
+  ]);
   const committed: ControllerRecord[][] = [];
   const port = {
     image: () => store.image(),

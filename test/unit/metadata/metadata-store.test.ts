@@ -9,8 +9,6 @@ import { applyRecords } from '../../../src/metadata/apply-records.js';
 import { EMPTY_IMAGE } from '../../../src/metadata/image.js';
 import { decodeMetadataRecord, encodeMetadataRecord, MetadataStore } from '../../../src/metadata/metadata-store.js';
 
-const self = () => ({ id: 1, host: '127.0.0.1', port: 9092, rack: null });
-
 function tmp(t: { after: (fn: () => void) => void }): string {
   const d = mkdtempSync(join(tmpdir(), 'jocko-md-'));
   t.after(() => rmSync(d, { recursive: true, force: true }));
@@ -65,7 +63,7 @@ test('applying records never changes the previous image and shares untouched top
 
 test('a reopened store replays exactly the committed image, and keeps its cluster id', async (t) => {
   const dir = tmp(t);
-  const s1 = MetadataStore.open(dir, 1, self);
+  const s1 = MetadataStore.open(dir, 1);
   await s1.commit(createTopic(1, 3));
   await s1.commit([
     { type: 'ConfigRecord', data: { resourceType: 2, resourceName: 't1', name: 'cleanup.policy', value: 'compact' } },
@@ -73,7 +71,7 @@ test('a reopened store replays exactly the committed image, and keeps its cluste
   await s1.commit([...createTopic(2, 1), { type: 'RemoveTopicRecord', data: { topicId: topicId(2) } }]);
   const before = s1.snapshot();
   s1.close();
-  const s2 = MetadataStore.open(dir, 1, self);
+  const s2 = MetadataStore.open(dir, 1);
   t.after(() => s2.close());
   const after = s2.snapshot();
   assert.equal(s2.clusterId, s1.clusterId);
@@ -82,12 +80,12 @@ test('a reopened store replays exactly the committed image, and keeps its cluste
   assert.equal(after.topicsByName.get('t1')?.partitions.size, 3);
   assert.equal(after.configs.get('topic:t1')?.get('cleanup.policy'), 'compact');
   assert.equal(after.offset, before.offset);
-  assert.throws(() => MetadataStore.open(dir, 2, self), /belongs to node 1/);
+  assert.throws(() => MetadataStore.open(dir, 2), /belongs to node 1/);
 });
 
 test('a torn or corrupt tail of the metadata log is cut off and the rest survives', async (t) => {
   const dir = tmp(t);
-  const s1 = MetadataStore.open(dir, 1, self);
+  const s1 = MetadataStore.open(dir, 1);
   await s1.commit(createTopic(1, 1));
   await s1.commit(createTopic(2, 1));
   s1.close();
@@ -95,11 +93,11 @@ test('a torn or corrupt tail of the metadata log is cut off and the rest survive
   const size = statSync(path).size;
   truncateSync(path, size - 3);
   appendFileSync(path, Buffer.from([1, 2]));
-  const s2 = MetadataStore.open(dir, 1, self);
+  const s2 = MetadataStore.open(dir, 1);
   assert.deepEqual([...s2.snapshot().topicsByName.keys()], ['t1']);
   await s2.commit(createTopic(3, 1));
   s2.close();
-  const s3 = MetadataStore.open(dir, 1, self);
+  const s3 = MetadataStore.open(dir, 1);
   t.after(() => s3.close());
   assert.deepEqual([...s3.snapshot().topicsByName.keys()].sort(), ['t1', 't3']);
   assert.ok(readFileSync(path).length > 0);
@@ -118,7 +116,7 @@ test('random create/delete/config sequences replay to the same image (property)'
       async (ops) => {
         const dir = mkdtempSync(join(tmpdir(), 'jocko-mdp-'));
         try {
-          const s = MetadataStore.open(dir, 1, self);
+          const s = MetadataStore.open(dir, 1);
           const live = new Set<number>();
           for (const [op, n, parts] of ops) {
             if (op === 'create' && !live.has(n)) {
@@ -142,7 +140,7 @@ test('random create/delete/config sequences replay to the same image (property)'
           }
           const expected = s.snapshot();
           s.close();
-          const r = MetadataStore.open(dir, 1, self);
+          const r = MetadataStore.open(dir, 1);
           const got = r.snapshot();
           r.close();
           assert.deepEqual([...got.topicsByName.keys()].sort(), [...live].map((n) => `t${n}`).sort());

@@ -1,9 +1,12 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DecodeError } from '../../primitives/decode-error.js';
 
-/** Deflate level 6, what Java's GZIPOutputStream (and Kafka's default gzip level) uses. */
-export function gzipCompress(buf: Buffer): Buffer {
-  return gzipSync(buf, { level: 6 });
+/**
+ * Deflate level 6 by default, what Java's GZIPOutputStream (and Kafka's default gzip level)
+ * uses; `level` 1..9 as `compression.gzip.level` gives it (-1 is the default).
+ */
+export function gzipCompress(buf: Buffer, level = 6): Buffer {
+  return gzipSync(buf, { level: level === -1 ? 6 : level });
 }
 
 /** Inflates a gzip stream (concatenated members included) of at most `maxOutputBytes`. */

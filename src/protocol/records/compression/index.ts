@@ -50,6 +50,11 @@ export function codecFromName(name: string): CompressionCodec | undefined {
 export interface CompressOptions {
   /** LZ4 only: write the pre-KIP-57 header checksum expected by readers of magic 0 messages. */
   lz4BrokenHeaderChecksum?: boolean;
+  /**
+   * KIP-390 level for gzip (1..9, -1 default) and zstd; none for snappy. LZ4 has a single
+   * (fast) level with the native binding used here, so an lz4 level is accepted and ignored.
+   */
+  level?: number;
 }
 
 export function compress(codec: number, buf: Buffer, opts?: CompressOptions): Buffer {
@@ -57,13 +62,13 @@ export function compress(codec: number, buf: Buffer, opts?: CompressOptions): Bu
     case CompressionCodec.NONE:
       return buf;
     case CompressionCodec.GZIP:
-      return gzipCompress(buf);
+      return gzipCompress(buf, opts?.level);
     case CompressionCodec.SNAPPY:
       return snappyCompress(buf);
     case CompressionCodec.LZ4:
       return lz4Compress(buf, { brokenHeaderChecksum: opts?.lz4BrokenHeaderChecksum === true });
     case CompressionCodec.ZSTD:
-      return zstdCompress(buf);
+      return zstdCompress(buf, opts?.level);
     default:
       throw new RangeError(`unknown compression codec ${codec}`);
   }

@@ -26,9 +26,9 @@ const { compress } = require('zstd-napi') as {
   compress(data: Uint8Array, params?: { compressionLevel?: number }): Buffer;
 };
 
-/** Level 3, zstd's default and Kafka's (compression.zstd.level). */
-export function zstdCompress(buf: Buffer): Buffer {
-  return compress(buf, { compressionLevel: 3 });
+/** Level 3 by default, zstd's and Kafka's (`compression.zstd.level`). */
+export function zstdCompress(buf: Buffer, level = 3): Buffer {
+  return compress(buf, { compressionLevel: level });
 }
 
 const CHUNK = Math.min(binding.dStreamOutSize(), 128 * 1024);
