@@ -7,6 +7,7 @@ import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topi
 import { Controller, isInternalTopic } from './controller/controller.js';
 import { GroupService } from './coordinator/group/group-service.js';
 import { PRODUCER_ID_BLOCK_SIZE, ProducerIdManager } from './coordinator/transaction/producer-id-manager.js';
+import { TransactionService } from './coordinator/transaction/transaction-service.js';
 import { produceHandler } from './handlers/00-produce.js';
 import { fetchHandler } from './handlers/01-fetch.js';
 import { listOffsetsHandler } from './handlers/02-list-offsets.js';
@@ -26,6 +27,11 @@ import { deleteTopicsHandler } from './handlers/20-delete-topics.js';
 import { deleteRecordsHandler } from './handlers/21-delete-records.js';
 import { initProducerIdHandler } from './handlers/22-init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/23-offset-for-leader-epoch.js';
+import { addPartitionsToTxnHandler } from './handlers/24-add-partitions-to-txn.js';
+import { addOffsetsToTxnHandler } from './handlers/25-add-offsets-to-txn.js';
+import { endTxnHandler } from './handlers/26-end-txn.js';
+import { writeTxnMarkersHandler } from './handlers/27-write-txn-markers.js';
+import { txnOffsetCommitHandler } from './handlers/28-txn-offset-commit.js';
 import { describeConfigsHandler } from './handlers/32-describe-configs.js';
 import { alterConfigsHandler } from './handlers/33-alter-configs.js';
 import { describeLogDirsHandler } from './handlers/35-describe-log-dirs.js';
@@ -34,6 +40,9 @@ import { deleteGroupsHandler } from './handlers/42-delete-groups.js';
 import { incrementalAlterConfigsHandler } from './handlers/44-incremental-alter-configs.js';
 import { offsetDeleteHandler } from './handlers/47-offset-delete.js';
 import { describeClusterHandler } from './handlers/60-describe-cluster.js';
+import { describeProducersHandler } from './handlers/61-describe-producers.js';
+import { describeTransactionsHandler } from './handlers/65-describe-transactions.js';
+import { listTransactionsHandler } from './handlers/66-list-transactions.js';
 import type { BrokerServices, BrokerView, TopicView } from './handlers/broker-services.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { FetchSessionCache } from './handlers/fetch-session-cache.js';
@@ -110,6 +119,7 @@ export class Broker {
   private replicas: ReplicaManager | null = null;
   private producerExpiry: NodeJS.Timeout | null = null;
   private groups: GroupService | null = null;
+  private transactions: TransactionService | null = null;
   private staticConfig: BrokerConfig | null = null;
   private effectiveConfig: BrokerConfig | null = null;
   private readonly topicViews = new Map<string, TopicView>();
@@ -251,6 +261,25 @@ export class Broker {
     });
     this.groups = groups;
     await groups.start();
+    const producerIds = new ProducerIdManager(() =>
+      controller.allocateProducerIds(this.brokerId, this.brokerEpoch, PRODUCER_ID_BLOCK_SIZE),
+    );
+    const transactions = new TransactionService({
+      config: () => this.config,
+      now: () => clock.now(),
+      partition: (topic, partition) => replicas.get(topic, partition),
+      partitionCount: (topic) => this.topicViews.get(topic)?.partitions.length,
+      createTopics: async (topics) => {
+        const r = await controller.createTopics(topics, false);
+        await pendingApply;
+        return r;
+      },
+      liveBrokers: () => 1,
+      producerIds,
+      onOffsetsMarker: (producerId, commit) => groups.core.completeTransaction(producerId, commit),
+    });
+    this.transactions = transactions;
+    await transactions.start();
     const broker = this;
     const services: BrokerServices = {
       brokerId: this.brokerId,
@@ -293,9 +322,8 @@ export class Broker {
       topicOverrides: (topic) => Object.fromEntries(metadata.snapshot().configs.get(`topic:${topic}`) ?? []),
       logDirs: async () => logs.describe(),
       groups,
-      producerIds: new ProducerIdManager(() =>
-        controller.allocateProducerIds(this.brokerId, this.brokerEpoch, PRODUCER_ID_BLOCK_SIZE),
-      ),
+      producerIds,
+      transactions,
     };
 
     const r = this.registry;
@@ -326,6 +354,14 @@ export class Broker {
     r.register(deleteGroupsHandler(services));
     r.register(offsetDeleteHandler(services));
     r.register(initProducerIdHandler(services));
+    r.register(addPartitionsToTxnHandler(services));
+    r.register(addOffsetsToTxnHandler(services));
+    r.register(endTxnHandler(services));
+    r.register(writeTxnMarkersHandler(services));
+    r.register(txnOffsetCommitHandler(services));
+    r.register(describeProducersHandler(services));
+    r.register(describeTransactionsHandler(services));
+    r.register(listTransactionsHandler(services));
 
     const dispatcher = new Dispatcher(r, clock);
     this.server = new NetworkServer({
@@ -391,6 +427,8 @@ export class Broker {
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
+    this.transactions?.close();
+    this.transactions = null;
     this.groups?.close();
     this.groups = null;
     if (s !== null) await s.close({ graceMs: 5000 });

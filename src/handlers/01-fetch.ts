@@ -9,6 +9,7 @@ import type {
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { ZERO_UUID } from '../protocol/primitives/reader.js';
 import { v2ToLegacy } from '../protocol/records/message-set-v0-v1.js';
+import { readBatchHeader, splitBatches } from '../protocol/records/record-batch.js';
 import type { Partition } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
@@ -30,6 +31,15 @@ interface ReadOutcome {
   readonly resolved: Resolved;
   readonly data: FetchResponsePartitionDataInit;
   readonly summary: PartitionResultSummary;
+}
+
+/** The offset after the last batch of `records` (v2 batches as stored). */
+function nextOffsetAfter(records: Buffer): number {
+  const spans = splitBatches(records);
+  const last = spans[spans.length - 1];
+  if (last === undefined) return 0;
+  const h = readBatchHeader(records, last.pos);
+  return h.baseOffset + h.lastOffsetDelta + 1;
 }
 
 function epochError(partition: Partition, currentLeaderEpoch: number): number {
@@ -134,6 +144,9 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
           let hw = -1;
           let lso = -1;
           let lstart = -1;
+          let aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null = readCommitted ? [] : null;
+          // read_committed needs the open transactions (the LSO), which the producer state knows.
+          if (p !== undefined && errorCode === ErrorCode.NONE && readCommitted && !isFollower) await p.producerState();
           if (p !== undefined && errorCode === ErrorCode.NONE) {
             hw = p.highWatermark;
             lso = p.lastStableOffset;
@@ -149,6 +162,11 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
                   const read = await p.log.read(offset, Math.max(0, limit), { maxOffset, minOneBatch });
                   if (read.bytes > 0) {
                     records = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : Buffer.concat(read.buffers);
+                    if (readCommitted && !isFollower) {
+                      aborted = p
+                        .abortedTransactions(offset, Math.min(maxOffset, nextOffsetAfter(records)))
+                        .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+                    }
                     if (version <= 3) records = v2ToLegacy(records, version <= 1 ? 0 : 1);
                     budget -= records.length;
                     bytes += records.length;
@@ -168,7 +186,7 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
             highWatermark: BigInt(hw),
             lastStableOffset: BigInt(lso),
             logStartOffset: BigInt(lstart),
-            abortedTransactions: readCommitted ? [] : null,
+            abortedTransactions: aborted,
             preferredReadReplica: -1,
             records: records ?? Buffer.alloc(0),
           };

@@ -43,6 +43,7 @@ export function listOffsetsHandler(services: BrokerServices): ApiHandler<ListOff
           const part = found.partition;
           if (part === undefined) continue;
           const ts = Number(p.timestamp);
+          if (isConsumer && readCommitted) await part.producerState();
           const upper = isConsumer
             ? readCommitted
               ? part.lastStableOffset

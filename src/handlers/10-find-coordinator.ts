@@ -12,8 +12,8 @@ const GROUP = 0;
 const TRANSACTION = 1;
 
 /**
- * FindCoordinator: this broker coordinates every group (it leads every `__consumer_offsets`
- * partition while there is one broker). The topic is created on first use, as Kafka does.
+ * FindCoordinator: this broker coordinates every group and transactional id (it leads every
+ * `__consumer_offsets` and `__transaction_state` partition while there is one broker). The topic is created on first use, as Kafka does.
  * v0-3 ask for one key; v4+ for a batch of keys answered one by one.
  */
 export function findCoordinatorHandler(
@@ -29,10 +29,14 @@ export function findCoordinatorHandler(
       errorMessage,
     });
     if (keyType === TRANSACTION) {
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'This broker does not coordinate transactions yet.');
-    }
-    if (keyType !== GROUP) return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
-    if (!(await services.groups.ensureTopic()) || !services.groups.core.isActive) {
+      // Like the groups' topic, __transaction_state is created by the first lookup.
+      const txn = services.transactions;
+      if (txn === undefined || !(await txn.ensureTopic()) || !txn.core.isActive) {
+        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+      }
+    } else if (keyType !== GROUP) {
+      return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
+    } else if (!(await services.groups.ensureTopic()) || !services.groups.core.isActive) {
       return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
     }
     const self = services.brokers().find((b) => b.id === services.brokerId);

@@ -6,6 +6,7 @@ import type {
 import { ApiKey } from '../protocol/generated/api-table.js';
 import type { BrokerServices } from './broker-services.js';
 import type { ApiHandler } from './registry.js';
+import { fencedFor } from './transaction-errors.js';
 
 /**
  * InitProducerId: an idempotent producer (no transactional id) gets a fresh producer id at
@@ -18,10 +19,10 @@ export function initProducerIdHandler(
     apiKey: ApiKey.InitProducerId,
     minVersion: 0,
     maxVersion: 5,
-    async handle(req) {
+    async handle(req, ctx) {
       if (req.transactionalId !== null) {
         const txn = services.transactions;
-        if (txn === undefined) {
+        if (txn === undefined || !(await txn.ensureTopic())) {
           return {
             throttleTimeMs: 0,
             errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -29,7 +30,14 @@ export function initProducerIdHandler(
             producerEpoch: -1,
           };
         }
-        return { throttleTimeMs: 0, ...(await txn.initProducerId(req)) };
+        const r = await txn.core.initProducerId({
+          transactionalId: req.transactionalId,
+          transactionTimeoutMs: req.transactionTimeoutMs,
+          // v3+ (KIP-360) say which id and epoch the producer had.
+          producerId: ctx.apiVersion >= 3 ? req.producerId : -1n,
+          producerEpoch: ctx.apiVersion >= 3 ? req.producerEpoch : -1,
+        });
+        return { throttleTimeMs: 0, ...r, errorCode: fencedFor(r.errorCode, ctx.apiVersion, 4) };
       }
       try {
         const producerId = await services.producerIds.generate();

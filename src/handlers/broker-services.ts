@@ -3,10 +3,7 @@ import type { LogConfig } from '../config/topic-config.js';
 import type { Controller } from '../controller/controller.js';
 import type { GroupService } from '../coordinator/group/group-service.js';
 import type { ProducerIdManager } from '../coordinator/transaction/producer-id-manager.js';
-import type {
-  InitProducerIdRequest,
-  InitProducerIdResponseInit,
-} from '../protocol/generated/api/22-init-producer-id.js';
+import type { TransactionService } from '../coordinator/transaction/transaction-service.js';
 import type { Partition } from '../replication/partition.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FetchSessionCache } from './fetch-session-cache.js';
@@ -57,9 +54,7 @@ export interface BrokerServices {
   /** Producer ids for idempotent producers. */
   readonly producerIds: ProducerIdManager;
   /** The transaction coordinator, when this broker runs one. */
-  readonly transactions?: {
-    initProducerId(req: InitProducerIdRequest): Promise<Omit<InitProducerIdResponseInit, 'throttleTimeMs'>>;
-  };
+  readonly transactions?: TransactionService;
   /** The log directories and the partitions in each, for DescribeLogDirs. */
   logDirs(): Promise<LogDirView[]>;
 }

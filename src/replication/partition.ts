@@ -8,6 +8,7 @@ import {
   readBatchHeader,
   splitBatches,
 } from '../protocol/records/record-batch.js';
+import type { AbortedTxn } from '../storage/txn-index.js';
 import { type CompletedTxn, lastSequenceOf, type ProducerBatch, ProducerStateManager } from './producer-state.js';
 /**
  * One partition hosted by this broker: its log, its leader epoch, its high watermark, and the
@@ -41,6 +42,9 @@ export interface PartitionLogPort {
   deleteRecordsBefore(offset: number): void | Promise<void>;
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
   readonly sizeInBytes: number;
+  /** The aborted-transaction index (src/storage/txn-index.ts), when the log keeps one. */
+  appendAbortedTxn?(e: AbortedTxn): void;
+  collectAbortedTxns?(fetchOffset: number, upperBoundOffset: number): AbortedTxn[];
   /** Producer-state snapshots kept with the log; without them producer state is rebuilt from the batches. */
   readonly producerSnapshots?: ProducerSnapshotPort;
   /** Set by the partition: called when the log completes a segment and starts one at `baseOffset`. */
@@ -215,6 +219,7 @@ export class Partition {
     const done = (a: { firstOffset: number; lastOffset: number }): LeaderAppendResult => {
       const completedTxns =
         state === null ? NO_TXNS : this.recordProducers(batches, headers, a.firstOffset, opts.logAppendTime, state);
+      for (const t of completedTxns) this.onTxnCompleted(t);
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
@@ -359,7 +364,9 @@ export class Partition {
             if (marker === null) continue;
             control = { commit: marker.commit, coordinatorEpoch: marker.coordinatorEpoch };
           }
-          state.onAppend(producerBatchOf(h), h.baseOffset, last, h.maxTimestamp, control);
+          const done = state.onAppend(producerBatchOf(h), h.baseOffset, last, h.maxTimestamp, control);
+          // An abort whose index entry a crash lost is indexed again.
+          if (done?.aborted === true) this.log.appendAbortedTxn?.({ ...done, lastStableOffset: done.firstOffset });
         }
       }
       if (next <= offset) break;
@@ -382,7 +389,27 @@ export class Partition {
     return this.log.highWatermark;
   }
 
-  /** Last stable offset: the high watermark, held back by the first offset of the oldest open transaction. */
+  /** After a marker's append: an aborted transaction goes to the aborted-transaction index. */
+  onTxnCompleted(done: CompletedTxn | null): void {
+    if (done === null || !done.aborted) return;
+    this.log.appendAbortedTxn?.({
+      producerId: done.producerId,
+      firstOffset: done.firstOffset,
+      lastOffset: done.lastOffset,
+      lastStableOffset: this.lastStableOffset,
+    });
+  }
+
+  /** The aborted transactions overlapping [fetchOffset, upperBoundOffset), for read_committed fetches. */
+  abortedTransactions(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    return this.log.collectAbortedTxns?.(fetchOffset, upperBoundOffset) ?? [];
+  }
+
+  /**
+   * Last stable offset: the high watermark, held back by the first offset of the oldest open
+   * transaction. Exact once the producer state is loaded (`producerState()`); read_committed
+   * readers load it first.
+   */
   get lastStableOffset(): number {
     const hw = this.log.highWatermark;
     const unstable = this.producers?.firstUnstableOffset() ?? null;

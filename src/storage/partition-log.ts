@@ -26,6 +26,7 @@ import { type BatchLocation, baseOffsetOfFile, DELETED_SUFFIX, LOG_SUFFIX, LogSe
 import { CLEANED_SUFFIX, completeInterruptedSwaps, swapInCleanedFiles } from './segment-swap.js';
 import { type StorageResources, sharedStorageResources } from './storage-resources.js';
 import { TIME_INDEX_SUFFIX } from './time-index.js';
+import { type AbortedTxn, TransactionIndex, TXN_INDEX_SUFFIX } from './txn-index.js';
 
 const log = logger('storage');
 
@@ -95,6 +96,8 @@ export class PartitionLog implements PartitionLogPort {
   private readonly resources: StorageResources;
   private readonly now: () => number;
   private _loadSummary: LoadSummary | null = null;
+  /** Aborted-transaction indexes by segment base offset, opened on first use. */
+  private txnIndexes = new Map<number, TransactionIndex>();
   /** Producer-state snapshots (`<offset>.snapshot`) kept beside the segments. */
   readonly producerSnapshots: ProducerSnapshotFiles;
   /** Called when a segment is completed and a new one starts at `baseOffset`, before any batch at or past it is written. */
@@ -156,7 +159,10 @@ export class PartitionLog implements PartitionLogPort {
     }
     for (const name of names) {
       // An index without its log (a delete interrupted midway) is of no use.
-      const base = baseOffsetOfFile(name, OFFSET_INDEX_SUFFIX) ?? baseOffsetOfFile(name, TIME_INDEX_SUFFIX);
+      const base =
+        baseOffsetOfFile(name, OFFSET_INDEX_SUFFIX) ??
+        baseOffsetOfFile(name, TIME_INDEX_SUFFIX) ??
+        baseOffsetOfFile(name, TXN_INDEX_SUFFIX);
       if (base !== null && !logs.has(base)) rmSync(join(this.dir, name), { force: true });
     }
     const bases = [...logs].sort((a, b) => a - b);
@@ -205,6 +211,8 @@ export class PartitionLog implements PartitionLogPort {
     if (this._logStartOffset > this.logEndOffset) this._logStartOffset = this.logEndOffset;
     this.epochs.truncateFromEnd(this.logEndOffset);
     this.epochs.truncateFromStart(this._logStartOffset);
+    // Recovery keeps the .txnindex entries whose markers survived and drops the others.
+    if (truncatedBytes > 0) for (const seg of this.segments) this.txnIndexOf(seg).truncateTo(this.logEndOffset);
     // A snapshot past the recovered log end describes batches that are gone.
     this.producerSnapshots.removeAfter(this.logEndOffset);
     this.recoveryPoint = clean
@@ -851,6 +859,8 @@ export class PartitionLog implements PartitionLogPort {
   private afterTruncation(): void {
     this.hints = null;
     const leo = this.logEndOffset;
+    this.txnIndexes.clear();
+    for (const seg of this.segments) this.txnIndexOf(seg).truncateTo(leo);
     if (this._logStartOffset > leo) this.setLogStartOffset(leo);
     this.epochs.truncateFromEnd(leo);
     this.producerSnapshots.removeAfter(leo);
@@ -859,6 +869,39 @@ export class PartitionLog implements PartitionLogPort {
       this.recoveryPoint = leo;
       this.writeRecoveryPoint();
     }
+  }
+
+  // ---------------------------------------------------------------- aborted transactions
+
+  private txnIndexOf(seg: LogSegment): TransactionIndex {
+    let idx = this.txnIndexes.get(seg.baseOffset);
+    if (idx === undefined) {
+      idx = new TransactionIndex(seg.prefix + TXN_INDEX_SUFFIX);
+      this.txnIndexes.set(seg.baseOffset, idx);
+    }
+    return idx;
+  }
+
+  /** Records a transaction aborted by the marker at `e.lastOffset` in that marker's segment's `.txnindex`. */
+  appendAbortedTxn(e: AbortedTxn): void {
+    const seg = this.segments[this.segmentFor(e.lastOffset)] as LogSegment;
+    const idx = this.txnIndexOf(seg);
+    if (!idx.has(e.lastOffset)) idx.append(e);
+  }
+
+  /**
+   * The aborted transactions a read_committed fetch of [fetchOffset, upperBoundOffset) must
+   * report: those whose marker is at or after fetchOffset and that began before the bound.
+   */
+  collectAbortedTxns(fetchOffset: number, upperBoundOffset: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (let i = this.segmentFor(fetchOffset); i < this.segments.length; i++) {
+      const seg = this.segments[i] as LogSegment;
+      for (const e of this.txnIndexOf(seg).all) {
+        if (e.lastOffset >= fetchOffset && e.firstOffset < upperBoundOffset) out.push(e);
+      }
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- epochs

@@ -629,6 +629,7 @@ export class LogSegment implements Releasable {
     // Index objects may never have been created: remove the files by name.
     rmSync(this.prefix + OFFSET_INDEX_SUFFIX, { force: true });
     rmSync(this.prefix + TIME_INDEX_SUFFIX, { force: true });
+    rmSync(`${this.prefix}.txnindex`, { force: true });
     rmSync(doomed, { force: true });
   }
 }

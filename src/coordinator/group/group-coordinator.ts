@@ -63,12 +63,27 @@ export interface GroupCoordinatorConfig {
   readonly offsetsTopicPartitions: number;
 }
 
+/** A `__consumer_offsets` record as replayed: transactional ones carry their producer id; a marker ends them. */
+export interface LoadedRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly producerId?: bigint;
+  readonly marker?: 'commit' | 'abort';
+}
+
 /** What the core needs from the broker around it. */
 export interface GroupCoordinatorRuntime {
   /** Wall-clock milliseconds (timestamps in records and timers alike). */
   now(): number;
-  /** Appends records to a `__consumer_offsets` partition; resolves once they are in the log. */
-  append(partition: number, records: readonly CoordinatorRecord[]): Promise<void>;
+  /**
+   * Appends records to a `__consumer_offsets` partition; resolves once they are in the log.
+   * With `txn` they go in a transactional batch of that producer (TxnOffsetCommit).
+   */
+  append(
+    partition: number,
+    records: readonly CoordinatorRecord[],
+    txn?: { readonly producerId: bigint; readonly producerEpoch: number },
+  ): Promise<void>;
   /** Whether the topic partition exists (commits to unknown partitions are refused). */
   partitionExists(topic: string, partition: number): boolean;
   /** The earliest timer deadline changed; the owner calls `runDueTimers` at (or after) it. */
@@ -117,6 +132,17 @@ export interface OffsetCommitParams {
   readonly memberId: string;
   readonly groupInstanceId: string | null;
   readonly retentionTimeMs: bigint;
+  readonly topics: readonly OffsetCommitRequestTopic[];
+}
+
+export interface TxnOffsetCommitParams {
+  readonly transactionalId: string;
+  readonly groupId: string;
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
   readonly topics: readonly OffsetCommitRequestTopic[];
 }
 
@@ -176,11 +202,15 @@ export class GroupCoordinator {
    * that went away are evicted after their session timeout; groups with offsets only come
    * back Empty. Call once, before any request.
    */
-  load(records: Iterable<{ key: Buffer | null; value: Buffer | null }>): { groups: number; offsets: number } {
+  load(records: Iterable<LoadedRecord>): { groups: number; offsets: number } {
     const metadata = new Map<string, Buffer>();
     const offsetGroups = new Set<string>();
     let nOffsets = 0;
-    for (const { key, value } of records) {
+    for (const { key, value, producerId, marker } of records) {
+      if (marker !== undefined && producerId !== undefined) {
+        this.offsets.completeTransaction(producerId, marker === 'commit');
+        continue;
+      }
       if (key === null) continue;
       let k: ReturnType<typeof decodeCoordinatorKey>;
       try {
@@ -190,7 +220,17 @@ export class GroupCoordinator {
         continue;
       }
       try {
-        if (k.type === 'offset-commit') {
+        if (k.type === 'offset-commit' && producerId !== undefined && value !== null) {
+          const v = decodeOffsetCommitValueRecord(value);
+          this.offsets.stageTransactional(producerId, k.groupId, k.topic, k.partition, {
+            committedOffset: v.offset,
+            leaderEpoch: v.leaderEpoch < 0 ? -1 : v.leaderEpoch,
+            metadata: v.metadata,
+            commitTimestamp: Number(v.commitTimestamp),
+            expireTimestamp: v.expireTimestamp === -1n ? null : Number(v.expireTimestamp),
+          });
+          offsetGroups.add(k.groupId);
+        } else if (k.type === 'offset-commit') {
           this.offsets.load(
             k.groupId,
             k.topic,
@@ -1088,6 +1128,82 @@ export class GroupCoordinator {
       ),
     }));
     return mergeTopics(topics, unknown, p.topics);
+  }
+
+  /**
+   * TxnOffsetCommit: offsets written in the producer's transaction, visible once it commits
+   * (completeTransaction). A producer that sends its group metadata (v3+, KIP-447) is checked
+   * against the group's members and generation like a consumer's commit.
+   */
+  async commitTransactionalOffsets(p: TxnOffsetCommitParams): Promise<OffsetCommitResponseTopicInit[]> {
+    const all = (errorCode: number): OffsetCommitResponseTopicInit[] =>
+      p.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode })),
+      }));
+    if (!this.active) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    let group = this.groups.get(p.groupId);
+    if (group === undefined) {
+      group = new ClassicGroup({ groupId: p.groupId, state: 'Empty', now: this.runtime.now() });
+      this.groups.set(p.groupId, group);
+    }
+    if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (p.memberId !== '' || p.generationId >= 0 || p.groupInstanceId !== null) {
+      if (!group.hasMember(p.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (p.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+    }
+    const known: OffsetCommitRequestTopic[] = [];
+    const unknown: OffsetCommitResponseTopicInit[] = [];
+    for (const t of p.topics) {
+      const ok = t.partitions.filter((x) => this.runtime.partitionExists(t.name, x.partitionIndex));
+      const bad = t.partitions.filter((x) => !this.runtime.partitionExists(t.name, x.partitionIndex));
+      if (ok.length > 0) known.push({ ...t, partitions: ok });
+      if (bad.length > 0) {
+        unknown.push({
+          name: t.name,
+          partitions: bad.map((x) => ({
+            partitionIndex: x.partitionIndex,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          })),
+        });
+      }
+    }
+    // Staged through the regular path for the checks and records, then moved to the producer's transaction.
+    const prepared = this.offsets.prepareCommit(p.groupId, known, -1n, this.runtime.now());
+    this.offsets.completeCommit(prepared.staged, false);
+    let errorCode: number = ErrorCode.NONE;
+    if (prepared.records.length > 0) {
+      try {
+        await this.runtime.append(this.partitionFor(p.groupId), prepared.records, {
+          producerId: p.producerId,
+          producerEpoch: p.producerEpoch,
+        });
+      } catch (e) {
+        const refused = (e as { errorCode?: unknown }).errorCode;
+        if (typeof refused === 'number') {
+          errorCode = refused;
+        } else {
+          log.error('could not write transactional offsets', { group: p.groupId, error: String(e) });
+          errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        }
+      }
+    }
+    if (errorCode === ErrorCode.NONE) {
+      for (const s of prepared.staged)
+        this.offsets.stageTransactional(p.producerId, s.groupId, s.topic, s.partition, s.offset);
+    }
+    const topics = prepared.topics.map((t) => ({
+      ...t,
+      partitions: (t.partitions ?? []).map((x) =>
+        x.errorCode === ErrorCode.NONE && errorCode !== ErrorCode.NONE ? { ...x, errorCode } : x,
+      ),
+    }));
+    return mergeTopics(topics, unknown, p.topics);
+  }
+
+  /** A transaction marker was written to `__consumer_offsets`: the producer's offsets commit or go. */
+  completeTransaction(producerId: bigint, commit: boolean): void {
+    this.offsets.completeTransaction(producerId, commit);
   }
 
   fetchOffsets(groupId: string, topics: readonly FetchTopicRequest[] | null, requireStable: boolean) {

@@ -10,10 +10,11 @@ import type { CreatableTopic, CreateTopicResult } from '../../controller/control
 import { logger } from '../../observability/logger.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
+import { parseEndTxnMarkerBatch } from '../../protocol/records/control-record.js';
 import { decodeRecords } from '../../protocol/records/record.js';
-import { isControl, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
-import type { Partition } from '../../replication/partition.js';
-import { GroupCoordinator } from './group-coordinator.js';
+import { isControl, isTransactional, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
+import { type Partition, producerBatchOf } from '../../replication/partition.js';
+import { GroupCoordinator, type LoadedRecord } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 
 const log = logger('group-coordinator');
@@ -53,7 +54,7 @@ export class GroupService {
       },
       {
         now: deps.now,
-        append: (partition, records) => this.append(partition, records),
+        append: (partition, records, txn) => this.append(partition, records, txn),
         partitionExists: (topic, partition) => {
           const n = deps.partitionCount(topic);
           return n !== undefined && partition >= 0 && partition < n;
@@ -68,7 +69,7 @@ export class GroupService {
   async start(): Promise<void> {
     const n = this.deps.partitionCount(GROUP_METADATA_TOPIC) ?? 0;
     const started = performance.now();
-    const records: { key: Buffer | null; value: Buffer | null }[] = [];
+    const records: LoadedRecord[] = [];
     for (let p = 0; p < n; p++) {
       const part = this.deps.partition(GROUP_METADATA_TOPIC, p);
       if (part === undefined) continue;
@@ -83,9 +84,25 @@ export class GroupService {
             const batch = buf.subarray(span.pos, span.pos + span.size);
             const header = readBatchHeader(batch);
             next = Math.max(next, header.baseOffset + header.lastOffsetDelta + 1);
-            if (isControl(header.attributes)) continue;
+            if (header.baseOffset + header.lastOffsetDelta < offset) continue;
+            if (isControl(header.attributes)) {
+              const marker = parseEndTxnMarkerBatch(batch);
+              if (marker !== null) {
+                records.push({
+                  key: null,
+                  value: null,
+                  producerId: marker.producerId,
+                  marker: marker.commit ? 'commit' : 'abort',
+                });
+              }
+              continue;
+            }
+            const producerId = isTransactional(header.attributes) ? header.producerId : undefined;
             for (const r of decodeRecords(batch)) {
-              if (r.offset >= offset) records.push({ key: r.key, value: r.value });
+              if (r.offset < offset) continue;
+              records.push(
+                producerId === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, producerId },
+              );
             }
           }
         }
@@ -138,7 +155,11 @@ export class GroupService {
     return this.creating;
   }
 
-  private append(partition: number, records: readonly CoordinatorRecord[]): Promise<void> {
+  private append(
+    partition: number,
+    records: readonly CoordinatorRecord[],
+    txn?: { readonly producerId: bigint; readonly producerEpoch: number },
+  ): Promise<void> {
     const prev = this.appendChains.get(partition) ?? Promise.resolve();
     const next = prev.then(async () => {
       const part = this.deps.partition(GROUP_METADATA_TOPIC, partition);
@@ -146,8 +167,17 @@ export class GroupService {
       const now = this.deps.now();
       const batch = buildRecordBatch({
         records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
+        ...(txn !== undefined
+          ? { producerId: txn.producerId, producerEpoch: txn.producerEpoch, transactional: true }
+          : {}),
       });
-      await part.appendAsLeader(batch, { origin: 'coordinator' });
+      const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
+      if (r.errorCode !== ErrorCode.NONE) {
+        // A fenced transactional producer's offsets (a stale epoch) are refused like its data.
+        throw Object.assign(new Error(r.errorMessage ?? `append refused with error ${r.errorCode}`), {
+          errorCode: r.errorCode,
+        });
+      }
       part.log.highWatermark = part.log.logEndOffset;
       part.notifyAppend();
     });

@@ -72,6 +72,11 @@ export class OffsetStore {
   private readonly committed = new Map<string, TopicMap>();
   /** The latest staged commit per partition, as in Kafka's pendingOffsetCommits. */
   private readonly pending = new Map<string, TopicMap>();
+  /**
+   * Transactional commits (TxnOffsetCommit, KIP-98) by producer id, written to the log but
+   * visible only once the transaction's COMMIT marker is written; an ABORT drops them.
+   */
+  private readonly pendingTxn = new Map<bigint, Map<string, TopicMap>>();
 
   constructor(private readonly config: OffsetStoreConfig) {}
 
@@ -85,7 +90,56 @@ export class OffsetStore {
 
   /** Committed offsets or commits in flight. */
   hasOffsets(groupId: string): boolean {
-    return this.committed.has(groupId) || this.pending.has(groupId);
+    if (this.committed.has(groupId) || this.pending.has(groupId)) return true;
+    for (const groups of this.pendingTxn.values()) if (groups.has(groupId)) return true;
+    return false;
+  }
+
+  /** Whether an open transaction holds a commit for the partition. */
+  hasPendingTransactionalCommit(groupId: string, topic: string, partition: number): boolean {
+    for (const groups of this.pendingTxn.values()) {
+      if (groups.get(groupId)?.get(topic)?.has(partition) === true) return true;
+    }
+    return false;
+  }
+
+  /** Keeps a transactional commit (its record is in the log) until its transaction ends. */
+  stageTransactional(
+    producerId: bigint,
+    groupId: string,
+    topic: string,
+    partition: number,
+    o: OffsetAndMetadata,
+  ): void {
+    let groups = this.pendingTxn.get(producerId);
+    if (groups === undefined) {
+      groups = new Map();
+      this.pendingTxn.set(producerId, groups);
+    }
+    setIn(groups, groupId, topic, partition, o);
+  }
+
+  /**
+   * The producer's transaction ended: on commit its offsets become the committed ones, on
+   * abort they are dropped. Returns the groups that had offsets in it.
+   */
+  completeTransaction(producerId: bigint, commit: boolean): string[] {
+    const groups = this.pendingTxn.get(producerId);
+    if (groups === undefined) return [];
+    this.pendingTxn.delete(producerId);
+    if (commit) {
+      for (const [groupId, topics] of groups) {
+        for (const [topic, parts] of topics) {
+          for (const [partition, o] of parts) setIn(this.committed, groupId, topic, partition, o);
+        }
+      }
+    }
+    return [...groups.keys()];
+  }
+
+  /** Producer ids with transactional commits waiting for their markers. */
+  pendingTransactions(): bigint[] {
+    return [...this.pendingTxn.keys()];
   }
 
   numOffsets(groupId: string): number {
@@ -174,7 +228,11 @@ export class OffsetStore {
     const groupOffsets = this.committed.get(groupId);
     const out: OffsetFetchResponseTopicsInit[] = [];
     const entry = (topic: string, partition: number): OffsetFetchResponsePartitionsInit => {
-      if (requireStable && this.hasPendingCommit(groupId, topic, partition)) {
+      if (
+        requireStable &&
+        (this.hasPendingCommit(groupId, topic, partition) ||
+          this.hasPendingTransactionalCommit(groupId, topic, partition))
+      ) {
         return {
           partitionIndex: partition,
           committedOffset: NO_OFFSET,

@@ -1,0 +1,607 @@
+/**
+ * The transaction coordinator (KIP-98) as a state machine driven by requests and a clock:
+ * InitProducerId with a transactional id, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
+ * timeouts and transactional id expiry, Describe/ListTransactions. Every state change is
+ * written to `__transaction_state` through `TransactionCoordinatorRuntime.append` before it
+ * takes effect (Kafka's pending state: while a write is in flight the transactional id answers
+ * CONCURRENT_TRANSACTIONS), and markers are written through `writeMarkers`; so the core runs in
+ * unit tests with a fake runtime and a manual clock.
+ *
+ * States (Kafka's TransactionState, with its ids in the log):
+ *   Empty -> Ongoing (partitions added) -> PrepareCommit | PrepareAbort (EndTxn, timeout, fence)
+ *   -> CompleteCommit | CompleteAbort (markers written) -> Ongoing | Empty (next InitProducerId) ...
+ *   Dead (expired id) and PrepareEpochFence (an InitProducerId or a timeout fencing the epoch
+ *   of an Ongoing transaction before aborting it).
+ */
+
+import { logger } from '../../observability/logger.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import type { TransactionLogValue } from '../../protocol/generated/transaction-coordinator/transaction-log-value.js';
+import { partitionFor } from '../group/partitioner.js';
+import {
+  decodeTransactionLogKeyRecord,
+  decodeTransactionLogValueRecord,
+  type TransactionStateRecord,
+  transactionLogKey,
+  transactionLogValue,
+} from './records.js';
+
+const log = logger('transaction-coordinator');
+
+export const TRANSACTION_STATES = [
+  'Empty',
+  'Ongoing',
+  'PrepareCommit',
+  'PrepareAbort',
+  'CompleteCommit',
+  'CompleteAbort',
+  'Dead',
+  'PrepareEpochFence',
+] as const;
+export type TransactionState = (typeof TRANSACTION_STATES)[number];
+
+export function stateId(s: TransactionState): number {
+  return TRANSACTION_STATES.indexOf(s);
+}
+
+/** Epochs are int16; at Short.MAX_VALUE - 1 a producer gets a new id instead of a bump (Kafka's rule). */
+const MAX_EPOCH = 32766;
+const NO_PRODUCER_ID = -1n;
+const NO_EPOCH = -1;
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface TransactionMetadata {
+  readonly transactionalId: string;
+  producerId: bigint;
+  previousProducerId: bigint;
+  producerEpoch: number;
+  lastProducerEpoch: number;
+  txnTimeoutMs: number;
+  state: TransactionState;
+  /** Partitions of the current transaction: topic -> partitions. */
+  partitions: Map<string, Set<number>>;
+  txnStartTimestamp: number;
+  txnLastUpdateTimestamp: number;
+  /** The state being written to the log, or null when nothing is in flight. */
+  pendingState: TransactionState | null;
+}
+
+/** The markers a transaction's end needs: one control batch per partition. */
+export interface TxnMarkers {
+  readonly transactionalId: string;
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly coordinatorEpoch: number;
+  readonly commit: boolean;
+  readonly partitions: readonly TopicPartition[];
+}
+
+export interface TransactionCoordinatorConfig {
+  /** transaction.max.timeout.ms */
+  readonly transactionMaxTimeoutMs: number;
+  /** transactional.id.expiration.ms */
+  readonly transactionalIdExpirationMs: number;
+  /** Partitions of `__transaction_state` (transaction.state.log.num.partitions, or the topic's count). */
+  readonly transactionStatePartitions: number;
+}
+
+export interface TransactionCoordinatorRuntime {
+  now(): number;
+  /** Appends records to a `__transaction_state` partition; resolves once they are durable. */
+  append(partition: number, records: readonly TransactionStateRecord[]): Promise<void>;
+  generateProducerId(): Promise<bigint>;
+  /** Writes the markers to every partition (retrying as needed); resolves once all are written. */
+  writeMarkers(markers: TxnMarkers): Promise<void>;
+  /** The leader epoch of a `__transaction_state` partition: the coordinator epoch in markers. */
+  coordinatorEpoch(partition: number): number;
+  /** The `__consumer_offsets` partition of a group (AddOffsetsToTxn adds it to the transaction). */
+  groupPartition(groupId: string): TopicPartition;
+}
+
+export interface InitProducerIdParams {
+  readonly transactionalId: string;
+  readonly transactionTimeoutMs: number;
+  /** KIP-360: the id and epoch the producer had (-1 when it has none). */
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+}
+
+export interface ProducerIdAndEpoch {
+  readonly errorCode: number;
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+}
+
+export interface DescribedTransaction {
+  readonly errorCode: number;
+  readonly transactionalId: string;
+  readonly transactionState: string;
+  readonly transactionTimeoutMs: number;
+  readonly transactionStartTimeMs: bigint;
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly topics: { topic: string; partitions: number[] }[];
+}
+
+export interface ListedTransaction {
+  readonly transactionalId: string;
+  readonly producerId: bigint;
+  readonly transactionState: string;
+}
+
+function failed(errorCode: number): ProducerIdAndEpoch {
+  return { errorCode, producerId: NO_PRODUCER_ID, producerEpoch: NO_EPOCH };
+}
+
+export class TransactionCoordinator {
+  private readonly txns = new Map<string, TransactionMetadata>();
+  private active = false;
+  /** Marker writes in flight, so shutdown and tests can wait for them. */
+  private readonly completing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly config: TransactionCoordinatorConfig,
+    private readonly runtime: TransactionCoordinatorRuntime,
+  ) {}
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  partitionFor(transactionalId: string): number {
+    return partitionFor(transactionalId, this.config.transactionStatePartitions);
+  }
+
+  metadata(transactionalId: string): Readonly<TransactionMetadata> | undefined {
+    return this.txns.get(transactionalId);
+  }
+
+  /** Resolves when every marker write started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.completing.size > 0) await Promise.all([...this.completing]);
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  /**
+   * Replays `__transaction_state` records in log order, then starts serving. Transactions
+   * found in PrepareCommit/PrepareAbort get their markers (re)written; Ongoing ones stay open
+   * until they time out.
+   */
+  load(records: Iterable<{ key: Buffer | null; value: Buffer | null }>): { transactions: number } {
+    for (const { key, value } of records) {
+      if (key === null) continue;
+      try {
+        const id = decodeTransactionLogKeyRecord(key);
+        if (value === null) {
+          this.txns.delete(id);
+          continue;
+        }
+        this.txns.set(id, fromLogValue(id, decodeTransactionLogValueRecord(value)));
+      } catch (err) {
+        log.warn('skipping an unreadable __transaction_state record', { error: String(err) });
+      }
+    }
+    for (const [id, m] of this.txns) if (m.state === 'Dead') this.txns.delete(id);
+    this.active = true;
+    for (const m of this.txns.values()) {
+      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.sendMarkers(m);
+    }
+    return { transactions: this.txns.size };
+  }
+
+  shutdown(): void {
+    this.active = false;
+  }
+
+  // ---------------------------------------------------------------- InitProducerId
+
+  async initProducerId(p: InitProducerIdParams): Promise<ProducerIdAndEpoch> {
+    if (!this.active) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (p.transactionalId === '') return failed(ErrorCode.INVALID_REQUEST);
+    if (p.transactionTimeoutMs <= 0 || p.transactionTimeoutMs > this.config.transactionMaxTimeoutMs) {
+      return failed(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    }
+    let m = this.txns.get(p.transactionalId);
+    if (m === undefined) {
+      let producerId: bigint;
+      try {
+        producerId = await this.runtime.generateProducerId();
+      } catch {
+        return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+      m = this.txns.get(p.transactionalId);
+      if (m === undefined) {
+        const now = this.runtime.now();
+        m = {
+          transactionalId: p.transactionalId,
+          producerId,
+          previousProducerId: NO_PRODUCER_ID,
+          producerEpoch: NO_EPOCH,
+          lastProducerEpoch: NO_EPOCH,
+          txnTimeoutMs: p.transactionTimeoutMs,
+          state: 'Empty',
+          partitions: new Map(),
+          txnStartTimestamp: -1,
+          txnLastUpdateTimestamp: now,
+          pendingState: null,
+        };
+        this.txns.set(p.transactionalId, m);
+      }
+    }
+    if (m.pendingState !== null) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+    if (p.producerId !== NO_PRODUCER_ID) {
+      // KIP-360: a producer that knows its id and epoch may re-initialise only from them; a
+      // retry of an init that already bumped gets the current id and epoch back.
+      const current = p.producerId === m.producerId && p.producerEpoch === m.producerEpoch;
+      const retried =
+        (p.producerId === m.producerId && p.producerEpoch === m.lastProducerEpoch) ||
+        (p.producerId === m.previousProducerId && m.producerEpoch === 0);
+      if (retried && m.state === 'Empty') {
+        return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+      }
+      if (!current) return failed(ErrorCode.PRODUCER_FENCED);
+    }
+    switch (m.state) {
+      case 'PrepareCommit':
+      case 'PrepareAbort':
+      case 'PrepareEpochFence':
+        return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+      case 'Dead':
+        return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+      case 'Ongoing':
+        // Fence the old producer's epoch and abort its transaction; the client retries and
+        // gets a fresh epoch once the abort is complete.
+        this.fenceAndAbort(m);
+        return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+      default:
+        break;
+    }
+    const next = { ...snapshotOf(m) };
+    if (m.producerEpoch >= MAX_EPOCH) {
+      let producerId: bigint;
+      try {
+        producerId = await this.runtime.generateProducerId();
+      } catch {
+        return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+      if (m.pendingState !== null) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+      next.previousProducerId = m.producerId;
+      next.producerId = producerId;
+      next.lastProducerEpoch = NO_EPOCH;
+      next.producerEpoch = 0;
+    } else {
+      next.lastProducerEpoch = m.producerEpoch;
+      next.producerEpoch = m.producerEpoch + 1;
+    }
+    next.txnTimeoutMs = p.transactionTimeoutMs;
+    next.state = 'Empty';
+    next.partitions = new Map();
+    next.txnStartTimestamp = -1;
+    next.txnLastUpdateTimestamp = this.runtime.now();
+    const err = await this.transition(m, next);
+    if (err !== ErrorCode.NONE) return failed(err);
+    return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+  }
+
+  // ---------------------------------------------------------------- AddPartitionsToTxn / AddOffsetsToTxn
+
+  private checkProducer(m: TransactionMetadata | undefined, producerId: bigint, producerEpoch: number): number {
+    if (m === undefined || m.producerId !== producerId || m.state === 'Dead')
+      return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (m.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    if (m.pendingState !== null) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    return ErrorCode.NONE;
+  }
+
+  /** Adds partitions to the producer's transaction (starting it if it is not Ongoing). */
+  async addPartitions(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    partitions: readonly TopicPartition[],
+  ): Promise<number> {
+    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const m = this.txns.get(transactionalId);
+    const err = this.checkProducer(m, producerId, producerEpoch);
+    if (err !== ErrorCode.NONE || m === undefined) return err;
+    if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort' || m.state === 'PrepareEpochFence') {
+      return ErrorCode.CONCURRENT_TRANSACTIONS;
+    }
+    const missing = partitions.filter((tp) => m.partitions.get(tp.topic)?.has(tp.partition) !== true);
+    if (m.state === 'Ongoing' && missing.length === 0) return ErrorCode.NONE;
+    const now = this.runtime.now();
+    const next = snapshotOf(m);
+    if (m.state !== 'Ongoing') {
+      next.partitions = new Map();
+      next.txnStartTimestamp = now;
+    }
+    for (const tp of partitions) {
+      let set = next.partitions.get(tp.topic);
+      if (set === undefined) {
+        set = new Set();
+        next.partitions.set(tp.topic, set);
+      }
+      set.add(tp.partition);
+    }
+    next.state = 'Ongoing';
+    next.txnLastUpdateTimestamp = now;
+    return this.transition(m, next);
+  }
+
+  /** For the v4+ broker-to-broker form with verifyOnly: is each partition in the ongoing transaction? */
+  verifyPartitions(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    partitions: readonly TopicPartition[],
+  ): number[] {
+    if (!this.active) return partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const m = this.txns.get(transactionalId);
+    if (m === undefined || m.producerId !== producerId)
+      return partitions.map(() => ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (m.producerEpoch !== producerEpoch) return partitions.map(() => ErrorCode.PRODUCER_FENCED);
+    return partitions.map((tp) =>
+      m.state === 'Ongoing' && m.partitions.get(tp.topic)?.has(tp.partition) === true
+        ? ErrorCode.NONE
+        : ErrorCode.INVALID_TXN_STATE,
+    );
+  }
+
+  addOffsets(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
+    return this.addPartitions(transactionalId, producerId, producerEpoch, [this.runtime.groupPartition(groupId)]);
+  }
+
+  // ---------------------------------------------------------------- EndTxn
+
+  async endTransaction(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    commit: boolean,
+  ): Promise<ProducerIdAndEpoch> {
+    if (!this.active) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const m = this.txns.get(transactionalId);
+    const err = this.checkProducer(m, producerId, producerEpoch);
+    if (err !== ErrorCode.NONE || m === undefined) return failed(err);
+    const ok = { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+    switch (m.state) {
+      case 'Ongoing': {
+        const e = await this.prepareEnd(m, commit);
+        return e === ErrorCode.NONE ? ok : failed(e);
+      }
+      case 'CompleteCommit':
+        return commit ? ok : failed(ErrorCode.INVALID_TXN_STATE);
+      case 'CompleteAbort':
+        return commit ? failed(ErrorCode.INVALID_TXN_STATE) : ok;
+      case 'PrepareCommit':
+        return failed(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case 'PrepareAbort':
+        return failed(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+      case 'PrepareEpochFence':
+        return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
+      default:
+        return failed(ErrorCode.INVALID_TXN_STATE);
+    }
+  }
+
+  /** Writes PrepareCommit/PrepareAbort, then (in the background) the markers and the Complete state. */
+  private async prepareEnd(m: TransactionMetadata, commit: boolean): Promise<number> {
+    const next = snapshotOf(m);
+    next.state = commit ? 'PrepareCommit' : 'PrepareAbort';
+    next.txnLastUpdateTimestamp = this.runtime.now();
+    const err = await this.transition(m, next);
+    if (err === ErrorCode.NONE) this.sendMarkers(m);
+    return err;
+  }
+
+  private sendMarkers(m: TransactionMetadata): void {
+    const commit = m.state === 'PrepareCommit';
+    const partitions: TopicPartition[] = [];
+    for (const [topic, set] of m.partitions) for (const partition of set) partitions.push({ topic, partition });
+    const markers: TxnMarkers = {
+      transactionalId: m.transactionalId,
+      producerId: m.producerId,
+      producerEpoch: m.producerEpoch,
+      coordinatorEpoch: this.runtime.coordinatorEpoch(this.partitionFor(m.transactionalId)),
+      commit,
+      partitions,
+    };
+    const done = (async () => {
+      try {
+        await this.runtime.writeMarkers(markers);
+      } catch (e) {
+        // The transaction stays in its Prepare state; it is completed again after a reload.
+        log.error('could not write transaction markers', { transactionalId: m.transactionalId, error: String(e) });
+        return;
+      }
+      if (!this.active) return;
+      const next = snapshotOf(m);
+      next.state = commit ? 'CompleteCommit' : 'CompleteAbort';
+      next.partitions = new Map();
+      next.txnLastUpdateTimestamp = this.runtime.now();
+      const err = await this.transition(m, next);
+      if (err !== ErrorCode.NONE) log.error('could not complete a transaction', { transactionalId: m.transactionalId });
+    })();
+    this.completing.add(done);
+    void done.finally(() => this.completing.delete(done));
+  }
+
+  /** Bumps the epoch of an Ongoing transaction (fencing its producer) and aborts it. */
+  private fenceAndAbort(m: TransactionMetadata): void {
+    // Kafka aborts with the same epoch when it cannot bump; the next init then gets a new id.
+    if (m.producerEpoch < MAX_EPOCH) {
+      m.lastProducerEpoch = m.producerEpoch;
+      m.producerEpoch += 1;
+    }
+    const done = this.prepareEnd(m, false).then(() => undefined);
+    this.completing.add(done);
+    void done.finally(() => this.completing.delete(done));
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /**
+   * Aborts transactions open longer than their timeout (fencing their producer, as Kafka does)
+   * and forgets transactional ids unused for transactional.id.expiration.ms. Returns how many
+   * transactions it aborted.
+   */
+  tick(now: number = this.runtime.now()): { aborted: number; expired: number } {
+    if (!this.active) return { aborted: 0, expired: 0 };
+    let aborted = 0;
+    let expired = 0;
+    for (const m of this.txns.values()) {
+      if (m.pendingState !== null) continue;
+      if (m.state === 'Ongoing' && m.txnStartTimestamp + m.txnTimeoutMs < now) {
+        log.info('aborting a timed-out transaction', { transactionalId: m.transactionalId });
+        this.fenceAndAbort(m);
+        aborted++;
+      } else if (
+        (m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort') &&
+        m.txnLastUpdateTimestamp + this.config.transactionalIdExpirationMs <= now
+      ) {
+        m.pendingState = 'Dead';
+        expired++;
+        void this.runtime
+          .append(this.partitionFor(m.transactionalId), [{ key: transactionLogKey(m.transactionalId), value: null }])
+          .then(
+            () => {
+              if (this.txns.get(m.transactionalId) === m) this.txns.delete(m.transactionalId);
+            },
+            () => {
+              m.pendingState = null;
+            },
+          );
+      }
+    }
+    return { aborted, expired };
+  }
+
+  // ---------------------------------------------------------------- admin
+
+  describe(transactionalIds: readonly string[]): DescribedTransaction[] {
+    return transactionalIds.map((id) => {
+      const m = this.txns.get(id);
+      if (!this.active || m === undefined) {
+        return {
+          errorCode: this.active ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          transactionalId: id,
+          transactionState: '',
+          transactionTimeoutMs: 0,
+          transactionStartTimeMs: -1n,
+          producerId: -1n,
+          producerEpoch: -1,
+          topics: [],
+        };
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        transactionalId: id,
+        transactionState: m.state,
+        transactionTimeoutMs: m.txnTimeoutMs,
+        transactionStartTimeMs: BigInt(m.txnStartTimestamp),
+        producerId: m.producerId,
+        producerEpoch: m.producerEpoch,
+        topics: [...m.partitions].map(([topic, set]) => ({ topic, partitions: [...set].sort((a, b) => a - b) })),
+      };
+    });
+  }
+
+  /**
+   * ListTransactions: filtered by state names, producer ids and (v1, KIP-994) the minimum time
+   * the transaction has been running. Unknown state names are reported back.
+   */
+  list(
+    stateFilters: readonly string[],
+    producerIdFilters: readonly bigint[],
+    durationFilterMs: number,
+    now: number = this.runtime.now(),
+  ): { unknownStateFilters: string[]; transactionStates: ListedTransaction[] } {
+    const known = new Set<string>(TRANSACTION_STATES);
+    const unknownStateFilters = stateFilters.filter((s) => !known.has(s));
+    const states = new Set(stateFilters.filter((s) => known.has(s)));
+    const ids = new Set(producerIdFilters);
+    const out: ListedTransaction[] = [];
+    for (const m of this.txns.values()) {
+      if (stateFilters.length > 0 && !states.has(m.state)) continue;
+      if (ids.size > 0 && !ids.has(m.producerId)) continue;
+      if (durationFilterMs >= 0 && (m.state !== 'Ongoing' || now - m.txnStartTimestamp < durationFilterMs)) continue;
+      out.push({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: m.state });
+    }
+    return { unknownStateFilters, transactionStates: out };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Writes `next` to the log; applies it to `m` if the write succeeds. */
+  private async transition(m: TransactionMetadata, next: TransactionMetadata): Promise<number> {
+    m.pendingState = next.state;
+    try {
+      await this.runtime.append(this.partitionFor(m.transactionalId), [
+        { key: transactionLogKey(m.transactionalId), value: transactionLogValue(toLogValue(next)) },
+      ]);
+    } catch (e) {
+      m.pendingState = null;
+      log.error('could not write to __transaction_state', { transactionalId: m.transactionalId, error: String(e) });
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    m.producerId = next.producerId;
+    m.previousProducerId = next.previousProducerId;
+    m.producerEpoch = next.producerEpoch;
+    m.lastProducerEpoch = next.lastProducerEpoch;
+    m.txnTimeoutMs = next.txnTimeoutMs;
+    m.state = next.state;
+    m.partitions = next.partitions;
+    m.txnStartTimestamp = next.txnStartTimestamp;
+    m.txnLastUpdateTimestamp = next.txnLastUpdateTimestamp;
+    m.pendingState = null;
+    return ErrorCode.NONE;
+  }
+}
+
+function snapshotOf(m: TransactionMetadata): TransactionMetadata {
+  const partitions = new Map<string, Set<number>>();
+  for (const [t, s] of m.partitions) partitions.set(t, new Set(s));
+  return { ...m, partitions, pendingState: null };
+}
+
+function toLogValue(m: TransactionMetadata) {
+  const withPartitions = m.state !== 'Empty' && m.state !== 'CompleteCommit' && m.state !== 'CompleteAbort';
+  return {
+    producerId: m.producerId,
+    previousProducerId: m.previousProducerId,
+    nextProducerId: NO_PRODUCER_ID,
+    producerEpoch: m.producerEpoch,
+    transactionTimeoutMs: m.txnTimeoutMs,
+    transactionStatus: stateId(m.state),
+    transactionPartitions: withPartitions
+      ? [...m.partitions].map(([topic, set]) => ({ topic, partitionIds: [...set].sort((a, b) => a - b) }))
+      : null,
+    transactionLastUpdateTimestampMs: BigInt(m.txnLastUpdateTimestamp),
+    transactionStartTimestampMs: BigInt(m.txnStartTimestamp),
+  };
+}
+
+function fromLogValue(transactionalId: string, v: TransactionLogValue): TransactionMetadata {
+  const state = TRANSACTION_STATES[v.transactionStatus];
+  if (state === undefined) throw new Error(`unknown transaction status ${v.transactionStatus}`);
+  const partitions = new Map<string, Set<number>>();
+  for (const p of v.transactionPartitions ?? []) partitions.set(p.topic, new Set(p.partitionIds));
+  return {
+    transactionalId,
+    producerId: v.producerId,
+    previousProducerId: v.previousProducerId,
+    producerEpoch: v.producerEpoch,
+    lastProducerEpoch: NO_EPOCH,
+    txnTimeoutMs: v.transactionTimeoutMs,
+    state,
+    partitions,
+    txnStartTimestamp: Number(v.transactionStartTimestampMs),
+    txnLastUpdateTimestamp: Number(v.transactionLastUpdateTimestampMs),
+    pendingState: null,
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * The transaction coordinator as the broker runs it: the pure core (transaction-coordinator.ts)
+ * on top of the `__transaction_state` topic (created on first use, compacted, with
+ * transaction.state.log.num.partitions partitions, replayed on start-up), producer ids from
+ * the ProducerIdManager, transaction markers appended to the partitions this broker leads, and
+ * the timeout sweep every transaction.abort.timed.out.transaction.cleanup.interval.ms.
+ */
+import type { BrokerConfig } from '../../config/broker-config.js';
+import type { CreatableTopic, CreateTopicResult } from '../../controller/controller.js';
+import { logger } from '../../observability/logger.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
+import { buildEndTxnMarkerBatch } from '../../protocol/records/control-record.js';
+import { decodeRecords } from '../../protocol/records/record.js';
+import { isControl, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
+import type { Partition } from '../../replication/partition.js';
+import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
+import { partitionFor } from '../group/partitioner.js';
+import type { ProducerIdManager } from './producer-id-manager.js';
+import type { TransactionStateRecord } from './records.js';
+import { TransactionCoordinator, type TxnMarkers } from './transaction-coordinator.js';
+
+const log = logger('transaction-coordinator');
+
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+
+/** Marker writes are retried this many times (with a growing pause) before the transaction waits for a reload. */
+const MARKER_ATTEMPTS = 20;
+const MARKER_RETRY_MAX_MS = 1000;
+
+export interface TransactionServiceDeps {
+  readonly config: () => BrokerConfig;
+  readonly now: () => number;
+  readonly partition: (topic: string, partition: number) => Partition | undefined;
+  readonly partitionCount: (topic: string) => number | undefined;
+  readonly createTopics: (topics: readonly CreatableTopic[]) => Promise<CreateTopicResult[]>;
+  readonly liveBrokers: () => number;
+  readonly producerIds: ProducerIdManager;
+  /** Called after a marker reached `__consumer_offsets`: the group coordinator commits or drops the producer's offsets. */
+  readonly onOffsetsMarker: (producerId: bigint, commit: boolean) => void;
+}
+
+export class TransactionService {
+  readonly core: TransactionCoordinator;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly appendChains = new Map<number, Promise<void>>();
+  private creating: Promise<boolean> | null = null;
+  private closed = false;
+
+  constructor(private readonly deps: TransactionServiceDeps) {
+    const cfg = deps.config();
+    const offsetsPartitions = () => deps.partitionCount(GROUP_METADATA_TOPIC) ?? cfg.offsetsTopicNumPartitions;
+    this.core = new TransactionCoordinator(
+      {
+        transactionMaxTimeoutMs: cfg.getNumber('transaction.max.timeout.ms'),
+        transactionalIdExpirationMs: cfg.getNumber('transactional.id.expiration.ms'),
+        transactionStatePartitions:
+          deps.partitionCount(TRANSACTION_STATE_TOPIC) ?? cfg.getNumber('transaction.state.log.num.partitions'),
+      },
+      {
+        now: deps.now,
+        append: (partition, records) => this.append(partition, records),
+        generateProducerId: () => deps.producerIds.generate(),
+        writeMarkers: (m) => this.writeMarkers(m),
+        coordinatorEpoch: (partition) => deps.partition(TRANSACTION_STATE_TOPIC, partition)?.leaderEpoch ?? 0,
+        groupPartition: (groupId) => ({
+          topic: GROUP_METADATA_TOPIC,
+          partition: partitionFor(groupId, offsetsPartitions()),
+        }),
+      },
+    );
+  }
+
+  /** Replays `__transaction_state` (if it exists), completes what was being completed, starts the timeout sweep. */
+  async start(): Promise<void> {
+    const n = this.deps.partitionCount(TRANSACTION_STATE_TOPIC) ?? 0;
+    const records: { key: Buffer | null; value: Buffer | null }[] = [];
+    for (let p = 0; p < n; p++) {
+      const part = this.deps.partition(TRANSACTION_STATE_TOPIC, p);
+      if (part === undefined) continue;
+      let offset = part.log.logStartOffset;
+      const end = part.log.logEndOffset;
+      while (offset < end) {
+        const read = await part.log.read(offset, 4 * 1024 * 1024, { minOneBatch: true });
+        if (read.buffers.length === 0) break;
+        let next = offset;
+        for (const buf of read.buffers) {
+          for (const span of splitBatches(buf)) {
+            const batch = buf.subarray(span.pos, span.pos + span.size);
+            const header = readBatchHeader(batch);
+            next = Math.max(next, header.baseOffset + header.lastOffsetDelta + 1);
+            if (isControl(header.attributes)) continue;
+            for (const r of decodeRecords(batch)) {
+              if (r.offset >= offset) records.push({ key: r.key, value: r.value });
+            }
+          }
+        }
+        if (next <= offset) break;
+        offset = next;
+      }
+    }
+    const loaded = this.core.load(records);
+    log.info('transaction coordinator loaded', { partitions: n, records: records.length, ...loaded });
+    const interval = this.deps.config().getNumber('transaction.abort.timed.out.transaction.cleanup.interval.ms');
+    this.timer = setInterval(() => this.core.tick(this.deps.now()), interval);
+    this.timer.unref();
+  }
+
+  /** Makes sure `__transaction_state` exists (Kafka creates it on the first transactional FindCoordinator). */
+  ensureTopic(): Promise<boolean> {
+    if (this.deps.partitionCount(TRANSACTION_STATE_TOPIC) !== undefined) return Promise.resolve(true);
+    if (this.creating !== null) return this.creating;
+    const cfg = this.deps.config();
+    const partitions = cfg.getNumber('transaction.state.log.num.partitions');
+    this.creating = (async () => {
+      try {
+        const rf = Math.min(
+          cfg.getNumber('transaction.state.log.replication.factor'),
+          Math.max(1, this.deps.liveBrokers()),
+        );
+        const [r] = await this.deps.createTopics([
+          {
+            name: TRANSACTION_STATE_TOPIC,
+            numPartitions: partitions,
+            replicationFactor: rf,
+            assignments: [],
+            configs: [
+              { name: 'cleanup.policy', value: 'compact' },
+              { name: 'compression.type', value: 'uncompressed' },
+              {
+                name: 'min.insync.replicas',
+                value: String(Math.min(rf, cfg.getNumber('transaction.state.log.min.isr'))),
+              },
+              { name: 'segment.bytes', value: String(cfg.getNumber('transaction.state.log.segment.bytes')) },
+            ],
+          },
+        ]);
+        const ok =
+          r !== undefined && (r.errorCode === ErrorCode.NONE || r.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS);
+        if (!ok) log.error('could not create __transaction_state', { error: r?.errorMessage ?? null });
+        else log.info('created __transaction_state', { partitions });
+        return ok;
+      } finally {
+        this.creating = null;
+      }
+    })();
+    return this.creating;
+  }
+
+  private append(partition: number, records: readonly TransactionStateRecord[]): Promise<void> {
+    const prev = this.appendChains.get(partition) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      if (this.deps.partitionCount(TRANSACTION_STATE_TOPIC) === undefined && !(await this.ensureTopic())) {
+        throw new Error(`${TRANSACTION_STATE_TOPIC} does not exist`);
+      }
+      const part = this.deps.partition(TRANSACTION_STATE_TOPIC, partition);
+      if (part === undefined) throw new Error(`${TRANSACTION_STATE_TOPIC}-${partition} is not hosted here`);
+      const now = this.deps.now();
+      const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })) });
+      const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
+      if (r.errorCode !== ErrorCode.NONE) throw new Error(r.errorMessage ?? `append refused with error ${r.errorCode}`);
+      part.log.highWatermark = part.log.logEndOffset;
+      part.notifyAppend();
+    });
+    const settled = next.catch(() => undefined);
+    this.appendChains.set(partition, settled);
+    void settled.then(() => {
+      if (this.appendChains.get(partition) === settled) this.appendChains.delete(partition);
+    });
+    return next;
+  }
+
+  /**
+   * Appends one COMMIT/ABORT marker to a partition led here (the local half of WriteTxnMarkers).
+   * A marker older than the producer's epoch on the partition is INVALID_PRODUCER_EPOCH.
+   */
+  async writeMarker(
+    topic: string,
+    partitionIndex: number,
+    producerId: bigint,
+    producerEpoch: number,
+    coordinatorEpoch: number,
+    commit: boolean,
+  ): Promise<number> {
+    const part = this.deps.partition(topic, partitionIndex);
+    if (part === undefined) {
+      const n = this.deps.partitionCount(topic);
+      return n === undefined || partitionIndex >= n
+        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    }
+    const now = this.deps.now();
+    const batch = buildEndTxnMarkerBatch({
+      producerId,
+      producerEpoch,
+      coordinatorEpoch,
+      commit,
+      timestamp: now,
+      partitionLeaderEpoch: part.leaderEpoch,
+    });
+    // As a coordinator append: the producer's epoch is checked, and the marker ends its transaction here.
+    const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
+    if (r.errorCode !== ErrorCode.NONE) return r.errorCode;
+    part.log.highWatermark = part.log.logEndOffset;
+    part.notifyAppend();
+    if (topic === GROUP_METADATA_TOPIC) this.deps.onOffsetsMarker(producerId, commit);
+    return ErrorCode.NONE;
+  }
+
+  /** The coordinator's side: every partition of the transaction gets its marker, retried while it fails. */
+  private async writeMarkers(m: TxnMarkers): Promise<void> {
+    for (const tp of m.partitions) {
+      for (let attempt = 1; ; attempt++) {
+        if (this.closed) throw new Error('broker shutting down');
+        let err: number;
+        try {
+          err = await this.writeMarker(
+            tp.topic,
+            tp.partition,
+            m.producerId,
+            m.producerEpoch,
+            m.coordinatorEpoch,
+            m.commit,
+          );
+        } catch (e) {
+          log.warn('transaction marker write failed', { topic: tp.topic, partition: tp.partition, error: String(e) });
+          err = ErrorCode.KAFKA_STORAGE_ERROR;
+        }
+        // A deleted partition needs no marker; a newer epoch already there means a newer producer moved on.
+        if (
+          err === ErrorCode.NONE ||
+          err === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
+          err === ErrorCode.INVALID_PRODUCER_EPOCH
+        ) {
+          break;
+        }
+        if (attempt >= MARKER_ATTEMPTS)
+          throw new Error(`marker for ${tp.topic}-${tp.partition} failed with error ${err}`);
+        await new Promise((r) => setTimeout(r, Math.min(MARKER_RETRY_MAX_MS, 20 * 2 ** attempt)).unref());
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.core.shutdown();
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
