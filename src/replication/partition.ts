@@ -392,11 +392,13 @@ export class Partition {
   /** After a marker's append: an aborted transaction goes to the aborted-transaction index. */
   onTxnCompleted(done: CompletedTxn | null): void {
     if (done === null || !done.aborted) return;
+    // The LSO once this transaction is over: the next open transaction, or just past the marker.
+    const unstable = this.producers?.firstUnstableOffset() ?? null;
     this.log.appendAbortedTxn?.({
       producerId: done.producerId,
       firstOffset: done.firstOffset,
       lastOffset: done.lastOffset,
-      lastStableOffset: this.lastStableOffset,
+      lastStableOffset: unstable ?? done.lastOffset + 1,
     });
   }
 

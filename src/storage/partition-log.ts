@@ -888,7 +888,9 @@ export class PartitionLog implements PartitionLogPort {
   appendAbortedTxn(e: AbortedTxn): void {
     const seg = this.segments[this.segmentFor(e.lastOffset)] as LogSegment;
     const idx = this.txnIndexOf(seg);
-    if (!idx.has(e.lastOffset)) idx.append(e);
+    // Already indexed (a replay after a restart) when an entry at or past this marker exists.
+    const last = idx.all[idx.all.length - 1];
+    if (last === undefined || last.lastOffset < e.lastOffset) idx.append(e);
   }
 
   /**
