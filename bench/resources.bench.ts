@@ -5,7 +5,7 @@
  * - RSS per idle connection: 1,000 connections that each completed one ApiVersions exchange;
  * - start-up time (spawn to "listening on") with those 10,000 partitions after a clean shutdown
  *   (SIGTERM) and after an unclean one (SIGKILL), next to the start-up of an empty broker.
- * RSS is the lowest of a few samples (the broker's GC runs on its own schedule).
+ * RSS is the median of a few samples (the broker's GC runs on its own schedule).
  * Memory is printed next to the targets (20 KiB per partition, 100 KiB per connection).
  */
 import { connect, type Socket } from 'node:net';
@@ -23,14 +23,15 @@ const PER_TOPIC = 1000;
 const CONNECTIONS = Number(process.env['JOCKO_BENCH_CONNECTIONS'] ?? 1000);
 const results = new Results('resources');
 
-/** RSS once it has settled (the broker's GC runs on its own schedule): the lowest of a few samples. */
+/** RSS once it has settled (the broker's GC runs on its own schedule): the median of a few samples. */
 async function settledRss(pid: number): Promise<number> {
-  let min = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 4; i++) {
-    await sleep(400);
-    min = Math.min(min, rssBytes(pid));
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(300);
+    samples.push(rssBytes(pid));
   }
-  return min;
+  samples.sort((x, y) => x - y);
+  return samples[2] as number;
 }
 
 function apiVersionsFrame(): Buffer {
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
     await broker.restart({ samePort: false });
     const uncleanStart = Number(process.hrtime.bigint() - t0) / 1e6;
     results.add(`start-up ${topics * PER_TOPIC} partitions, unclean`, 'ms', uncleanStart, emptyStart, 'empty broker');
-    results.note('start-up is spawn to the "listening on" line; RSS is the lowest of 4 samples 0.4 s apart');
+    results.note('start-up is spawn to the "listening on" line; RSS is the median of 5 samples 0.3 s apart');
   } finally {
     await broker.dispose();
     await removeTempDir(dataDir);

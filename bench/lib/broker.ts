@@ -8,13 +8,25 @@ import {
 
 export type { BrokerProcess };
 
+/**
+ * With JOCKO_BENCH_PROFILE_DIR set, the broker records a CPU profile (cpu-profile-hook.ts) and
+ * writes it there when it stops (summarise with `node scripts/cpu-profile-top.mjs DIR/*.cpuprofile`).
+ */
 export async function startBenchBroker(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+  const profileDir = process.env['JOCKO_BENCH_PROFILE_DIR'];
+  const hook = new URL('./cpu-profile-hook.js', import.meta.url).href;
+  const profile =
+    profileDir === undefined ? {} : { NODE_OPTIONS: `--import=${hook}`, JOCKO_CPU_PROFILE_DIR: profileDir };
   return startBrokerProcess({
     startTimeoutMs: 120_000,
     stopTimeoutMs: 60_000,
     ...options,
+    // JOCKO_BENCH_BROKER_SCRIPT: another build's bin/jocko.js, to compare builds in the same run.
+    ...(process.env['JOCKO_BENCH_BROKER_SCRIPT'] !== undefined
+      ? { script: process.env['JOCKO_BENCH_BROKER_SCRIPT'] }
+      : {}),
     config: { 'auto.create.topics.enable': 'false', ...options.config },
-    env: { JOCKO_LOG_LEVEL: 'warn', ...options.env },
+    env: { JOCKO_LOG_LEVEL: 'warn', ...profile, ...options.env },
   });
 }
 
