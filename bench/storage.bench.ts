@@ -36,8 +36,9 @@ import { StorageResources } from '../src/storage/storage-resources.js';
 setLogLevel('error');
 const KiB = 1024;
 const MiB = 1024 * 1024;
-const ROUNDS = Number(process.env['JOCKO_BENCH_ROUNDS'] ?? 3);
-const PARTITIONS = Number(process.env['JOCKO_BENCH_PARTITIONS'] ?? 10_000);
+const QUICK = process.env['JOCKO_BENCH_QUICK'] === '1' || process.argv.includes('--quick');
+const ROUNDS = Number(process.env['JOCKO_BENCH_ROUNDS'] ?? (QUICK ? 1 : 3));
+const PARTITIONS = Number(process.env['JOCKO_BENCH_PARTITIONS'] ?? (QUICK ? 2000 : 10_000));
 const root = mkdtempSync(join(process.env['JOCKO_BENCH_DIR'] ?? tmpdir(), 'jocko-storage-bench-'));
 const base: LogConfig = defaultLogConfig(BrokerConfig.defaults());
 
@@ -289,7 +290,7 @@ for (const [name, r] of [
 
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
-  'bench/results/storage.json',
+  QUICK ? 'bench/results/storage.quick.json' : 'bench/results/storage.json',
   `${JSON.stringify(
     {
       date: new Date().toISOString(),
@@ -316,5 +317,5 @@ writeFileSync(
     2,
   )}\n`,
 );
-console.log('\nsaved bench/results/storage.json');
+console.log(`\nsaved bench/results/storage${QUICK ? '.quick' : ''}.json`);
 rmSync(root, { recursive: true, force: true });

@@ -196,6 +196,7 @@ export class Broker {
         dedupeBufferSize: cfg.getNumber('log.cleaner.dedupe.buffer.size') / cfg.getNumber('log.cleaner.threads'),
         ioBufferSize: cfg.getNumber('log.cleaner.io.buffer.size'),
         loadFactor: cfg.getNumber('log.cleaner.io.buffer.load.factor'),
+        maxBytesPerSecond: cfg.getNumber('log.cleaner.io.max.bytes.per.second'),
       },
     });
     this.logs = logs;

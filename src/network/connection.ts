@@ -46,6 +46,13 @@ export class Connection {
   private drainWaiters: Array<() => void> = [];
   /** Frames read past the in-flight bound (from the chunk that crossed it), dispatched as slots free. */
   private backlog: Buffer[] = [];
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+    // Output accounted while corked may have paused reading; look again now that it is on its way.
+    this.maybeResume();
+  };
 
   constructor(
     private readonly socket: Socket,
@@ -134,8 +141,12 @@ export class Connection {
     this.flush();
   }
 
+  /**
+   * Writes the answered head of the queue. The socket stays corked until the current tick's
+   * microtasks have run, so responses completed together (pipelined requests read from one
+   * chunk) leave in one writev instead of one system call each.
+   */
   private flush(): void {
-    let wrote = false;
     while (this.slots.length > 0 && (this.slots[0] as Slot).done) {
       const slot = this.slots.shift() as Slot;
       const res = slot.result;
@@ -145,15 +156,15 @@ export class Connection {
       for (const c of chunks) size += c.length;
       const prefix = Buffer.allocUnsafe(4);
       prefix.writeInt32BE(size, 0);
-      if (!wrote) {
+      if (!this.corked) {
+        this.corked = true;
         this.socket.cork();
-        wrote = true;
+        process.nextTick(this.uncork);
       }
       this.socket.write(prefix);
       for (const c of chunks) this.socket.write(c);
       this.counters.bytesOut += 4 + size;
     }
-    if (wrote) this.socket.uncork();
     while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlight && !this.closed) {
       this.dispatchFrame(this.backlog.shift() as Buffer);
     }

@@ -174,8 +174,8 @@ export function needsCleaning(range: CleanableRange, minCleanableDirtyRatio: num
 }
 
 interface PassControl {
-  /** Called between chunks; throws CleaningAborted to stop the pass. */
-  pause(): Promise<void>;
+  /** Called after each chunk of `bytes` read; throws CleaningAborted to stop the pass. */
+  pause(bytes: number): Promise<void>;
 }
 
 /**
@@ -210,7 +210,7 @@ async function forEachBatch(
       p = size;
     }
     pos += p;
-    await control.pause();
+    await control.pause(p);
   }
 }
 
@@ -439,7 +439,7 @@ async function cleanSegments(
       written.push(path);
       bytesAfter += await writeCleanedSegment(path, group, settings.ioBufferSize, control, filter);
     }
-    await control.pause();
+    await control.pause(0);
     const bases = groups.map((g) => (g[0] as LogSegment).baseOffset);
     if (!plog.replaceSegments(toClean, bases)) {
       for (const p of written) rmSync(p, { force: true });
@@ -509,6 +509,8 @@ export interface LogCleanerOptions extends Partial<CleanerSettings> {
   readonly enable: boolean;
   /** `log.cleaner.backoff.ms`: the pause when no log needs cleaning. */
   readonly backoffMs: number;
+  /** `log.cleaner.io.max.bytes.per.second`: a bound on the bytes a pass reads per second. */
+  readonly maxBytesPerSecond?: number;
   /** Wall clock (default Date.now). */
   readonly now?: () => number;
 }
@@ -605,9 +607,16 @@ export class LogCleaner {
     if (best === null) return null;
     const { target, force } = best;
     const plog = target.log;
+    const rate = this.options.maxBytesPerSecond ?? Number.POSITIVE_INFINITY;
+    const started = performance.now();
+    let bytesRead = 0;
     const control: PassControl = {
-      pause: async () => {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      pause: async (bytes) => {
+        bytesRead += bytes;
+        // Kafka's cleaner throttler: sleep until the pass is back under the rate.
+        const aheadMs = Number.isFinite(rate) ? (bytesRead / rate) * 1000 - (performance.now() - started) : 0;
+        if (aheadMs > 1) await this.sleep(Math.min(aheadMs, 60_000));
+        else await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.stopping || plog.isClosed) throw new CleaningAborted('cleaning stopped');
       },
     };

@@ -766,11 +766,13 @@ export class PartitionLog implements PartitionLogPort {
   }
 
   /**
-   * retention.ms, then retention.bytes, as Kafka applies them: oldest segments first, only
+   * retention.ms, then retention.bytes, as Kafka applies them (only with cleanup.policy delete): oldest segments first, only
    * below the high watermark; the active segment too (rolled first) once all of it expired.
    * Returns the bytes deleted.
    */
   applyRetention(now: number = this.now()): number {
+    // As Kafka: time and size retention are for cleanup.policy=delete (alone or with compact).
+    if (!this.config.cleanupPolicy.includes('delete')) return 0;
     const interval = this.config.indexIntervalBytes;
     const { retentionMs, retentionBytes } = this.config;
     let deleted = 0;

@@ -503,7 +503,6 @@ test('the log manager cleans compacted logs only, and the cleaner checkpoint sur
   await logs.close();
 
   const again = make();
-  t.after(() => again.close());
   const reopened = await again.open('compacted', 'id1', 0, compactConfig());
   assert.equal(again.cleaner.firstDirtyOffset({ log: reopened, topic: 'compacted', partition: 0, logDir: root }), 6);
   assert.equal(await again.cleaner.cleanOnce(), null, 'the checkpoint says everything is clean');
@@ -517,4 +516,46 @@ test('the log manager cleans compacted logs only, and the cleaner checkpoint sur
   await again.remove('compacted', 0);
   assert.equal(readFileSync(join(root, CLEANER_CHECKPOINT_FILE), 'utf8'), '0\n0\n');
   assert.equal(existsSync(join(root, 'compacted-0')), false);
+  await again.close();
+});
+
+test('stopping the cleaner abandons a throttled pass: the log is unchanged and no .cleaned file is left', async (t) => {
+  const root = tempDir(t);
+  const logs = new LogManager({
+    logDirs: [root],
+    retentionCheckIntervalMs: 3_600_000,
+    // One byte per second: the pass sleeps after its first chunk.
+    cleaner: { enable: true, backoffMs: 3_600_000, maxBytesPerSecond: 1, ioBufferSize: 64 },
+  });
+  const log = await logs.open('throttled', 'id', 0, compactConfig());
+  for (let i = 0; i < 6; i++) {
+    append(log, [{ key: 'same', value: String(i) }]);
+    log.forceRoll();
+  }
+  const before = records(log);
+  const pass = logs.cleaner.cleanOnce();
+  await new Promise((r) => setTimeout(r, 50));
+  await logs.cleaner.stop();
+  assert.equal(await pass, null, 'the pass was abandoned');
+  assert.deepEqual(records(log), before);
+  assert.deepEqual(
+    readdirSync(log.dir).filter((n) => n.endsWith('.cleaned') || n.endsWith('.swap')),
+    [],
+  );
+  assert.equal(existsSync(join(root, CLEANER_CHECKPOINT_FILE)), false, 'no checkpoint for a pass that did not finish');
+  await logs.close();
+});
+
+test('time retention applies to cleanup.policy=compact,delete, not to compact alone', (t) => {
+  const compactOnly = openLog(t, { retentionMs: 1000 });
+  const both = openLog(t, { retentionMs: 1000, cleanupPolicy: ['compact', 'delete'] });
+  for (const log of [compactOnly, both]) {
+    append(log, [{ key: 'a', value: 'old' }]);
+    log.forceRoll();
+    append(log, [{ key: 'b', value: 'new' }]);
+  }
+  assert.equal(compactOnly.applyRetention(T0 + DAY), 0);
+  assert.deepEqual(compactOnly.segmentBaseOffsets(), [0, 1]);
+  assert.ok(both.applyRetention(T0 + DAY) > 0);
+  assert.equal(both.logStartOffset, 2, 'every expired segment went');
 });
