@@ -234,17 +234,19 @@ export class TransactionCoordinator {
       }
     }
     if (m.pendingState !== null) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
-    if (p.producerId !== NO_PRODUCER_ID) {
-      // KIP-360: a producer that knows its id and epoch may re-initialise only from them; a
-      // retry of an init that already bumped gets the current id and epoch back.
-      const current = p.producerId === m.producerId && p.producerEpoch === m.producerEpoch;
-      const retried =
-        (p.producerId === m.producerId && p.producerEpoch === m.lastProducerEpoch) ||
-        (p.producerId === m.previousProducerId && m.producerEpoch === 0);
-      if (retried && m.state === 'Empty') {
-        return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+    if (p.producerId !== NO_PRODUCER_ID && m.producerEpoch !== NO_EPOCH) {
+      // KIP-360: a producer that says which id and epoch it had is fenced unless it is this
+      // id's current producer, or it retries an init whose answer (a bumped epoch, or a new id
+      // after an exhausted epoch) it missed; such a retry gets the current id and epoch back.
+      const sameId = p.producerId === m.producerId;
+      const retryAfterNewId = p.producerId === m.previousProducerId && p.producerEpoch >= MAX_EPOCH;
+      if (!sameId && !retryAfterNewId) return failed(ErrorCode.PRODUCER_FENCED);
+      if (m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort') {
+        const retry =
+          retryAfterNewId || (p.producerEpoch !== m.producerEpoch && p.producerEpoch === m.lastProducerEpoch);
+        if (retry) return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+        if (p.producerEpoch !== m.producerEpoch) return failed(ErrorCode.PRODUCER_FENCED);
       }
-      if (!current) return failed(ErrorCode.PRODUCER_FENCED);
     }
     switch (m.state) {
       case 'PrepareCommit':

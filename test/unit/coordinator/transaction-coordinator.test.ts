@@ -218,6 +218,13 @@ test('an Ongoing transaction past its timeout is aborted by tick, with the epoch
     (await h.core.endTransaction('tx', p.producerId, p.producerEpoch, true)).errorCode,
     ErrorCode.PRODUCER_FENCED,
   );
+  // KIP-360: the timed-out producer re-initialises from its old epoch and gets the fencing epoch, not a new bump.
+  assert.deepEqual(await init(h, 'tx', 10_000, p.producerId, p.producerEpoch), {
+    errorCode: ErrorCode.NONE,
+    producerId: p.producerId,
+    producerEpoch: p.producerEpoch + 1,
+  });
+  assert.equal((await init(h, 'tx', 10_000, 999n, 0)).errorCode, ErrorCode.PRODUCER_FENCED);
 });
 
 test('transactional ids unused for transactional.id.expiration.ms are removed with a tombstone', async () => {
