@@ -447,40 +447,61 @@ export class TransactionCoordinator {
 
   // ---------------------------------------------------------------- timers
 
-  /**
-   * Aborts transactions open longer than their timeout (fencing their producer, as Kafka does)
-   * and forgets transactional ids unused for transactional.id.expiration.ms. Returns how many
-   * transactions it aborted.
-   */
+  /** Both sweeps at once (tests, and callers that run them on one clock). */
   tick(now: number = this.runtime.now()): { aborted: number; expired: number } {
-    if (!this.active) return { aborted: 0, expired: 0 };
+    return { aborted: this.abortTimedOutTransactions(now), expired: this.removeExpiredTransactionalIds(now) };
+  }
+
+  /**
+   * Aborts the transactions open longer than their producer's transaction.timeout.ms, fencing
+   * the producer's epoch as Kafka does (run every
+   * transaction.abort.timed.out.transaction.cleanup.interval.ms). Returns how many.
+   */
+  abortTimedOutTransactions(now: number = this.runtime.now()): number {
+    if (!this.active) return 0;
     let aborted = 0;
+    for (const m of this.txns.values()) {
+      if (m.pendingState !== null || m.state !== 'Ongoing' || m.txnStartTimestamp + m.txnTimeoutMs >= now) continue;
+      log.info('aborting a timed-out transaction', { transactionalId: m.transactionalId });
+      this.fenceAndAbort(m);
+      aborted++;
+    }
+    return aborted;
+  }
+
+  /**
+   * Forgets transactional ids without a transaction and unused for transactional.id.expiration.ms,
+   * with a tombstone in `__transaction_state` (run every
+   * transaction.remove.expired.transaction.cleanup.interval.ms). Returns how many.
+   */
+  removeExpiredTransactionalIds(now: number = this.runtime.now()): number {
+    if (!this.active) return 0;
     let expired = 0;
     for (const m of this.txns.values()) {
-      if (m.pendingState !== null) continue;
-      if (m.state === 'Ongoing' && m.txnStartTimestamp + m.txnTimeoutMs < now) {
-        log.info('aborting a timed-out transaction', { transactionalId: m.transactionalId });
-        this.fenceAndAbort(m);
-        aborted++;
-      } else if (
-        (m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort') &&
-        m.txnLastUpdateTimestamp + this.config.transactionalIdExpirationMs <= now
+      const idle = m.state === 'Empty' || m.state === 'CompleteCommit' || m.state === 'CompleteAbort';
+      if (
+        m.pendingState !== null ||
+        !idle ||
+        m.txnLastUpdateTimestamp + this.config.transactionalIdExpirationMs > now
       ) {
-        m.pendingState = 'Dead';
-        expired++;
-        void this.runtime
-          .append(this.partitionFor(m.transactionalId), [{ key: transactionLogKey(m.transactionalId), value: null }])
-          .then(
-            () => {
-              if (this.txns.get(m.transactionalId) === m) this.txns.delete(m.transactionalId);
-            },
-            () => {
-              m.pendingState = null;
-            },
-          );
+        continue;
       }
+      m.pendingState = 'Dead';
+      expired++;
+      const done = this.runtime
+        .append(this.partitionFor(m.transactionalId), [{ key: transactionLogKey(m.transactionalId), value: null }])
+        .then(
+          () => {
+            if (this.txns.get(m.transactionalId) === m) this.txns.delete(m.transactionalId);
+          },
+          () => {
+            m.pendingState = null;
+          },
+        );
+      this.completing.add(done);
+      void done.finally(() => this.completing.delete(done));
     }
-    return { aborted, expired };
+    return expired;
   }
 
   // ---------------------------------------------------------------- admin

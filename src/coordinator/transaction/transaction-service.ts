@@ -42,7 +42,7 @@ export interface TransactionServiceDeps {
 
 export class TransactionService {
   readonly core: TransactionCoordinator;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
   private readonly appendChains = new Map<number, Promise<void>>();
   private creating: Promise<boolean> | null = null;
   private closed = false;
@@ -101,9 +101,14 @@ export class TransactionService {
     }
     const loaded = this.core.load(records);
     log.info('transaction coordinator loaded', { partitions: n, records: records.length, ...loaded });
-    const interval = this.deps.config().getNumber('transaction.abort.timed.out.transaction.cleanup.interval.ms');
-    this.timer = setInterval(() => this.core.tick(this.deps.now()), interval);
-    this.timer.unref();
+    const cfg = this.deps.config();
+    const abortEvery = cfg.getNumber('transaction.abort.timed.out.transaction.cleanup.interval.ms');
+    const expireEvery = cfg.getNumber('transaction.remove.expired.transaction.cleanup.interval.ms');
+    this.timers.push(
+      setInterval(() => this.core.abortTimedOutTransactions(this.deps.now()), abortEvery),
+      setInterval(() => this.core.removeExpiredTransactionalIds(this.deps.now()), expireEvery),
+    );
+    for (const t of this.timers) t.unref();
   }
 
   /** Makes sure `__transaction_state` exists (Kafka creates it on the first transactional FindCoordinator). */
@@ -244,7 +249,6 @@ export class TransactionService {
   close(): void {
     this.closed = true;
     this.core.shutdown();
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    for (const t of this.timers.splice(0)) clearInterval(t);
   }
 }
