@@ -639,6 +639,7 @@ export class LogCleaner {
     for (const target of this.targets()) {
       const plog = target.log;
       if (plog.isClosed || this.uncleanable.has(plog) || !plog.logConfig.cleanupPolicy.includes('compact')) continue;
+      this.applyTruncation(target);
       const range = cleanableRange(plog, this.firstDirtyOffset(target), now);
       let score = -1;
       let force = false;
@@ -694,6 +695,15 @@ export class LogCleaner {
       });
       return null;
     }
+  }
+
+  /** As Kafka's maybeTruncateCheckpoint: a follower truncation below the checkpoint lowers it. */
+  private applyTruncation(target: CleanerTarget): void {
+    const t = target.log.takeTruncationPoint();
+    const cp = this.firstDirtyOffset(target);
+    if (t === null || cp === undefined || cp <= t) return;
+    this.checkpointsOf(target.logDir).set(checkpointKey(target.topic, target.partition), t);
+    this.writeCheckpoint(target.logDir);
   }
 
   private async run(): Promise<void> {

@@ -94,6 +94,7 @@ export class PartitionLog implements PartitionLogPort {
   private readonly resources: StorageResources;
   private readonly now: () => number;
   private _loadSummary: LoadSummary | null = null;
+  private truncatedTo: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -672,6 +673,16 @@ export class PartitionLog implements PartitionLogPort {
 
   // ---------------------------------------------------------------- compaction
 
+  /**
+   * The lowest log end a truncation left since the last call (null if none): the cleaner
+   * checkpoint must not stay above it, or data appended again there would pass for clean.
+   */
+  takeTruncationPoint(): number | null {
+    const t = this.truncatedTo;
+    this.truncatedTo = null;
+    return t;
+  }
+
   /** The segments, oldest first, the active one last (a copy: the cleaner reads them while appends go on). */
   segmentsSnapshot(): readonly LogSegment[] {
     return [...this.segments];
@@ -843,6 +854,7 @@ export class PartitionLog implements PartitionLogPort {
   private afterTruncation(): void {
     this.hints = null;
     const leo = this.logEndOffset;
+    if (this.truncatedTo === null || leo < this.truncatedTo) this.truncatedTo = leo;
     if (this._logStartOffset > leo) this.setLogStartOffset(leo);
     this.epochs.truncateFromEnd(leo);
     this._highWatermark = Math.min(Math.max(this._highWatermark, this._logStartOffset), leo);

@@ -600,3 +600,35 @@ test('a transaction marker goes once no batch of its transaction is left and its
     ],
   );
 });
+
+test('a truncation below the cleaner checkpoint lowers it, so data appended again is cleaned as dirty', async (t) => {
+  const root = tempDir(t);
+  const logs = new LogManager({
+    logDirs: [root],
+    retentionCheckIntervalMs: 3_600_000,
+    cleaner: { enable: true, backoffMs: 3_600_000 },
+  });
+  const log = await logs.open('truncated', 'id', 0, compactConfig());
+  for (let i = 0; i < 4; i++) {
+    append(log, [{ key: `k${i}`, value: 'first' }]);
+    log.forceRoll();
+  }
+  await logs.cleaner.cleanOnce();
+  const target = { log, topic: 'truncated', partition: 0, logDir: root };
+  assert.equal(logs.cleaner.firstDirtyOffset(target), 4);
+  log.truncateTo(2);
+  // What a follower fetches again after its truncation: new values for k0 and k1 at offsets 2 and 3.
+  append(log, [{ key: 'k0', value: 'again' }]);
+  log.forceRoll();
+  append(log, [{ key: 'k1', value: 'again' }]);
+  log.forceRoll();
+  assert.equal((await logs.cleaner.cleanOnce())?.topic, 'truncated');
+  assert.deepEqual(
+    records(log).map((r) => [r.offset, r.key, r.value]),
+    [
+      [2, 'k0', 'again'],
+      [3, 'k1', 'again'],
+    ],
+  );
+  await logs.close();
+});
