@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ClientConnection } from '../../src/client/connection.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
-import { COMPRESSION_NAMES, type CompressionCodec } from '../../src/protocol/records/compression/index.js';
+import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
+import {
+  COMPRESSION_NAMES,
+  CompressionCodec as Codec,
+  type CompressionCodec,
+} from '../../src/protocol/records/compression/index.js';
 import { compressionOf, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { withBroker } from '../helpers/broker-process.js';
 import { CompressionTypes, kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
@@ -152,5 +158,36 @@ test('compression.type: an idempotent producer’s recompressed batches keep pro
   assert.deepEqual(
     got.map((m) => [m.offset, m.key, m.payload]),
     Array.from({ length: 9 }, (_, i) => [i, `k${i}`, `v${i}`]),
+  );
+});
+
+test('KIP-110: a zstd batch in Produce below v7 is UNSUPPORTED_COMPRESSION_TYPE; v7 and later store it', async (t) => {
+  const broker = await withBroker(t);
+  const kafka = kafkajsClient(broker.bootstrap);
+  const admin = await kafkajsAdmin(t, kafka);
+  const topic = uniqueTopic('ctype-zstd-version');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  const conn = new ClientConnection({ host: broker.host, port: broker.port });
+  await conn.connect();
+  t.after(() => conn.close());
+  const produce = async (version: number) => {
+    const records = buildRecordBatch({
+      compression: Codec.ZSTD,
+      records: [{ key: Buffer.from('k'), value: Buffer.from(`v${version}`), timestamp: Date.now() }],
+    });
+    const res = (await conn.request(ApiKey.Produce, version, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    })) as { responses: { partitionResponses: { errorCode: number }[] }[] };
+    return res.responses[0]?.partitionResponses[0]?.errorCode;
+  };
+  assert.equal(await produce(3), ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  assert.equal(await produce(6), ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  assert.equal(await produce(7), 0);
+  assert.deepEqual(
+    (await storedBatches(conn, topic)).map((b) => [b.baseOffset, b.codec]),
+    [[0, 'zstd']],
   );
 });
