@@ -9,6 +9,7 @@ import type {
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { ZERO_UUID } from '../protocol/primitives/reader.js';
 import { v2ToLegacy } from '../protocol/records/message-set-v0-v1.js';
+import { anyBatchCompressedWith, Compression } from '../protocol/records/record-batch.js';
 import type { Partition } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
@@ -149,6 +150,11 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
                   const read = await p.log.read(offset, Math.max(0, limit), { maxOffset, minOneBatch });
                   if (read.bytes > 0) {
                     records = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : Buffer.concat(read.buffers);
+                    if (version < 10 && anyBatchCompressedWith(records, Compression.ZSTD)) {
+                      // KIP-110: clients older than Fetch v10 cannot read zstd.
+                      errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+                      records = Buffer.alloc(0);
+                    }
                     if (version <= 3) records = v2ToLegacy(records, version <= 1 ? 0 : 1);
                     budget -= records.length;
                     bytes += records.length;
