@@ -144,6 +144,9 @@ test('confluent-kafka idempotent producer through a connection-cutting proxy: ev
 
 test('kafkajs idempotent producer through a connection-cutting proxy: every message exactly once, in order per partition', async (t) => {
   const seed = seedFor(t);
+  // Every connection lives past its handshake (ApiVersions, Metadata: ~500 bytes): kafkajs 2.x
+  // mishandles a cut inside it (the connection object is reused half-reset and a later
+  // response crashes its decoder or is never read), which is the client's bug, not the broker's.
   const { broker, proxy } = await brokerBehindProxy(t, seed, { minBytes: 700, maxBytes: 4 * 1024, maxCuts: 25 });
   const admin = await adminClient(t, broker.bootstrap);
   const topic = uniqueTopic('idem-kafkajs');
