@@ -298,18 +298,19 @@ test('confluent-kafka idempotent producer across a broker kill -9 and restart: e
     { timeoutMs: 150_000 },
   );
   // Crash once some of the data is in.
-  for (let guard = 0; guard < 600; guard++) {
+  let atCrash = 0;
+  for (let guard = 0; guard < 600 && atCrash <= 100; guard++) {
     const probe = new KafkaClient({ bootstrap: broker.bootstrap, requestTimeoutMs: 5000 });
     try {
       await probe.connect();
-      const r = await probe.fetch(topic, 0, 0, { maxWaitMs: 0, maxBytes: 1 });
-      if (r.highWatermark > 100) break;
+      atCrash = (await probe.fetch(topic, 0, 0, { maxWaitMs: 0, maxBytes: 1 })).highWatermark;
     } finally {
       probe.close();
     }
-    await new Promise((r) => setTimeout(r, 20));
+    if (atCrash <= 100) await new Promise((r) => setTimeout(r, 20));
   }
   await broker.kill9();
+  t.diagnostic(`killed with ${atCrash} of ${values.length / partitions} messages in partition 0`);
   proxy.dropAll();
   await broker.restart();
   const produced = await producing;
@@ -322,4 +323,30 @@ test('confluent-kafka idempotent producer across a broker kill -9 and restart: e
     Array.from({ length: partitions }, (_, p) => values.filter((_, i) => i % partitions === p)),
     seed,
   );
+});
+
+test('the broker forgets a producer silent for producer.id.expiration.ms: it may then start at any sequence', async (t) => {
+  const broker = await withBroker(t, {
+    config: {
+      'auto.create.topics.enable': 'false',
+      'producer.id.expiration.ms': '2000',
+      'producer.id.expiration.check.interval.ms': '100',
+    },
+  });
+  const topic = uniqueTopic('idem-expiry');
+  const client = await adminClient(t, broker.bootstrap);
+  await createTopic(client, topic, 1);
+  const producer = await RawIdempotentProducer.init(client);
+  assert.deepEqual(await producer.send(client, topic, 0), { errorCode: ErrorCode.NONE, baseOffset: 0 });
+  // A gap is refused while the broker remembers the producer, and accepted once it expired.
+  let refused = 0;
+  let answer = await producer.send(client, topic, 5);
+  for (let guard = 0; answer.errorCode !== ErrorCode.NONE && guard < 300; guard++) {
+    assert.equal(answer.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    refused++;
+    await new Promise((r) => setTimeout(r, 100));
+    answer = await producer.send(client, topic, 5);
+  }
+  assert.deepEqual(answer, { errorCode: ErrorCode.NONE, baseOffset: 1 });
+  assert.ok(refused > 0, 'the gap was refused before the producer expired');
 });
