@@ -172,9 +172,13 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
                       errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
                       records = Buffer.alloc(0);
                     } else if (readCommitted && !isFollower) {
-                      aborted = p
-                        .abortedTransactions(offset, Math.min(maxOffset, nextOffsetAfter(records)))
-                        .map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+                      // Most partitions have no aborted transactions: only then is the read's end worked out.
+                      let found = p.abortedTransactions(offset, maxOffset);
+                      if (found.length > 0) {
+                        const end = nextOffsetAfter(records);
+                        found = found.filter((a) => a.firstOffset < end);
+                      }
+                      aborted = found.map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
                     }
                     if (version <= 3) records = v2ToLegacy(records, version <= 1 ? 0 : 1);
                     budget -= records.length;

@@ -728,6 +728,8 @@ export class PartitionLog implements PartitionLogPort {
     writeOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE), lowered);
     this.checkpointedRecoveryPoint = lowered;
     swapInCleanedFiles(this.dir, old, newBases);
+    // The old segments' .txnindex files went with them (the cleaner drops aborted records).
+    for (const s of old) this.txnIndexes.delete(s.baseOffset);
     const after = this.segments[first + old.length] as LogSegment;
     const now = this.now();
     const fresh = newBases.map((b) =>

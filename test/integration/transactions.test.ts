@@ -271,65 +271,71 @@ test('kafkajs: commit, abort, sendOffsets only on commit, and a fenced zombie', 
   assert.deepEqual(byPartition(all.messages), { 0: ['k1', 'kx'], 1: ['k2', 'zombie', 'k3'] });
 });
 
-test('a transaction open when the broker is killed times out after recovery and is aborted; committed data and offsets stay', async (t) => {
-  const b = await broker(t);
-  const kafka = kafkajsClient(b.bootstrap);
-  const topic = uniqueTopic('txn-restart');
-  const group = uniqueGroup('txn-restart');
-  await createTopic(t, kafka, topic, 1);
-  {
-    const p = await kafkajsProducer(t, kafka, {
-      transactionalId: uniqueName('before'),
+for (const how of ['kill -9', 'a clean stop'] as const) {
+  test(`a transaction open when the broker goes down (${how}) times out after the restart and is aborted; committed data and offsets stay`, async (t) => {
+    const b = await broker(t);
+    const kafka = kafkajsClient(b.bootstrap);
+    const topic = uniqueTopic('txn-restart');
+    const group = uniqueGroup('txn-restart');
+    await createTopic(t, kafka, topic, 1);
+    {
+      const p = await kafkajsProducer(t, kafka, {
+        transactionalId: uniqueName('before'),
+        maxInFlightRequests: 1,
+        idempotent: true,
+      });
+      const txn = await p.transaction();
+      await txn.send({
+        topic,
+        messages: [
+          { value: 'before-1', partition: 0 },
+          { value: 'before-2', partition: 0 },
+        ],
+      });
+      await txn.sendOffsets({
+        consumerGroupId: group,
+        topics: [{ topic, partitions: [{ partition: 0, offset: '2' }] }],
+      });
+      await txn.commit();
+      await p.disconnect();
+    }
+    const open = await confluent<{ unflushed: number }>(b.bootstrap, {
+      op: 'open',
+      topic,
+      transactional_id: uniqueName('open'),
+      txn_timeout_ms: 4000,
+      messages: [
+        { value: 'open-1', partition: 0 },
+        { value: 'open-2', partition: 0 },
+      ],
+    });
+    assert.equal(open.unflushed, 0);
+    // The open transaction holds the last stable offset back: read_committed stops before it.
+    assert.deepEqual(byPartition((await readAll(b.bootstrap, topic, 'read_committed')).messages), {
+      0: ['before-1', 'before-2'],
+    });
+
+    if (how === 'kill -9') await b.kill9();
+    else await b.stop();
+    await b.restart();
+    const kafka2 = kafkajsClient(b.bootstrap);
+    const p = await kafkajsProducer(t, kafka2, {
+      transactionalId: uniqueName('after'),
       maxInFlightRequests: 1,
       idempotent: true,
     });
     const txn = await p.transaction();
-    await txn.send({
-      topic,
-      messages: [
-        { value: 'before-1', partition: 0 },
-        { value: 'before-2', partition: 0 },
-      ],
-    });
-    await txn.sendOffsets({ consumerGroupId: group, topics: [{ topic, partitions: [{ partition: 0, offset: '2' }] }] });
+    await txn.send({ topic, messages: [{ value: 'after-1', partition: 0 }] });
     await txn.commit();
-    await p.disconnect();
-  }
-  const open = await confluent<{ unflushed: number }>(b.bootstrap, {
-    op: 'open',
-    topic,
-    transactional_id: uniqueName('open'),
-    txn_timeout_ms: 4000,
-    messages: [
-      { value: 'open-1', partition: 0 },
-      { value: 'open-2', partition: 0 },
-    ],
-  });
-  assert.equal(open.unflushed, 0);
-  // The open transaction holds the last stable offset back: read_committed stops before it.
-  assert.deepEqual(byPartition((await readAll(b.bootstrap, topic, 'read_committed')).messages), {
-    0: ['before-1', 'before-2'],
-  });
 
-  await b.kill9();
-  await b.restart();
-  const kafka2 = kafkajsClient(b.bootstrap);
-  const p = await kafkajsProducer(t, kafka2, {
-    transactionalId: uniqueName('after'),
-    maxInFlightRequests: 1,
-    idempotent: true,
+    // Once the recovered coordinator aborts the timed-out transaction, the LSO passes it.
+    const seen = await waitFor('the open transaction to be aborted', async () => {
+      const r = await readAll(b.bootstrap, topic, 'read_committed');
+      return r.messages.some((m) => m.value === 'after-1') ? r.messages : null;
+    });
+    assert.deepEqual(byPartition(seen), { 0: ['before-1', 'before-2', 'after-1'] });
+    const all = await readAll(b.bootstrap, topic, 'read_uncommitted');
+    assert.deepEqual(byPartition(all.messages), { 0: ['before-1', 'before-2', 'open-1', 'open-2', 'after-1'] });
+    assert.deepEqual(await groupOffsets(t, kafka2, group, topic), { 0: '2' });
   });
-  const txn = await p.transaction();
-  await txn.send({ topic, messages: [{ value: 'after-1', partition: 0 }] });
-  await txn.commit();
-
-  // Once the recovered coordinator aborts the timed-out transaction, the LSO passes it.
-  const seen = await waitFor('the open transaction to be aborted', async () => {
-    const r = await readAll(b.bootstrap, topic, 'read_committed');
-    return r.messages.some((m) => m.value === 'after-1') ? r.messages : null;
-  });
-  assert.deepEqual(byPartition(seen), { 0: ['before-1', 'before-2', 'after-1'] });
-  const all = await readAll(b.bootstrap, topic, 'read_uncommitted');
-  assert.deepEqual(byPartition(all.messages), { 0: ['before-1', 'before-2', 'open-1', 'open-2', 'after-1'] });
-  assert.deepEqual(await groupOffsets(t, kafka2, group, topic), { 0: '2' });
-});
+}

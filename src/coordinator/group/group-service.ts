@@ -13,7 +13,7 @@ import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
 import { parseEndTxnMarkerBatch } from '../../protocol/records/control-record.js';
 import { decodeRecords } from '../../protocol/records/record.js';
 import { isControl, isTransactional, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
-import { type Partition, producerBatchOf } from '../../replication/partition.js';
+import type { Partition } from '../../replication/partition.js';
 import { GroupCoordinator, type LoadedRecord } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 

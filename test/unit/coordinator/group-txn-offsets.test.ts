@@ -30,7 +30,10 @@ function setup(preload: LoadedRecord[] = []) {
     randomId: () => 'id',
   });
   gc.load(preload);
-  return { gc, appended, refuseWith: (code: number | null) => void (refuse = code) };
+  const refuseWith = (code: number | null) => {
+    refuse = code;
+  };
+  return { gc, appended, refuseWith };
 }
 
 const commit = (gc: GroupCoordinator, producerId: bigint, offset: bigint, topic = 't') =>
