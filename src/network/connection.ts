@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { logger } from '../observability/logger.js';
 import { DecodeError } from '../protocol/primitives/decode-error.js';
+import { readBufferPool } from '../storage/read-buffer-pool.js';
 import { isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { ConnectionInfo, DispatchResult, RequestDispatcher } from './types.js';
@@ -31,6 +32,23 @@ export interface NetworkCounters {
 interface Slot {
   done: boolean;
   result: DispatchResult;
+}
+
+/** Chunks smaller than this are never pooled read windows (the pool's smallest class is 64 KiB). */
+const POOLED_MIN_BYTES = 32 * 1024;
+
+function lentChunks(chunks: readonly Buffer[]): Buffer[] | null {
+  let lent: Buffer[] | null = null;
+  for (const c of chunks) {
+    if (c.length <= POOLED_MIN_BYTES || !readBufferPool.isLent(c)) continue;
+    if (lent === null) lent = [];
+    lent.push(c);
+  }
+  return lent;
+}
+
+function giveBack(lent: readonly Buffer[]): void {
+  for (const b of lent) readBufferPool.give(b);
 }
 
 /**
@@ -162,7 +180,14 @@ export class Connection {
         process.nextTick(this.uncork);
       }
       this.socket.write(prefix);
-      for (const c of chunks) this.socket.write(c);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Buffer);
+      if (last >= 0) {
+        const lent = lentChunks(chunks);
+        if (lent === null) this.socket.write(chunks[last] as Buffer);
+        // Segment bytes read into pooled buffers go back to the pool once the kernel has them.
+        else this.socket.write(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+      }
       this.counters.bytesOut += 4 + size;
     }
     while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlight && !this.closed) {
