@@ -1,9 +1,14 @@
 /**
- * Large read windows (what a fetch reads from a segment) lent from free lists by power-of-two
- * size class, and given back by the network layer once the socket has taken the bytes.
+ * Large buffers of the hot paths lent from free lists by power-of-two size class and given
+ * back once their last reader is done:
+ * - segment read windows (what a fetch reads), given back by the connection once the socket
+ *   has taken the response's bytes;
+ * - Produce request frames assembled from several socket chunks, given back by the connection
+ *   once the request has been answered (the produce path writes the batches to the segment
+ *   synchronously and must keep no view into a request's records past its response).
  *
- * Why: a consumer at a few hundred MB/s would otherwise allocate a fresh megabyte of external
- * memory per fetch, and V8 answers external-memory growth with full garbage collections whose
+ * Why: at a few hundred MB/s the broker would otherwise allocate a fresh megabyte of external
+ * memory per request, and V8 answers external-memory growth with full garbage collections whose
  * cost grows with the broker's heap (many partitions, groups, metadata), stalling every client.
  *
  * Safety rule: a buffer is reused only after `give` returned it, and `give` is called only for a
@@ -14,7 +19,7 @@
 const MIN_CLASS_SHIFT = 16; // 64 KiB
 const MAX_CLASS_SHIFT = 22; // 4 MiB
 
-export class ReadBufferPool {
+export class BufferPool {
   private readonly free: ArrayBuffer[][] = [];
   private readonly lent = new WeakSet<ArrayBuffer>();
   private freeBytes = 0;
@@ -63,5 +68,5 @@ function classShift(size: number): number {
   return shift;
 }
 
-/** The broker's pool: segment reads take from it, connections give back what they have sent. */
-export const readBufferPool = new ReadBufferPool();
+/** The process's pool: segment reads and the frame decoder take from it, connections give back. */
+export const bufferPool = new BufferPool();

@@ -1,14 +1,14 @@
-/** The pool of large read windows: lent buffers are reused only after they were given back, within a bound. */
+/** The pool of large hot-path buffers: lent buffers are reused only after they were given back, within a bound. */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { FrameDecoder } from '../../../src/network/frame-decoder.js';
 import { NetworkServer } from '../../../src/network/server.js';
 import type { RequestDispatcher } from '../../../src/network/types.js';
-import { ReadBufferPool, readBufferPool } from '../../../src/storage/read-buffer-pool.js';
+import { BufferPool, bufferPool } from '../../../src/runtime/buffer-pool.js';
 
 test('a lent buffer has exactly the size asked for and is not lent again before it is given back', () => {
-  const pool = new ReadBufferPool();
+  const pool = new BufferPool();
   const a = pool.take(100_000) as Buffer;
   const b = pool.take(100_000) as Buffer;
   assert.equal(a.length, 100_000);
@@ -17,7 +17,7 @@ test('a lent buffer has exactly the size asked for and is not lent again before 
 });
 
 test('a buffer given back is lent again for a size of the same class, and only once', () => {
-  const pool = new ReadBufferPool();
+  const pool = new BufferPool();
   const a = pool.take(70_000) as Buffer;
   pool.give(a.subarray(10, 20));
   pool.give(a);
@@ -30,7 +30,7 @@ test('a buffer given back is lent again for a size of the same class, and only o
 });
 
 test('buffers the pool did not lend are ignored, too large ones are not pooled, and what it keeps is bounded', () => {
-  const pool = new ReadBufferPool(256 * 1024);
+  const pool = new BufferPool(256 * 1024);
   pool.give(Buffer.allocUnsafeSlow(64 * 1024));
   assert.equal(pool.retainedBytes, 0);
   assert.equal(pool.take(5 * 1024 * 1024), null);
@@ -44,7 +44,7 @@ test('a connection gives a pooled response buffer back once it is sent, with the
   let sent: Buffer | null = null;
   const dispatcher: RequestDispatcher = {
     dispatch() {
-      const b = readBufferPool.take(size) as Buffer;
+      const b = bufferPool.take(size) as Buffer;
       for (let i = 0; i < size; i++) b[i] = i % 251;
       sent = b;
       return [b];
@@ -71,6 +71,6 @@ test('a connection gives a pooled response buffer back once it is sent, with the
   for (let i = 0; i < size; i += 997) assert.equal(received[i], i % 251);
   assert.ok(sent !== null);
   // The write's completion may be reported just after the last bytes reached the client.
-  for (let i = 0; i < 100 && readBufferPool.isLent(sent as Buffer); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(readBufferPool.isLent(sent as Buffer), false, 'given back after the write completed');
+  for (let i = 0; i < 100 && bufferPool.isLent(sent as Buffer); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(bufferPool.isLent(sent as Buffer), false, 'given back after the write completed');
 });
