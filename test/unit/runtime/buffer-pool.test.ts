@@ -74,3 +74,58 @@ test('a connection gives a pooled response buffer back once it is sent, with the
   for (let i = 0; i < 100 && bufferPool.isLent(sent as Buffer); i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(bufferPool.isLent(sent as Buffer), false, 'given back after the write completed');
 });
+
+test('a large Produce frame is assembled in a pooled buffer and given back once answered; other frames are not pooled', async (t) => {
+  const seen: Array<{ apiKey: number; lent: boolean; frame: Buffer; sum: number }> = [];
+  const dispatcher: RequestDispatcher = {
+    dispatch(f: Buffer) {
+      let sum = 0;
+      for (let i = 0; i < f.length; i += 4093) sum += f[i] as number;
+      seen.push({ apiKey: f.readInt16BE(0), lent: bufferPool.isLent(f), frame: f, sum });
+      const res = Buffer.alloc(4);
+      res.writeInt32BE(f.length, 0);
+      return res;
+    },
+  };
+  const server = new NetworkServer({ host: '127.0.0.1', port: 0, dispatcher });
+  const { port } = await server.listen();
+  t.after(() => server.close({ graceMs: 100 }));
+  const size = 300_000;
+  const request = (apiKey: number) => {
+    const b = Buffer.alloc(4 + size);
+    b.writeInt32BE(size, 0);
+    b.writeInt16BE(apiKey, 4);
+    for (let i = 6; i < b.length; i++) b[i] = i % 241;
+    return b;
+  };
+  const answers = await new Promise<number[]>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const decoder = new FrameDecoder(1 << 20);
+    const got: number[] = [];
+    s.on('data', (d) =>
+      decoder.push(d, (f) => {
+        got.push(f.readInt32BE(0));
+        if (got.length === 2) {
+          resolve(got);
+          s.destroy();
+        }
+      }),
+    );
+    s.once('error', reject);
+    // Written in small pieces, so both frames are split across many chunks.
+    const all = Buffer.concat([request(0), request(3)]);
+    for (let off = 0; off < all.length; off += 1000) s.write(all.subarray(off, off + 1000));
+  });
+  assert.deepEqual(answers, [size, size]);
+  const [produce, other] = seen;
+  assert.ok(produce !== undefined && other !== undefined);
+  assert.equal(produce.apiKey, 0);
+  assert.equal(produce.lent, true, 'the Produce frame came from the pool');
+  assert.equal(other.lent, false, 'a Metadata frame did not');
+  let expected = 0;
+  // The frame's first two bytes are the API key (0); byte i >= 2 of the frame is byte i + 4 of what was sent.
+  for (let i = 0; i < size; i += 4093) expected += i < 2 ? 0 : (i + 4) % 241;
+  assert.equal(produce.sum, expected, 'the pooled frame holds the bytes sent');
+  for (let i = 0; i < 100 && bufferPool.isLent(produce.frame); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(bufferPool.isLent(produce.frame), false, 'given back after the answer was written');
+});
