@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Compression } from '../src/protocol/records/record-batch.js';
 import { adminClient, createTopic, startBenchBroker } from './lib/broker.js';
-import { bestOf, KiB, MiB, QUICK, Results } from './lib/harness.js';
+import { bestOf, cpuSeconds, KiB, MiB, QUICK, Results } from './lib/harness.js';
 import { runJob, startPeer } from './lib/jobs.js';
 
 const ROUNDS = Number(process.env['JOCKO_BENCH_ROUNDS'] ?? (QUICK ? 2 : 3));
@@ -31,18 +31,21 @@ function dropCaches(): boolean {
   }
 }
 
-async function baselineB(file: string, cold: boolean): Promise<{ mbPerSec: number; spread: number }> {
+async function baselineB(file: string, cold: boolean): Promise<{ mbPerSec: number; spread: number; cpuPerGB: number }> {
   const rates: number[] = [];
+  let cpuPerGB = Number.POSITIVE_INFINITY;
   for (let i = 0; i < ROUNDS; i++) {
     const peer = await startPeer(['source', file, String(VOLUME)]);
     if (cold) dropCaches();
+    const cpu0 = cpuSeconds(peer.pid);
     const r = await runJob({ kind: 'raw-recv', host: '127.0.0.1', port: peer.port });
+    cpuPerGB = Math.min(cpuPerGB, (cpuSeconds(peer.pid) - cpu0) / (r.bytes / 1e9));
     await peer.stop();
     if (r.bytes !== VOLUME) throw new Error(`baseline (b) received ${r.bytes} of ${VOLUME} bytes`);
     rates.push(r.bytes / r.seconds / 1e6);
   }
   const b = bestOf(rates);
-  return { mbPerSec: b.best, spread: b.spread };
+  return { mbPerSec: b.best, spread: b.spread, cpuPerGB };
 }
 
 async function main(): Promise<void> {
@@ -83,8 +86,10 @@ async function main(): Promise<void> {
       const rates: number[] = [];
       let records = 0;
       let seconds = 1;
+      let cpuPerGB = Number.POSITIVE_INFINITY;
       for (let i = 0; i < ROUNDS; i++) {
         if (cold && !dropCaches()) throw new Error('cannot drop caches');
+        const cpu0 = cpuSeconds(broker.pid);
         const r = await runJob({
           kind: 'consume',
           host: broker.host,
@@ -94,6 +99,7 @@ async function main(): Promise<void> {
           endOffsets,
           partitionMaxBytes: MiB,
         });
+        cpuPerGB = Math.min(cpuPerGB, (cpuSeconds(broker.pid) - cpu0) / (r.bytes / 1e9));
         if (r.records !== produced.records)
           throw new Error(`consumed ${r.records} records, produced ${produced.records}`);
         const rate = r.bytes / r.seconds / 1e6;
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
         }
         rates.push(rate);
       }
-      return { ...bestOf(rates), recordsPerSec: records / seconds };
+      return { ...bestOf(rates), recordsPerSec: records / seconds, cpuPerGB };
     };
 
     // Warm first (the log is in the page cache after being produced), one unmeasured pass for the JIT.
@@ -114,6 +120,8 @@ async function main(): Promise<void> {
       recordsPerSec: warm.recordsPerSec,
       spread: `${(warm.spread * 100).toFixed(0)}%`,
       baselineSpread: `${(warmBase.spread * 100).toFixed(0)}%`,
+      brokerCpuSecPerGB: warm.cpuPerGB,
+      baselineCpuSecPerGB: warmBase.cpuPerGB,
     });
     if (dropCaches()) {
       const coldBase = await baselineB(file, true);
@@ -122,6 +130,8 @@ async function main(): Promise<void> {
         recordsPerSec: cold.recordsPerSec,
         spread: `${(cold.spread * 100).toFixed(0)}%`,
         baselineSpread: `${(coldBase.spread * 100).toFixed(0)}%`,
+        brokerCpuSecPerGB: cold.cpuPerGB,
+        baselineCpuSecPerGB: coldBase.cpuPerGB,
       });
       results.note('cold: page cache dropped with echo 1 > /proc/sys/vm/drop_caches before each round');
     } else {

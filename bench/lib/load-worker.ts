@@ -6,10 +6,12 @@
  * - consume: pipelined Fetch requests (one in flight per partition) until given end offsets;
  * - latency-producer / latency-consumer: records stamped with the monotonic clock at a fixed
  *   rate, read back by a long-polling consumer that computes produce→consume latency;
+ * - raw-latency-producer / raw-latency-consumer: the same at the same rate through a relay peer;
  * - raw-send / raw-recv: the same byte volume over plain TCP to/from a baseline peer.
  */
 import { connect } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { FrameDecoder } from '../../src/network/frame-decoder.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
 import { WireConnection } from './wire.js';
 
@@ -63,6 +65,24 @@ export interface LatencyConsumerJob {
   timeoutMs: number;
 }
 
+/** The latency baseline's producer: frames [length, stamp, count, count x recordSize bytes] at a fixed rate. */
+export interface RawLatencyProducerJob {
+  kind: 'raw-latency-producer';
+  host: string;
+  port: number;
+  ratePerSec: number;
+  durationMs: number;
+  recordSize: number;
+}
+
+export interface RawLatencyConsumerJob {
+  kind: 'raw-latency-consumer';
+  host: string;
+  port: number;
+  expectRecords: number;
+  timeoutMs: number;
+}
+
 export interface RawSendJob {
   kind: 'raw-send';
   host: string;
@@ -77,7 +97,15 @@ export interface RawRecvJob {
   port: number;
 }
 
-export type Job = ProduceJob | ConsumeJob | LatencyProducerJob | LatencyConsumerJob | RawSendJob | RawRecvJob;
+export type Job =
+  | ProduceJob
+  | ConsumeJob
+  | LatencyProducerJob
+  | LatencyConsumerJob
+  | RawLatencyProducerJob
+  | RawLatencyConsumerJob
+  | RawSendJob
+  | RawRecvJob;
 
 export interface JobResult {
   seconds: number;
@@ -426,6 +454,74 @@ async function runLatencyConsumer(job: LatencyConsumerJob): Promise<JobResult> {
   return { seconds, bytes: 0, records, requests, latenciesUs: lat.subarray(0, records) };
 }
 
+function runRawLatencyProducer(job: RawLatencyProducerJob): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: job.host, port: job.port, noDelay: true });
+    const total = Math.round((job.ratePerSec * job.durationMs) / 1000);
+    let sent = 0;
+    let requests = 0;
+    let start = 0n;
+    s.on('error', reject);
+    s.once('connect', () => {
+      start = now();
+      const tick = () => {
+        const due = Math.min(total, Math.floor((Number(now() - start) / 1e9) * job.ratePerSec));
+        if (due > sent) {
+          const n = due - sent;
+          const frame = Buffer.alloc(16 + n * job.recordSize);
+          frame.writeInt32BE(frame.length - 4, 0);
+          frame.writeBigInt64BE(now(), 4);
+          frame.writeInt32BE(n, 12);
+          s.write(frame);
+          sent += n;
+          requests++;
+        }
+        if (sent < total) setTimeout(tick, 1);
+        else {
+          s.end();
+          resolve({ seconds: secondsSince(start), bytes: sent * job.recordSize, records: sent, requests });
+        }
+      };
+      tick();
+    });
+  });
+}
+
+function runRawLatencyConsumer(job: RawLatencyConsumerJob): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: job.host, port: job.port, noDelay: true });
+    const lat = new Float64Array(job.expectRecords);
+    let records = 0;
+    let frames = 0;
+    const start = now();
+    const decoder = new FrameDecoder(64 * 1024 * 1024);
+    const timer = setTimeout(() => finish(), job.timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve({
+        seconds: secondsSince(start),
+        bytes: 0,
+        records,
+        requests: frames,
+        latenciesUs: lat.subarray(0, records),
+      });
+    };
+    s.on('error', reject);
+    s.once('connect', () => s.write('C'));
+    s.on('data', (chunk: Buffer) => {
+      const received = now();
+      decoder.push(chunk, (frame) => {
+        frames++;
+        const us = Number(received - frame.readBigInt64BE(0)) / 1000;
+        const n = frame.readInt32BE(8);
+        for (let i = 0; i < n && records < lat.length; i++) lat[records++] = us;
+      });
+      if (records >= job.expectRecords) finish();
+    });
+  });
+}
+
 function runRawSend(job: RawSendJob): Promise<JobResult> {
   return new Promise((resolve, reject) => {
     const chunk = payload(job.chunkBytes, 3);
@@ -486,6 +582,10 @@ async function run(job: Job): Promise<JobResult> {
       return runLatencyProducer(job);
     case 'latency-consumer':
       return runLatencyConsumer(job);
+    case 'raw-latency-producer':
+      return runRawLatencyProducer(job);
+    case 'raw-latency-consumer':
+      return runRawLatencyConsumer(job);
     case 'raw-send':
       return runRawSend(job);
     case 'raw-recv':

@@ -105,6 +105,16 @@ function validateRecords(
     const v = validateBatch(batches, pos, size);
     if (!v.ok) return { ok: false, result: fail(BATCH_ERROR_CODE[v.error] ?? ErrorCode.CORRUPT_MESSAGE, v.reason) };
     const h = v.header;
+    if (apiVersion < 7 && (h.attributes & 0x07) === 4) {
+      // KIP-110: zstd needs Produce v7+.
+      return {
+        ok: false,
+        result: fail(
+          ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+          `Produce requests with version ${apiVersion} are not allowed to use ZStandard compression`,
+        ),
+      };
+    }
     if (h.attributes & 0x08 && cfg.messageTimestampType === 'CreateTime') {
       // A producer may not claim LogAppendTime; Kafka rejects it.
       return { ok: false, result: fail(ErrorCode.INVALID_TIMESTAMP, 'producers may not set LogAppendTime') };

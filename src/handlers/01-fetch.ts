@@ -9,7 +9,12 @@ import type {
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { ZERO_UUID } from '../protocol/primitives/reader.js';
 import { v2ToLegacy } from '../protocol/records/message-set-v0-v1.js';
-import { readBatchHeader, splitBatches } from '../protocol/records/record-batch.js';
+import {
+  anyBatchCompressedWith,
+  Compression,
+  readBatchHeader,
+  splitBatches,
+} from '../protocol/records/record-batch.js';
 import type { Partition } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
@@ -162,7 +167,11 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
                   const read = await p.log.read(offset, Math.max(0, limit), { maxOffset, minOneBatch });
                   if (read.bytes > 0) {
                     records = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : Buffer.concat(read.buffers);
-                    if (readCommitted && !isFollower) {
+                    if (version < 10 && anyBatchCompressedWith(records, Compression.ZSTD)) {
+                      // KIP-110: clients older than Fetch v10 cannot read zstd.
+                      errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+                      records = Buffer.alloc(0);
+                    } else if (readCommitted && !isFollower) {
                       // Most partitions have no aborted transactions: only then is the read's end worked out.
                       let found = p.abortedTransactions(offset, maxOffset);
                       if (found.length > 0) {

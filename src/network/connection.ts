@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { logger } from '../observability/logger.js';
 import { DecodeError } from '../protocol/primitives/decode-error.js';
+import { bufferPool } from '../runtime/buffer-pool.js';
 import { isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { ConnectionInfo, DispatchResult, RequestDispatcher } from './types.js';
@@ -31,6 +32,31 @@ export interface NetworkCounters {
 interface Slot {
   done: boolean;
   result: DispatchResult;
+  /** A pooled Produce request frame, given back once the request is answered. */
+  frame: Buffer | null;
+}
+
+/** Chunks smaller than this are never pooled read windows (the pool's smallest class is 64 KiB). */
+const POOLED_MIN_BYTES = 32 * 1024;
+
+function lentChunks(chunks: readonly Buffer[]): Buffer[] | null {
+  let lent: Buffer[] | null = null;
+  for (const c of chunks) {
+    if (c.length <= POOLED_MIN_BYTES || !bufferPool.isLent(c)) continue;
+    if (lent === null) lent = [];
+    lent.push(c);
+  }
+  return lent;
+}
+
+function giveBack(lent: readonly Buffer[]): void {
+  for (const b of lent) bufferPool.give(b);
+}
+
+function giveBackFrame(frame: Buffer): (err?: Error | null) => void {
+  return (err) => {
+    if (err == null) bufferPool.give(frame);
+  };
 }
 
 /**
@@ -114,7 +140,11 @@ export class Connection {
 
   private dispatchFrame(frame: Buffer): void {
     this.counters.requests++;
-    const slot: Slot = { done: false, result: null };
+    const slot: Slot = {
+      done: false,
+      result: null,
+      frame: frame.length > POOLED_MIN_BYTES && bufferPool.isLent(frame) ? frame : null,
+    };
     this.slots.push(slot);
     if (this.slots.length >= this.limits.maxInFlight) this.pause();
     let result: DispatchResult | Promise<DispatchResult>;
@@ -150,7 +180,11 @@ export class Connection {
     while (this.slots.length > 0 && (this.slots[0] as Slot).done) {
       const slot = this.slots.shift() as Slot;
       const res = slot.result;
-      if (res === null) continue;
+      if (res === null) {
+        // acks=0: no response, and the handler is done with the request.
+        if (slot.frame !== null) bufferPool.give(slot.frame);
+        continue;
+      }
       const chunks = Buffer.isBuffer(res) ? [res] : res;
       let size = 0;
       for (const c of chunks) size += c.length;
@@ -162,7 +196,21 @@ export class Connection {
         process.nextTick(this.uncork);
       }
       this.socket.write(prefix);
-      for (const c of chunks) this.socket.write(c);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Buffer);
+      if (last >= 0) {
+        const lent = lentChunks(chunks);
+        if (slot.frame !== null) {
+          // The request's handler has answered; its frame goes back with the response's buffers.
+          if (lent === null) this.socket.write(chunks[last] as Buffer, giveBackFrame(slot.frame));
+          else {
+            lent.push(slot.frame);
+            this.socket.write(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+          }
+        } else if (lent === null) this.socket.write(chunks[last] as Buffer);
+        // Segment bytes read into pooled buffers go back to the pool once the kernel has them.
+        else this.socket.write(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+      }
       this.counters.bytesOut += 4 + size;
     }
     while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlight && !this.closed) {

@@ -1,9 +1,17 @@
+import { bufferPool } from '../runtime/buffer-pool.js';
 import { FrameTooLargeError } from './errors.js';
+
+/** API key of Produce, the only request whose split frames are assembled into pooled buffers. */
+const PRODUCE_API_KEY = 0;
+/** Smaller split frames are not worth pooling. */
+const POOLED_FRAME_MIN_BYTES = 64 * 1024;
 
 /**
  * Incremental 4-byte big-endian size framing. A frame wholly inside one chunk is passed on as
  * a view (no copy); a frame split across chunks is assembled once into a buffer of its exact
- * size, allocated only after the size has been checked against the limit.
+ * size, allocated only after the size has been checked against the limit. Large Produce
+ * frames are assembled into buffers lent by the buffer pool, which the connection gives back
+ * once the request is answered.
  */
 export class FrameDecoder {
   private partial: Buffer | null = null;
@@ -56,7 +64,11 @@ export class FrameDecoder {
         pos += size;
         onFrame(frame);
       } else {
-        this.partial = Buffer.allocUnsafe(size);
+        const pooled =
+          size >= POOLED_FRAME_MIN_BYTES && len - pos >= 2 && chunk.readInt16BE(pos) === PRODUCE_API_KEY
+            ? bufferPool.take(size)
+            : null;
+        this.partial = pooled ?? Buffer.allocUnsafe(size);
         this.partialFilled = 0;
         if (size === 0) {
           this.partial = null;

@@ -333,11 +333,18 @@ export class Partition {
   producerState(): ProducerStateManager | Promise<ProducerStateManager> {
     if (this.producers !== null) return this.producers;
     if (this.producersLoading === null) {
-      this.producersLoading = this.rebuildProducerState().then((s) => {
-        this.producers = s;
-        this.producersLoading = null;
-        return s;
-      });
+      this.producersLoading = this.rebuildProducerState().then(
+        (s) => {
+          this.producers = s;
+          this.producersLoading = null;
+          return s;
+        },
+        (err: unknown) => {
+          // A failed read (the log closed under us, a disk error) is retried by the next caller.
+          this.producersLoading = null;
+          throw err;
+        },
+      );
     }
     return this.producersLoading;
   }

@@ -14,8 +14,9 @@
  * `segment.bytes`, keeping a record only if no later record has its key. Offsets never
  * change (compaction leaves gaps). Batches keep their header fields (producer id, epoch,
  * base sequence, offset range, leader epoch); a batch left with no records is dropped unless
- * it is its producer's last, which producer state needs. Control batches are kept. Records
- * of aborted transactions are removed. Tombstones (null values) are kept until their batch's
+ * it is its producer's last, which producer state needs. Records of aborted transactions
+ * are removed; a transaction marker is kept until no batch of its transaction is left, then
+ * until its own delete horizon. Tombstones (null values) are kept until their batch's
  * delete horizon (KIP-534: set to now + `delete.retention.ms` by the first pass that sees
  * them) has passed. Compressed batches are decompressed, filtered and recompressed with the
  * same codec; batches with nothing to change are copied as they are.
@@ -385,17 +386,22 @@ async function cleanSegments(
   let recordsRemoved = 0;
   let nextHorizon = Number.POSITIVE_INFINITY;
   const horizonMs = now + cfg.deleteRetentionMs;
+  // Producers whose current transaction had a batch in this pass (Kafka's CleanedTransactionMetadata).
+  const committedSeen = new Set<bigint>();
+  const abortedSeen = new Set<bigint>();
   const filter = (buf: Buffer, pos: number, size: number): Buffer | null => {
     const batch = buf.subarray(pos, pos + size);
     const attrs = attributesAt(buf, pos);
-    if (isControl(attrs)) return batch;
     const pid = producerIdAt(buf, pos);
+    if (isControl(attrs)) return filterMarker(batch, pid);
     const keepEmpty = pid >= 0n && facts.lastDataOffset.get(pid) === lastOffsetAt(buf, pos);
     const { header, records } = decodeBatch(batch);
     if (isTransactional(attrs) && isAborted(facts, pid, header.baseOffset)) {
+      abortedSeen.add(pid);
       recordsRemoved += records.length;
       return keepEmpty ? emptyBatchLike(header) : null;
     }
+    if (isTransactional(attrs)) committedSeen.add(pid);
     const horizon = hasDeleteHorizon(attrs) ? header.baseTimestamp : -1;
     const kept = records.filter((r) => {
       if (r.key === null) return false;
@@ -428,6 +434,46 @@ async function cleanSegments(
       ...(logAppendTime ? { logAppendTime: header.maxTimestamp } : {}),
       lastOffsetDelta: header.lastOffsetDelta,
       ...(tombstones ? { deleteHorizonMs: horizon >= 0 ? horizon : horizonMs } : {}),
+    });
+  };
+
+  /**
+   * As Kafka: a transaction marker stays while any batch of its transaction does; once none
+   * is left it gets a delete horizon, and goes when that has passed.
+   */
+  const filterMarker = (batch: Buffer, pid: bigint): Buffer | null => {
+    const marker = parseEndTxnMarkerBatch(batch);
+    if (marker === null) return batch;
+    const hadData = marker.commit ? committedSeen.delete(pid) : abortedSeen.delete(pid);
+    if (hadData) return batch;
+    const { header, records } = decodeBatch(batch);
+    if (hasDeleteHorizon(header.attributes)) {
+      if (now >= header.baseTimestamp) {
+        recordsRemoved += records.length;
+        return null;
+      }
+      nextHorizon = Math.min(nextHorizon, header.baseTimestamp);
+      return batch;
+    }
+    nextHorizon = Math.min(nextHorizon, horizonMs);
+    return buildRecordBatch({
+      baseOffset: header.baseOffset,
+      records: records.map((r) => ({
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestamp: r.timestamp,
+        offsetDelta: r.offset - header.baseOffset,
+      })),
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+      transactional: true,
+      control: true,
+      partitionLeaderEpoch: header.partitionLeaderEpoch,
+      timestampType: timestampTypeOf(header.attributes),
+      lastOffsetDelta: header.lastOffsetDelta,
+      deleteHorizonMs: horizonMs,
     });
   };
 
@@ -593,6 +639,7 @@ export class LogCleaner {
     for (const target of this.targets()) {
       const plog = target.log;
       if (plog.isClosed || this.uncleanable.has(plog) || !plog.logConfig.cleanupPolicy.includes('compact')) continue;
+      this.applyTruncation(target);
       const range = cleanableRange(plog, this.firstDirtyOffset(target), now);
       let score = -1;
       let force = false;
@@ -648,6 +695,15 @@ export class LogCleaner {
       });
       return null;
     }
+  }
+
+  /** As Kafka's maybeTruncateCheckpoint: a follower truncation below the checkpoint lowers it. */
+  private applyTruncation(target: CleanerTarget): void {
+    const t = target.log.takeTruncationPoint();
+    const cp = this.firstDirtyOffset(target);
+    if (t === null || cp === undefined || cp <= t) return;
+    this.checkpointsOf(target.logDir).set(checkpointKey(target.topic, target.partition), t);
+    this.writeCheckpoint(target.logDir);
   }
 
   private async run(): Promise<void> {

@@ -13,6 +13,7 @@ import {
   renameSync,
   writeSync,
 } from 'node:fs';
+import { bufferPool } from '../runtime/buffer-pool.js';
 
 /** Writes all of `buf[start, end)` at `position`. */
 export function writeFully(fd: number, buf: Buffer, position: number, start = 0, end = buf.length): void {
@@ -93,10 +94,10 @@ let slabUsed = 0;
  * An uninitialised buffer for bytes read from a segment. Small ones are views on a shared slab
  * (as Node's own Buffer pool, but larger, since fetches read many small windows): creating a
  * view is much cheaper than an allocation. A slab is dropped, not reused, when full, so a view
- * handed out earlier is never overwritten.
+ * handed out earlier is never overwritten. Large ones are lent by the buffer pool.
  */
 export function readBuffer(size: number): Buffer {
-  if (size > SLAB_MAX_PIECE) return Buffer.allocUnsafeSlow(size);
+  if (size > SLAB_MAX_PIECE) return bufferPool.take(size) ?? Buffer.allocUnsafeSlow(size);
   if (slab === null || slabUsed + size > SLAB_SIZE) {
     slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
     slabUsed = 0;

@@ -102,6 +102,7 @@ export class PartitionLog implements PartitionLogPort {
   readonly producerSnapshots: ProducerSnapshotFiles;
   /** Called when a segment is completed and a new one starts at `baseOffset`, before any batch at or past it is written. */
   onRoll: ((baseOffset: number) => void) | null = null;
+  private truncatedTo: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -689,6 +690,16 @@ export class PartitionLog implements PartitionLogPort {
 
   // ---------------------------------------------------------------- compaction
 
+  /**
+   * The lowest log end a truncation left since the last call (null if none): the cleaner
+   * checkpoint must not stay above it, or data appended again there would pass for clean.
+   */
+  takeTruncationPoint(): number | null {
+    const t = this.truncatedTo;
+    this.truncatedTo = null;
+    return t;
+  }
+
   /** The segments, oldest first, the active one last (a copy: the cleaner reads them while appends go on). */
   segmentsSnapshot(): readonly LogSegment[] {
     return [...this.segments];
@@ -865,6 +876,7 @@ export class PartitionLog implements PartitionLogPort {
     const leo = this.logEndOffset;
     this.txnIndexes.clear();
     for (const seg of this.segments) this.txnIndexOf(seg).truncateTo(leo);
+    if (this.truncatedTo === null || leo < this.truncatedTo) this.truncatedTo = leo;
     if (this._logStartOffset > leo) this.setLogStartOffset(leo);
     this.epochs.truncateFromEnd(leo);
     this.producerSnapshots.removeAfter(leo);

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ClientConnection } from '../../src/client/connection.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
-import { COMPRESSION_NAMES, type CompressionCodec } from '../../src/protocol/records/compression/index.js';
+import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
+import {
+  COMPRESSION_NAMES,
+  CompressionCodec as Codec,
+  type CompressionCodec,
+} from '../../src/protocol/records/compression/index.js';
 import { compressionOf, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { withBroker } from '../helpers/broker-process.js';
 import { CompressionTypes, kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
@@ -22,19 +28,7 @@ interface StoredBatch {
 
 /** The batches of partition 0 as the broker stores them, read with a raw Fetch (no client decoding). */
 async function storedBatches(conn: ClientConnection, topic: string): Promise<StoredBatch[]> {
-  const res = (await conn.request(ApiKey.Fetch, 11, {
-    replicaId: -1,
-    maxWaitMs: 0,
-    minBytes: 1,
-    maxBytes: 1 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [],
-    rackId: '',
-  })) as { responses: { partitions: { errorCode: number; records: Buffer | null }[] }[] };
-  const p = res.responses[0]?.partitions[0];
+  const p = await fetchPartition(conn, topic, 11);
   assert.equal(p?.errorCode, 0);
   const buf = p?.records ?? Buffer.alloc(0);
   return splitBatches(buf).map(({ pos }) => {
@@ -48,6 +42,22 @@ async function storedBatches(conn: ClientConnection, topic: string): Promise<Sto
       recordCount: h.recordCount,
     };
   });
+}
+
+async function fetchPartition(conn: ClientConnection, topic: string, version: number) {
+  const res = (await conn.request(ApiKey.Fetch, version, {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [],
+    rackId: '',
+  })) as { responses: { partitions: { errorCode: number; records: Buffer | null }[] }[] };
+  return res.responses[0]?.partitions[0];
 }
 
 test('compression.type: batches are stored with the topic codec (or the broker default), producer keeps the codec, and consumers read them back exactly', async (t) => {
@@ -153,4 +163,42 @@ test('compression.type: an idempotent producer’s recompressed batches keep pro
     got.map((m) => [m.offset, m.key, m.payload]),
     Array.from({ length: 9 }, (_, i) => [i, `k${i}`, `v${i}`]),
   );
+});
+
+test('KIP-110: zstd in Produce below v7 and in Fetch below v10 is UNSUPPORTED_COMPRESSION_TYPE; newer versions store and read it', async (t) => {
+  const broker = await withBroker(t);
+  const kafka = kafkajsClient(broker.bootstrap);
+  const admin = await kafkajsAdmin(t, kafka);
+  const topic = uniqueTopic('ctype-zstd-version');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  const conn = new ClientConnection({ host: broker.host, port: broker.port });
+  await conn.connect();
+  t.after(() => conn.close());
+  const produce = async (version: number) => {
+    const records = buildRecordBatch({
+      compression: Codec.ZSTD,
+      records: [{ key: Buffer.from('k'), value: Buffer.from(`v${version}`), timestamp: Date.now() }],
+    });
+    const res = (await conn.request(ApiKey.Produce, version, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    })) as { responses: { partitionResponses: { errorCode: number }[] }[] };
+    return res.responses[0]?.partitionResponses[0]?.errorCode;
+  };
+  assert.equal(await produce(3), ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  assert.equal(await produce(6), ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  assert.equal(await produce(7), 0);
+  assert.deepEqual(
+    (await storedBatches(conn, topic)).map((b) => [b.baseOffset, b.codec]),
+    [[0, 'zstd']],
+  );
+  // And consumers older than Fetch v10 are told they cannot read it.
+  const old = await fetchPartition(conn, topic, 9);
+  assert.equal(old?.errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  assert.equal(old?.records?.length ?? 0, 0);
+  const v10 = await fetchPartition(conn, topic, 10);
+  assert.equal(v10?.errorCode, 0);
+  assert.ok((v10?.records?.length ?? 0) > 0);
 });

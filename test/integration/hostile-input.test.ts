@@ -266,9 +266,12 @@ test('hostile input gets Kafka errors or a closed connection for that client alo
     ['a truncated gzip payload', cutGzip, ErrorCode.CORRUPT_MESSAGE],
     ['a batch of 3 MiB over message.max.bytes', tooLarge, ErrorCode.MESSAGE_TOO_LARGE],
   ];
+  const reasons: Array<[string, string]> = [];
   for (const [what, batch, expected] of corrupt) {
     const r = await produceRaw(broker, topic, batch);
     assert.equal(r.errorCode, expected, `${what}: error ${r.errorCode} (${r.errorMessage})`);
+    assert.ok(r.errorMessage !== null && r.errorMessage.length > 0, `${what}: an error message says why`);
+    reasons.push([what, r.errorMessage]);
     await stillHealthy(what);
   }
 
@@ -283,6 +286,10 @@ test('hostile input gets Kafka errors or a closed connection for that client alo
   assert.ok(closedLines >= closes.length + 1, `${closedLines} "closing connection" lines:\n${stderr}`);
   const rejectedLines = stderr.split('\n').filter((l) => l.includes('rejected produce')).length;
   assert.ok(rejectedLines >= corrupt.length, `${rejectedLines} "rejected produce" lines:\n${stderr}`);
+  for (const [what, reason] of reasons) {
+    // The logger quotes values with spaces as JSON strings.
+    assert.ok(stderr.includes(JSON.stringify(reason)) || stderr.includes(reason), `${what}: logged "${reason}"`);
+  }
   assert.equal(broker.running, true, 'the broker is still running');
 
   // Nothing acknowledged was lost: another client reads every value back, and our own batch

@@ -455,6 +455,21 @@ export function splitBatches(buf: Buffer, start = 0, end = buf.length): BatchSpa
   return out;
 }
 
+/** Whether any v2 batch in `buf` (whole batches, as a log read returns them) uses `codec`. */
+export function anyBatchCompressedWith(buf: Buffer, codec: number): boolean {
+  let pos = 0;
+  while (pos + RECORD_BATCH_HEADER_SIZE <= buf.length) {
+    if (
+      buf.readInt8(pos + MAGIC_OFFSET) >= MAGIC_V2 &&
+      compressionOf(buf.readInt16BE(pos + ATTRIBUTES_OFFSET)) === codec
+    ) {
+      return true;
+    }
+    pos += LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH_OFFSET);
+  }
+  return false;
+}
+
 export interface ValidPrefix {
   /** Bytes from `start` that form complete batches with good CRCs; truncate the rest. */
   validBytes: number;

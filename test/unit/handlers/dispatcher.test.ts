@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { apiVersionsHandler } from '../../../src/handlers/18-api-versions.js';
 import { Dispatcher } from '../../../src/handlers/dispatcher.js';
 import { HandlerRegistry, NO_RESPONSE } from '../../../src/handlers/registry.js';
+import { ConnectionFatalError } from '../../../src/network/errors.js';
 import type { ConnectionInfo, DispatchResult } from '../../../src/network/types.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { encodeProduceRequest } from '../../../src/protocol/generated/api/00-produce.js';
@@ -147,6 +148,32 @@ test('a handler that throws gets its error response with UNKNOWN_SERVER_ERROR wh
   r.readInt32();
   const body = decodeMetadataResponse(r, 1);
   assert.equal(body.brokers.length, 0);
+});
+
+test('a handler that ends the connection (a failed acks=0 Produce) is obeyed, not answered with an error response', async () => {
+  for (const sync of [true, false]) {
+    const registry = new HandlerRegistry();
+    registry.register({
+      apiKey: 3,
+      minVersion: 0,
+      maxVersion: 12,
+      handle: sync
+        ? () => {
+            throw new ConnectionFatalError('acks=0 produce request failed');
+          }
+        : async () => {
+            throw new ConnectionFatalError('acks=0 produce request failed');
+          },
+      errorResponse: (_req: unknown, code: number) => ({ brokers: [], topics: [], clusterId: `err-${code}` }),
+    });
+    const dispatcher = new Dispatcher(registry);
+    const m = frame(3, 1, 1, (w) => encodeMetadataRequest(w, { topics: null }, 1));
+    await assert.rejects(
+      async () => dispatcher.dispatch(m, conn()),
+      (err: unknown) => err instanceof ConnectionFatalError,
+      sync ? 'thrown' : 'rejected',
+    );
+  }
 });
 
 test('the registry refuses a handler claiming versions the codecs do not know', () => {

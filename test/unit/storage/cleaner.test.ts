@@ -559,3 +559,76 @@ test('time retention applies to cleanup.policy=compact,delete, not to compact al
   assert.ok(both.applyRetention(T0 + DAY) > 0);
   assert.equal(both.logStartOffset, 2, 'every expired segment went');
 });
+
+test('a transaction marker goes once no batch of its transaction is left and its delete horizon passed', async (t) => {
+  const log = openLog(t, { deleteRetentionMs: 5_000 });
+  const commit = () =>
+    log.append(
+      buildEndTxnMarkerBatch({ producerId: 1n, producerEpoch: 0, commit: true, coordinatorEpoch: 0, timestamp: T0 }),
+      { assignOffsets: true, leaderEpoch: 0 },
+    );
+  append(log, [{ key: 'a', value: 'in-txn-1' }], { producerId: 1n, transactional: true });
+  commit();
+  append(log, [{ key: 'b', value: 'in-txn-2' }], { producerId: 1n, baseSequence: 1, transactional: true });
+  commit();
+  append(log, [{ key: 'a', value: 'later' }]);
+  log.forceRoll();
+  append(log, [{ key: 'z', value: 'z' }]);
+  const markerOffsets = () => {
+    const bytes = readAll(log);
+    return splitBatches(bytes)
+      .filter(({ pos }) => isControl(readBatchHeader(bytes.subarray(pos)).attributes))
+      .map(({ pos }) => readBatchHeader(bytes.subarray(pos)).baseOffset);
+  };
+  const first = await clean(log, undefined);
+  assert.ok(first !== null);
+  assert.deepEqual(markerOffsets(), [1, 3], 'the first transaction had a batch in this pass: its marker stays');
+  assert.equal(first.nextDeleteHorizonMs, Number.POSITIVE_INFINITY);
+  const second = await cleanLog(log, first.nextDirtyOffset, T0, DEFAULT_CLEANER_SETTINGS, undefined, true);
+  assert.ok(second !== null);
+  assert.deepEqual(markerOffsets(), [1, 3]);
+  assert.equal(second.nextDeleteHorizonMs, T0 + 5_000, 'the empty transaction marker got a delete horizon');
+  const third = await cleanLog(log, second.nextDirtyOffset, T0 + 5_000, DEFAULT_CLEANER_SETTINGS, undefined, true);
+  assert.ok(third !== null);
+  assert.deepEqual(markerOffsets(), [3], 'the marker of the emptied transaction is gone');
+  assert.deepEqual(
+    records(log).map((r) => [r.offset, r.key, r.value]),
+    [
+      [2, 'b', 'in-txn-2'],
+      [4, 'a', 'later'],
+      [5, 'z', 'z'],
+    ],
+  );
+});
+
+test('a truncation below the cleaner checkpoint lowers it, so data appended again is cleaned as dirty', async (t) => {
+  const root = tempDir(t);
+  const logs = new LogManager({
+    logDirs: [root],
+    retentionCheckIntervalMs: 3_600_000,
+    cleaner: { enable: true, backoffMs: 3_600_000 },
+  });
+  const log = await logs.open('truncated', 'id', 0, compactConfig());
+  for (let i = 0; i < 4; i++) {
+    append(log, [{ key: `k${i}`, value: 'first' }]);
+    log.forceRoll();
+  }
+  await logs.cleaner.cleanOnce();
+  const target = { log, topic: 'truncated', partition: 0, logDir: root };
+  assert.equal(logs.cleaner.firstDirtyOffset(target), 4);
+  log.truncateTo(2);
+  // What a follower fetches again after its truncation: new values for k0 and k1 at offsets 2 and 3.
+  append(log, [{ key: 'k0', value: 'again' }]);
+  log.forceRoll();
+  append(log, [{ key: 'k1', value: 'again' }]);
+  log.forceRoll();
+  assert.equal((await logs.cleaner.cleanOnce())?.topic, 'truncated');
+  assert.deepEqual(
+    records(log).map((r) => [r.offset, r.key, r.value]),
+    [
+      [2, 'k0', 'again'],
+      [3, 'k1', 'again'],
+    ],
+  );
+  await logs.close();
+});
