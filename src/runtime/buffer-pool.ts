@@ -23,6 +23,9 @@ export class BufferPool {
   private readonly free: ArrayBuffer[][] = [];
   private readonly lent = new WeakSet<ArrayBuffer>();
   private freeBytes = 0;
+  /** Takes served from a free list, and takes that had to allocate. */
+  hits = 0;
+  misses = 0;
 
   constructor(readonly maxFreeBytes = 16 * 1024 * 1024) {
     for (let s = MIN_CLASS_SHIFT; s <= MAX_CLASS_SHIFT; s++) this.free.push([]);
@@ -39,8 +42,13 @@ export class BufferPool {
     if (shift > MAX_CLASS_SHIFT) return null;
     const list = this.free[shift - MIN_CLASS_SHIFT] as ArrayBuffer[];
     let ab = list.pop();
-    if (ab === undefined) ab = Buffer.allocUnsafeSlow(1 << shift).buffer as ArrayBuffer;
-    else this.freeBytes -= ab.byteLength;
+    if (ab === undefined) {
+      ab = Buffer.allocUnsafeSlow(1 << shift).buffer as ArrayBuffer;
+      this.misses++;
+    } else {
+      this.freeBytes -= ab.byteLength;
+      this.hits++;
+    }
     this.lent.add(ab);
     return Buffer.from(ab, 0, size);
   }
