@@ -145,4 +145,9 @@ async function main(): Promise<void> {
   results.save({ volumeBytes: VOLUME, rounds: ROUNDS, partitions: PARTITIONS });
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // Also when the broker failed to start, before main's own cleanup could run.
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -133,4 +133,9 @@ async function main(): Promise<void> {
   results.save({ durationMs: DURATION_MS });
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // Also when the broker failed to start, before main's own cleanup could run.
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -231,4 +231,9 @@ async function main(): Promise<void> {
   results.save({ baselineAMBps: baselines, volumeBytes: VOLUME, rounds: ROUNDS });
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // Also when the broker failed to start, before main's own cleanup could run.
+  rmSync(dir, { recursive: true, force: true });
+}

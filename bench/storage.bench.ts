@@ -38,7 +38,7 @@ const KiB = 1024;
 const MiB = 1024 * 1024;
 const QUICK = process.env['JOCKO_BENCH_QUICK'] === '1' || process.argv.includes('--quick');
 const ROUNDS = Number(process.env['JOCKO_BENCH_ROUNDS'] ?? (QUICK ? 1 : 3));
-const PARTITIONS = Number(process.env['JOCKO_BENCH_PARTITIONS'] ?? (QUICK ? 2000 : 10_000));
+const PARTITIONS = Number(process.env['JOCKO_BENCH_PARTITIONS'] ?? (QUICK ? 1000 : 10_000));
 const root = mkdtempSync(join(process.env['JOCKO_BENCH_DIR'] ?? tmpdir(), 'jocko-storage-bench-'));
 const base: LogConfig = defaultLogConfig(BrokerConfig.defaults());
 
