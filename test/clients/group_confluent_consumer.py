@@ -6,7 +6,9 @@
 Settings: {"topic", "group", "config"?: {librdkafka properties}, "subscribe"? (default true),
            "commit"?: "sync" (default: commit each message synchronously before polling again) | "none"}
 
-Prints one JSON object per line on stdout, each with an "event":
+Prints one JSON object per line on stdout, each with an "event" and "ts" (time.monotonic() when it was
+printed: CLOCK_MONOTONIC, one clock for every process on the machine, so events of different members
+can be put in order):
   ready                                  the consumer exists (and has subscribed, unless subscribe is false)
   assign / revoke / lost {partitions}    a rebalance callback (incremental with cooperative-sticky)
   assignment {partitions}                the whole current assignment, whenever it changed
@@ -29,6 +31,7 @@ import queue
 import re
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,8 +45,9 @@ out_lock = threading.Lock()
 
 def emit(event, **fields):
     fields["event"] = event
-    line = json.dumps(fields, default=str)
     with out_lock:
+        fields["ts"] = time.monotonic()
+        line = json.dumps(fields, default=str)
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 

@@ -917,3 +917,130 @@ test('shutdown answers parked requests with NOT_COORDINATOR', async () => {
   assert.equal(j.done(), true);
   assert.equal(j.value().errorCode, ErrorCode.NOT_COORDINATOR);
 });
+
+test('commits while a cooperative rebalance runs: accepted while preparing, ILLEGAL_GENERATION from the old generation, REBALANCE_IN_PROGRESS while completing; a refused commit never changes the committed offset', async () => {
+  // The sequence a librdkafka group went through when a third member joined (members keep
+  // consuming and committing during a KIP-429 rebalance), answered as Kafka's ClassicGroup does.
+  const { gc } = setup({ groupInitialRebalanceDelayMs: 0 });
+  const { a, b, leader, generation } = await stableGroupOfTwo(gc, 'g');
+  const follower = leader === a ? b : a;
+  const commit = async (memberId: string, generationId: number, offset: bigint) => {
+    const r = await gc.commitOffsets({
+      groupId: 'g',
+      generationId,
+      memberId,
+      groupInstanceId: null,
+      retentionTimeMs: -1n,
+      topics: [
+        {
+          name: 't',
+          partitions: [
+            {
+              partitionIndex: 0,
+              committedOffset: offset,
+              committedLeaderEpoch: -1,
+              commitTimestamp: -1n,
+              committedMetadata: '',
+            },
+          ],
+        },
+      ],
+    });
+    return r[0]?.partitions?.[0]?.errorCode;
+  };
+  const committed = () =>
+    gc.fetchOffsets('g', [{ name: 't', partitionIndexes: [0] }], true).topics[0]?.partitions?.[0]?.committedOffset;
+  const sync = (memberId: string, generationId: number, assignments: { memberId: string; assignment: Buffer }[] = []) =>
+    track(
+      gc.syncGroup(
+        {
+          groupId: 'g',
+          memberId,
+          groupInstanceId: null,
+          generationId,
+          protocolType: null,
+          protocolName: null,
+          assignments,
+        },
+        origin(),
+      ),
+    );
+  assert.equal(await commit(leader, generation, 10n), ErrorCode.NONE);
+
+  // A third member joins: the group prepares a rebalance; the current generation may still commit.
+  const c = await memberId(gc, 'g');
+  const joinC = track(gc.joinGroup(joinParams('g', c), origin()));
+  await settle();
+  assert.equal(gc.group('g')?.state, 'PreparingRebalance');
+  assert.equal(gc.heartbeat('g', follower, null, generation), ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(await commit(follower, generation, 11n), ErrorCode.NONE);
+  assert.equal(committed(), 11n, 'an acknowledged commit is what OffsetFetch returns');
+
+  // Everyone rejoins: the next generation starts and waits for the leader's assignment.
+  const [jl, jf] = await Promise.all([
+    gc.joinGroup(joinParams('g', leader), origin()),
+    gc.joinGroup(joinParams('g', follower), origin()),
+  ]);
+  await settle();
+  assert.equal(joinC.done(), true);
+  const next = jl.generationId as number;
+  assert.equal(next, generation + 1);
+  assert.equal(jf.generationId, next);
+  assert.equal(gc.group('g')?.state, 'CompletingRebalance');
+
+  // A commit sent before its member read the JoinGroup answer names the old generation.
+  assert.equal(await commit(follower, generation, 12n), ErrorCode.ILLEGAL_GENERATION);
+  // One naming the new generation waits for the assignment: Kafka refuses it until then.
+  assert.equal(await commit(follower, next, 12n), ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(committed(), 11n, 'refused commits leave the committed offset alone');
+
+  // The followers wait for the assignment; a leader that lost track of its generation (librdkafka
+  // before 2.8.3 resets it to -1 on a commit's ILLEGAL_GENERATION) is refused and changes nothing.
+  const syncF = sync(follower, next);
+  const syncC = sync(c, next);
+  await settle();
+  assert.equal(syncF.done(), false);
+  assert.equal(
+    (
+      await gc.syncGroup(
+        {
+          groupId: 'g',
+          memberId: leader,
+          groupInstanceId: null,
+          generationId: -1,
+          protocolType: null,
+          protocolName: null,
+          assignments: [],
+        },
+        origin(),
+      )
+    ).errorCode,
+    ErrorCode.ILLEGAL_GENERATION,
+  );
+  await settle();
+  assert.equal(gc.group('g')?.state, 'CompletingRebalance');
+  assert.equal(syncF.done(), false);
+
+  // The leader rejoins with new metadata (its owned partitions dropped): a new rebalance, and the
+  // followers' SyncGroup of the abandoned generation answers REBALANCE_IN_PROGRESS.
+  const changed = [{ name: 'range', metadata: subscription(['t', 'u']) }];
+  const rejoinL = track(gc.joinGroup(joinParams('g', leader, { protocols: changed }), origin()));
+  await settle();
+  assert.equal(gc.group('g')?.state, 'PreparingRebalance');
+  assert.equal(syncF.value().errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(syncC.value().errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(await commit(follower, next, 12n), ErrorCode.NONE, 'the current generation commits while preparing');
+  assert.equal(committed(), 12n);
+
+  await Promise.all([gc.joinGroup(joinParams('g', follower), origin()), gc.joinGroup(joinParams('g', c), origin())]);
+  await settle();
+  assert.equal(rejoinL.done(), true);
+  const third = rejoinL.value().generationId as number;
+  assert.equal(third, next + 1);
+  await syncAll(gc, 'g', third, leader, [leader, follower, c]);
+  assert.equal(gc.group('g')?.state, 'Stable');
+  assert.equal(await commit(follower, next, 13n), ErrorCode.ILLEGAL_GENERATION);
+  assert.equal(await commit(c, third, 13n), ErrorCode.NONE);
+  assert.equal(committed(), 13n);
+  gc.group('g')?.checkInvariants();
+});
