@@ -1,3 +1,4 @@
+import type { LogConfig } from '../config/topic-config.js';
 import { ConnectionFatalError } from '../network/errors.js';
 import { logger } from '../observability/logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -12,7 +13,7 @@ import { isLegacyMessageSet, legacyToV2 } from '../protocol/records/message-set-
 import { applyTopicCompression } from '../protocol/records/recompress.js';
 import { scanRecords } from '../protocol/records/record.js';
 import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
-import type { LeaderAppendResult } from '../replication/partition.js';
+import type { LeaderAppendResult, Partition } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
 
@@ -42,13 +43,11 @@ function fail(errorCode: number, errorMessage: string | null = null): PartitionR
  * records unless a check needs them. Returns the v2 batches to append or an error.
  */
 function validateRecords(
-  services: BrokerServices,
-  topic: string,
+  cfg: LogConfig,
   records: Buffer,
   apiVersion: number,
   now: number,
 ): { ok: true; batches: Buffer; headers: BatchHeader[] } | { ok: false; result: PartitionResult } {
-  const cfg = services.logConfig(topic);
   let batches = records;
   if (batches.length === 0) return { ok: false, result: fail(ErrorCode.INVALID_RECORD, 'empty records') };
   if (apiVersion >= 3 && isLegacyMessageSet(batches)) {
@@ -122,13 +121,16 @@ function validateRecords(
     if (cfg.messageTimestampType === 'CreateTime') {
       const tooOld = now - cfg.messageTimestampBeforeMaxMs;
       const tooNew = now + cfg.messageTimestampAfterMaxMs;
-      for (const ts of [h.baseTimestamp, h.maxTimestamp]) {
-        if (ts >= 0 && (ts < tooOld || ts > tooNew)) {
-          return {
-            ok: false,
-            result: fail(ErrorCode.INVALID_TIMESTAMP, `timestamp ${ts} is out of range (${tooOld}..${tooNew})`),
-          };
-        }
+      const bad = outOfRange(h.baseTimestamp, tooOld, tooNew)
+        ? h.baseTimestamp
+        : outOfRange(h.maxTimestamp, tooOld, tooNew)
+          ? h.maxTimestamp
+          : null;
+      if (bad !== null) {
+        return {
+          ok: false,
+          result: fail(ErrorCode.INVALID_TIMESTAMP, `timestamp ${bad} is out of range (${tooOld}..${tooNew})`),
+        };
       }
     }
     // Kafka's LogValidator walks every record (decompressing if needed) before appending.
@@ -148,24 +150,75 @@ function validateRecords(
   return { ok: true, batches, headers };
 }
 
+function outOfRange(ts: number, tooOld: number, tooNew: number): boolean {
+  return ts >= 0 && (ts < tooOld || ts > tooNew);
+}
+
+type PartitionResponse = ProduceResponsePartitionProduceResponseInit & PartitionResult;
+
+/** What one request's partitions share: whether any failed (acks=0 closes then), and appends still under way. */
+interface RequestState {
+  anyError: boolean;
+  pending: Array<Promise<void>> | null;
+}
+
+function setError(state: RequestState, out: PartitionResponse, code: number, message: string | null = null): void {
+  out.errorCode = code;
+  out.errorMessage = message;
+  state.anyError = true;
+}
+
+function applyAppend(
+  state: RequestState,
+  out: PartitionResponse,
+  partition: Partition,
+  topic: string,
+  r: LeaderAppendResult,
+): void {
+  if (r.errorCode !== ErrorCode.NONE) {
+    setError(state, out, r.errorCode, r.errorMessage);
+    log.debug('refused produce', { topic, partition: out.index, error: r.errorMessage });
+    return;
+  }
+  out.baseOffset = BigInt(r.firstOffset);
+  out.logAppendTimeMs = BigInt(r.logAppendTime);
+  out.logStartOffset = BigInt(partition.log.logStartOffset);
+  if (r.duplicate) return;
+  partition.log.highWatermark = partition.log.logEndOffset;
+  partition.notifyAppend();
+}
+
+function appendFailed(
+  state: RequestState,
+  out: PartitionResponse,
+  topic: string,
+  partition: number,
+  err: unknown,
+): void {
+  log.error('append failed', { topic, partition, error: String(err) });
+  setError(state, out, ErrorCode.KAFKA_STORAGE_ERROR, String(err));
+}
+
 /** Produce: validate each partition's batches and append them to the partition leader's log. */
 export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequest, ProduceResponseInit> {
   return {
     apiKey: ApiKey.Produce,
     minVersion: 0,
     maxVersion: 11,
-    async handle(req, ctx) {
+    // Synchronous unless an append has to wait (an idempotent producer's state still loading,
+    // or an earlier append to the same partition still queued): no promise per request then.
+    handle(req, ctx) {
       const acks = req.acks;
       const now = services.clock.now();
       const responses: Array<{ name: string; partitionResponses: ProduceResponsePartitionProduceResponseInit[] }> = [];
-      let anyError = false;
-      const pending: Array<Promise<void>> = [];
+      const state: RequestState = { anyError: false, pending: null };
       for (const t of req.topicData) {
         const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
         responses.push({ name: t.name, partitionResponses });
         const topic = services.topic(t.name);
+        const cfg = topic === undefined ? null : services.logConfig(t.name);
         for (const p of t.partitionData) {
-          const out: ProduceResponsePartitionProduceResponseInit & PartitionResult = {
+          const out: PartitionResponse = {
             index: p.index,
             errorCode: 0,
             baseOffset: -1n,
@@ -173,47 +226,44 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             logStartOffset: -1n,
           };
           partitionResponses.push(out);
-          const setError = (code: number, message: string | null = null) => {
-            out.errorCode = code;
-            out.errorMessage = message;
-            anyError = true;
-          };
           if (acks !== 0 && acks !== 1 && acks !== -1) {
-            setError(ErrorCode.INVALID_REQUIRED_ACKS);
+            setError(state, out, ErrorCode.INVALID_REQUIRED_ACKS);
             continue;
           }
-          if (topic === undefined) {
-            setError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          if (topic === undefined || cfg === null) {
+            setError(state, out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             continue;
           }
           if (topic.isInternal) {
-            setError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
+            setError(state, out, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
             continue;
           }
           const partition = services.partition(t.name, p.index);
           if (partition === undefined) {
             const known = topic.partitions.some((x) => x.partition === p.index);
-            setError(known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            setError(state, out, known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             continue;
           }
           if (p.records === null) {
-            setError(ErrorCode.INVALID_RECORD, 'null records');
+            setError(state, out, ErrorCode.INVALID_RECORD, 'null records');
             continue;
           }
           if (acks === -1) {
             const isr = topic.partitions.find((x) => x.partition === p.index)?.isr.length ?? 0;
-            const minIsr = services.logConfig(t.name).minInsyncReplicas;
+            const minIsr = cfg.minInsyncReplicas;
             if (isr < minIsr) {
               setError(
+                state,
+                out,
                 ErrorCode.NOT_ENOUGH_REPLICAS,
                 `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${minIsr}`,
               );
               continue;
             }
           }
-          const checked = validateRecords(services, t.name, p.records, ctx.apiVersion, now);
+          const checked = validateRecords(cfg, p.records, ctx.apiVersion, now);
           if (!checked.ok) {
-            setError(checked.result.errorCode, checked.result.errorMessage ?? null);
+            setError(state, out, checked.result.errorCode, checked.result.errorMessage ?? null);
             log.warn('rejected produce', {
               topic: t.name,
               partition: p.index,
@@ -223,10 +273,9 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             });
             continue;
           }
-          const cfg = services.logConfig(t.name);
           const stored = applyTopicCompression(checked.batches, cfg);
           if (!stored.ok) {
-            setError(stored.errorCode, stored.errorMessage);
+            setError(state, out, stored.errorCode, stored.errorMessage);
             continue;
           }
           checked.batches = stored.batches;
@@ -234,43 +283,38 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           if (logAppendTime !== undefined) {
             for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
           }
-          const apply = (r: LeaderAppendResult) => {
-            if (r.errorCode !== ErrorCode.NONE) {
-              setError(r.errorCode, r.errorMessage);
-              log.debug('refused produce', { topic: t.name, partition: p.index, error: r.errorMessage });
-              return;
-            }
-            out.baseOffset = BigInt(r.firstOffset);
-            out.logAppendTimeMs = BigInt(r.logAppendTime);
-            out.logStartOffset = BigInt(partition.log.logStartOffset);
-            if (r.duplicate) return;
-            partition.log.highWatermark = partition.log.logEndOffset;
-            partition.notifyAppend();
-          };
-          const onError = (err: unknown) => {
-            log.error('append failed', { topic: t.name, partition: p.index, error: String(err) });
-            setError(ErrorCode.KAFKA_STORAGE_ERROR, String(err));
-          };
           try {
-            const r = partition.appendAsLeader(checked.batches, {
-              origin: 'client',
-              headers: checked.headers,
-              ...(logAppendTime !== undefined ? { logAppendTime } : {}),
-            });
-            if (r instanceof Promise) pending.push(r.then(apply, onError));
-            else apply(r);
+            const r = partition.appendAsLeader(
+              checked.batches,
+              logAppendTime !== undefined
+                ? { origin: 'client', headers: checked.headers, logAppendTime }
+                : { origin: 'client', headers: checked.headers },
+            );
+            if (r instanceof Promise) {
+              state.pending ??= [];
+              state.pending.push(
+                r.then(
+                  (res) => applyAppend(state, out, partition, t.name, res),
+                  (err) => appendFailed(state, out, t.name, p.index, err),
+                ),
+              );
+            } else {
+              applyAppend(state, out, partition, t.name, r);
+            }
           } catch (err) {
-            onError(err);
+            appendFailed(state, out, t.name, p.index, err);
           }
         }
       }
-      if (pending.length > 0) await Promise.all(pending);
-      if (acks === 0) {
-        // Kafka closes the connection of an acks=0 producer whose request failed: it is the only way to tell it.
-        if (anyError) throw new ConnectionFatalError('acks=0 produce request failed');
-        return NO_RESPONSE;
-      }
-      return { responses, throttleTimeMs: 0 };
+      const finish = (): ProduceResponseInit | typeof NO_RESPONSE => {
+        if (acks === 0) {
+          // Kafka closes the connection of an acks=0 producer whose request failed: it is the only way to tell it.
+          if (state.anyError) throw new ConnectionFatalError('acks=0 produce request failed');
+          return NO_RESPONSE;
+        }
+        return { responses, throttleTimeMs: 0 };
+      };
+      return state.pending === null ? finish() : Promise.all(state.pending).then(finish);
     },
     errorResponse(req, errorCode) {
       return {

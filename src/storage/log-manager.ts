@@ -102,7 +102,10 @@ export class LogManager implements LogStorePort {
     if (entry !== undefined) {
       this.cleaner.forget({ log: entry.log, topic, partition, logDir: logDirOf(dir) });
     }
-    entry?.log.close();
+    // Its files are about to go: let go of them without the clean-shutdown flush (Kafka closes
+    // the handlers of a deleted log, it does not flush it), which would block for as long as
+    // the unflushed data takes to reach the disk.
+    entry?.log.abandon();
     if (!existsSync(dir)) return;
     const doomed = `${dir}.${Date.now()}-delete`;
     renameSync(dir, doomed);

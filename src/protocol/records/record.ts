@@ -238,23 +238,38 @@ export type RecordsScan =
     }
   | { ok: false; error: 'CORRUPT_MESSAGE' | 'INVALID_RECORD'; reason: string };
 
-/** Zig-zag varint at `p` of `b` (before `end`): [value, next position], or null if malformed. */
-function scanVarint(b: Buffer, p: number, end: number, maxBytes: number): [number, number] | null {
-  let raw = 0;
-  let scale = 1;
-  for (let i = 0; i < maxBytes; i++) {
-    if (p >= end) return null;
-    const byte = b[p++] as number;
+/** Where the last scanVarint stopped: a module variable rather than a returned tuple, so the walk allocates nothing. */
+let scanNext = 0;
+
+/**
+ * Zig-zag varint at `p` of `b` (before `end`); its end goes to `scanNext`. NaN if malformed
+ * (never a varint's value).
+ */
+function scanVarint(b: Buffer, p: number, end: number, maxBytes: number): number {
+  if (p >= end) return Number.NaN;
+  let byte = b[p] as number;
+  if (byte < 0x80) {
+    // One byte: most lengths, deltas and counts of small records.
+    scanNext = p + 1;
+    return (byte >>> 1) ^ -(byte & 1);
+  }
+  let raw = byte & 0x7f;
+  let scale = 128;
+  p++;
+  for (let i = 1; i < maxBytes; i++) {
+    if (p >= end) return Number.NaN;
+    byte = b[p++] as number;
     raw += (byte & 0x7f) * scale;
     if ((byte & 0x80) === 0) {
       // 32-bit varints must fit in 32 bits, as the Reader demands.
-      if (maxBytes === 5 && raw > 0xffffffff) return null;
+      if (maxBytes === 5 && raw > 0xffffffff) return Number.NaN;
+      scanNext = p;
       // Exact up to 2^53, which covers every length and any sane timestamp delta.
-      return [raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2, p];
+      return raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
     }
     scale *= 128;
   }
-  return null;
+  return Number.NaN;
 }
 
 /**
@@ -280,42 +295,39 @@ export function scanRecords(buf: Buffer, pos: number, size: number, opts?: Decod
   let nullKeys = 0;
   let minTimestamp = Number.POSITIVE_INFINITY;
   let maxTimestamp = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < header.recordCount; i++) {
-    const len = scanVarint(payload, p, end, 5);
-    if (len === null) return invalid(`record ${i}: malformed length`);
-    const [length, bodyStart] = len;
+  const count = header.recordCount;
+  for (let i = 0; i < count; i++) {
+    const length = scanVarint(payload, p, end, 5);
+    if (Number.isNaN(length)) return invalid(`record ${i}: malformed length`);
+    const bodyStart = scanNext;
     const bodyEnd = bodyStart + length;
     if (length < MIN_RECORD_SIZE - 1 || bodyEnd > end)
       return invalid(`record ${i}: length ${length} overruns the batch`);
-    let q = bodyStart + 1; // attributes
-    const ts = scanVarint(payload, q, bodyEnd, 10);
-    if (ts === null) return invalid(`record ${i}: malformed timestamp delta`);
-    q = ts[1];
-    const od = scanVarint(payload, q, bodyEnd, 5);
-    if (od === null) return invalid(`record ${i}: malformed offset delta`);
-    q = od[1];
-    for (let field = 0; field < 2; field++) {
-      const l = scanVarint(payload, q, bodyEnd, 5);
-      if (l === null || l[0] < -1 || l[1] + Math.max(l[0], 0) > bodyEnd)
-        return invalid(`record ${i}: malformed key or value`);
-      if (field === 0 && l[0] === -1) nullKeys++;
-      q = l[1] + Math.max(l[0], 0);
-    }
-    const hc = scanVarint(payload, q, bodyEnd, 5);
-    if (hc === null || hc[0] < 0) return invalid(`record ${i}: malformed header count`);
-    q = hc[1];
-    for (let h = 0; h < hc[0]; h++) {
-      for (let field = 0; field < 2; field++) {
-        const l = scanVarint(payload, q, bodyEnd, 5);
-        // Header keys may not be null; header values may.
-        if (l === null || l[0] < (field === 0 ? 0 : -1) || l[1] + Math.max(l[0], 0) > bodyEnd) {
-          return invalid(`record ${i}: malformed header ${h}`);
-        }
-        q = l[1] + Math.max(l[0], 0);
-      }
+    const timestampDelta = scanVarint(payload, bodyStart + 1, bodyEnd, 10); // after the attributes byte
+    if (Number.isNaN(timestampDelta)) return invalid(`record ${i}: malformed timestamp delta`);
+    if (Number.isNaN(scanVarint(payload, scanNext, bodyEnd, 5))) return invalid(`record ${i}: malformed offset delta`);
+    const keyLength = scanVarint(payload, scanNext, bodyEnd, 5);
+    let q = scanNext + (keyLength > 0 ? keyLength : 0);
+    if (Number.isNaN(keyLength) || keyLength < -1 || q > bodyEnd) return invalid(`record ${i}: malformed key or value`);
+    if (keyLength === -1) nullKeys++;
+    const valueLength = scanVarint(payload, q, bodyEnd, 5);
+    q = scanNext + (valueLength > 0 ? valueLength : 0);
+    if (Number.isNaN(valueLength) || valueLength < -1 || q > bodyEnd)
+      return invalid(`record ${i}: malformed key or value`);
+    const headerCount = scanVarint(payload, q, bodyEnd, 5);
+    if (Number.isNaN(headerCount) || headerCount < 0) return invalid(`record ${i}: malformed header count`);
+    q = scanNext;
+    for (let h = 0; h < headerCount; h++) {
+      // Header keys may not be null; header values may.
+      const hk = scanVarint(payload, q, bodyEnd, 5);
+      q = scanNext + (hk > 0 ? hk : 0);
+      if (Number.isNaN(hk) || hk < 0 || q > bodyEnd) return invalid(`record ${i}: malformed header ${h}`);
+      const hv = scanVarint(payload, q, bodyEnd, 5);
+      q = scanNext + (hv > 0 ? hv : 0);
+      if (Number.isNaN(hv) || hv < -1 || q > bodyEnd) return invalid(`record ${i}: malformed header ${h}`);
     }
     if (q !== bodyEnd) return invalid(`record ${i}: declared ${length} bytes but its fields took ${q - bodyStart}`);
-    const timestamp = header.baseTimestamp + ts[0];
+    const timestamp = header.baseTimestamp + timestampDelta;
     if (timestamp < minTimestamp) minTimestamp = timestamp;
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     p = bodyEnd;

@@ -305,6 +305,48 @@ test('scanRecords accepts exactly what decodeRecords accepts, and never throws',
   );
 });
 
+test('scanRecords agrees with decodeRecords on multi-byte varints (long fields, large timestamp deltas), intact or with one byte changed', () => {
+  const sized = (n: number) => Buffer.alloc(n, 0x61);
+  const valid = buildRecordBatch({
+    records: [
+      { key: sized(63), value: sized(64), timestamp: 1_700_000_000_000 },
+      {
+        key: null,
+        value: sized(8191),
+        timestamp: 1_700_000_000_000 - 70_000_000_000,
+        headers: [{ key: 'h'.repeat(130), value: sized(200) }],
+      },
+      { key: sized(8192), value: null, timestamp: 1_700_000_000_000 + 5_000_000_000_000 },
+    ],
+  });
+  const intact = scanRecords(valid, 0, valid.length);
+  assert.ok(intact.ok, intact.ok ? '' : intact.reason);
+  assert.equal(intact.nullKeys, 1);
+  assert.equal(intact.minTimestamp, 1_700_000_000_000 - 70_000_000_000);
+  assert.equal(intact.maxTimestamp, 1_700_000_000_000 + 5_000_000_000_000);
+  const framing: number[] = [];
+  for (let i = RECORD_BATCH_HEADER_SIZE; i < valid.length; i++)
+    if (valid[i] !== 0x61 && valid[i] !== 0x68) framing.push(i);
+  assert.ok(framing.length > 20);
+  fc.assert(
+    // The framing bytes (varints, attributes), not the filler of the fields.
+    fc.property(fc.constantFrom(...framing), fc.nat({ max: 255 }), (i, byte) => {
+      const buf = Buffer.from(valid);
+      buf[i] = byte;
+      const scan = scanRecords(buf, 0, buf.length);
+      let decoded = true;
+      try {
+        decodeRecords(buf);
+      } catch (err) {
+        assert.ok(err instanceof DecodeError);
+        decoded = false;
+      }
+      assert.equal(scan.ok, decoded, scan.ok ? 'scan accepted what decode rejected' : scan.reason);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
 test('scanRecords reports an undecompressable payload as CORRUPT_MESSAGE', () => {
   const batch = buildRecordBatch({ records: [{ value: Buffer.alloc(100_000) }], compression: CompressionCodec.GZIP });
   const bomb = scanRecords(batch, 0, batch.length, { maxUncompressedBytes: 10_000 });
