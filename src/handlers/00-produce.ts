@@ -160,6 +160,8 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       const responses: Array<{ name: string; partitionResponses: ProduceResponsePartitionProduceResponseInit[] }> = [];
       let anyError = false;
       const pending: Array<Promise<void>> = [];
+      // KIP-890: a transactional write is checked with the coordinator first (not on the plain path).
+      const txnRefused = req.transactionalId === null ? undefined : await services.transactions?.verifyProduce(req);
       for (const t of req.topicData) {
         const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
         responses.push({ name: t.name, partitionResponses });
@@ -221,6 +223,11 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
               connection: ctx.connection.id,
               error: checked.result.errorMessage,
             });
+            continue;
+          }
+          const txnError = txnRefused?.get(p);
+          if (txnError !== undefined) {
+            setError(txnError);
             continue;
           }
           const cfg = services.logConfig(t.name);
