@@ -157,7 +157,8 @@ export function buildModel(raw: RawMessage): MessageModel {
   };
 
   const buildField = (f: RawField, outer: VersionRange): FieldModel => {
-    const versions = intersect(parseVersions(f.versions), outer);
+    // As Kafka's FieldSpec: a field that names only taggedVersions exists in those versions.
+    const versions = intersect(parseVersions(f.versions ?? f.taggedVersions), outer);
     return {
       kafkaName: f.name,
       prop: camel(f.name),

@@ -41,12 +41,14 @@ import { incrementalAlterConfigsHandler } from './handlers/44-incremental-alter-
 import { offsetDeleteHandler } from './handlers/47-offset-delete.js';
 import { describeClusterHandler } from './handlers/60-describe-cluster.js';
 import { describeProducersHandler } from './handlers/61-describe-producers.js';
+import { unregisterBrokerHandler } from './handlers/64-unregister-broker.js';
 import { describeTransactionsHandler } from './handlers/65-describe-transactions.js';
 import { listTransactionsHandler } from './handlers/66-list-transactions.js';
 import type { BrokerServices, BrokerView, TopicView } from './handlers/broker-services.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { FetchSessionCache } from './handlers/fetch-session-cache.js';
 import { HandlerRegistry } from './handlers/registry.js';
+import { StartupGate } from './handlers/startup-gate.js';
 import type { MetadataImage, TopicImage } from './metadata/image.js';
 import { MetadataStore } from './metadata/metadata-store.js';
 import { NetworkServer } from './network/server.js';
@@ -312,6 +314,7 @@ export class Broker {
           await pendingApply;
           return r;
         },
+        unregisterBroker: (brokerId: number) => controller.unregisterBroker(brokerId),
       } as unknown as Controller,
       controllerId: () => this.brokerId,
       brokers: () => liveBrokers(metadata.snapshot(), LISTENER_NAME),
@@ -363,8 +366,10 @@ export class Broker {
     r.register(describeProducersHandler(services));
     r.register(describeTransactionsHandler(services));
     r.register(listTransactionsHandler(services));
+    r.register(unregisterBrokerHandler(services));
 
-    const dispatcher = new Dispatcher(r, clock);
+    // Requests answered from the live brokers wait until this broker is registered and unfenced.
+    const dispatcher = new StartupGate(new Dispatcher(r, clock));
     this.server = new NetworkServer({
       host: this.options.host ?? '0.0.0.0',
       port: this.options.port ?? 9092,
@@ -378,7 +383,13 @@ export class Broker {
     const addr = await this.server.listen();
     this.boundHost = addr.host;
     this.boundPort = addr.port;
-    await this.register(controller, cfg);
+    try {
+      await this.register(controller, cfg);
+    } catch (err) {
+      dispatcher.fail(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    dispatcher.open();
     log.info(`listening on ${addr.host}:${addr.port}`, {
       advertised: `${this.advertisedHost}:${this.advertisedPort}`,
       brokerId: this.brokerId,

@@ -4,6 +4,7 @@ import { logger } from '../observability/logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type {
   ProduceRequest,
+  ProduceRequestPartitionProduceData,
   ProduceResponseInit,
   ProduceResponsePartitionProduceResponseInit,
 } from '../protocol/generated/api/00-produce.js';
@@ -16,6 +17,7 @@ import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from 
 import type { LeaderAppendResult, Partition } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
+import type { RequestContext } from './request-context.js';
 
 const log = logger('produce');
 
@@ -208,113 +210,12 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
     // Synchronous unless an append has to wait (an idempotent producer's state still loading,
     // or an earlier append to the same partition still queued): no promise per request then.
     handle(req, ctx) {
-      const acks = req.acks;
-      const now = services.clock.now();
-      const responses: Array<{ name: string; partitionResponses: ProduceResponsePartitionProduceResponseInit[] }> = [];
-      const state: RequestState = { anyError: false, pending: null };
-      for (const t of req.topicData) {
-        const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
-        responses.push({ name: t.name, partitionResponses });
-        const topic = services.topic(t.name);
-        const cfg = topic === undefined ? null : services.logConfig(t.name);
-        for (const p of t.partitionData) {
-          const out: PartitionResponse = {
-            index: p.index,
-            errorCode: 0,
-            baseOffset: -1n,
-            logAppendTimeMs: -1n,
-            logStartOffset: -1n,
-          };
-          partitionResponses.push(out);
-          if (acks !== 0 && acks !== 1 && acks !== -1) {
-            setError(state, out, ErrorCode.INVALID_REQUIRED_ACKS);
-            continue;
-          }
-          if (topic === undefined || cfg === null) {
-            setError(state, out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            continue;
-          }
-          if (topic.isInternal) {
-            setError(state, out, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
-            continue;
-          }
-          const partition = services.partition(t.name, p.index);
-          if (partition === undefined) {
-            const known = topic.partitions.some((x) => x.partition === p.index);
-            setError(state, out, known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            continue;
-          }
-          if (p.records === null) {
-            setError(state, out, ErrorCode.INVALID_RECORD, 'null records');
-            continue;
-          }
-          if (acks === -1) {
-            const isr = topic.partitions.find((x) => x.partition === p.index)?.isr.length ?? 0;
-            const minIsr = cfg.minInsyncReplicas;
-            if (isr < minIsr) {
-              setError(
-                state,
-                out,
-                ErrorCode.NOT_ENOUGH_REPLICAS,
-                `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${minIsr}`,
-              );
-              continue;
-            }
-          }
-          const checked = validateRecords(cfg, p.records, ctx.apiVersion, now);
-          if (!checked.ok) {
-            setError(state, out, checked.result.errorCode, checked.result.errorMessage ?? null);
-            log.warn('rejected produce', {
-              topic: t.name,
-              partition: p.index,
-              clientId: ctx.clientId,
-              connection: ctx.connection.id,
-              error: checked.result.errorMessage,
-            });
-            continue;
-          }
-          const stored = applyTopicCompression(checked.batches, cfg);
-          if (!stored.ok) {
-            setError(state, out, stored.errorCode, stored.errorMessage);
-            continue;
-          }
-          checked.batches = stored.batches;
-          const logAppendTime = cfg.messageTimestampType === 'LogAppendTime' ? now : undefined;
-          if (logAppendTime !== undefined) {
-            for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
-          }
-          try {
-            const r = partition.appendAsLeader(
-              checked.batches,
-              logAppendTime !== undefined
-                ? { origin: 'client', headers: checked.headers, logAppendTime }
-                : { origin: 'client', headers: checked.headers },
-            );
-            if (r instanceof Promise) {
-              state.pending ??= [];
-              state.pending.push(
-                r.then(
-                  (res) => applyAppend(state, out, partition, t.name, res),
-                  (err) => appendFailed(state, out, t.name, p.index, err),
-                ),
-              );
-            } else {
-              applyAppend(state, out, partition, t.name, r);
-            }
-          } catch (err) {
-            appendFailed(state, out, t.name, p.index, err);
-          }
-        }
+      // KIP-890: a transactional write is first checked with the coordinator (never on the plain path).
+      const txn = services.transactions;
+      if (req.transactionalId !== null && txn !== undefined) {
+        return txn.verifyProduce(req).then((refused) => produce(req, ctx, refused));
       }
-      const finish = (): ProduceResponseInit | typeof NO_RESPONSE => {
-        if (acks === 0) {
-          // Kafka closes the connection of an acks=0 producer whose request failed: it is the only way to tell it.
-          if (state.anyError) throw new ConnectionFatalError('acks=0 produce request failed');
-          return NO_RESPONSE;
-        }
-        return { responses, throttleTimeMs: 0 };
-      };
-      return state.pending === null ? finish() : Promise.all(state.pending).then(finish);
+      return produce(req, ctx, undefined);
     },
     errorResponse(req, errorCode) {
       return {
@@ -325,4 +226,123 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       };
     },
   };
+
+  function produce(
+    req: ProduceRequest,
+    ctx: RequestContext,
+    txnRefused: ReadonlyMap<ProduceRequestPartitionProduceData, number> | undefined,
+  ): ProduceResponseInit | typeof NO_RESPONSE | Promise<ProduceResponseInit | typeof NO_RESPONSE> {
+    const acks = req.acks;
+    const now = services.clock.now();
+    const responses: Array<{ name: string; partitionResponses: ProduceResponsePartitionProduceResponseInit[] }> = [];
+    const state: RequestState = { anyError: false, pending: null };
+    for (const t of req.topicData) {
+      const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
+      responses.push({ name: t.name, partitionResponses });
+      const topic = services.topic(t.name);
+      const cfg = topic === undefined ? null : services.logConfig(t.name);
+      for (const p of t.partitionData) {
+        const out: PartitionResponse = {
+          index: p.index,
+          errorCode: 0,
+          baseOffset: -1n,
+          logAppendTimeMs: -1n,
+          logStartOffset: -1n,
+        };
+        partitionResponses.push(out);
+        if (acks !== 0 && acks !== 1 && acks !== -1) {
+          setError(state, out, ErrorCode.INVALID_REQUIRED_ACKS);
+          continue;
+        }
+        if (topic === undefined || cfg === null) {
+          setError(state, out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          continue;
+        }
+        if (topic.isInternal) {
+          setError(state, out, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
+          continue;
+        }
+        const partition = services.partition(t.name, p.index);
+        if (partition === undefined) {
+          const known = topic.partitions.some((x) => x.partition === p.index);
+          setError(state, out, known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          continue;
+        }
+        if (p.records === null) {
+          setError(state, out, ErrorCode.INVALID_RECORD, 'null records');
+          continue;
+        }
+        if (acks === -1) {
+          const isr = topic.partitions.find((x) => x.partition === p.index)?.isr.length ?? 0;
+          const minIsr = cfg.minInsyncReplicas;
+          if (isr < minIsr) {
+            setError(
+              state,
+              out,
+              ErrorCode.NOT_ENOUGH_REPLICAS,
+              `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${minIsr}`,
+            );
+            continue;
+          }
+        }
+        const checked = validateRecords(cfg, p.records, ctx.apiVersion, now);
+        if (!checked.ok) {
+          setError(state, out, checked.result.errorCode, checked.result.errorMessage ?? null);
+          log.warn('rejected produce', {
+            topic: t.name,
+            partition: p.index,
+            clientId: ctx.clientId,
+            connection: ctx.connection.id,
+            error: checked.result.errorMessage,
+          });
+          continue;
+        }
+        const txnError = txnRefused?.get(p);
+        if (txnError !== undefined) {
+          setError(state, out, txnError);
+          continue;
+        }
+        const stored = applyTopicCompression(checked.batches, cfg);
+        if (!stored.ok) {
+          setError(state, out, stored.errorCode, stored.errorMessage);
+          continue;
+        }
+        checked.batches = stored.batches;
+        const logAppendTime = cfg.messageTimestampType === 'LogAppendTime' ? now : undefined;
+        if (logAppendTime !== undefined) {
+          for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
+        }
+        try {
+          const r = partition.appendAsLeader(
+            checked.batches,
+            logAppendTime !== undefined
+              ? { origin: 'client', headers: checked.headers, logAppendTime }
+              : { origin: 'client', headers: checked.headers },
+          );
+          if (r instanceof Promise) {
+            state.pending ??= [];
+            state.pending.push(
+              r.then(
+                (res) => applyAppend(state, out, partition, t.name, res),
+                (err) => appendFailed(state, out, t.name, p.index, err),
+              ),
+            );
+          } else {
+            applyAppend(state, out, partition, t.name, r);
+          }
+        } catch (err) {
+          appendFailed(state, out, t.name, p.index, err);
+        }
+      }
+    }
+    const finish = (): ProduceResponseInit | typeof NO_RESPONSE => {
+      if (acks === 0) {
+        // Kafka closes the connection of an acks=0 producer whose request failed: it is the only way to tell it.
+        if (state.anyError) throw new ConnectionFatalError('acks=0 produce request failed');
+        return NO_RESPONSE;
+      }
+      return { responses, throttleTimeMs: 0 };
+    };
+    return state.pending === null ? finish() : Promise.all(state.pending).then(finish);
+  }
 }

@@ -22,6 +22,11 @@ export function initProducerIdHandler(
     async handle(req, ctx) {
       if (req.transactionalId !== null) {
         const txn = services.transactions;
+        // Invalid requests are answered before anything is created (Kafka validates first).
+        const invalid = txn?.core.validateInitProducerId(req.transactionalId, req.transactionTimeoutMs);
+        if (invalid !== undefined && invalid !== ErrorCode.NONE) {
+          return { throttleTimeMs: 0, errorCode: invalid, producerId: -1n, producerEpoch: -1 };
+        }
         if (txn === undefined || !(await txn.ensureTopic())) {
           return {
             throttleTimeMs: 0,

@@ -62,6 +62,7 @@ import { OffsetMap } from './offset-map.js';
 import type { PartitionLog } from './partition-log.js';
 import type { LogSegment } from './segment.js';
 import { cleanedLogPath } from './segment-swap.js';
+import type { AbortedTxn } from './txn-index.js';
 
 const log = logger('storage');
 
@@ -389,6 +390,9 @@ async function cleanSegments(
   // Producers whose current transaction had a batch in this pass (Kafka's CleanedTransactionMetadata).
   const committedSeen = new Set<bigint>();
   const abortedSeen = new Set<bigint>();
+  // Offsets of the abort markers kept because their transaction still had batches here: their
+  // aborted-transaction index entries go into the cleaned segments (Kafka's cleanedIndex).
+  const keptAbortMarkers = new Set<number>();
   const filter = (buf: Buffer, pos: number, size: number): Buffer | null => {
     const batch = buf.subarray(pos, pos + size);
     const attrs = attributesAt(buf, pos);
@@ -445,7 +449,10 @@ async function cleanSegments(
     const marker = parseEndTxnMarkerBatch(batch);
     if (marker === null) return batch;
     const hadData = marker.commit ? committedSeen.delete(pid) : abortedSeen.delete(pid);
-    if (hadData) return batch;
+    if (hadData) {
+      if (!marker.commit) keptAbortMarkers.add(baseOffsetAt(batch, 0));
+      return batch;
+    }
     const { header, records } = decodeBatch(batch);
     if (hasDeleteHorizon(header.attributes)) {
       if (now >= header.baseTimestamp) {
@@ -487,7 +494,7 @@ async function cleanSegments(
     }
     await control.pause(0);
     const bases = groups.map((g) => (g[0] as LogSegment).baseOffset);
-    if (!plog.replaceSegments(toClean, bases)) {
+    if (!plog.replaceSegments(toClean, bases, carriedAbortedTxns(plog, toClean, facts, keptAbortMarkers))) {
       for (const p of written) rmSync(p, { force: true });
       return null;
     }
@@ -507,6 +514,32 @@ async function cleanSegments(
     recordsRemoved,
     nextDeleteHorizonMs: nextHorizon,
   };
+}
+
+/**
+ * The aborted-transaction index entries of the cleaned segments: one per abort marker kept,
+ * as the old index had it, or rebuilt from the log when the old index lacked it.
+ */
+function carriedAbortedTxns(
+  plog: PartitionLog,
+  toClean: readonly LogSegment[],
+  facts: LogFacts,
+  keptAbortMarkers: ReadonlySet<number>,
+): AbortedTxn[] {
+  if (keptAbortMarkers.size === 0) return [];
+  const from = (toClean[0] as LogSegment).baseOffset;
+  const byMarker = new Map<number, AbortedTxn>();
+  for (const e of plog.collectAbortedTxns(from, Number.POSITIVE_INFINITY)) {
+    if (keptAbortMarkers.has(e.lastOffset)) byMarker.set(e.lastOffset, e);
+  }
+  for (const [producerId, list] of facts.aborted) {
+    for (const { first, last } of list) {
+      if (keptAbortMarkers.has(last) && !byMarker.has(last)) {
+        byMarker.set(last, { producerId, firstOffset: first, lastOffset: last, lastStableOffset: first });
+      }
+    }
+  }
+  return [...byMarker.values()];
 }
 
 /** Writes the kept batches of `group` to `path` and fsyncs it; returns its size. */

@@ -714,7 +714,11 @@ export class PartitionLog implements PartitionLogPort {
    * them. Returns false, changing nothing, when `old` are no longer the log's (retention
    * or truncation removed some while the cleaner worked).
    */
-  replaceSegments(old: readonly LogSegment[], newBases: readonly number[]): boolean {
+  replaceSegments(
+    old: readonly LogSegment[],
+    newBases: readonly number[],
+    carriedAbortedTxns: readonly AbortedTxn[] = [],
+  ): boolean {
     if (this.closed || old.length === 0 || newBases.length === 0) return false;
     const first = this.segments.indexOf(old[0] as LogSegment);
     if (first < 0 || first + old.length >= this.segments.length) return false;
@@ -728,7 +732,8 @@ export class PartitionLog implements PartitionLogPort {
     writeOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE), lowered);
     this.checkpointedRecoveryPoint = lowered;
     swapInCleanedFiles(this.dir, old, newBases);
-    // The old segments' .txnindex files went with them (the cleaner drops aborted records).
+    // The old segments' .txnindex files went with them; the entries the cleaner keeps (those
+    // whose abort marker it retained) are written to the new segments' indexes below.
     for (const s of old) this.txnIndexes.delete(s.baseOffset);
     const after = this.segments[first + old.length] as LogSegment;
     const now = this.now();
@@ -752,6 +757,9 @@ export class PartitionLog implements PartitionLogPort {
     }
     this.segments.splice(first, old.length, ...fresh);
     this.hints = null;
+    // Kafka's cleaner carries these into the cleaned segment's index (a crash before this is
+    // repaired by the recovery from the lowered recovery point, which rebuilds the entries).
+    for (const e of [...carriedAbortedTxns].sort((a, b) => a.lastOffset - b.lastOffset)) this.appendAbortedTxn(e);
     this.writeRecoveryPoint();
     return true;
   }

@@ -19,8 +19,8 @@ interface Setup {
   bootstrap: string;
 }
 
-async function setup(t: TestContext): Promise<Setup> {
-  const broker = await startBroker({ config: { 'transaction.state.log.num.partitions': '3' } });
+async function setup(t: TestContext, config: Record<string, string> = {}): Promise<Setup> {
+  const broker = await startBroker({ config: { 'transaction.state.log.num.partitions': '3', ...config } });
   t.after(() => broker.close());
   const client = new KafkaClient({ bootstrap: broker.bootstrap, requestTimeoutMs: 10000 });
   await client.connect();
@@ -319,7 +319,9 @@ test('a transaction on the wire: coordinator lookup, partitions, LSO, describe, 
 });
 
 test('WriteTxnMarkers commits a transaction on the partitions led here and moves their LSO', async (t) => {
-  const { client } = await setup(t);
+  // The transaction here is opened by a bare Produce, as a coordinator elsewhere would have it:
+  // without partition verification (KIP-890), which would refuse that write.
+  const { client } = await setup(t, { 'transaction.partition.verification.enable': 'false' });
   const init = await client.call<{ producerId: bigint; producerEpoch: number }>(ApiKey.InitProducerId, {
     transactionalId: null,
     transactionTimeoutMs: 60_000,
@@ -369,4 +371,54 @@ test('WriteTxnMarkers commits a transaction on the partitions led here and moves
     },
   );
   assert.equal(stale.markers[0]?.topics[0]?.partitions[0]?.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+});
+
+test('KIP-890: a transactional Produce to a partition not added to the transaction is INVALID_TXN_STATE, and no transaction is left hanging', async (t) => {
+  const { client } = await setup(t);
+  const init = await client.call<{ errorCode: number; producerId: bigint; producerEpoch: number }>(
+    ApiKey.InitProducerId,
+    { transactionalId: 'verified', transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 },
+  );
+  assert.equal(init.errorCode, ErrorCode.NONE);
+  const { producerId, producerEpoch } = init;
+  const refused = await produce(client, 'verified', 0, txnBatch(producerId, producerEpoch, 0, ['early']));
+  assert.equal(refused?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  // Nothing was written: the partition is empty and its LSO is not held back.
+  assert.equal(await latest(client, 0, 0), 0n);
+  assert.equal((await fetchCommitted(client, 0)).lastStableOffset, 0n);
+
+  const added = await client.call<{
+    resultsByTopicV3AndBelow: { resultsByPartition: { partitionErrorCode: number }[] }[];
+  }>(
+    ApiKey.AddPartitionsToTxn,
+    {
+      v3AndBelowTransactionalId: 'verified',
+      v3AndBelowProducerId: producerId,
+      v3AndBelowProducerEpoch: producerEpoch,
+      v3AndBelowTopics: [{ name: 'tp', partitions: [0] }],
+    },
+    3,
+  );
+  assert.equal(added.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode, ErrorCode.NONE);
+  const accepted = await produce(client, 'verified', 0, txnBatch(producerId, producerEpoch, 0, ['in-txn']));
+  assert.equal(accepted?.errorCode, ErrorCode.NONE);
+  assert.equal(accepted?.baseOffset, 0n);
+  // Partition 1 was not added: still refused within the same transaction.
+  const other = await produce(client, 'verified', 1, txnBatch(producerId, producerEpoch, 0, ['other']));
+  assert.equal(other?.errorCode, ErrorCode.INVALID_TXN_STATE);
+
+  const ended = await client.call<{ errorCode: number }>(ApiKey.EndTxn, {
+    transactionalId: 'verified',
+    producerId,
+    producerEpoch,
+    committed: true,
+  });
+  assert.equal(ended.errorCode, ErrorCode.NONE);
+  await until('the commit marker', async () =>
+    (await fetchCommitted(client, 0)).lastStableOffset === 2n ? true : null,
+  );
+  // A late batch after the commit may not open a transaction nobody will end.
+  const late = await produce(client, 'verified', 0, txnBatch(producerId, producerEpoch, 1, ['late']));
+  assert.equal(late?.errorCode, ErrorCode.INVALID_TXN_STATE);
+  assert.equal((await fetchCommitted(client, 0)).lastStableOffset, 2n);
 });

@@ -19,8 +19,22 @@ import { Reader } from '../../protocol/primitives/reader.js';
 import { Writer } from '../../protocol/primitives/writer.js';
 
 export const TRANSACTION_LOG_KEY_VERSION = 0;
-/** v0 is what Kafka writes for transaction version 1 clients (v1 adds tagged fields for KIP-890). */
+/**
+ * v0 is what Kafka writes for transaction version 0/1; v1 (flexible, KIP-890) adds the tagged
+ * PreviousProducerId, NextProducerId and ClientTransactionVersion. A value whose tagged fields
+ * are all at their defaults is written as v0, which every Kafka version reads; one that needs
+ * them is written as v1, so they survive a reload.
+ */
 export const TRANSACTION_LOG_VALUE_VERSION = 0;
+export const TRANSACTION_LOG_VALUE_TAGGED_VERSION = 1;
+
+export function transactionLogValueVersion(value: TransactionLogValueInit): number {
+  const tagged =
+    (value.previousProducerId ?? -1n) !== -1n ||
+    (value.nextProducerId ?? -1n) !== -1n ||
+    (value.clientTransactionVersion ?? 0) !== 0;
+  return tagged ? TRANSACTION_LOG_VALUE_TAGGED_VERSION : TRANSACTION_LOG_VALUE_VERSION;
+}
 
 export interface TransactionStateRecord {
   readonly key: Buffer;
@@ -35,9 +49,10 @@ export function transactionLogKey(transactionalId: string): Buffer {
 }
 
 export function transactionLogValue(value: TransactionLogValueInit): Buffer {
+  const version = transactionLogValueVersion(value);
   const w = new Writer();
-  w.writeInt16(TRANSACTION_LOG_VALUE_VERSION);
-  encodeTransactionLogValue(w, value, TRANSACTION_LOG_VALUE_VERSION);
+  w.writeInt16(version);
+  encodeTransactionLogValue(w, value, version);
   return w.toBuffer();
 }
 

@@ -200,12 +200,23 @@ export class TransactionCoordinator {
 
   // ---------------------------------------------------------------- InitProducerId
 
-  async initProducerId(p: InitProducerIdParams): Promise<ProducerIdAndEpoch> {
-    if (!this.active) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (p.transactionalId === '') return failed(ErrorCode.INVALID_REQUEST);
-    if (p.transactionTimeoutMs <= 0 || p.transactionTimeoutMs > this.config.transactionMaxTimeoutMs) {
-      return failed(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+  /**
+   * The checks Kafka makes before it looks at any state (so before the coordinator need be
+   * available): an empty transactional id is INVALID_REQUEST, a timeout outside
+   * 1..transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT.
+   */
+  validateInitProducerId(transactionalId: string, transactionTimeoutMs: number): number {
+    if (transactionalId === '') return ErrorCode.INVALID_REQUEST;
+    if (transactionTimeoutMs <= 0 || transactionTimeoutMs > this.config.transactionMaxTimeoutMs) {
+      return ErrorCode.INVALID_TRANSACTION_TIMEOUT;
     }
+    return ErrorCode.NONE;
+  }
+
+  async initProducerId(p: InitProducerIdParams): Promise<ProducerIdAndEpoch> {
+    const invalid = this.validateInitProducerId(p.transactionalId, p.transactionTimeoutMs);
+    if (invalid !== ErrorCode.NONE) return failed(invalid);
+    if (!this.active) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     let m = this.txns.get(p.transactionalId);
     if (m === undefined) {
       let producerId: bigint;

@@ -9,6 +9,7 @@ import type { BrokerConfig } from '../../config/broker-config.js';
 import type { CreatableTopic, CreateTopicResult } from '../../controller/controller.js';
 import { logger } from '../../observability/logger.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import type { ProduceRequest, ProduceRequestPartitionProduceData } from '../../protocol/generated/api/00-produce.js';
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
 import { buildEndTxnMarkerBatch } from '../../protocol/records/control-record.js';
 import { decodeRecords } from '../../protocol/records/record.js';
@@ -16,6 +17,12 @@ import { isControl, readBatchHeader, splitBatches } from '../../protocol/records
 import type { Partition } from '../../replication/partition.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
 import { partitionFor } from '../group/partitioner.js';
+import {
+  localTransactionVerifier,
+  PARTITION_VERIFICATION_CONFIG,
+  type TransactionVerifier,
+  verifyTransactionalProduce,
+} from './partition-verification.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { TransactionStateRecord } from './records.js';
 import { TransactionCoordinator, type TxnMarkers } from './transaction-coordinator.js';
@@ -42,6 +49,8 @@ export interface TransactionServiceDeps {
 
 export class TransactionService {
   readonly core: TransactionCoordinator;
+  /** How a partition leader checks a transactional write with the coordinator (KIP-890). */
+  readonly verifier: TransactionVerifier;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly appendChains = new Map<number, Promise<void>>();
   private creating: Promise<boolean> | null = null;
@@ -69,6 +78,16 @@ export class TransactionService {
         }),
       },
     );
+    this.verifier = localTransactionVerifier(this.core);
+  }
+
+  /**
+   * The partitions of a transactional Produce request that must be refused, with their error
+   * (transaction.partition.verification.enable, KIP-890); empty when the check is off.
+   */
+  async verifyProduce(req: ProduceRequest): Promise<Map<ProduceRequestPartitionProduceData, number>> {
+    if (!this.deps.config().getBoolean(PARTITION_VERIFICATION_CONFIG)) return new Map();
+    return verifyTransactionalProduce(this.verifier, req);
   }
 
   /** Replays `__transaction_state` (if it exists), completes what was being completed, starts the timeout sweep. */

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { generate } from '../../../codegen/generate.js';
-import { kebab, parseVersions } from '../../../codegen/model.js';
+import { buildModel, kebab, parseVersions } from '../../../codegen/model.js';
 import { stripComments } from '../../../codegen/read-spec.js';
 
 const SPEC = resolve('../shared/kafka-protocol');
@@ -72,4 +72,20 @@ test('version ranges parse as Kafka writes them', () => {
 test('file names are kebab-case of the message names', () => {
   assert.equal(kebab('OffsetForLeaderEpoch'), 'offset-for-leader-epoch');
   assert.equal(kebab('ApiVersions'), 'api-versions');
+});
+
+test('a field with only taggedVersions exists in those versions (as Kafka reads the definitions)', () => {
+  const m = buildModel({
+    type: 'data',
+    name: 'TaggedOnly',
+    validVersions: '0-1',
+    flexibleVersions: '1+',
+    fields: [
+      { name: 'A', type: 'int64', versions: '0+' },
+      { name: 'B', type: 'int64', taggedVersions: '1+', tag: 0, default: -1 },
+    ],
+  } as Parameters<typeof buildModel>[0]);
+  const b = m.root.fields.find((f) => f.prop === 'b');
+  assert.ok(b !== undefined);
+  assert.deepEqual([b.versions.lo, b.versions.hi], [1, 1]);
 });

@@ -310,3 +310,36 @@ test('Describe and ListTransactions report state, partitions and filters', async
   assert.equal(h.core.list([], [], 5000).transactionStates.length, 1);
   assert.equal(h.core.list([], [], 5001).transactionStates.length, 0);
 });
+
+test('previousProducerId is written as a v1 tagged field and survives a reload: a retried init after an exhausted epoch still gets the new id', async () => {
+  const { transactionLogKey, transactionLogValue } = await import('../../../src/coordinator/transaction/records.js');
+  const exhausted = {
+    key: transactionLogKey('old'),
+    value: transactionLogValue({
+      producerId: 4000n,
+      producerEpoch: 32766,
+      transactionTimeoutMs: 60_000,
+      transactionStatus: stateId('Empty'),
+      transactionPartitions: null,
+      transactionLastUpdateTimestampMs: 1_000_000n,
+      transactionStartTimestampMs: -1n,
+    }),
+  };
+  // Nothing tagged to keep: v0, as Kafka writes for transaction version 0/1.
+  assert.equal(exhausted.value.readInt16BE(0), 0);
+  const h = harness({ preload: [exhausted] });
+  const next = await init(h, 'old', 60_000, 4000n, 32766);
+  assert.deepEqual(next, { errorCode: ErrorCode.NONE, producerId: 5000n, producerEpoch: 0 });
+  const written = h.records.at(-1);
+  assert.ok(written !== undefined && written.value !== null);
+  assert.equal(written.value.readInt16BE(0), 1);
+  assert.equal(decodeTransactionLogValueRecord(written.value).previousProducerId, 4000n);
+
+  const reloaded = harness({ preload: [exhausted, ...h.records] });
+  assert.equal(reloaded.core.metadata('old')?.previousProducerId, 4000n);
+  // KIP-360: the producer missed the answer and retries with its old id and exhausted epoch.
+  const retry = await init(reloaded, 'old', 60_000, 4000n, 32766);
+  assert.deepEqual(retry, { errorCode: ErrorCode.NONE, producerId: 5000n, producerEpoch: 0 });
+  // Anyone else with the old id is fenced.
+  assert.equal((await init(reloaded, 'old', 60_000, 4000n, 3)).errorCode, ErrorCode.PRODUCER_FENCED);
+});

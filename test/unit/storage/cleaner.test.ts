@@ -632,3 +632,80 @@ test('a truncation below the cleaner checkpoint lowers it, so data appended agai
   );
   await logs.close();
 });
+
+test('the aborted-transaction index survives cleaning: entries whose abort marker is kept are carried into the cleaned segment, on disk', async (t) => {
+  const dir = tempDir(t);
+  const cfg = compactConfig();
+  const log = openAt(dir, cfg);
+  append(log, [{ key: 'a', value: 'committed' }], { producerId: 1n, transactional: true });
+  log.append(
+    buildEndTxnMarkerBatch({ producerId: 1n, producerEpoch: 0, commit: true, coordinatorEpoch: 0, timestamp: T0 }),
+    { assignOffsets: true, leaderEpoch: 0 },
+  );
+  const firstAborted = log.logEndOffset;
+  append(
+    log,
+    [
+      { key: 'a', value: 'aborted' },
+      { key: 'c', value: 'aborted' },
+    ],
+    { producerId: 2n, transactional: true },
+  );
+  // The marker lands in the next segment: the entry must follow it into the merged cleaned one.
+  log.forceRoll();
+  const marker = log.logEndOffset;
+  log.append(
+    buildEndTxnMarkerBatch({ producerId: 2n, producerEpoch: 0, commit: false, coordinatorEpoch: 0, timestamp: T0 }),
+    { assignOffsets: true, leaderEpoch: 0 },
+  );
+  const entry = { producerId: 2n, firstOffset: firstAborted, lastOffset: marker, lastStableOffset: firstAborted };
+  log.appendAbortedTxn(entry);
+  log.forceRoll();
+  append(log, [{ key: 'b', value: 'x' }]);
+  log.highWatermark = log.logEndOffset;
+  assert.deepEqual(log.collectAbortedTxns(0, log.logEndOffset), [entry]);
+
+  const r = await clean(log, undefined);
+  assert.ok(r !== null);
+  assert.ok(r.segmentsAfter < r.segmentsBefore, 'the two old segments were merged');
+  assert.equal(
+    records(log).some((x) => x.value === 'aborted'),
+    false,
+  );
+  // What a read_committed fetch from any offset up to the marker is told.
+  assert.deepEqual(log.collectAbortedTxns(0, log.logEndOffset), [entry]);
+  assert.deepEqual(log.collectAbortedTxns(marker, log.logEndOffset), [entry]);
+  assert.deepEqual(log.collectAbortedTxns(marker + 1, log.logEndOffset), []);
+  const indexes = readdirSync(dir).filter((n) => n.endsWith('.txnindex'));
+  assert.deepEqual(indexes, ['00000000000000000000.txnindex']);
+
+  // And after a restart, read from the file.
+  log.close();
+  const reopened = openAt(dir, cfg);
+  t.after(() => reopened.abandon());
+  assert.deepEqual(reopened.collectAbortedTxns(0, reopened.logEndOffset), [entry]);
+});
+
+test('an abort marker kept only for its delete horizon carries no index entry (no batch of its transaction is left), as Kafka', async (t) => {
+  const log = openLog(t);
+  append(log, [{ key: 'a', value: 'aborted' }], { producerId: 2n, transactional: true });
+  const marker = log.logEndOffset;
+  log.append(
+    buildEndTxnMarkerBatch({ producerId: 2n, producerEpoch: 0, commit: false, coordinatorEpoch: 0, timestamp: T0 }),
+    { assignOffsets: true, leaderEpoch: 0 },
+  );
+  log.appendAbortedTxn({ producerId: 2n, firstOffset: 0, lastOffset: marker, lastStableOffset: 0 });
+  // A later batch of the same producer, so the aborted one is not kept as its last (empty) batch.
+  append(log, [{ key: 'z', value: 'later' }], { producerId: 2n, baseSequence: 1 });
+  log.forceRoll();
+  append(log, [{ key: 'b', value: 'x' }]);
+  log.highWatermark = log.logEndOffset;
+  assert.ok((await clean(log, undefined)) !== null);
+  assert.equal(log.collectAbortedTxns(0, log.logEndOffset).length, 1, 'first pass: the aborted batch was seen');
+  // Second pass: nothing of the transaction is left, the marker only waits for its horizon.
+  assert.ok((await cleanLog(log, undefined, T0, DEFAULT_CLEANER_SETTINGS, undefined, true)) !== null);
+  const bytes = readAll(log);
+  const markers = splitBatches(bytes).filter(({ pos }) => isControl(readBatchHeader(bytes.subarray(pos)).attributes));
+  assert.equal(markers.length, 1, 'the marker is still there');
+  assert.deepEqual(log.collectAbortedTxns(0, log.logEndOffset), []);
+});

@@ -90,9 +90,37 @@ export function encodeTransactionLogValue(w: Writer, m: TransactionLogValueInit,
     w.writeInt64(f8);
   }
   if (flex) {
+    const tags: TaggedField[] = [];
+    if (v >= 1) {
+      const t9 = m.previousProducerId;
+      if (t9 !== undefined && (t9 !== -1n)) {
+        const tw = new Writer(64);
+        tw.writeInt64(t9);
+        tags.push({ tag: 0, data: tw.toBuffer() });
+      }
+    }
+    if (v >= 1) {
+      const t10 = m.nextProducerId;
+      if (t10 !== undefined && (t10 !== -1n)) {
+        const tw = new Writer(64);
+        tw.writeInt64(t10);
+        tags.push({ tag: 1, data: tw.toBuffer() });
+      }
+    }
+    if (v >= 1) {
+      const t11 = m.clientTransactionVersion;
+      if (t11 !== undefined && (t11 !== 0)) {
+        const tw = new Writer(64);
+        tw.writeInt16(t11);
+        tags.push({ tag: 2, data: tw.toBuffer() });
+      }
+    }
     const u = m.unknownTaggedFields;
-    if (u === undefined || u.length === 0) w.writeUVarint(0);
-    else w.writeTaggedFields(u);
+    if (u !== undefined && u.length > 0) {
+      for (const t of u) tags.push(t);
+      tags.sort((a, b) => a.tag - b.tag);
+    }
+    w.writeTaggedFields(tags);
   }
 }
 
@@ -139,21 +167,21 @@ export function decodeTransactionLogValue(r: Reader, v: number): TransactionLogV
       const end = r.pos + size;
       switch (tag) {
         case 0:
-          if (false) {
+          if (v >= 1) {
             _previousProducerId = r.readInt64();
             if (r.pos !== end) throw new DecodeError('tagged field 0 has the wrong size', r.pos);
             continue;
           }
           break;
         case 1:
-          if (false) {
+          if (v >= 1) {
             _nextProducerId = r.readInt64();
             if (r.pos !== end) throw new DecodeError('tagged field 1 has the wrong size', r.pos);
             continue;
           }
           break;
         case 2:
-          if (false) {
+          if (v >= 1) {
             _clientTransactionVersion = r.readInt16();
             if (r.pos !== end) throw new DecodeError('tagged field 2 has the wrong size', r.pos);
             continue;
