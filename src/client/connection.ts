@@ -1,9 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { API_BY_KEY, requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/api-table.js';
 import { encodeRequestHeader } from '../protocol/generated/headers.js';
-import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { Reader } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
+import { ResponseFramer } from './response-framer.js';
 
 interface Pending {
   readonly apiKey: number;
@@ -31,13 +31,15 @@ export class ClientConnection {
   private socket: Socket | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextCorrelationId = 1;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly framer: ResponseFramer;
+  private readonly frameHandler = (frame: Buffer): void => this.onFrame(frame);
   private closedError: Error | null = null;
   /** Versions the broker supports, from ApiVersions. */
   readonly versions = new Map<number, { min: number; max: number }>();
 
-  constructor(private readonly options: ClientConnectionOptions) {}
+  constructor(private readonly options: ClientConnectionOptions) {
+    this.framer = new ResponseFramer(options.maxResponseBytes ?? 256 * 1024 * 1024);
+  }
 
   async connect(): Promise<void> {
     const { host, port } = this.options;
@@ -122,23 +124,11 @@ export class ClientConnection {
   }
 
   private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    while (this.buffered >= 4) {
-      const head = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-      this.chunks = [head];
-      const size = head.readInt32BE(0);
-      if (size < 4 || size > (this.options.maxResponseBytes ?? 256 * 1024 * 1024)) {
-        this.fail(new DecodeError(`invalid response size ${size}`));
-        this.socket?.destroy();
-        return;
-      }
-      if (this.buffered < 4 + size) return;
-      const frame = head.subarray(4, 4 + size);
-      const rest = head.subarray(4 + size);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.buffered = rest.length;
-      this.onFrame(frame);
+    try {
+      this.framer.push(d, this.frameHandler);
+    } catch (err) {
+      this.fail(err as Error);
+      this.socket?.destroy();
     }
   }
 

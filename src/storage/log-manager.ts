@@ -1,4 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, statfsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
@@ -44,6 +46,8 @@ export class LogManager implements LogStorePort {
   private readonly logs = new Map<string, { log: PartitionLog; dir: string; topic: string; partition: number }>();
   private timer: NodeJS.Timeout | null = null;
   private next = 0;
+  /** Background removals of renamed `-delete` directories, awaited by close(). */
+  private readonly deletions = new Set<Promise<void>>();
   readonly resources: StorageResources;
   private readonly statfs: (dir: string) => FsSpace;
   /** Compacts logs whose cleanup.policy includes compact. */
@@ -56,7 +60,7 @@ export class LogManager implements LogStorePort {
     for (const d of options.logDirs) {
       mkdirSync(d, { recursive: true });
       for (const name of readdirSync(d)) {
-        if (name.endsWith('-delete')) rmSync(join(d, name), { recursive: true, force: true });
+        if (name.endsWith('-delete')) this.removeInBackground(join(d, name));
       }
     }
   }
@@ -107,9 +111,29 @@ export class LogManager implements LogStorePort {
     // the unflushed data takes to reach the disk.
     entry?.log.abandon();
     if (!existsSync(dir)) return;
-    const doomed = `${dir}.${Date.now()}-delete`;
+    // As Kafka does: the rename is one syscall, so the partition's name is free at once and a
+    // crash leaves only a `-delete` directory that the next start removes; the files go in the
+    // background so a large log does not stall other clients' requests.
+    const doomed = `${dir}.${randomUUID().replaceAll('-', '')}-delete`;
     renameSync(dir, doomed);
-    setImmediate(() => rmSync(doomed, { recursive: true, force: true }));
+    this.removeInBackground(doomed);
+  }
+
+  /** Directories renamed for deletion whose removal has not finished yet. */
+  get pendingDeletions(): number {
+    return this.deletions.size;
+  }
+
+  /** Resolves once every removal started so far has finished. */
+  async deletionsSettled(): Promise<void> {
+    while (this.deletions.size > 0) await Promise.all([...this.deletions]);
+  }
+
+  private removeInBackground(path: string): void {
+    const p: Promise<void> = rm(path, { recursive: true, force: true, maxRetries: 3 })
+      .catch((err: unknown) => log.error('removing deleted partition failed', { path, error: String(err) }))
+      .finally(() => this.deletions.delete(p));
+    this.deletions.add(p);
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -185,6 +209,7 @@ export class LogManager implements LogStorePort {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.cleaner.stop();
+    await this.deletionsSettled();
     for (const e of this.logs.values()) {
       try {
         e.log.close();
