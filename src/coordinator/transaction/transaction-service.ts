@@ -87,6 +87,16 @@ export class TransactionService {
    */
   async verifyProduce(req: ProduceRequest): Promise<Map<ProduceRequestPartitionProduceData, number>> {
     if (!this.deps.config().getBoolean(PARTITION_VERIFICATION_CONFIG)) return new Map();
+    // Only the coordinator of the id can answer. One hosted on another broker would be asked
+    // with AddPartitionsToTxn v4 (verifyOnly) through a remote TransactionVerifier; until
+    // there is one, such writes are not verified rather than refused.
+    if (
+      req.transactionalId !== null &&
+      this.deps.partitionCount(TRANSACTION_STATE_TOPIC) !== undefined &&
+      this.deps.partition(TRANSACTION_STATE_TOPIC, this.core.partitionFor(req.transactionalId)) === undefined
+    ) {
+      return new Map();
+    }
     return verifyTransactionalProduce(this.verifier, req);
   }
 
