@@ -253,6 +253,13 @@ function scanVarint(b: Buffer, p: number, end: number, maxBytes: number): number
     scanNext = p + 1;
     return (byte >>> 1) ^ -(byte & 1);
   }
+  const second = p + 1 < end ? (b[p + 1] as number) : 0x80;
+  if (second < 0x80) {
+    // Two bytes: lengths up to 8191, deltas up to ±4096.
+    const raw2 = (byte & 0x7f) | (second << 7);
+    scanNext = p + 2;
+    return (raw2 >>> 1) ^ -(raw2 & 1);
+  }
   let raw = byte & 0x7f;
   let scale = 128;
   p++;
