@@ -253,6 +253,13 @@ function scanVarint(b: Buffer, p: number, end: number, maxBytes: number): number
     scanNext = p + 1;
     return (byte >>> 1) ^ -(byte & 1);
   }
+  const second = p + 1 < end ? (b[p + 1] as number) : 0x80;
+  if (second < 0x80) {
+    // Two bytes: lengths up to 8191, deltas up to ±4096.
+    const raw2 = (byte & 0x7f) | (second << 7);
+    scanNext = p + 2;
+    return (raw2 >>> 1) ^ -(raw2 & 1);
+  }
   let raw = byte & 0x7f;
   let scale = 128;
   p++;
@@ -307,11 +314,11 @@ export function scanRecords(buf: Buffer, pos: number, size: number, opts?: Decod
     if (Number.isNaN(timestampDelta)) return invalid(`record ${i}: malformed timestamp delta`);
     if (Number.isNaN(scanVarint(payload, scanNext, bodyEnd, 5))) return invalid(`record ${i}: malformed offset delta`);
     const keyLength = scanVarint(payload, scanNext, bodyEnd, 5);
-    let q = scanNext + (keyLength > 0 ? keyLength : 0);
+    let q = scanNext + Math.max(keyLength, 0);
     if (Number.isNaN(keyLength) || keyLength < -1 || q > bodyEnd) return invalid(`record ${i}: malformed key or value`);
     if (keyLength === -1) nullKeys++;
     const valueLength = scanVarint(payload, q, bodyEnd, 5);
-    q = scanNext + (valueLength > 0 ? valueLength : 0);
+    q = scanNext + Math.max(valueLength, 0);
     if (Number.isNaN(valueLength) || valueLength < -1 || q > bodyEnd)
       return invalid(`record ${i}: malformed key or value`);
     const headerCount = scanVarint(payload, q, bodyEnd, 5);
@@ -320,10 +327,10 @@ export function scanRecords(buf: Buffer, pos: number, size: number, opts?: Decod
     for (let h = 0; h < headerCount; h++) {
       // Header keys may not be null; header values may.
       const hk = scanVarint(payload, q, bodyEnd, 5);
-      q = scanNext + (hk > 0 ? hk : 0);
+      q = scanNext + Math.max(hk, 0);
       if (Number.isNaN(hk) || hk < 0 || q > bodyEnd) return invalid(`record ${i}: malformed header ${h}`);
       const hv = scanVarint(payload, q, bodyEnd, 5);
-      q = scanNext + (hv > 0 ? hv : 0);
+      q = scanNext + Math.max(hv, 0);
       if (Number.isNaN(hv) || hv < -1 || q > bodyEnd) return invalid(`record ${i}: malformed header ${h}`);
     }
     if (q !== bodyEnd) return invalid(`record ${i}: declared ${length} bytes but its fields took ${q - bodyStart}`);
