@@ -25,17 +25,51 @@ const log = logger('fetch');
 /** Bound on how long a fetch may wait, whatever the client asks (Kafka bounds it by the request timeout). */
 const MAX_WAIT_CAP_MS = 30_000;
 
-interface Resolved {
+/** Records of a partition with nothing to send (one shared empty buffer, not one per partition). */
+const EMPTY_RECORDS = Buffer.alloc(0);
+
+/**
+ * One partition of one Fetch request: what was resolved before reading, and what the latest
+ * read found. The same object serves the read before a long-poll wait and the one after it,
+ * and is the summary the fetch session compares with what it sent last.
+ */
+interface PartitionRead extends PartitionResultSummary {
   readonly req: FetchPartitionRequest;
   readonly partition: Partition | undefined;
   /** Error decided before reading (unknown topic, not leader, epoch fencing). */
-  readonly errorCode: number;
+  readonly resolvedError: number;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  hasRecords: boolean;
+  hasDivergingEpoch: boolean;
+  records: Buffer | null;
+  aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null;
 }
 
-interface ReadOutcome {
-  readonly resolved: Resolved;
-  readonly data: FetchResponsePartitionDataInit;
-  readonly summary: PartitionResultSummary;
+/** A topic of the response. */
+interface TopicResponse extends FetchResponseFetchableTopicResponseInit {
+  readonly partitions: FetchResponsePartitionDataInit[];
+}
+
+/** Options of a log read, reused: the log reads synchronously and keeps no reference to them. */
+const readOptions = { maxOffset: 0, minOneBatch: false };
+
+/**
+ * BigInts of recent offsets. A response repeats the same high watermark, last stable offset and
+ * log start offset fetch after fetch; a small direct-mapped cache saves allocating them each time.
+ */
+const BIGINT_CACHE_SIZE = 1024;
+const bigIntKeys = new Float64Array(BIGINT_CACHE_SIZE).fill(Number.NaN);
+const bigIntValues: bigint[] = new Array<bigint>(BIGINT_CACHE_SIZE).fill(0n);
+function bigIntOf(n: number): bigint {
+  const slot = n & (BIGINT_CACHE_SIZE - 1);
+  if (bigIntKeys[slot] === n) return bigIntValues[slot] as bigint;
+  const b = BigInt(n);
+  bigIntKeys[slot] = n;
+  bigIntValues[slot] = b;
+  return b;
 }
 
 /** The offset after the last batch of `records` (v2 batches as stored). */
@@ -52,6 +86,45 @@ function epochError(partition: Partition, currentLeaderEpoch: number): number {
   if (currentLeaderEpoch > partition.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
   if (currentLeaderEpoch < partition.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
   return ErrorCode.NONE;
+}
+
+/** The response entry of one partition, built once from its final read. */
+function partitionData(services: BrokerServices, r: PartitionRead): FetchResponsePartitionDataInit {
+  const data: FetchResponsePartitionDataInit = {
+    partitionIndex: r.req.partition,
+    errorCode: r.errorCode,
+    highWatermark: bigIntOf(r.highWatermark),
+    lastStableOffset: bigIntOf(r.lastStableOffset),
+    logStartOffset: bigIntOf(r.logStartOffset),
+    abortedTransactions: r.aborted,
+    preferredReadReplica: -1,
+    records: r.records ?? EMPTY_RECORDS,
+  };
+  if (r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || r.errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
+    const t = services.topic(r.req.topic)?.partitions.find((x) => x.partition === r.req.partition);
+    if (t !== undefined) data.currentLeader = { leaderId: t.leader, leaderEpoch: t.leaderEpoch };
+  }
+  return data;
+}
+
+/**
+ * Long poll: resolves at the first append to any of the partitions or after maxWaitMs. One
+ * callback serves every partition and unregisters itself from all of them.
+ */
+function waitForAppend(reads: readonly PartitionRead[], maxWaitMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const unsubscribe: Array<() => void> = [];
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const u of unsubscribe) u();
+      resolve();
+    };
+    const timer = setTimeout(finish, maxWaitMs);
+    for (const r of reads) if (r.partition !== undefined) unsubscribe.push(r.partition.onAppend(finish));
+  });
 }
 
 /**
@@ -113,45 +186,59 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
         include = begun.context.include;
       }
 
-      const resolved: Resolved[] = partitions.map((p) => {
+      const reads: PartitionRead[] = new Array<PartitionRead>(partitions.length);
+      for (let i = 0; i < partitions.length; i++) {
+        const p = partitions[i] as FetchPartitionRequest;
         const topic = usesTopicIds ? services.topicById(p.topicId) : services.topic(p.topic);
+        let partition: Partition | undefined;
+        let resolvedError: number;
         if (topic === undefined) {
-          return {
-            req: p,
-            partition: undefined,
-            errorCode: usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          };
+          resolvedError = usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else {
+          partition = services.partition(topic.name, p.partition);
+          if (partition === undefined) {
+            const known = topic.partitions.some((x) => x.partition === p.partition);
+            resolvedError = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          } else {
+            resolvedError = epochError(partition, p.currentLeaderEpoch);
+          }
         }
-        const partition = services.partition(topic.name, p.partition);
-        if (partition === undefined) {
-          const known = topic.partitions.some((x) => x.partition === p.partition);
-          return {
-            req: p,
-            partition: undefined,
-            errorCode: known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          };
-        }
-        return { req: p, partition, errorCode: epochError(partition, p.currentLeaderEpoch) };
-      });
+        reads[i] = {
+          req: p,
+          partition,
+          resolvedError,
+          errorCode: resolvedError,
+          highWatermark: -1,
+          lastStableOffset: -1,
+          logStartOffset: -1,
+          hasRecords: false,
+          hasDivergingEpoch: false,
+          records: null,
+          aborted: null,
+        };
+      }
 
       const responseMaxBytes = version >= 3 ? Math.max(0, req.maxBytes) : Number.POSITIVE_INFINITY;
       const readCommitted = version >= 4 && req.isolationLevel === 1;
-      const readAll = async (): Promise<{ outcomes: ReadOutcome[]; bytes: number; errors: boolean }> => {
+      // read_committed needs the open transactions (the LSO), which the producer state knows.
+      const loadProducerStates = async (): Promise<void> => {
+        for (const r of reads) {
+          if (r.partition !== undefined && r.resolvedError === ErrorCode.NONE) await r.partition.producerState();
+        }
+      };
+      /** Reads every partition into its PartitionRead; returns the record bytes read. */
+      const readAll = async (): Promise<number> => {
         let budget = responseMaxBytes;
         let minOneBatch = version >= 3;
         let bytes = 0;
-        let errors = false;
-        const outcomes: ReadOutcome[] = [];
-        for (const r of resolved) {
+        for (const r of reads) {
           const p = r.partition;
-          let errorCode = r.errorCode;
+          let errorCode = r.resolvedError;
           let records: Buffer | null = null;
           let hw = -1;
           let lso = -1;
           let lstart = -1;
           let aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null = readCommitted ? [] : null;
-          // read_committed needs the open transactions (the LSO), which the producer state knows.
-          if (p !== undefined && errorCode === ErrorCode.NONE && readCommitted && !isFollower) await p.producerState();
           if (p !== undefined && errorCode === ErrorCode.NONE) {
             hw = p.highWatermark;
             lso = p.lastStableOffset;
@@ -164,13 +251,16 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
               const limit = Math.min(r.req.partitionMaxBytes, budget);
               if (offset < maxOffset && (limit > 0 || minOneBatch)) {
                 try {
-                  const read = await p.log.read(offset, Math.max(0, limit), { maxOffset, minOneBatch });
+                  readOptions.maxOffset = maxOffset;
+                  readOptions.minOneBatch = minOneBatch;
+                  let read = p.log.read(offset, Math.max(0, limit), readOptions);
+                  if (read instanceof Promise) read = await read;
                   if (read.bytes > 0) {
                     records = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : Buffer.concat(read.buffers);
                     if (version < 10 && anyBatchCompressedWith(records, Compression.ZSTD)) {
                       // KIP-110: clients older than Fetch v10 cannot read zstd.
                       errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
-                      records = Buffer.alloc(0);
+                      records = EMPTY_RECORDS;
                     } else if (readCommitted && !isFollower) {
                       // Most partitions have no aborted transactions: only then is the read's end worked out.
                       let found = p.abortedTransactions(offset, maxOffset);
@@ -192,71 +282,54 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
               }
             }
           }
-          if (errorCode !== ErrorCode.NONE) errors = true;
-          const data: FetchResponsePartitionDataInit = {
-            partitionIndex: r.req.partition,
-            errorCode,
-            highWatermark: BigInt(hw),
-            lastStableOffset: BigInt(lso),
-            logStartOffset: BigInt(lstart),
-            abortedTransactions: aborted,
-            preferredReadReplica: -1,
-            records: records ?? Buffer.alloc(0),
-          };
-          if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
-            const t = services.topic(r.req.topic)?.partitions.find((x) => x.partition === r.req.partition);
-            if (t !== undefined) data.currentLeader = { leaderId: t.leader, leaderEpoch: t.leaderEpoch };
-          }
-          outcomes.push({
-            resolved: r,
-            data,
-            summary: {
-              errorCode,
-              highWatermark: hw,
-              lastStableOffset: lso,
-              logStartOffset: lstart,
-              hasRecords: records !== null && records.length > 0,
-              hasDivergingEpoch: false,
-            },
-          });
+          r.errorCode = errorCode;
+          r.highWatermark = hw;
+          r.lastStableOffset = lso;
+          r.logStartOffset = lstart;
+          r.records = records;
+          r.hasRecords = records !== null && records.length > 0;
+          r.aborted = aborted;
         }
-        return { outcomes, bytes, errors };
+        return bytes;
       };
 
-      let result = await readAll();
+      const readCommittedByConsumer = readCommitted && !isFollower;
+      if (readCommittedByConsumer) await loadProducerStates();
+      let bytes = await readAll();
       const maxWait = Math.min(Math.max(0, req.maxWaitMs), MAX_WAIT_CAP_MS);
-      if (result.bytes < req.minBytes && maxWait > 0 && !result.errors && resolved.length > 0) {
-        await new Promise<void>((resolve) => {
-          const unsubscribe: Array<() => void> = [];
-          let done = false;
-          const finish = () => {
-            if (done) return;
-            done = true;
-            clearTimeout(timer);
-            for (const u of unsubscribe) u();
-            resolve();
-          };
-          const timer = setTimeout(finish, maxWait);
-          for (const r of resolved) if (r.partition !== undefined) unsubscribe.push(r.partition.onAppend(finish));
-        });
-        result = await readAll();
+      if (bytes < req.minBytes && maxWait > 0 && reads.length > 0 && !reads.some((r) => r.errorCode !== 0)) {
+        await waitForAppend(reads, maxWait);
+        if (readCommittedByConsumer) await loadProducerStates();
+        bytes = await readAll();
       }
 
-      const byTopic = new Map<
-        string,
-        FetchResponseFetchableTopicResponseInit & { partitions: FetchResponsePartitionDataInit[] }
-      >();
-      const responses: FetchResponseFetchableTopicResponseInit[] = [];
-      for (const o of result.outcomes) {
-        if (!include(o.resolved.req, o.summary)) continue;
-        const key = usesTopicIds ? o.resolved.req.topicId : o.resolved.req.topic;
-        let t = byTopic.get(key);
-        if (t === undefined) {
-          t = { topic: o.resolved.req.topic, topicId: o.resolved.req.topicId, partitions: [] };
-          byTopic.set(key, t);
+      // Partitions come grouped by topic; a map is needed only when a topic comes back after another.
+      const responses: TopicResponse[] = [];
+      /** The key (topic name, or id for v13+) of each entry of responses. */
+      const keys: string[] = [];
+      let byTopic: Map<string, TopicResponse> | null = null;
+      let lastKey: string | null = null;
+      let last: TopicResponse | null = null;
+      for (let i = 0; i < reads.length; i++) {
+        const r = reads[i] as PartitionRead;
+        if (!include(r.req, r)) continue;
+        const key = usesTopicIds ? r.req.topicId : r.req.topic;
+        let t: TopicResponse | null = key === lastKey ? last : (byTopic?.get(key) ?? null);
+        if (t === null) {
+          t = { topic: r.req.topic, topicId: r.req.topicId, partitions: [] };
+          if (last !== null) {
+            if (byTopic === null) {
+              byTopic = new Map();
+              for (let j = 0; j < responses.length; j++) byTopic.set(keys[j] as string, responses[j] as TopicResponse);
+            }
+            byTopic.set(key, t);
+          }
           responses.push(t);
+          keys.push(key);
         }
-        t.partitions.push(o.data);
+        lastKey = key;
+        last = t;
+        t.partitions.push(partitionData(services, r));
       }
       return { throttleTimeMs: 0, errorCode: 0, sessionId, responses };
     },

@@ -127,8 +127,7 @@ export class FetchSessionCache {
       if (session === null) {
         return { context: { kind: 'full', sessionId: INVALID_SESSION_ID, partitions: requested, include: everything } };
       }
-      const partitions = [...session.partitions.values()].map((c) => c.request);
-      return { context: this.contextFor(session, 'full', partitions) };
+      return { context: this.contextFor(session, 'full') };
     }
     const session = this.sessions.get(sessionId);
     if (session === undefined) return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND };
@@ -146,33 +145,40 @@ export class FetchSessionCache {
     }
     session.nextEpoch = session.nextEpoch >= 0x7fffffff ? 1 : session.nextEpoch + 1;
     session.lastUsed = this.options.clock.monotonic();
-    const partitions = [...session.partitions.values()].map((c) => c.request);
-    return { context: this.contextFor(session, 'incremental', partitions) };
+    return { context: this.contextFor(session, 'incremental') };
   }
 
-  private contextFor(
-    session: Session,
-    kind: 'full' | 'incremental',
-    partitions: FetchPartitionRequest[],
-  ): FetchContext {
+  private contextFor(session: Session, kind: 'full' | 'incremental'): FetchContext {
+    const cached: CachedPartition[] = new Array<CachedPartition>(session.partitions.size);
+    const partitions: FetchPartitionRequest[] = new Array<FetchPartitionRequest>(session.partitions.size);
+    let n = 0;
+    for (const c of session.partitions.values()) {
+      cached[n] = c;
+      partitions[n++] = c.request;
+    }
+    // The handler asks about the partitions in the order it was given them: the entry is then
+    // the next one, found without building a key string per partition per fetch.
+    let next = 0;
     return {
       kind,
       sessionId: session.id,
       partitions,
       include: (p, result) => {
-        const cached = session.partitions.get(keyOf(session.usesTopicIds, p.topic, p.topicId, p.partition));
-        if (cached === undefined) return kind === 'full';
+        let entry: CachedPartition | undefined = cached[next];
+        if (entry !== undefined && entry.request === p) next++;
+        else entry = session.partitions.get(keyOf(session.usesTopicIds, p.topic, p.topicId, p.partition));
+        if (entry === undefined) return kind === 'full';
         let mustRespond = kind === 'full' || result.hasRecords || result.hasDivergingEpoch;
-        if (cached.highWatermark !== result.highWatermark) mustRespond = true;
-        if (cached.lastStableOffset !== result.lastStableOffset) mustRespond = true;
-        if (cached.logStartOffset !== result.logStartOffset) mustRespond = true;
-        cached.highWatermark = result.highWatermark;
-        cached.lastStableOffset = result.lastStableOffset;
-        cached.logStartOffset = result.logStartOffset;
+        if (entry.highWatermark !== result.highWatermark) mustRespond = true;
+        if (entry.lastStableOffset !== result.lastStableOffset) mustRespond = true;
+        if (entry.logStartOffset !== result.logStartOffset) mustRespond = true;
+        entry.highWatermark = result.highWatermark;
+        entry.lastStableOffset = result.lastStableOffset;
+        entry.logStartOffset = result.logStartOffset;
         if (result.errorCode !== ErrorCode.NONE) {
           // Forget what was sent so the partition is reported again once the error clears.
           mustRespond = true;
-          cached.highWatermark = -1;
+          entry.highWatermark = -1;
         }
         return mustRespond;
       },

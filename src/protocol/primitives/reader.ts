@@ -79,7 +79,12 @@ export class Reader {
 
   readInt64(): bigint {
     this.need(8);
-    const v = this.buf.readBigInt64BE(this.pos);
+    const hi = this.buf.readInt32BE(this.pos);
+    let v: bigint;
+    // Within 53 bits (every real offset and timestamp) one BigInt is made from a Number;
+    // readBigInt64BE makes several.
+    if (hi < 0x20_0000 && hi >= -0x20_0000) v = BigInt(hi * 0x1_0000_0000 + this.buf.readUInt32BE(this.pos + 4));
+    else v = this.buf.readBigInt64BE(this.pos);
     this.pos += 8;
     return v;
   }

@@ -1,6 +1,7 @@
 import type { TaggedField } from './reader.js';
 
 const DEFAULT_CHUNK = 16 * 1024;
+const TWO_32 = 0x1_0000_0000;
 /** Byte arrays at least this long are kept by reference instead of being copied. */
 const ZERO_COPY_THRESHOLD = 1024;
 
@@ -88,7 +89,16 @@ export class Writer {
 
   writeInt64(v: bigint): this {
     this.ensure(8);
-    this.cur.writeBigInt64BE(v, this.pos);
+    // Offsets and timestamps fit in 53 bits: written as two 32-bit halves of a Number, which
+    // allocates nothing, where writeBigInt64BE allocates a BigInt per mask and shift.
+    const n = Number(v);
+    if (n <= Number.MAX_SAFE_INTEGER && n >= -Number.MAX_SAFE_INTEGER) {
+      const hi = Math.floor(n / TWO_32);
+      this.cur.writeInt32BE(hi, this.pos);
+      this.cur.writeUInt32BE(n - hi * TWO_32, this.pos + 4);
+    } else {
+      this.cur.writeBigInt64BE(v, this.pos);
+    }
     this.pos += 8;
     return this;
   }
