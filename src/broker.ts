@@ -117,7 +117,6 @@ export class Broker {
   private boundPort = 0;
   private tempDir: string | null = null;
   private metadata: MetadataStore | null = null;
-  private logs: LogManager | null = null;
   private replicas: ReplicaManager | null = null;
   private producerExpiry: NodeJS.Timeout | null = null;
   private groups: GroupService | null = null;
@@ -201,7 +200,6 @@ export class Broker {
         maxBytesPerSecond: cfg.getNumber('log.cleaner.io.max.bytes.per.second'),
       },
     });
-    this.logs = logs;
     const replicas = new ReplicaManager(this.brokerId, logs, (topic) => this.logConfig(topic));
     this.replicas = replicas;
     const controller = new Controller(metadata, () => this.config);
@@ -460,7 +458,6 @@ export class Broker {
     this.metadata?.close();
     this.replicas = null;
     this.metadata = null;
-    this.logs = null;
     if (this.tempDir !== null) rmSync(this.tempDir, { recursive: true, force: true });
     this.tempDir = null;
   }
