@@ -15,7 +15,7 @@ import {
   readBatchHeader,
   splitBatches,
 } from '../protocol/records/record-batch.js';
-import type { Partition } from '../replication/partition.js';
+import type { Partition, ReadResult } from '../replication/partition.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
 import type { ApiHandler } from './registry.js';
@@ -128,6 +128,172 @@ function waitForAppend(reads: readonly PartitionRead[], maxWaitMs: number): Prom
 }
 
 /**
+ * One Fetch request being served: its partitions, the byte budget, and the response once the
+ * reads are done. Everything is synchronous unless something has to wait (a log whose read is
+ * asynchronous, a producer state still loading for read_committed, a long poll), so a fetch
+ * with data at hand is answered in the same tick without a promise.
+ */
+class FetchOperation {
+  private budget = 0;
+  private minOneBatch = false;
+  private bytes = 0;
+
+  constructor(
+    private readonly services: BrokerServices,
+    private readonly reads: PartitionRead[],
+    private readonly version: number,
+    private readonly isFollower: boolean,
+    private readonly readCommitted: boolean,
+    private readonly responseMaxBytes: number,
+  ) {}
+
+  /** Reads every partition; returns the record bytes read (a promise only if something had to wait). */
+  readAll(): number | Promise<number> {
+    this.budget = this.responseMaxBytes;
+    this.minOneBatch = this.version >= 3;
+    this.bytes = 0;
+    return this.readFrom(0);
+  }
+
+  private readFrom(first: number): number | Promise<number> {
+    const reads = this.reads;
+    for (let i = first; i < reads.length; i++) {
+      const pending = this.readOne(reads[i] as PartitionRead);
+      if (pending !== undefined) return pending.then(() => this.readFrom(i + 1));
+    }
+    return this.bytes;
+  }
+
+  private readOne(r: PartitionRead): Promise<void> | undefined {
+    r.errorCode = r.resolvedError;
+    r.highWatermark = -1;
+    r.lastStableOffset = -1;
+    r.logStartOffset = -1;
+    r.records = null;
+    r.hasRecords = false;
+    r.aborted = this.readCommitted ? [] : null;
+    const p = r.partition;
+    if (p === undefined || r.errorCode !== ErrorCode.NONE) return undefined;
+    if (this.readCommitted && !this.isFollower) {
+      // read_committed needs the open transactions (the LSO), which the producer state knows.
+      const state = p.producerState();
+      if (state instanceof Promise) return state.then(() => this.readLoaded(r, p));
+    }
+    return this.readLoaded(r, p);
+  }
+
+  private readLoaded(r: PartitionRead, p: Partition): Promise<void> | undefined {
+    r.highWatermark = p.highWatermark;
+    r.lastStableOffset = p.lastStableOffset;
+    r.logStartOffset = p.log.logStartOffset;
+    const offset = r.req.fetchOffset;
+    if (offset < r.logStartOffset || offset > p.log.logEndOffset) {
+      r.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      return undefined;
+    }
+    const maxOffset = this.isFollower ? p.log.logEndOffset : this.readCommitted ? r.lastStableOffset : r.highWatermark;
+    const limit = Math.min(r.req.partitionMaxBytes, this.budget);
+    if (offset >= maxOffset || (limit <= 0 && !this.minOneBatch)) return undefined;
+    let read: ReadResult | Promise<ReadResult>;
+    try {
+      readOptions.maxOffset = maxOffset;
+      readOptions.minOneBatch = this.minOneBatch;
+      read = p.log.read(offset, Math.max(0, limit), readOptions);
+    } catch (err) {
+      this.readFailed(r, p, err);
+      return undefined;
+    }
+    if (read instanceof Promise) {
+      return read.then(
+        (res) => this.took(r, p, res, offset, maxOffset),
+        (err: unknown) => this.readFailed(r, p, err),
+      );
+    }
+    this.took(r, p, read, offset, maxOffset);
+    return undefined;
+  }
+
+  private took(r: PartitionRead, p: Partition, read: ReadResult, offset: number, maxOffset: number): void {
+    if (read.bytes === 0) return;
+    try {
+      let records = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : Buffer.concat(read.buffers);
+      if (this.version < 10 && anyBatchCompressedWith(records, Compression.ZSTD)) {
+        // KIP-110: clients older than Fetch v10 cannot read zstd.
+        r.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+        records = EMPTY_RECORDS;
+      } else if (this.readCommitted && !this.isFollower) {
+        // Most partitions have no aborted transactions: only then is the read's end worked out.
+        let found = p.abortedTransactions(offset, maxOffset);
+        if (found.length > 0) {
+          const end = nextOffsetAfter(records);
+          found = found.filter((a) => a.firstOffset < end);
+        }
+        r.aborted = found.map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
+      }
+      if (this.version <= 3) records = v2ToLegacy(records, this.version <= 1 ? 0 : 1);
+      r.records = records;
+      r.hasRecords = records.length > 0;
+      this.budget -= records.length;
+      this.bytes += records.length;
+      this.minOneBatch = false;
+    } catch (err) {
+      this.readFailed(r, p, err);
+    }
+  }
+
+  private readFailed(r: PartitionRead, p: Partition, err: unknown): void {
+    log.error('read failed', { topic: p.topic, partition: p.partition, error: String(err) });
+    r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+    r.records = null;
+    r.hasRecords = false;
+  }
+
+  /** Whether any partition ended in an error (a fetch with errors answers at once). */
+  hasErrors(): boolean {
+    for (const r of this.reads) if (r.errorCode !== ErrorCode.NONE) return true;
+    return false;
+  }
+
+  /** The response: partitions the session says to include, grouped by topic. */
+  respond(
+    sessionId: number,
+    usesTopicIds: boolean,
+    include: (p: FetchPartitionRequest, s: PartitionResultSummary) => boolean,
+  ): FetchResponseInit {
+    const reads = this.reads;
+    // Partitions come grouped by topic; a map is needed only when a topic comes back after another.
+    const responses: TopicResponse[] = [];
+    /** The key (topic name, or id for v13+) of each entry of responses. */
+    const keys: string[] = [];
+    let byTopic: Map<string, TopicResponse> | null = null;
+    let lastKey: string | null = null;
+    let last: TopicResponse | null = null;
+    for (let i = 0; i < reads.length; i++) {
+      const r = reads[i] as PartitionRead;
+      if (!include(r.req, r)) continue;
+      const key = usesTopicIds ? r.req.topicId : r.req.topic;
+      let t: TopicResponse | null = key === lastKey ? last : (byTopic?.get(key) ?? null);
+      if (t === null) {
+        t = { topic: r.req.topic, topicId: r.req.topicId, partitions: [] };
+        if (last !== null) {
+          if (byTopic === null) {
+            byTopic = new Map();
+            for (let j = 0; j < responses.length; j++) byTopic.set(keys[j] as string, responses[j] as TopicResponse);
+          }
+          byTopic.set(key, t);
+        }
+        responses.push(t);
+        keys.push(key);
+      }
+      lastKey = key;
+      last = t;
+      t.partitions.push(partitionData(this.services, r));
+    }
+    return { throttleTimeMs: 0, errorCode: 0, sessionId, responses };
+  }
+}
+
+/**
  * Fetch: reads stored batches (no re-encoding) from each partition up to the request's byte
  * budgets, waits up to max_wait_ms for min_bytes (woken by appends), and keeps incremental
  * fetch sessions (KIP-227) for v7+.
@@ -137,7 +303,7 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
     apiKey: ApiKey.Fetch,
     minVersion: 0,
     maxVersion: 17,
-    async handle(req, ctx) {
+    handle(req, ctx) {
       const version = ctx.apiVersion;
       const usesTopicIds = version >= 13;
       const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
@@ -220,118 +386,20 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
 
       const responseMaxBytes = version >= 3 ? Math.max(0, req.maxBytes) : Number.POSITIVE_INFINITY;
       const readCommitted = version >= 4 && req.isolationLevel === 1;
-      // read_committed needs the open transactions (the LSO), which the producer state knows.
-      const loadProducerStates = async (): Promise<void> => {
-        for (const r of reads) {
-          if (r.partition !== undefined && r.resolvedError === ErrorCode.NONE) await r.partition.producerState();
-        }
-      };
-      /** Reads every partition into its PartitionRead; returns the record bytes read. */
-      const readAll = async (): Promise<number> => {
-        let budget = responseMaxBytes;
-        let minOneBatch = version >= 3;
-        let bytes = 0;
-        for (const r of reads) {
-          const p = r.partition;
-          let errorCode = r.resolvedError;
-          let records: Buffer | null = null;
-          let hw = -1;
-          let lso = -1;
-          let lstart = -1;
-          let aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null = readCommitted ? [] : null;
-          if (p !== undefined && errorCode === ErrorCode.NONE) {
-            hw = p.highWatermark;
-            lso = p.lastStableOffset;
-            lstart = p.log.logStartOffset;
-            const offset = r.req.fetchOffset;
-            if (offset < lstart || offset > p.log.logEndOffset) {
-              errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
-            } else {
-              const maxOffset = isFollower ? p.log.logEndOffset : readCommitted ? lso : hw;
-              const limit = Math.min(r.req.partitionMaxBytes, budget);
-              if (offset < maxOffset && (limit > 0 || minOneBatch)) {
-                try {
-                  readOptions.maxOffset = maxOffset;
-                  readOptions.minOneBatch = minOneBatch;
-                  let read = p.log.read(offset, Math.max(0, limit), readOptions);
-                  if (read instanceof Promise) read = await read;
-                  if (read.bytes > 0) {
-                    records = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : Buffer.concat(read.buffers);
-                    if (version < 10 && anyBatchCompressedWith(records, Compression.ZSTD)) {
-                      // KIP-110: clients older than Fetch v10 cannot read zstd.
-                      errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
-                      records = EMPTY_RECORDS;
-                    } else if (readCommitted && !isFollower) {
-                      // Most partitions have no aborted transactions: only then is the read's end worked out.
-                      let found = p.abortedTransactions(offset, maxOffset);
-                      if (found.length > 0) {
-                        const end = nextOffsetAfter(records);
-                        found = found.filter((a) => a.firstOffset < end);
-                      }
-                      aborted = found.map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
-                    }
-                    if (version <= 3) records = v2ToLegacy(records, version <= 1 ? 0 : 1);
-                    budget -= records.length;
-                    bytes += records.length;
-                    minOneBatch = false;
-                  }
-                } catch (err) {
-                  log.error('read failed', { topic: p.topic, partition: p.partition, error: String(err) });
-                  errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-                }
-              }
-            }
-          }
-          r.errorCode = errorCode;
-          r.highWatermark = hw;
-          r.lastStableOffset = lso;
-          r.logStartOffset = lstart;
-          r.records = records;
-          r.hasRecords = records !== null && records.length > 0;
-          r.aborted = aborted;
-        }
-        return bytes;
-      };
-
-      const readCommittedByConsumer = readCommitted && !isFollower;
-      if (readCommittedByConsumer) await loadProducerStates();
-      let bytes = await readAll();
+      const op = new FetchOperation(services, reads, version, isFollower, readCommitted, responseMaxBytes);
       const maxWait = Math.min(Math.max(0, req.maxWaitMs), MAX_WAIT_CAP_MS);
-      if (bytes < req.minBytes && maxWait > 0 && reads.length > 0 && !reads.some((r) => r.errorCode !== 0)) {
-        await waitForAppend(reads, maxWait);
-        if (readCommittedByConsumer) await loadProducerStates();
-        bytes = await readAll();
-      }
-
-      // Partitions come grouped by topic; a map is needed only when a topic comes back after another.
-      const responses: TopicResponse[] = [];
-      /** The key (topic name, or id for v13+) of each entry of responses. */
-      const keys: string[] = [];
-      let byTopic: Map<string, TopicResponse> | null = null;
-      let lastKey: string | null = null;
-      let last: TopicResponse | null = null;
-      for (let i = 0; i < reads.length; i++) {
-        const r = reads[i] as PartitionRead;
-        if (!include(r.req, r)) continue;
-        const key = usesTopicIds ? r.req.topicId : r.req.topic;
-        let t: TopicResponse | null = key === lastKey ? last : (byTopic?.get(key) ?? null);
-        if (t === null) {
-          t = { topic: r.req.topic, topicId: r.req.topicId, partitions: [] };
-          if (last !== null) {
-            if (byTopic === null) {
-              byTopic = new Map();
-              for (let j = 0; j < responses.length; j++) byTopic.set(keys[j] as string, responses[j] as TopicResponse);
-            }
-            byTopic.set(key, t);
-          }
-          responses.push(t);
-          keys.push(key);
+      const afterFirstRead = (bytes: number): FetchResponseInit | Promise<FetchResponseInit> => {
+        if (bytes >= req.minBytes || maxWait === 0 || reads.length === 0 || op.hasErrors()) {
+          return op.respond(sessionId, usesTopicIds, include);
         }
-        lastKey = key;
-        last = t;
-        t.partitions.push(partitionData(services, r));
-      }
-      return { throttleTimeMs: 0, errorCode: 0, sessionId, responses };
+        return waitForAppend(reads, maxWait).then(() => {
+          const again = op.readAll();
+          if (again instanceof Promise) return again.then(() => op.respond(sessionId, usesTopicIds, include));
+          return op.respond(sessionId, usesTopicIds, include);
+        });
+      };
+      const first = op.readAll();
+      return first instanceof Promise ? first.then(afterFirstRead) : afterFirstRead(first);
     },
     errorResponse(_req, errorCode) {
       return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [] };
