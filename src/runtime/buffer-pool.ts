@@ -14,7 +14,10 @@
  * Safety rule: a buffer is reused only after `give` returned it, and `give` is called only for a
  * buffer this pool lent and only once the last reader of its bytes is done (the socket write
  * completed). A lent buffer that is never given back (an internal reader, a destroyed
- * connection) is simply collected as usual. Bounded: at most `maxFreeBytes` are kept.
+ * connection) is simply collected as usual. Bounded: at most `maxFreeBytes` are kept; when a
+ * buffer comes back to a full pool, buffers of other size classes make room for it, so the
+ * pool follows the sizes in use now (read windows while consumers fetch) instead of staying
+ * full of a size used earlier (Produce frames) and allocating every buffer of the new one.
  */
 const MIN_CLASS_SHIFT = 16; // 64 KiB
 const MAX_CLASS_SHIFT = 22; // 4 MiB
@@ -63,10 +66,30 @@ export class BufferPool {
     const ab = buf.buffer as ArrayBuffer;
     if (!this.lent.has(ab)) return;
     this.lent.delete(ab);
-    if (this.freeBytes + ab.byteLength > this.maxFreeBytes) return;
     const shift = Math.log2(ab.byteLength);
-    (this.free[shift - MIN_CLASS_SHIFT] as ArrayBuffer[]).push(ab);
+    const own = this.free[shift - MIN_CLASS_SHIFT] as ArrayBuffer[];
+    while (this.freeBytes + ab.byteLength > this.maxFreeBytes) {
+      if (!this.dropOtherThan(own)) return;
+    }
+    own.push(ab);
     this.freeBytes += ab.byteLength;
+  }
+
+  /** Drops one kept buffer of the class holding the most bytes other than `own`; false if there is none. */
+  private dropOtherThan(own: ArrayBuffer[]): boolean {
+    let victim: ArrayBuffer[] | null = null;
+    let victimBytes = 0;
+    for (const list of this.free) {
+      if (list === own || list.length === 0) continue;
+      const bytes = list.length * (list[0] as ArrayBuffer).byteLength;
+      if (bytes > victimBytes) {
+        victim = list;
+        victimBytes = bytes;
+      }
+    }
+    if (victim === null) return false;
+    this.freeBytes -= (victim.pop() as ArrayBuffer).byteLength;
+    return true;
   }
 }
 

@@ -39,6 +39,25 @@ test('buffers the pool did not lend are ignored, too large ones are not pooled, 
   assert.equal(pool.retainedBytes, 256 * 1024);
 });
 
+test('a full pool makes room for a buffer coming back by dropping buffers of other sizes, never of its own', () => {
+  const pool = new BufferPool(1024 * 1024);
+  // Filled with 512 KiB buffers (Produce frames, say).
+  const frames = [1, 2].map(() => pool.take(300_000) as Buffer);
+  for (const b of frames) pool.give(b);
+  assert.equal(pool.retainedBytes, 1024 * 1024);
+  // 1 MiB read windows now: the one given back replaces both 512 KiB buffers and is lent again.
+  const w1 = pool.take(1024 * 1024) as Buffer;
+  const w2 = pool.take(1024 * 1024) as Buffer;
+  pool.give(w1);
+  assert.equal(pool.retainedBytes, 1024 * 1024);
+  pool.give(w2);
+  assert.equal(pool.retainedBytes, 1024 * 1024, 'a class never evicts its own buffers');
+  const again = pool.take(1024 * 1024) as Buffer;
+  assert.equal(again.buffer, w1.buffer);
+  assert.notEqual(pool.take(300_000)?.buffer, frames[0]?.buffer);
+  assert.equal(pool.retainedBytes, 0);
+});
+
 test('a connection gives a pooled response buffer back once it is sent, with the bytes intact on the wire', async (t) => {
   const size = 200_000;
   let sent: Buffer | null = null;
