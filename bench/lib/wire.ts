@@ -1,10 +1,11 @@
 /**
  * A minimal pipelined Kafka connection for load generation: requests encoded with the
- * generated codecs and written corked, responses framed by the broker's own FrameDecoder
- * (one copy per split frame, never a re-concatenation) and matched in order.
+ * generated codecs and written corked, responses matched in order. Responses are received as
+ * the Java client does (NetworkReceive): once a frame's size is known, a buffer of that size
+ * is allocated and the socket reads straight into it, so a large response costs the kernel's
+ * copy only, not a second copy out of the chunks the socket would otherwise hand over.
  */
 import { connect, type Socket } from 'node:net';
-import { FrameDecoder } from '../../src/network/frame-decoder.js';
 import { API_BY_KEY, requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/generated/api-table.js';
 import { decodeResponseHeader, encodeRequestHeader } from '../../src/protocol/generated/headers.js';
 import { Reader } from '../../src/protocol/primitives/reader.js';
@@ -22,29 +23,32 @@ export class WireConnection {
   private readonly pending: Pending[] = [];
   private head = 0;
   private nextId = 1;
-  private readonly decoder = new FrameDecoder(512 * 1024 * 1024);
   private error: Error | null = null;
   bytesIn = 0;
 
   private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.bytesIn += chunk.length;
-      try {
-        this.decoder.push(chunk, (frame) => this.onFrame(frame));
-      } catch (err) {
-        this.fail(err as Error);
-      }
-    });
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new Error('connection closed')));
   }
 
   static open(host: string, port: number): Promise<WireConnection> {
+    const rx = new Receiver();
     return new Promise((resolve, reject) => {
-      const s = connect({ host, port, noDelay: true });
+      const s = connect({
+        host,
+        port,
+        noDelay: true,
+        onread: { buffer: () => rx.nextBuffer(), callback: (n, buf) => rx.received(n, buf as Buffer) },
+      });
       s.once('connect', () => {
         s.removeListener('error', reject);
-        resolve(new WireConnection(s));
+        const c = new WireConnection(s);
+        rx.onFrame = (frame) => c.onFrame(frame);
+        rx.onBytes = (n) => {
+          c.bytesIn += n;
+        };
+        rx.onError = (err) => c.fail(err);
+        resolve(c);
       });
       s.once('error', reject);
     });
@@ -81,7 +85,8 @@ export class WireConnection {
     });
   }
 
-  private onFrame(frame: Buffer): void {
+  /** Called by the receiver with each whole response frame (a buffer of its own). */
+  onFrame(frame: Buffer): void {
     const p = this.pending[this.head];
     if (p === undefined) {
       this.fail(new Error('response without a request'));
@@ -107,7 +112,7 @@ export class WireConnection {
     }
   }
 
-  private fail(err: Error): void {
+  fail(err: Error): void {
     if (this.error !== null) return;
     this.error = err;
     for (let i = this.head; i < this.pending.length; i++) this.pending[i]?.reject(err);
@@ -118,5 +123,87 @@ export class WireConnection {
   close(): void {
     this.error ??= new Error('closed');
     this.socket.destroy();
+  }
+}
+
+/** Largest response frame accepted. */
+const MAX_FRAME_BYTES = 512 * 1024 * 1024;
+/** Remainders of a frame smaller than this are read through the scratch buffer, not on their own. */
+const DIRECT_READ_MIN_BYTES = 16 * 1024;
+
+/**
+ * Size framing of the responses over a socket reading into buffers of our choosing: a scratch
+ * buffer while sizes and small frames come in, the rest of the current frame's own buffer once
+ * a large one is under way. Every frame handed on is a buffer of its own (the decoded
+ * responses keep views into it past the read).
+ */
+class Receiver {
+  private readonly scratch = Buffer.allocUnsafe(64 * 1024);
+  private readonly header = Buffer.alloc(4);
+  private headerFilled = 0;
+  private frame: Buffer | null = null;
+  private filled = 0;
+  /** Whether the buffer last handed to the socket is the current frame's remainder. */
+  private direct = false;
+  onFrame: (frame: Buffer) => void = () => {};
+  onBytes: (n: number) => void = () => {};
+  onError: (err: Error) => void = () => {};
+
+  nextBuffer(): Buffer {
+    const f = this.frame;
+    this.direct = f !== null && f.length - this.filled >= DIRECT_READ_MIN_BYTES;
+    return this.direct ? (f as Buffer).subarray(this.filled) : this.scratch;
+  }
+
+  /** The socket's read callback; always true (keep reading). */
+  received(n: number, buf: Buffer): boolean {
+    if (n <= 0) return true;
+    this.onBytes(n);
+    if (this.direct) {
+      this.filled += n;
+      this.completeIfFull();
+      return true;
+    }
+    try {
+      this.parse(buf, n);
+    } catch (err) {
+      this.onError(err as Error);
+    }
+    return true;
+  }
+
+  private completeIfFull(): void {
+    const f = this.frame as Buffer;
+    if (this.filled < f.length) return;
+    this.frame = null;
+    this.filled = 0;
+    this.onFrame(f);
+  }
+
+  /** Frames bytes read into the scratch buffer (copied out: the scratch is read into again). */
+  private parse(chunk: Buffer, len: number): void {
+    let pos = 0;
+    while (pos < len) {
+      const f = this.frame;
+      if (f !== null) {
+        const n = Math.min(f.length - this.filled, len - pos);
+        chunk.copy(f, this.filled, pos, pos + n);
+        this.filled += n;
+        pos += n;
+        this.completeIfFull();
+        continue;
+      }
+      const n = Math.min(4 - this.headerFilled, len - pos);
+      chunk.copy(this.header, this.headerFilled, pos, pos + n);
+      this.headerFilled += n;
+      pos += n;
+      if (this.headerFilled < 4) return;
+      this.headerFilled = 0;
+      const size = this.header.readInt32BE(0);
+      if (size < 0 || size > MAX_FRAME_BYTES) throw new Error(`response frame of ${size} bytes`);
+      this.frame = Buffer.allocUnsafe(size);
+      this.filled = 0;
+      this.completeIfFull();
+    }
   }
 }
