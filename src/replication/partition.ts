@@ -9,6 +9,7 @@ import {
   splitBatches,
 } from '../protocol/records/record-batch.js';
 import type { AbortedTxn } from '../storage/txn-index.js';
+import { scanBatches } from './log-scan.js';
 import { type CompletedTxn, lastSequenceOf, type ProducerBatch, ProducerStateManager } from './producer-state.js';
 /**
  * One partition hosted by this broker: its log, its leader epoch, its high watermark, and the
@@ -355,30 +356,24 @@ export class Partition {
     let offset = this.log.logStartOffset;
     const snap = this.log.producerSnapshots?.latest(end) ?? null;
     if (snap !== null && state.loadSnapshot(snap.data)) offset = Math.max(offset, snap.offset);
-    while (offset < end) {
-      const read = await this.log.read(offset, 1024 * 1024, { minOneBatch: true });
-      if (read.buffers.length === 0) break;
-      let next = offset;
-      for (const buf of read.buffers) {
-        for (const span of splitBatches(buf)) {
-          const h = readBatchHeader(buf, span.pos);
-          const last = h.baseOffset + h.lastOffsetDelta;
-          next = Math.max(next, last + 1);
-          if (h.producerId < 0n || last < offset) continue;
-          let control: { commit: boolean; coordinatorEpoch: number } | undefined;
-          if (isControl(h.attributes)) {
-            const marker = parseEndTxnMarkerBatch(buf.subarray(span.pos, span.pos + span.size));
-            if (marker === null) continue;
-            control = { commit: marker.commit, coordinatorEpoch: marker.coordinatorEpoch };
-          }
-          const done = state.onAppend(producerBatchOf(h), h.baseOffset, last, h.maxTimestamp, control);
-          // An abort whose index entry a crash lost is indexed again.
-          if (done?.aborted === true) this.log.appendAbortedTxn?.({ ...done, lastStableOffset: done.firstOffset });
+    await scanBatches(
+      this.log,
+      offset,
+      (batch, h) => {
+        if (h.producerId < 0n) return;
+        let control: { commit: boolean; coordinatorEpoch: number } | undefined;
+        if (isControl(h.attributes)) {
+          const marker = parseEndTxnMarkerBatch(batch);
+          if (marker === null) return;
+          control = { commit: marker.commit, coordinatorEpoch: marker.coordinatorEpoch };
         }
-      }
-      if (next <= offset) break;
-      offset = next;
-    }
+        const last = h.baseOffset + h.lastOffsetDelta;
+        const done = state.onAppend(producerBatchOf(h), h.baseOffset, last, h.maxTimestamp, control);
+        // An abort whose index entry a crash lost is indexed again.
+        if (done?.aborted === true) this.log.appendAbortedTxn?.({ ...done, lastStableOffset: done.firstOffset });
+      },
+      1024 * 1024,
+    );
     return state;
   }
 

@@ -12,7 +12,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
 import { parseEndTxnMarkerBatch } from '../../protocol/records/control-record.js';
 import { decodeRecords } from '../../protocol/records/record.js';
-import { isControl, isTransactional, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
+import { isControl, isTransactional } from '../../protocol/records/record-batch.js';
+import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
 import { GroupCoordinator, type LoadedRecord } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
@@ -73,42 +74,28 @@ export class GroupService {
     for (let p = 0; p < n; p++) {
       const part = this.deps.partition(GROUP_METADATA_TOPIC, p);
       if (part === undefined) continue;
-      let offset = part.log.logStartOffset;
-      const end = part.log.logEndOffset;
-      while (offset < end) {
-        const read = await part.log.read(offset, 4 * 1024 * 1024, { minOneBatch: true });
-        if (read.buffers.length === 0) break;
-        let next = offset;
-        for (const buf of read.buffers) {
-          for (const span of splitBatches(buf)) {
-            const batch = buf.subarray(span.pos, span.pos + span.size);
-            const header = readBatchHeader(batch);
-            next = Math.max(next, header.baseOffset + header.lastOffsetDelta + 1);
-            if (header.baseOffset + header.lastOffsetDelta < offset) continue;
-            if (isControl(header.attributes)) {
-              const marker = parseEndTxnMarkerBatch(batch);
-              if (marker !== null) {
-                records.push({
-                  key: null,
-                  value: null,
-                  producerId: marker.producerId,
-                  marker: marker.commit ? 'commit' : 'abort',
-                });
-              }
-              continue;
-            }
-            const producerId = isTransactional(header.attributes) ? header.producerId : undefined;
-            for (const r of decodeRecords(batch)) {
-              if (r.offset < offset) continue;
-              records.push(
-                producerId === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, producerId },
-              );
-            }
+      const from = part.log.logStartOffset;
+      await scanBatches(part.log, from, (batch, header) => {
+        if (isControl(header.attributes)) {
+          const marker = parseEndTxnMarkerBatch(batch);
+          if (marker !== null) {
+            records.push({
+              key: null,
+              value: null,
+              producerId: marker.producerId,
+              marker: marker.commit ? 'commit' : 'abort',
+            });
           }
+          return;
         }
-        if (next <= offset) break;
-        offset = next;
-      }
+        const producerId = isTransactional(header.attributes) ? header.producerId : undefined;
+        for (const r of decodeRecords(batch)) {
+          if (r.offset < from) continue;
+          records.push(
+            producerId === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, producerId },
+          );
+        }
+      });
     }
     const loaded = this.core.load(records);
     log.info('group coordinator loaded', {

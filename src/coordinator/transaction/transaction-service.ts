@@ -13,7 +13,8 @@ import type { ProduceRequest, ProduceRequestPartitionProduceData } from '../../p
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
 import { buildEndTxnMarkerBatch } from '../../protocol/records/control-record.js';
 import { decodeRecords } from '../../protocol/records/record.js';
-import { isControl, readBatchHeader, splitBatches } from '../../protocol/records/record-batch.js';
+import { isControl } from '../../protocol/records/record-batch.js';
+import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
 import { partitionFor } from '../group/partitioner.js';
@@ -107,26 +108,13 @@ export class TransactionService {
     for (let p = 0; p < n; p++) {
       const part = this.deps.partition(TRANSACTION_STATE_TOPIC, p);
       if (part === undefined) continue;
-      let offset = part.log.logStartOffset;
-      const end = part.log.logEndOffset;
-      while (offset < end) {
-        const read = await part.log.read(offset, 4 * 1024 * 1024, { minOneBatch: true });
-        if (read.buffers.length === 0) break;
-        let next = offset;
-        for (const buf of read.buffers) {
-          for (const span of splitBatches(buf)) {
-            const batch = buf.subarray(span.pos, span.pos + span.size);
-            const header = readBatchHeader(batch);
-            next = Math.max(next, header.baseOffset + header.lastOffsetDelta + 1);
-            if (isControl(header.attributes)) continue;
-            for (const r of decodeRecords(batch)) {
-              if (r.offset >= offset) records.push({ key: r.key, value: r.value });
-            }
-          }
+      const from = part.log.logStartOffset;
+      await scanBatches(part.log, from, (batch, header) => {
+        if (isControl(header.attributes)) return;
+        for (const r of decodeRecords(batch)) {
+          if (r.offset >= from) records.push({ key: r.key, value: r.value });
         }
-        if (next <= offset) break;
-        offset = next;
-      }
+      });
     }
     const loaded = this.core.load(records);
     log.info('transaction coordinator loaded', { partitions: n, records: records.length, ...loaded });
