@@ -1094,22 +1094,7 @@ export class GroupCoordinator {
       this.completeAndScheduleNextHeartbeat(group, group.member(p.memberId));
       this.armWakeup();
     }
-    const known: OffsetCommitRequestTopic[] = [];
-    const unknown: OffsetCommitResponseTopicInit[] = [];
-    for (const t of p.topics) {
-      const ok = t.partitions.filter((x) => this.runtime.partitionExists(t.name, x.partitionIndex));
-      const bad = t.partitions.filter((x) => !this.runtime.partitionExists(t.name, x.partitionIndex));
-      if (ok.length > 0) known.push({ ...t, partitions: ok });
-      if (bad.length > 0) {
-        unknown.push({
-          name: t.name,
-          partitions: bad.map((x) => ({
-            partitionIndex: x.partitionIndex,
-            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          })),
-        });
-      }
-    }
+    const { known, unknown } = this.splitByPartitionExists(p.topics);
     const prepared = this.offsets.prepareCommit(p.groupId, known, p.retentionTimeMs, this.runtime.now());
     let errorCode: number = ErrorCode.NONE;
     if (prepared.records.length > 0) {
@@ -1128,6 +1113,26 @@ export class GroupCoordinator {
       ),
     }));
     return mergeTopics(topics, unknown, p.topics);
+  }
+
+  /** Splits commit topics into partitions that exist and UNKNOWN_TOPIC_OR_PARTITION answers for the rest. */
+  private splitByPartitionExists(topics: readonly OffsetCommitRequestTopic[]): {
+    known: OffsetCommitRequestTopic[];
+    unknown: OffsetCommitResponseTopicInit[];
+  } {
+    const known: OffsetCommitRequestTopic[] = [];
+    const unknown: OffsetCommitResponseTopicInit[] = [];
+    for (const t of topics) {
+      const ok: OffsetCommitRequestTopic['partitions'][number][] = [];
+      const bad: { partitionIndex: number; errorCode: number }[] = [];
+      for (const x of t.partitions) {
+        if (this.runtime.partitionExists(t.name, x.partitionIndex)) ok.push(x);
+        else bad.push({ partitionIndex: x.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      }
+      if (ok.length > 0) known.push({ ...t, partitions: ok });
+      if (bad.length > 0) unknown.push({ name: t.name, partitions: bad });
+    }
+    return { known, unknown };
   }
 
   /**
@@ -1152,22 +1157,7 @@ export class GroupCoordinator {
       if (!group.hasMember(p.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
       if (p.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
     }
-    const known: OffsetCommitRequestTopic[] = [];
-    const unknown: OffsetCommitResponseTopicInit[] = [];
-    for (const t of p.topics) {
-      const ok = t.partitions.filter((x) => this.runtime.partitionExists(t.name, x.partitionIndex));
-      const bad = t.partitions.filter((x) => !this.runtime.partitionExists(t.name, x.partitionIndex));
-      if (ok.length > 0) known.push({ ...t, partitions: ok });
-      if (bad.length > 0) {
-        unknown.push({
-          name: t.name,
-          partitions: bad.map((x) => ({
-            partitionIndex: x.partitionIndex,
-            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          })),
-        });
-      }
-    }
+    const { known, unknown } = this.splitByPartitionExists(p.topics);
     // Staged through the regular path for the checks and records, then moved to the producer's transaction.
     const prepared = this.offsets.prepareCommit(p.groupId, known, -1n, this.runtime.now());
     this.offsets.completeCommit(prepared.staged, false);
