@@ -494,7 +494,7 @@ function runRawLatencyConsumer(job: RawLatencyConsumerJob): Promise<JobResult> {
     let records = 0;
     let frames = 0;
     const start = now();
-    const decoder = new FrameDecoder(64 * 1024 * 1024);
+    const decoder = new FrameDecoder(64 * 1024 * 1024, { poolProduceFrames: false });
     const timer = setTimeout(() => finish(), job.timeoutMs);
     const finish = () => {
       clearTimeout(timer);

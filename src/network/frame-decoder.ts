@@ -13,20 +13,39 @@ const POOLED_FRAME_MIN_BYTES = 64 * 1024;
  * frames are assembled into buffers lent by the buffer pool, which the connection gives back
  * once the request is answered.
  */
+export interface FrameDecoderOptions {
+  /** Assemble large split Produce request frames in pooled buffers (the server's side). Default true. */
+  readonly poolProduceFrames?: boolean;
+  /** Smallest valid frame. Default 0. */
+  readonly minFrameBytes?: number;
+  /** The error thrown for a size outside [minFrameBytes, maxFrameBytes]. Default FrameTooLargeError. */
+  readonly invalidSize?: (size: number, maxFrameBytes: number) => Error;
+}
+
 export class FrameDecoder {
   private partial: Buffer | null = null;
   private partialFilled = 0;
   private header = Buffer.alloc(4);
   private headerFilled = 0;
+  private readonly poolProduceFrames: boolean;
+  private readonly minFrameBytes: number;
+  private readonly invalidSize: (size: number, maxFrameBytes: number) => Error;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    options: FrameDecoderOptions = {},
+  ) {
+    this.poolProduceFrames = options.poolProduceFrames ?? true;
+    this.minFrameBytes = options.minFrameBytes ?? 0;
+    this.invalidSize = options.invalidSize ?? ((size, max) => new FrameTooLargeError(size, max));
+  }
 
   /** Bytes held for an incomplete frame (for back-pressure accounting). */
   get bufferedBytes(): number {
     return this.partialFilled + this.headerFilled;
   }
 
-  /** Feeds one chunk; calls onFrame for each complete frame. Throws FrameTooLargeError. */
+  /** Feeds one chunk; calls onFrame for each complete frame. Throws on an invalid size (see invalidSize). */
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
     let pos = 0;
     const len = chunk.length;
@@ -58,14 +77,17 @@ export class FrameDecoder {
         size = this.header.readInt32BE(0);
         this.headerFilled = 0;
       }
-      if (size < 0 || size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes);
+      if (size < this.minFrameBytes || size > this.maxFrameBytes) throw this.invalidSize(size, this.maxFrameBytes);
       if (len - pos >= size) {
         const frame = chunk.subarray(pos, pos + size);
         pos += size;
         onFrame(frame);
       } else {
         const pooled =
-          size >= POOLED_FRAME_MIN_BYTES && len - pos >= 2 && chunk.readInt16BE(pos) === PRODUCE_API_KEY
+          this.poolProduceFrames &&
+          size >= POOLED_FRAME_MIN_BYTES &&
+          len - pos >= 2 &&
+          chunk.readInt16BE(pos) === PRODUCE_API_KEY
             ? bufferPool.take(size)
             : null;
         this.partial = pooled ?? Buffer.allocUnsafe(size);
