@@ -7,7 +7,6 @@
  * intact, and no `.cleaned` or `.swap` file is left.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -15,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeBatch } from '../../src/protocol/records/record.js';
 import { splitBatches } from '../../src/protocol/records/record-batch.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
-import { TailBuffer, trackChild, waitForExit } from '../helpers/children.js';
+import { runUntilKilled } from '../helpers/children.js';
 import { tempDir } from '../helpers/tmp.js';
 import { readAll } from '../unit/storage/log-fixtures.js';
 import {
@@ -41,34 +40,9 @@ function prng(seed: number): () => number {
 
 /** Runs one child, kills it `delayMs` after it opened the log; returns the first offsets it acknowledged by k. */
 async function runAndKill(dir: string, round: number, delayMs: number): Promise<number[]> {
-  const child = spawn(process.execPath, [CHILD, dir, String(round)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, JOCKO_LOG_LEVEL: 'error' },
-  });
-  trackChild(child);
-  const stderr = new TailBuffer(4096);
-  child.stderr.on('data', (c: Buffer) => stderr.push(c));
-  let out = '';
-  let opened: (() => void) | null = null;
-  const openedP = new Promise<void>((r) => {
-    opened = () => r();
-  });
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-    if (out.includes('\n')) opened?.();
-  });
-  const exited = waitForExit(child);
-  const startBound = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await Promise.race([openedP, exited]);
-  clearTimeout(startBound);
-  await new Promise((r) => setTimeout(r, delayMs));
-  child.kill('SIGKILL');
-  const exit = await exited;
-  assert.equal(exit.signal, 'SIGKILL', `child ended by itself (code ${exit.code}): ${stderr.toString()}`);
-  const lines = out.split('\n');
-  lines.pop(); // a line cut by the kill is no acknowledgement
+  const lines = await runUntilKilled(CHILD, [dir, String(round)], delayMs);
   const [openLine, ...acks] = lines;
-  assert.match(openLine ?? '', /^OPEN \d+$/, `child output: ${out.slice(0, 200)} ${stderr.toString()}`);
+  assert.match(openLine ?? '', /^OPEN \d+$/, `child output: ${lines.slice(0, 3).join(' | ')}`);
   return acks.map((l) => Number(l.split(' ')[2]));
 }
 

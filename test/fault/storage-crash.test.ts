@@ -7,14 +7,13 @@
  * some add the torn head of a batch to the tail, as a write cut short would.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lastOffsetAt, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
-import { TailBuffer, trackChild, waitForExit } from '../helpers/children.js';
+import { runUntilKilled } from '../helpers/children.js';
 import { tempDir } from '../helpers/tmp.js';
 import { readAll, segmentLogPath } from '../unit/storage/log-fixtures.js';
 import { crashTestBatch, crashTestConfig, storedCrashTestBatch } from './storage-crash-batches.js';
@@ -42,34 +41,9 @@ function prng(seed: number): () => number {
 
 /** Runs one child until it has acknowledged something (or a short while passed) and a random delay later kills it. */
 async function runAndKill(dir: string, round: number, delayMs: number): Promise<{ acks: Ack[]; openedClean: boolean }> {
-  const child = spawn(process.execPath, [CHILD, dir, String(SEED), String(round)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, JOCKO_LOG_LEVEL: 'error' },
-  });
-  trackChild(child);
-  const stderr = new TailBuffer(4096);
-  child.stderr.on('data', (c: Buffer) => stderr.push(c));
-  let out = '';
-  let opened: (() => void) | null = null;
-  const openedP = new Promise<void>((r) => {
-    opened = () => r();
-  });
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-    if (out.includes('\n')) opened?.();
-  });
-  const exited = waitForExit(child);
-  const startBound = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await Promise.race([openedP, exited]);
-  clearTimeout(startBound);
-  await new Promise((r) => setTimeout(r, delayMs));
-  child.kill('SIGKILL');
-  const exit = await exited;
-  assert.equal(exit.signal, 'SIGKILL', `child ended by itself (code ${exit.code}): ${stderr.toString()}`);
-  const lines = out.split('\n');
-  lines.pop(); // a line cut by the kill is no acknowledgement
+  const lines = await runUntilKilled(CHILD, [dir, String(SEED), String(round)], delayMs);
   const [openLine, ...ackLines] = lines;
-  assert.match(openLine ?? '', /^OPEN \d+ (true|false)$/, `child output: ${out.slice(0, 200)} ${stderr.toString()}`);
+  assert.match(openLine ?? '', /^OPEN \d+ (true|false)$/, `child output: ${lines.slice(0, 3).join(' | ')}`);
   const acks = ackLines.map((l) => {
     const [, k, first, last] = l.split(' ').map(Number);
     return { round, k: k as number, first: first as number, last: last as number };

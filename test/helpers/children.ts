@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 /**
  * Every child process a helper started and that has not exited yet. If the test process exits
@@ -58,4 +59,39 @@ export class TailBuffer {
     const text = Buffer.concat(this.chunks).toString('utf8');
     return this.dropped > 0 ? `[... ${this.dropped} earlier bytes dropped ...]\n${text}` : text;
   }
+}
+
+/**
+ * Starts `node script ...args`, waits for its first line of output (it has opened what it
+ * works on), kills it with SIGKILL `delayMs` later, and returns its complete output lines (a
+ * line cut by the kill is dropped: it acknowledged nothing). Fails if the child ended by itself.
+ */
+export async function runUntilKilled(script: string, args: readonly string[], delayMs: number): Promise<string[]> {
+  const child = spawn(process.execPath, [script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, JOCKO_LOG_LEVEL: 'error' },
+  });
+  trackChild(child);
+  const stderr = new TailBuffer(4096);
+  child.stderr.on('data', (c: Buffer) => stderr.push(c));
+  let out = '';
+  let opened: (() => void) | null = null;
+  const openedP = new Promise<void>((r) => {
+    opened = () => r();
+  });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+    if (out.includes('\n')) opened?.();
+  });
+  const exited = waitForExit(child);
+  const startBound = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await Promise.race([openedP, exited]);
+  clearTimeout(startBound);
+  await new Promise((r) => setTimeout(r, delayMs));
+  child.kill('SIGKILL');
+  const exit = await exited;
+  assert.equal(exit.signal, 'SIGKILL', `child ended by itself (code ${exit.code}): ${stderr.toString()}`);
+  const lines = out.split('\n');
+  lines.pop();
+  return lines;
 }
