@@ -9,6 +9,7 @@
  * - raw-latency-producer / raw-latency-consumer: the same at the same rate through a relay peer;
  * - raw-send / raw-recv: the same byte volume over plain TCP to/from a baseline peer.
  */
+import { execSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { FrameDecoder } from '../../src/network/frame-decoder.js';
@@ -40,6 +41,13 @@ export interface ConsumeJob {
   /** Offset to stop at, per partition (same order). */
   endOffsets: number[];
   partitionMaxBytes: number;
+  /**
+   * Whole unmeasured reads before the measured one, on the same worker: a new worker's code starts
+   * cold, and its first tens of milliseconds in the interpreter would be counted against the broker.
+   */
+  warmupPasses?: number;
+  /** After the warm-up passes, drop the page cache (`echo 1 > /proc/sys/vm/drop_caches`, root only). */
+  dropCachesAfterWarmup?: boolean;
 }
 
 export interface LatencyProducerJob {
@@ -114,6 +122,8 @@ export interface JobResult {
   requests: number;
   /** Latency samples in microseconds (latency-consumer only). */
   latenciesUs?: Float64Array;
+  /** Bytes read by unmeasured warm-up passes (consume only). */
+  warmupBytes?: number;
   errors?: string;
 }
 
@@ -248,6 +258,15 @@ function scanBatches(records: Buffer, from: number): { next: number; count: numb
 }
 
 async function runConsume(job: ConsumeJob): Promise<JobResult> {
+  let warmupBytes = 0;
+  for (let i = 0; i < (job.warmupPasses ?? 0); i++) warmupBytes += (await consumePass(job)).bytes;
+  if (job.dropCachesAfterWarmup === true) {
+    execSync('sync && echo 1 > /proc/sys/vm/drop_caches', { stdio: 'ignore', shell: '/bin/sh' });
+  }
+  return { ...(await consumePass(job)), warmupBytes };
+}
+
+async function consumePass(job: ConsumeJob): Promise<JobResult> {
   const conn = await WireConnection.open(job.host, job.port);
   let bytes = 0;
   let records = 0;
