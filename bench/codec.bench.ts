@@ -2,13 +2,24 @@
  * Decode and encode throughput of the generated codecs for Produce requests, Fetch responses
  * and Metadata responses, next to a baseline measured in the same run: copying the same
  * number of bytes (the least any codec must touch) and JSON round-trips of the same objects.
+ *
+ * Then LZ4 decompression of Kafka-style frames (independent 64 KiB blocks) of text-like 1 KiB
+ * records: lz4Decompress against its building blocks (lz4-napi's block decoder, called once
+ * per block, and the TypeScript block decoder of lz4-block.ts), against the path it replaced
+ * (a size-prefixed copy of every block for lz4-napi, then a concatenation), and against
+ * copying the output once; then single blocks of 64 B to 32 KiB, the crossover between the two
+ * block decoders that lz4.ts uses.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import { decodeProduceRequest, encodeProduceRequest } from '../src/protocol/generated/api/00-produce.js';
 import { decodeFetchResponse, encodeFetchResponse } from '../src/protocol/generated/api/01-fetch.js';
 import { decodeMetadataResponse, encodeMetadataResponse } from '../src/protocol/generated/api/03-metadata.js';
 import { Reader } from '../src/protocol/primitives/reader.js';
 import { Writer } from '../src/protocol/primitives/writer.js';
+import { lz4Compress, lz4Decompress } from '../src/protocol/records/compression/lz4.js';
+import { lz4DecodeBlock } from '../src/protocol/records/compression/lz4-block.js';
+import { QUICK } from './lib/harness.js';
 
 function timeIt(fn: () => void, minMs = 400): number {
   for (let i = 0; i < 50; i++) fn();
@@ -149,5 +160,174 @@ for (const c of cases) {
 console.log(
   '(record bytes are views: encode/decode MB/s count them without copying; copy MB/s is the baseline of touching every byte once)',
 );
+
+/** Record values like the produce bench's (bench/lib/load-worker.ts): words, numbers, separators. */
+function textPayload(size: number, seed: number): Buffer {
+  const words = ['order', 'id', 'customer', 'amount', 'currency', 'EUR', 'status', 'paid', 'item', 'sku'];
+  const b = Buffer.allocUnsafe(size);
+  let x = seed * 2654435761 + 1;
+  let pos = 0;
+  while (pos < size) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const w = (x & 3) === 0 ? String(x % 1000000) : (words[x % words.length] as string);
+    pos += b.write(w, pos, Math.min(w.length, size - pos), 'latin1');
+    if (pos < size) b[pos++] = (x >>> 8) & 1 ? 0x20 : 0x2c;
+  }
+  return b;
+}
+
+/** `size` bytes of 1 KiB records, each behind a few bytes standing for the v2 record header. */
+function textRecords(size: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let n = 0, i = 0; n < size; i++) {
+    const header = Buffer.from([0x90, 0x10, 0, (i & 0x3f) << 1, 0, 0x80, 0x10]);
+    const value = textPayload(1024, 100_003 + i);
+    parts.push(header, value);
+    n += header.length + value.length;
+  }
+  return Buffer.concat(parts).subarray(0, size);
+}
+
+interface FrameBlock {
+  start: number;
+  size: number;
+}
+
+/** The compressed blocks of a frame written by lz4Compress (7-byte header, no checksums). */
+function blocksOf(frame: Buffer): FrameBlock[] {
+  const blocks: FrameBlock[] = [];
+  for (let pos = 7; ; ) {
+    const raw = frame.readUInt32LE(pos);
+    pos += 4;
+    if (raw === 0) return blocks;
+    if ((raw & 0x80000000) !== 0) throw new Error('the bench data should compress');
+    blocks.push({ start: pos, size: raw });
+    pos += raw;
+  }
+}
+
+const LZ4_BLOCK = 64 * 1024;
+
+/** The path lz4.ts had before: a size-prefixed copy of each block for lz4-napi, then one concatenation. */
+function previousLz4Decompress(frame: Buffer, blocks: FrameBlock[]): Buffer {
+  const out: Buffer[] = [];
+  let total = 0;
+  for (const b of blocks) {
+    const prefixed = Buffer.allocUnsafe(4 + b.size);
+    prefixed.writeUInt32LE(LZ4_BLOCK, 0);
+    frame.copy(prefixed, 4, b.start, b.start + b.size);
+    const block = uncompressSync(prefixed);
+    out.push(block);
+    total += block.length;
+  }
+  return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, total);
+}
+
+/** Every block through lz4-block.ts into one output of the final size. */
+function tsDecoderOnly(frame: Buffer, blocks: FrameBlock[], outLength: number): Buffer {
+  const out = Buffer.allocUnsafe(outLength);
+  let d = 0;
+  for (const b of blocks)
+    d = lz4DecodeBlock(frame, b.start, b.start + b.size, out, d, Math.min(outLength, d + LZ4_BLOCK));
+  return out;
+}
+
+/** Best of a few interleaved rounds per variant: the machine is shared, the best round is the least disturbed. */
+function bestOf(variants: Record<string, () => unknown>, rounds = QUICK ? 3 : 5, ms = QUICK ? 50 : 100) {
+  const best: Record<string, number> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      const rate = timeIt(fn, ms);
+      if (rate > (best[name] ?? 0)) best[name] = rate;
+    }
+  }
+  return best;
+}
+
+const lz4Results: Record<string, unknown>[] = [];
+console.log(
+  '\nlz4 decompress, Kafka frames of 1 KiB text records (MB/s of output, best of rounds)\n' +
+    'frame       blocks  ratio   lz4Decompress  previous  napi blocks  ts blocks   copy  vs previous',
+);
+for (const size of [960 * 1024, 64 * 1024, 16 * 1024, 4 * 1024, 1024]) {
+  const raw = textRecords(size);
+  const frame = lz4Compress(raw);
+  const blocks = blocksOf(frame);
+  const prefixedBlocks = blocks.map((b) => {
+    const p = Buffer.allocUnsafe(4 + b.size);
+    p.writeUInt32LE(LZ4_BLOCK, 0);
+    frame.copy(p, 4, b.start, b.start + b.size);
+    return p;
+  });
+  for (const out of [
+    lz4Decompress(frame, size),
+    previousLz4Decompress(frame, blocks),
+    tsDecoderOnly(frame, blocks, size),
+  ]) {
+    if (!out.equals(raw)) throw new Error(`lz4 round trip of ${size} bytes failed`);
+  }
+  const target = Buffer.allocUnsafe(size);
+  const rate = bestOf({
+    current: () => lz4Decompress(frame, 64 * 1024 * 1024),
+    previous: () => previousLz4Decompress(frame, blocks),
+    napiBlocks: () => {
+      for (const p of prefixedBlocks) uncompressSync(p);
+    },
+    tsBlocks: () => tsDecoderOnly(frame, blocks, size),
+    copy: () => raw.copy(target),
+  });
+  const mb = (name: string) => ((rate[name] ?? 0) * size) / 1e6;
+  console.log(
+    `${`${size / 1024} KiB`.padEnd(10)} ${String(blocks.length).padStart(7)} ${(size / frame.length).toFixed(2).padStart(6)} ${mb('current').toFixed(0).padStart(15)} ${mb('previous').toFixed(0).padStart(9)} ${mb('napiBlocks').toFixed(0).padStart(12)} ${mb('tsBlocks').toFixed(0).padStart(10)} ${mb('copy').toFixed(0).padStart(6)} ${(mb('current') / mb('previous')).toFixed(2).padStart(12)}`,
+  );
+  lz4Results.push({
+    name: `lz4 decompress ${size / 1024} KiB frame`,
+    bytes: size,
+    compressedBytes: frame.length,
+    blocks: blocks.length,
+    lz4DecompressMBps: mb('current'),
+    previousPathMBps: mb('previous'),
+    napiBlocksOnlyMBps: mb('napiBlocks'),
+    tsBlocksOnlyMBps: mb('tsBlocks'),
+    baselineCopyMBps: mb('copy'),
+    vsPrevious: mb('current') / mb('previous'),
+  });
+}
+console.log(
+  '(napi blocks: lz4-napi on ready size-prefixed blocks, no concatenation; ts blocks: lz4-block.ts into one output)',
+);
+
+console.log('\nlz4 single block (MB/s of output)\nblock   compressed   lz4-napi   lz4-block.ts   ts/napi');
+for (const size of [64, 256, 512, 1024, 1536, 2048, 4096, 8192, 32768]) {
+  const raw = textPayload(size, size);
+  const prefixed = compressSync(raw);
+  prefixed.writeUInt32LE(LZ4_BLOCK, 0);
+  const out = Buffer.allocUnsafe(LZ4_BLOCK);
+  const rate = bestOf({
+    napi: () => uncompressSync(prefixed),
+    ts: () => {
+      const end = lz4DecodeBlock(prefixed, 4, prefixed.length, out, 0, LZ4_BLOCK);
+      Buffer.allocUnsafe(end).set(out.subarray(0, end));
+    },
+  });
+  const napi = ((rate['napi'] ?? 0) * size) / 1e6;
+  const ts = ((rate['ts'] ?? 0) * size) / 1e6;
+  console.log(
+    `${String(size).padStart(5)} ${String(prefixed.length - 4).padStart(12)} ${napi.toFixed(0).padStart(10)} ${ts.toFixed(0).padStart(14)} ${(ts / napi).toFixed(2).padStart(9)}`,
+  );
+  lz4Results.push({
+    name: `lz4 single block ${size} B`,
+    bytes: size,
+    compressedBytes: prefixed.length - 4,
+    napiMBps: napi,
+    tsDecoderMBps: ts,
+    tsVsNapi: ts / napi,
+  });
+}
+console.log('(ts includes copying its output out to a buffer of the exact size, as lz4.ts does for small blocks)');
+
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/codec.json', `${JSON.stringify({ when: new Date().toISOString(), results }, null, 2)}\n`);
+writeFileSync(
+  'bench/results/codec.json',
+  `${JSON.stringify({ when: new Date().toISOString(), results, lz4: lz4Results }, null, 2)}\n`,
+);

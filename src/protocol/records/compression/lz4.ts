@@ -1,8 +1,10 @@
 /**
  * LZ4 as Kafka uses it: the LZ4 frame format (not raw blocks), independent blocks of at
  * most 64 KiB, no block or content checksums; the layout of Kafka's own
- * KafkaLZ4BlockOutputStream. The frame is parsed here and each block goes through
- * lz4-napi's block codec, so every block is bounded before it is inflated.
+ * KafkaLZ4BlockOutputStream. The frame is parsed here and each block is bounded before it
+ * is inflated. Large blocks go through lz4-napi's block decoder (four to five times faster
+ * than lz4-block.ts on 64 KiB blocks); small ones through lz4-block.ts, because a call into
+ * lz4-napi costs about 2 µs whatever the size (bench/codec.bench.ts measures both).
  *
  * KIP-57: Kafka before 0.10 computed the frame header checksum (HC) over the magic number
  * as well as the descriptor. Messages of magic 0 keep that broken checksum for old readers,
@@ -11,6 +13,7 @@
  */
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { DecodeError } from '../../primitives/decode-error.js';
+import { lz4DecodeBlock } from './lz4-block.js';
 import { xxhash32 } from './xxhash32.js';
 
 export const LZ4_FRAME_MAGIC = 0x184d2204;
@@ -71,11 +74,47 @@ export function lz4Compress(buf: Buffer, opts?: Lz4CompressOptions): Buffer {
   return Buffer.concat(parts);
 }
 
-function inflateBlock(data: Buffer, capacity: number): Buffer {
-  const withSize = Buffer.allocUnsafe(4 + data.length);
-  withSize.writeUInt32LE(capacity, 0);
-  data.copy(withSize, 4);
-  return uncompressSync(withSize);
+/**
+ * Compressed blocks shorter than this are decoded by lz4-block.ts: below it the fixed cost of
+ * a call into lz4-napi outweighs its faster inner loop (the crossover in bench/codec.bench.ts).
+ */
+const JS_DECODE_MAX_INPUT = 1024;
+/**
+ * No LZ4 block inflates more than 255-fold: a literal byte costs an input byte, and a match
+ * of at most 19 + 255k bytes costs a token, a 2-byte offset and k length bytes. So a block of n bytes
+ * needs at most 255 n bytes of output, a far tighter capacity than the frame's block size for
+ * small blocks.
+ */
+const LZ4_MAX_EXPANSION = 255;
+
+/** Output of the blocks decoded by lz4-block.ts, copied out at their exact size (at most 255 * 1024 bytes). */
+let decodeScratch: Buffer | undefined;
+/** lz4-napi reads the output capacity from 4 bytes before the block: room for a 64 KiB block, reused. */
+let prefixedScratch: Buffer | undefined;
+
+/** Inflates the block `buf[start, start + size)` into a new buffer of at most `capacity` bytes. */
+function inflateBlock(buf: Buffer, start: number, size: number, capacity: number): Buffer {
+  const limit = Math.min(capacity, size * LZ4_MAX_EXPANSION);
+  if (size < JS_DECODE_MAX_INPUT) {
+    if (decodeScratch === undefined || decodeScratch.length < limit) {
+      decodeScratch = Buffer.allocUnsafe(Math.max(limit, KAFKA_BLOCK_SIZE));
+    }
+    const end = lz4DecodeBlock(buf, start, start + size, decodeScratch, 0, limit);
+    const block = Buffer.allocUnsafe(end);
+    decodeScratch.copy(block, 0, 0, end);
+    return block;
+  }
+  let prefixed: Buffer;
+  if (size <= KAFKA_BLOCK_SIZE) {
+    prefixedScratch ??= Buffer.allocUnsafe(4 + KAFKA_BLOCK_SIZE);
+    prefixed = prefixedScratch.subarray(0, 4 + size);
+  } else {
+    // Only frames of 256 KiB to 4 MiB blocks (not Kafka's) get here; no scratch that large is kept.
+    prefixed = Buffer.allocUnsafe(4 + size);
+  }
+  prefixed.writeUInt32LE(limit, 0);
+  buf.copy(prefixed, 4, start, start + size);
+  return uncompressSync(prefixed);
 }
 
 /** Decompresses one or more LZ4 frames (skippable frames are skipped) into at most `maxOutputBytes`. */
@@ -151,20 +190,22 @@ export function lz4Decompress(buf: Buffer, maxOutputBytes: number): Buffer {
       if (size > maxBlockSize)
         throw new DecodeError(`lz4 block of ${size} bytes exceeds the frame's ${maxBlockSize}`, pos - 4);
       need(size, 'block data');
-      const data = buf.subarray(pos, pos + size);
+      const dataStart = pos;
       pos += size;
       if ((flg & FLG_BLOCK_CHECKSUM) !== 0) {
         need(4, 'block checksum');
-        if (buf.readUInt32LE(pos) !== xxhash32(data)) throw new DecodeError('lz4 block checksum mismatch', pos);
+        if (buf.readUInt32LE(pos) !== xxhash32(buf, dataStart, dataStart + size)) {
+          throw new DecodeError('lz4 block checksum mismatch', pos);
+        }
         pos += 4;
       }
       const budget = maxOutputBytes - total;
       let block: Buffer;
       if (uncompressed) {
-        block = data;
+        block = buf.subarray(dataStart, dataStart + size);
       } else {
         try {
-          block = inflateBlock(data, Math.min(maxBlockSize, budget));
+          block = inflateBlock(buf, dataStart, size, Math.min(maxBlockSize, budget));
         } catch (err) {
           if (budget < maxBlockSize) {
             throw new DecodeError(`lz4 payload inflates past the ${maxOutputBytes}-byte limit or is corrupt`);
@@ -179,7 +220,10 @@ export function lz4Decompress(buf: Buffer, maxOutputBytes: number): Buffer {
     }
     if ((flg & FLG_CONTENT_CHECKSUM) !== 0) {
       need(4, 'content checksum');
-      const content = Buffer.concat(out.slice(frameOutStart), frameTotal);
+      const content =
+        out.length === frameOutStart + 1
+          ? (out[frameOutStart] as Buffer)
+          : Buffer.concat(out.slice(frameOutStart), frameTotal);
       if (buf.readUInt32LE(pos) !== xxhash32(content)) throw new DecodeError('lz4 content checksum mismatch', pos);
       pos += 4;
     }
