@@ -5,6 +5,9 @@
  *   writeSync/readSync of the same buffers to a file on the same disk (the physical limit
  *   for a log that stores bytes as received); reads once one batch per call, once in fetch
  *   sized (1 MiB) calls;
+ * - the longest event-loop stall of an append, with 64 MiB segments (rolls, whose flush runs
+ *   off the event loop) and new leader epochs, against the same writes to plain 64 MiB files
+ *   each fdatasynced on the threadpool once full;
  * - memory and descriptors per idle partition with 10,000 partitions open;
  * - open time after a clean and after an unclean shutdown, for those 10,000 small partitions
  *   and for one large partition.
@@ -15,6 +18,7 @@
 import {
   closeSync,
   cpSync,
+  fdatasync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -26,6 +30,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BrokerConfig } from '../src/config/broker-config.js';
 import { defaultLogConfig, type LogConfig } from '../src/config/topic-config.js';
 import { setLogLevel } from '../src/observability/logger.js';
@@ -187,6 +193,149 @@ throughputFor(KiB, 64 * MiB);
 throughputFor(16 * KiB, 128 * MiB);
 throughputFor(MiB, 128 * MiB);
 
+// ------------------------------------------------------------------ stalls on the append path
+
+const STALL_BYTES = Number(process.env['JOCKO_BENCH_STALL_MB'] ?? (QUICK ? 256 : 1024)) * MiB;
+const STALL_SEGMENT = 64 * MiB;
+/** A new leader epoch every this many appends (each one rewrites the leader-epoch checkpoint). */
+const STALL_EPOCH_EVERY = 50;
+
+interface Stalls {
+  /** The longest single append (or writeSync), ms. */
+  maxMs: number;
+  p999Ms: number;
+  /** The appends that rolled a segment: their longest and mean, ms. */
+  rollMaxMs: number;
+  rollMeanMs: number;
+  /** The appends that started a new leader epoch (and did not roll): their longest, ms. */
+  newEpochMaxMs: number;
+  /** The longest delay of the event loop seen by monitorEventLoopDelay, ms. */
+  loopDelayMaxMs: number;
+  cpuSecondsPerGB: number;
+}
+
+/** What `run` measured in one pass: per-call durations, and which calls rolled or changed epoch. */
+async function measureStalls(run: (time: (rolled: boolean, newEpoch: boolean, ms: number) => void) => Promise<void>) {
+  const all: number[] = [];
+  const rolls: number[] = [];
+  let newEpochMax = 0;
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const cpu = process.cpuUsage();
+  delay.enable();
+  await run((rolled, newEpoch, ms) => {
+    all.push(ms);
+    if (rolled) rolls.push(ms);
+    else if (newEpoch && ms > newEpochMax) newEpochMax = ms;
+  });
+  delay.disable();
+  const used = process.cpuUsage(cpu);
+  all.sort((a, b) => a - b);
+  const stalls: Stalls = {
+    maxMs: all[all.length - 1] ?? 0,
+    p999Ms: all[Math.min(all.length - 1, Math.floor(all.length * 0.999))] ?? 0,
+    rollMaxMs: Math.max(0, ...rolls),
+    rollMeanMs: rolls.length > 0 ? rolls.reduce((a, b) => a + b, 0) / rolls.length : 0,
+    newEpochMaxMs: newEpochMax,
+    loopDelayMaxMs: delay.max / 1e6,
+    cpuSecondsPerGB: (used.user + used.system) / 1e6 / (STALL_BYTES / 1e9),
+  };
+  return stalls;
+}
+
+/** The log: 1 MiB batches of 1 KiB records, yielding to the event loop after each append as a broker does between requests. */
+async function logStalls(batch: Buffer, round: number): Promise<Stalls> {
+  const dir = join(root, `stalls-${round}`);
+  const log = PartitionLog.open(dir, { ...base, segmentBytes: STALL_SEGMENT }, { resources: new StorageResources() });
+  const count = Math.floor(STALL_BYTES / batch.length);
+  const stalls = await measureStalls(async (time) => {
+    let epoch = 0;
+    for (let i = 0; i < count; i++) {
+      const newEpoch = i % STALL_EPOCH_EVERY === 0;
+      if (newEpoch) epoch++;
+      const segments = log.segmentCount;
+      const start = performance.now();
+      log.append(batch, { assignOffsets: true, leaderEpoch: epoch });
+      time(log.segmentCount !== segments, newEpoch, performance.now() - start);
+      await nextTurn();
+    }
+    await log.flushesSettled();
+  });
+  log.close();
+  rmSync(dir, { recursive: true, force: true });
+  return stalls;
+}
+
+/** Baseline: writeSync of the same buffers to 64 MiB files; a full file is fdatasynced on the threadpool, then closed. */
+async function fileStalls(batch: Buffer, round: number): Promise<Stalls> {
+  const dir = join(root, `stall-files-${round}`);
+  mkdirSync(dir);
+  const count = Math.floor(STALL_BYTES / batch.length);
+  const perFile = Math.floor(STALL_SEGMENT / batch.length);
+  const stalls = await measureStalls(async (time) => {
+    const syncs: Promise<void>[] = [];
+    let fd = -1;
+    for (let i = 0; i < count; i++) {
+      const start = performance.now();
+      const rolled = i % perFile === 0;
+      if (rolled) {
+        // As the log does: the new file first, then the full one's sync.
+        const full = fd;
+        fd = openSync(join(dir, `${i}`), 'w');
+        if (full >= 0) {
+          syncs.push(
+            new Promise((resolve) =>
+              fdatasync(full, () => {
+                closeSync(full);
+                resolve();
+              }),
+            ),
+          );
+        }
+      }
+      writeSync(fd, batch, 0, batch.length, (i % perFile) * batch.length);
+      time(rolled, false, performance.now() - start);
+      await nextTurn();
+    }
+    await Promise.all(syncs);
+    closeSync(fd);
+  });
+  rmSync(dir, { recursive: true, force: true });
+  return stalls;
+}
+
+function median<T>(xs: T[], key: (x: T) => number): T {
+  return [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)] as T;
+}
+
+console.log(
+  `\nstalls: ${STALL_BYTES / MiB} MiB appended in 1 MiB batches of 1 KiB records, ${STALL_SEGMENT / MiB} MiB segments, a new leader epoch every ${STALL_EPOCH_EVERY} appends (median round of ${ROUNDS})`,
+);
+const stallBatch = buildRecordBatch({
+  records: Array.from({ length: 1000 }, (_, i) => ({ value: Buffer.alloc(1024, i), timestamp: Date.now() })),
+});
+const logRounds: Stalls[] = [];
+const fileRounds: Stalls[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  fileRounds.push(await fileStalls(stallBatch, round));
+  logRounds.push(await logStalls(stallBatch, round));
+}
+const stallFigure = median(logRounds, (s) => s.maxMs);
+const stallBaseline = median(fileRounds, (s) => s.maxMs);
+const ms = (x: number): string => `${x.toFixed(1).padStart(6)} ms`;
+console.log(
+  `longest append                   ${ms(stallFigure.maxMs)}   baseline (longest writeSync) ${ms(stallBaseline.maxMs)}  ratio ${(stallFigure.maxMs / stallBaseline.maxMs).toFixed(2)}`,
+);
+console.log(
+  `p99.9 append                     ${ms(stallFigure.p999Ms)}   baseline ${ms(stallBaseline.p999Ms)}  ratio ${(stallFigure.p999Ms / stallBaseline.p999Ms).toFixed(2)}`,
+);
+console.log(
+  `appends that rolled: longest     ${ms(stallFigure.rollMaxMs)}   mean ${ms(stallFigure.rollMeanMs)}   baseline (writeSync opening a new file) longest ${ms(stallBaseline.rollMaxMs)}`,
+);
+console.log(`appends of a new leader epoch    ${ms(stallFigure.newEpochMaxMs)}   (longest)`);
+console.log(
+  `event-loop delay, longest        ${ms(stallFigure.loopDelayMaxMs)}   baseline ${ms(stallBaseline.loopDelayMaxMs)}   CPU ${stallFigure.cpuSecondsPerGB.toFixed(2)} s/GB (baseline ${stallBaseline.cpuSecondsPerGB.toFixed(2)})`,
+);
+
 // ------------------------------------------------------------------ many idle partitions
 
 function memoryNow(): number {
@@ -297,6 +446,16 @@ writeFileSync(
       node: process.version,
       rounds: ROUNDS,
       throughput,
+      appendStalls: {
+        bytes: STALL_BYTES,
+        segmentBytes: STALL_SEGMENT,
+        batchBytes: stallBatch.length,
+        newEpochEvery: STALL_EPOCH_EVERY,
+        figure: stallFigure,
+        baseline: stallBaseline,
+        ratio: stallFigure.maxMs / stallBaseline.maxMs,
+        rounds: { log: logRounds, files: fileRounds },
+      },
       idlePartitions: {
         partitions: PARTITIONS,
         bytesPerIdlePartition: Math.round(perPartition),

@@ -1,11 +1,14 @@
 /**
- * Small synchronous file helpers shared by segments, indexes and checkpoints: whole writes
- * and reads at a position, atomic replacement of small files, and directory fsync.
+ * Small file helpers shared by segments, indexes and checkpoints: whole writes and reads at a
+ * position, atomic replacement of small files, and directory fsync; and the syncs that run off
+ * the event loop (on the libuv threadpool), for files whose sync would stall it.
  */
 import {
   closeSync,
   constants,
+  fdatasync,
   fdatasyncSync,
+  fsync,
   fsyncSync,
   openSync,
   readFileSync,
@@ -59,6 +62,38 @@ export function fsyncDir(dir: string): void {
   } finally {
     if (fd >= 0) closeSync(fd);
   }
+}
+
+/**
+ * A sync begun on the event loop and finished off it. `fd` was opened for this job alone, so
+ * nothing else closes it while the sync runs: a descriptor closed under a running fdatasync
+ * could be reused by another file meanwhile, or fail with EBADF. The runner closes it.
+ */
+export interface FileSyncJob {
+  readonly fd: number;
+  /** Records that the file is on disk up to what it held when the job began. */
+  done(): void;
+}
+
+/** fdatasync on the libuv threadpool: the event loop goes on meanwhile. */
+export function fdatasyncOffLoop(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+}
+
+/** fsyncDir on the libuv threadpool; as fsyncDir, a platform that cannot sync a directory is not an error. */
+export function fsyncDirOffLoop(dir: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY);
+  } catch {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) =>
+    fsync(fd, () => {
+      closeSync(fd);
+      resolve();
+    }),
+  );
 }
 
 /** Replaces a small file atomically: write a temporary file, sync it, rename it over the old one. */

@@ -5,12 +5,13 @@
  * Kafka memory-maps its index files. Here the entries live in the file and, only while the
  * index is being searched, in a cached buffer bounded by a broker-wide LRU budget; an idle
  * partition holds no index memory at all. Appended entries are written behind in small
- * groups: an index only has to be complete after a roll or a clean shutdown (both write and
- * sync it), because after a crash the segments from the recovery point on are rescanned and
- * their indexes rebuilt.
+ * groups: an index only has to be complete after a roll or a clean shutdown (both write it;
+ * a clean shutdown syncs it, a roll leaves the sync to the flush after it, which runs before
+ * the recovery point passes the segment), because after a crash the segments from the
+ * recovery point on are rescanned and their indexes rebuilt.
  */
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, rmSync, statSync } from 'node:fs';
-import { openForWrite, readFully, writeFully } from './file-io.js';
+import { type FileSyncJob, openForWrite, readFully, writeFully } from './file-io.js';
 import type { LruBudget, Releasable } from './lru-budget.js';
 
 /** An index file failed a sanity check; the segment rebuilds it from its log. */
@@ -40,8 +41,9 @@ export abstract class IndexFile implements Releasable {
   private tail: Buffer | null = null;
   /** The file has been stat'ed (or created) and its last entry read. */
   private opened = false;
-  /** Entries were written since the last sync. */
-  private unsynced = false;
+  /** Changes made to the file (entries written, truncations); the first `syncedChanges` of them are on disk. */
+  private changes = 0;
+  private syncedChanges = 0;
 
   protected constructor(
     readonly path: string,
@@ -126,7 +128,8 @@ export abstract class IndexFile implements Releasable {
     this.clearLast();
     this.opened = true;
     // A new empty file needs no sync; a truncated one does, or old entries could come back.
-    this.unsynced = hadBytes;
+    if (hadBytes) this.changes++;
+    else this.syncedChanges = this.changes;
   }
 
   /** Appends one entry, written by `fill` at `buf[pos, pos + entrySize)`. */
@@ -185,7 +188,7 @@ export abstract class IndexFile implements Releasable {
         closeSync(fd);
       }
       this.written = n;
-      this.unsynced = true;
+      this.changes++;
     }
     if (n > 0) this.setLast(buf, (n - 1) * this.entrySize);
     else this.clearLast();
@@ -207,21 +210,45 @@ export abstract class IndexFile implements Releasable {
     }
     this.written = this.count;
     this.tail = null;
-    this.unsynced = true;
+    this.changes++;
   }
 
-  /** Writes pending entries and syncs the file (on roll and clean shutdown). */
+  /** Entries are pending or written since the last sync. */
+  get needsSync(): boolean {
+    return this.opened && (this.count > this.written || this.changes !== this.syncedChanges);
+  }
+
+  /** Writes pending entries and syncs the file (clean shutdown, recovery, cleaned segments). */
   sync(): void {
     if (!this.opened) return;
     this.writeBehind();
-    if (!this.unsynced) return;
+    if (this.changes === this.syncedChanges) return;
+    const upTo = this.changes;
     const fd = openForWrite(this.path);
     try {
       fdatasyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    this.unsynced = false;
+    this.syncedChanges = upTo;
+  }
+
+  /**
+   * sync() for a caller that runs the fdatasync off the event loop (after a roll): pending
+   * entries are written now; returns the job, or null when the file is already synced.
+   */
+  beginSync(): FileSyncJob | null {
+    if (!this.opened) return null;
+    this.writeBehind();
+    if (this.changes === this.syncedChanges) return null;
+    const upTo = this.changes;
+    const fd = openForWrite(this.path);
+    return {
+      fd,
+      done: () => {
+        if (upTo > this.syncedChanges) this.syncedChanges = upTo;
+      },
+    };
   }
 
   /** LRU eviction: the cached entries go; pending ones are written first. */

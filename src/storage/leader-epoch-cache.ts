@@ -2,10 +2,20 @@
  * Leader epoch → start offset (KIP-101, KIP-279), persisted as Kafka's
  * `leader-epoch-checkpoint`: a version line `0`, the entry count, then `epoch startOffset`
  * lines. Entries increase in both epoch and start offset.
+ *
+ * A change is written behind, off the append path (KAFKA-15046 took this fsync out of
+ * Kafka's append path): a temporary file is written, synced on the libuv threadpool and
+ * renamed over the checkpoint, one write at a time, the latest entries each time. So the file
+ * always holds a whole past state of the cache, perhaps not the latest. That is safe because
+ * the log rules what a lost write would have said: recovery after a crash rebuilds the
+ * entries from the batches it rescans (each stores its leader epoch) and cuts the rest to the
+ * log's ends, and the log makes the file durable (`durable`, `writeNow`) before its recovery
+ * point — where rescanning starts — passes an entry. A clean close writes it synced.
  */
+import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger } from '../observability/logger.js';
-import { readTextIfExists, writeFileAtomically } from './file-io.js';
+import { fdatasyncOffLoop, readTextIfExists, writeFileAtomically, writeFully } from './file-io.js';
 
 const log = logger('storage');
 
@@ -18,10 +28,25 @@ export interface EpochEntry {
   readonly startOffset: number;
 }
 
+/** Names the temporary file of each background write, so that no two writes share one. */
+let backgroundWrites = 0;
+
 export class LeaderEpochCache {
   private entries: EpochEntry[] = [];
+  /** Bumped by every change of the entries; the file holds them as of `durableVersion`. */
+  private version = 0;
+  private durableVersion = 0;
+  private writeScheduled = false;
+  private writing = false;
+  /** Callers of durable() waiting for a write; at most one per log flush in flight. */
+  private waiters: Array<{ version: number; resolve: (ok: boolean) => void }> = [];
+  private closed = false;
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    /** fdatasync of a background write's temporary file (tests hold it to order events). */
+    private readonly syncFile: (fd: number) => Promise<void> = fdatasyncOffLoop,
+  ) {
     this.load();
   }
 
@@ -53,7 +78,7 @@ export class LeaderEpochCache {
       this.entries.pop();
     }
     this.entries.push({ epoch, startOffset });
-    this.save();
+    this.changed();
   }
 
   /**
@@ -86,7 +111,7 @@ export class LeaderEpochCache {
   truncateFromEnd(endOffset: number): void {
     const before = this.entries.length;
     this.entries = this.entries.filter((e) => e.startOffset < endOffset);
-    if (this.entries.length !== before) this.save();
+    if (this.entries.length !== before) this.changed();
   }
 
   /**
@@ -101,12 +126,129 @@ export class LeaderEpochCache {
     const first = this.entries[keepFrom];
     if (first === undefined || (keepFrom === 0 && first.startOffset >= startOffset)) return;
     this.entries = [{ epoch: first.epoch, startOffset }, ...this.entries.slice(keepFrom + 1)];
-    this.save();
+    this.changed();
   }
 
-  private save(): void {
+  /** The file does not hold the latest entries yet. */
+  get dirty(): boolean {
+    return this.durableVersion !== this.version;
+  }
+
+  /**
+   * Resolves true once the file holds (synced) every change made before the call, false if
+   * that cannot happen: a write failed or the cache was let go of without a clean close.
+   */
+  durable(): Promise<boolean> {
+    if (this.durableVersion >= this.version) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    const version = this.version;
+    const p = new Promise<boolean>((resolve) => this.waiters.push({ version, resolve }));
+    this.startWrite();
+    return p;
+  }
+
+  /** Writes and syncs the latest entries now, on the event loop (clean close, a synchronous flush, recovery). */
+  writeNow(): void {
+    if (this.closed || this.durableVersion === this.version) return;
+    writeFileAtomically(this.path, this.text());
+    this.durableVersion = this.version;
+    this.settleWaiters(true);
+  }
+
+  /** Clean close: the latest entries written and synced; nothing is written after. */
+  close(): void {
+    this.writeNow();
+    this.closed = true;
+  }
+
+  /** As a crash: writes not finished yet are dropped, nothing more is written. */
+  abandon(): void {
+    this.closed = true;
+    this.settleWaiters(false);
+  }
+
+  private changed(): void {
+    this.version++;
+    if (this.writeScheduled || this.closed) return;
+    // After the current task: the changes of one append (a follower's may carry several
+    // epochs) or of one recovery go out as one write.
+    this.writeScheduled = true;
+    queueMicrotask(() => {
+      this.writeScheduled = false;
+      this.startWrite();
+    });
+  }
+
+  /**
+   * One background write of the latest entries: the temporary file is written and opened
+   * here, its fdatasync runs off the event loop, and the rename is done back on the event loop
+   * — after a synchronous write or a close, an older background write is dropped instead, so
+   * it can never replace newer content.
+   */
+  private startWrite(): void {
+    if (this.writing || this.closed || this.durableVersion >= this.version) return;
+    const version = this.version;
+    const tmp = `${this.path}.${process.pid}-${++backgroundWrites}.tmp`;
+    let fd = -1;
+    try {
+      fd = openSync(tmp, 'w', 0o644);
+      writeFully(fd, Buffer.from(this.text(), 'utf8'), 0);
+    } catch (err) {
+      if (fd >= 0) closeSync(fd);
+      rmSync(tmp, { force: true });
+      this.writeFailed(err);
+      return;
+    }
+    this.writing = true;
+    this.syncFile(fd).then(
+      () => this.finishWrite(fd, tmp, version, null),
+      (err: unknown) => this.finishWrite(fd, tmp, version, err),
+    );
+  }
+
+  private finishWrite(fd: number, tmp: string, version: number, error: unknown): void {
+    this.writing = false;
+    try {
+      closeSync(fd);
+      if (error === null && !this.closed && version > this.durableVersion) {
+        renameSync(tmp, this.path);
+        this.durableVersion = version;
+      } else {
+        rmSync(tmp, { force: true });
+      }
+    } catch (err) {
+      error ??= err;
+    }
+    if (error !== null) {
+      this.writeFailed(error);
+      return;
+    }
+    this.settleWaiters(true);
+    // Changes made while this write ran.
+    this.startWrite();
+  }
+
+  /** Not retried at once (a failing disk would spin): the next change, flush or close writes again. */
+  private writeFailed(err: unknown): void {
+    log.error('writing the leader epoch checkpoint failed', { path: this.path, error: String(err) });
+    this.settleWaiters(false);
+  }
+
+  /** Resolves the waiters a write has satisfied, or with `ok` false every waiter. */
+  private settleWaiters(ok: boolean): void {
+    if (this.waiters.length === 0) return;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      if (!ok) w.resolve(false);
+      else if (w.version <= this.durableVersion) w.resolve(true);
+      else this.waiters.push(w);
+    }
+  }
+
+  private text(): string {
     const lines = this.entries.map((e) => `${e.epoch} ${e.startOffset}`);
-    writeFileAtomically(this.path, `0\n${this.entries.length}\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`);
+    return `0\n${this.entries.length}\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`;
   }
 
   private load(): void {

@@ -45,6 +45,8 @@ export interface LogManagerOptions {
   readonly now?: () => number;
   /** The log cleaner (`log.cleaner.*`); off when absent. */
   readonly cleaner?: LogCleanerOptions;
+  /** fdatasync off the event loop for the logs (see PartitionLogOptions.syncFile; tests hold it). */
+  readonly syncFile?: (fd: number) => Promise<void>;
 }
 
 /**
@@ -114,6 +116,7 @@ export class LogManager implements LogStorePort {
       // Only the first open after the start: from then on the log is written to.
       closedCleanly: this.closedCleanly.delete(dir),
       ...(this.options.now !== undefined ? { now: this.options.now } : {}),
+      ...(this.options.syncFile !== undefined ? { syncFile: this.options.syncFile } : {}),
     });
     this.logs.set(k, { log: plog, dir, topic, partition });
     return plog;
@@ -232,6 +235,9 @@ export class LogManager implements LogStorePort {
     this.timer = null;
     await this.cleaner.stop();
     await this.deletionsSettled();
+    // Lets the flushes after rolls in flight finish off the event loop; close() would
+    // otherwise do their syncs again on it.
+    await Promise.all([...this.logs.values()].map((e) => e.log.flushesSettled()));
     const clean = new Set(this.closedCleanly);
     for (const e of this.logs.values()) {
       try {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
@@ -17,7 +17,7 @@ import {
   splitBatches,
 } from '../protocol/records/record-batch.js';
 import type { PartitionLogPort, ReadResult } from '../replication/partition.js';
-import { fsyncDir, readBuffer } from './file-io.js';
+import { type FileSyncJob, fdatasyncOffLoop, fsyncDir, fsyncDirOffLoop, readBuffer } from './file-io.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from './offset-checkpoint.js';
 import { OFFSET_INDEX_SUFFIX } from './offset-index.js';
@@ -56,6 +56,12 @@ export interface PartitionLogOptions {
    * such list per directory instead of a marker file per log); the log's own marker counts too.
    */
   readonly closedCleanly?: boolean;
+  /**
+   * fdatasync of a file off the event loop: the flush after a roll and the leader-epoch
+   * checkpoint's writes (default: fs.fdatasync on the libuv threadpool). Tests hold it to
+   * order events around a flush in flight.
+   */
+  readonly syncFile?: (fd: number) => Promise<void>;
 }
 
 /** What the last open found and did. */
@@ -92,6 +98,14 @@ export class PartitionLog implements PartitionLogPort {
   private _highWatermark = 0;
   /** Everything below it is on disk (fsynced). */
   private recoveryPoint = 0;
+  /** Offsets below it are to be flushed by the flush after a roll; -1 when nothing is asked. */
+  private flushRequestedUpTo = -1;
+  /** The flushes after rolls in progress, one at a time (see requestFlush); null when idle. */
+  private flushing: Promise<void> | null = null;
+  /** Names created or removed in the directory (new segments); the first `syncedDirChanges` are on disk. */
+  private dirChanges = 0;
+  private syncedDirChanges = 0;
+  private readonly syncFile: (fd: number) => Promise<void>;
   private checkpointedRecoveryPoint = -1;
   private lastFlushAt: number;
   private epochs: LeaderEpochCache;
@@ -117,7 +131,8 @@ export class PartitionLog implements PartitionLogPort {
     this.resources = options.resources ?? sharedStorageResources();
     this.now = options.now ?? Date.now;
     this.lastFlushAt = this.now();
-    this.epochs = new LeaderEpochCache(dir);
+    this.syncFile = options.syncFile ?? fdatasyncOffLoop;
+    this.epochs = new LeaderEpochCache(dir, this.syncFile);
     this.producerSnapshots = new ProducerSnapshotFiles(dir);
   }
 
@@ -253,6 +268,16 @@ export class PartitionLog implements PartitionLogPort {
     let recovered = 0;
     let truncatedBytes = 0;
     const interval = this.config.indexIntervalBytes;
+    // The leader-epoch checkpoint is written behind, so it may have missed changes made after
+    // the recovery point (never before: the log makes it durable before the point passes an
+    // entry). As Kafka's LogSegment.recover, the entries from the first rescanned segment on
+    // are rebuilt from the batches, which carry their leader epoch.
+    const rescanFrom = (this.segments[start] as LogSegment).baseOffset;
+    this.epochs.truncateFromEnd(rescanFrom);
+    const epochs = this.epochs;
+    const assignEpoch = (epoch: number, baseOffset: number): void => {
+      if (epoch > epochs.latestEpoch) epochs.assign(epoch, baseOffset);
+    };
     for (let i = 0; i < this.segments.length; i++) {
       const seg = this.segments[i] as LogSegment;
       const isActive = i === this.segments.length - 1;
@@ -264,7 +289,7 @@ export class PartitionLog implements PartitionLogPort {
           log.warn('index failed its sanity check; recovering the segment', { reason: String(err) });
         }
       }
-      const r = seg.recover(interval);
+      const r = seg.recover(interval, i >= start ? assignEpoch : null);
       recovered++;
       if (r.stopReason !== null) {
         truncatedBytes += r.fileSize - r.validBytes;
@@ -289,7 +314,9 @@ export class PartitionLog implements PartitionLogPort {
     }
     const active = this.segments[this.segments.length - 1] as LogSegment;
     if (recovered > 0 && this.recoveryPointMovesOn(active.baseOffset)) {
-      // Everything before the active segment has now been validated and synced.
+      // Everything before the active segment has now been validated and synced; the epochs
+      // rebuilt from it go to disk before the recovery point passes them.
+      this.epochs.writeNow();
       this.recoveryPoint = active.baseOffset;
       this.writeRecoveryPoint();
     }
@@ -432,26 +459,123 @@ export class PartitionLog implements PartitionLogPort {
     }
   }
 
-  /** Starts a new active segment at `baseOffset`; the old one is completed and synced first. */
+  /**
+   * Starts a new active segment at `baseOffset`. The old one is completed (its last index
+   * entries written) and, as Kafka's roll schedules its "flush-log" task, synced off the
+   * event loop afterwards, with the directory; the recovery point moves to `baseOffset` only
+   * once that is done (requestFlush).
+   */
   private roll(baseOffset: number): void {
     const old = this.active;
     if (old.size === 0) {
       this.segments.pop();
       old.deleteFiles();
     } else {
-      old.onBecomeInactive();
+      old.completeForRoll();
       old.nextOffsetBound = baseOffset;
       this.onRoll?.(baseOffset);
     }
     this.segments.push(
       LogSegment.create(this.dir, baseOffset, this.config.segmentIndexBytes, this.resources, this.now()),
     );
-    fsyncDir(this.dir);
-    if (old.size > 0) {
-      // Everything before the new segment is synced now: recovery can start at it.
-      this.recoveryPoint = Math.max(this.recoveryPoint, baseOffset);
-      this.writeRecoveryPoint();
+    this.dirChanges++;
+    if (old.size > 0) this.requestFlush(baseOffset);
+    else {
+      // Only an empty segment re-based (no data to flush): the new name is synced at once.
+      fsyncDir(this.dir);
+      this.syncedDirChanges = this.dirChanges;
     }
+  }
+
+  /**
+   * Asks for everything below `upTo` to be flushed in the background, then the recovery point
+   * moved there. One flush runs at a time; requests made meanwhile are merged into the next
+   * one, so a log has at most one flush in flight and one waiting, however fast it rolls.
+   */
+  private requestFlush(upTo: number): void {
+    if (upTo > this.flushRequestedUpTo) this.flushRequestedUpTo = upTo;
+    this.flushing ??= this.runFlushes();
+  }
+
+  private async runFlushes(): Promise<void> {
+    // Decisions below are made after the caller has stored this promise in `flushing`, and
+    // `flushing` is cleared in the same step as the last decision, so no request is missed.
+    await Promise.resolve();
+    while (!this.closed && this.flushRequestedUpTo >= 0) {
+      const upTo = this.flushRequestedUpTo;
+      this.flushRequestedUpTo = -1;
+      try {
+        await this.flushInBackground(upTo);
+      } catch (err) {
+        // As a failed flush in Kafka would take the log directory offline: the recovery point
+        // stays behind (a crash rescans from it), the next roll, flush or clean close retries.
+        log.error('flushing rolled segments failed', { dir: this.dir, upTo, error: String(err) });
+        break;
+      }
+    }
+    this.flushing = null;
+  }
+
+  /**
+   * The flush after a roll: syncs every segment below `upTo` with unsynced writes (log and
+   * indexes), the directory and the leader-epoch checkpoint, each fdatasync on the libuv
+   * threadpool on descriptors of the flush's own (so retention, truncation or a close of the
+   * log may go on meanwhile), then moves the recovery point to `upTo` if nothing below it was
+   * written since and the log is still open.
+   */
+  private async flushInBackground(upTo: number): Promise<void> {
+    const jobs: FileSyncJob[] = [];
+    const dirChanges = this.dirChanges;
+    let epochsDurable: Promise<boolean>;
+    try {
+      for (let i = this.segmentFor(this.recoveryPoint); i < this.segments.length; i++) {
+        const seg = this.segments[i] as LogSegment;
+        if (seg.baseOffset >= upTo) break;
+        seg.beginSync(jobs);
+      }
+      epochsDurable = this.epochs.durable();
+      for (const job of jobs) {
+        await this.syncFile(job.fd);
+        job.done();
+      }
+    } finally {
+      // Only now: no fdatasync of the flush runs on these descriptors any more.
+      for (const job of jobs) closeSync(job.fd);
+    }
+    if (dirChanges !== this.syncedDirChanges) {
+      await fsyncDirOffLoop(this.dir);
+      if (dirChanges > this.syncedDirChanges) this.syncedDirChanges = dirChanges;
+    }
+    const epochsWritten = await epochsDurable;
+    if (this.closed) return;
+    if (!epochsWritten) throw new Error('the leader epoch checkpoint could not be written');
+    this.advanceRecoveryPoint(upTo);
+  }
+
+  /**
+   * Moves the recovery point to `upTo` (at most the log end) once a flush has synced what lies
+   * below it; not if anything there was written since (a truncation, appends to a segment that
+   * became active again): the recovery point never passes data that is not on disk.
+   */
+  private advanceRecoveryPoint(upTo: number): void {
+    const to = Math.min(upTo, this.logEndOffset);
+    if (to <= this.recoveryPoint) return;
+    for (let i = this.segmentFor(this.recoveryPoint); i < this.segments.length; i++) {
+      const seg = this.segments[i] as LogSegment;
+      if (seg.baseOffset >= to) break;
+      if (seg.needsSync) return;
+    }
+    this.recoveryPoint = to;
+    if (this.checkpointedRecoveryPoint < to) this.writeRecoveryPoint();
+  }
+
+  /**
+   * Resolves once the flushes after rolls asked for so far, and the leader-epoch checkpoint's
+   * background write, have finished (or failed: see the log).
+   */
+  async flushesSettled(): Promise<void> {
+    while (this.flushing !== null) await this.flushing;
+    await this.epochs.durable();
   }
 
   /** Test hook and operator tool: rolls now if the active segment has data. */
@@ -898,6 +1022,9 @@ export class PartitionLog implements PartitionLogPort {
       this.recoveryPoint = leo;
       this.writeRecoveryPoint();
     }
+    // A flush still to start need not cover offsets that are gone (one in flight checks, as
+    // it ends, that nothing below its target was written since it began).
+    if (this.flushRequestedUpTo > leo) this.flushRequestedUpTo = leo;
   }
 
   // ---------------------------------------------------------------- aborted transactions
@@ -949,10 +1076,26 @@ export class PartitionLog implements PartitionLogPort {
 
   // ---------------------------------------------------------------- durability
 
-  /** fsyncs the active segment and advances the recovery point to the log end. */
+  /**
+   * fsyncs the log up to its end and advances the recovery point there: the active segment,
+   * older segments whose flush after a roll has not finished (this does it now, on the event
+   * loop), the directory and the leader-epoch checkpoint.
+   */
   flush(): void {
     if (this.closed) return;
+    const last = this.segments.length - 1;
+    for (let i = this.segmentFor(this.recoveryPoint); i < last; i++) {
+      const seg = this.segments[i] as LogSegment;
+      if (!seg.needsSync) continue;
+      seg.syncIndexes();
+      seg.flush();
+    }
     this.active.flush();
+    if (this.syncedDirChanges !== this.dirChanges) {
+      fsyncDir(this.dir);
+      this.syncedDirChanges = this.dirChanges;
+    }
+    this.epochs.writeNow();
     this.recoveryPoint = this.logEndOffset;
     this.lastFlushAt = this.now();
     // Recovery restarts at the segment holding the checkpointed point, so the file only
@@ -988,13 +1131,21 @@ export class PartitionLog implements PartitionLogPort {
   }
 
   /**
-   * Clean shutdown: indexes completed and synced, data flushed, recovery point written, then the
-   * marker. `marker: false` leaves the clean-shutdown marker to the caller, which records the clean
+   * Clean shutdown: indexes completed and synced, data flushed (what a flush after a roll
+   * still in flight had to sync, too: done here on the event loop; that flush then ends
+   * without touching the log), the directory and the leader-epoch checkpoint synced, the
+   * recovery point written, then the marker. LogManager.close waits for flushesSettled() first.
+   * `marker: false` leaves the clean-shutdown marker to the caller, which records the clean
    * close of many logs in one file (LogManager).
    */
   close(opts: { marker?: boolean } = {}): void {
     if (this.closed) return;
     for (const seg of this.segments) seg.close();
+    if (this.syncedDirChanges !== this.dirChanges) {
+      fsyncDir(this.dir);
+      this.syncedDirChanges = this.dirChanges;
+    }
+    this.epochs.close();
     this.recoveryPoint = this.logEndOffset;
     if (this.checkpointedRecoveryPoint !== this.recoveryPoint && this.recoveryPointMovesOn(this.recoveryPoint)) {
       this.writeRecoveryPoint();
@@ -1010,6 +1161,7 @@ export class PartitionLog implements PartitionLogPort {
   abandon(): void {
     if (this.closed) return;
     for (const seg of this.segments) seg.abandon();
+    this.epochs.abandon();
     this.closed = true;
   }
 

@@ -17,10 +17,11 @@ import {
   lastOffsetAt,
   lastOffsetDeltaAt,
   maxTimestampAt,
+  partitionLeaderEpochAt,
   RECORD_BATCH_HEADER_SIZE,
   validateBatch,
 } from '../protocol/records/record-batch.js';
-import { readExactly, readFully, writeFully } from './file-io.js';
+import { type FileSyncJob, readExactly, readFully, writeFully } from './file-io.js';
 import { CorruptIndexError } from './index-file.js';
 import type { Releasable } from './lru-budget.js';
 import { OFFSET_INDEX_SUFFIX, OffsetIndex } from './offset-index.js';
@@ -69,6 +70,9 @@ export interface BatchLocation {
   readonly maxTimestamp: number;
 }
 
+/** Called by recovery with each valid batch's partitionLeaderEpoch and base offset. */
+export type BatchVisitor = (leaderEpoch: number, baseOffset: number) => void;
+
 export class LogSegment implements Releasable {
   /** Bytes in the `.log` file. */
   size: number;
@@ -89,7 +93,9 @@ export class LogSegment implements Releasable {
   /** Largest timestamp of the first batch: segment.ms counts from it (-2 until read). */
   private firstBatchTs: number;
   private indexesChecked: boolean;
-  private unflushed = false;
+  /** Changes made to the `.log` file (appends, truncations, recovery); the first `syncedWrites` are on disk. */
+  private writes = 0;
+  private syncedWrites = 0;
 
   private constructor(
     /** The partition directory (shared with the log, not copied). */
@@ -189,7 +195,7 @@ export class LogSegment implements Releasable {
       this.indexBatch(buf, s.pos, start + s.pos, s.size, indexIntervalBytes);
     }
     this.size += buf.length;
-    this.unflushed = true;
+    this.writes++;
   }
 
   private indexBatch(buf: Buffer, pos: number, position: number, size: number, indexIntervalBytes: number): void {
@@ -365,10 +371,11 @@ export class LogSegment implements Releasable {
   /**
    * Crash recovery of this segment (Kafka's LogSegment.recover): validates every batch (size,
    * CRC, increasing offsets), rebuilds both indexes and truncates the file at the first
-   * invalid byte. Returns what it found.
+   * invalid byte. `onBatch` sees each valid batch's leader epoch and base offset (the log
+   * rebuilds its leader-epoch entries from them). Returns what it found.
    */
-  recover(indexIntervalBytes: number): ScanResult {
-    return this.scan(0, true, true, indexIntervalBytes);
+  recover(indexIntervalBytes: number, onBatch: BatchVisitor | null = null): ScanResult {
+    return this.scan(0, true, true, indexIntervalBytes, onBatch);
   }
 
   /**
@@ -412,7 +419,13 @@ export class LogSegment implements Releasable {
    * offset index entry) and only the appending state is recomputed. With `truncate`, the
    * file is cut at the first invalid byte.
    */
-  private scan(from: number, rebuild: boolean, truncate: boolean, indexIntervalBytes: number): ScanResult {
+  private scan(
+    from: number,
+    rebuild: boolean,
+    truncate: boolean,
+    indexIntervalBytes: number,
+    onBatch: BatchVisitor | null = null,
+  ): ScanResult {
     const fd = this.handle();
     const fileSize = fstatSync(fd).size;
     let prevLast = this.baseOffset - 1;
@@ -485,6 +498,7 @@ export class LogSegment implements Releasable {
         stop = `offset ${last} does not belong in segment ${this.baseOffset}`;
         break;
       }
+      onBatch?.(partitionLeaderEpochAt(chunk, rel), base);
       if (rebuild || pos > from) this.indexBatch(chunk, rel, pos, size, indexIntervalBytes);
       else {
         // The batch the last index entry names: count it towards the next entry.
@@ -501,13 +515,13 @@ export class LogSegment implements Releasable {
     if (rebuild) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
     if (stop !== null && truncate) {
       ftruncateSync(fd, pos);
-      this.unflushed = true;
+      this.writes++;
     }
     if (truncate || stop === null) this.size = pos;
     if (rebuild) {
       this.indexesChecked = true;
       // Whether the bytes just validated reached the disk before the crash is unknown.
-      this.unflushed = true;
+      this.writes++;
     }
     return { validBytes: pos, fileSize, stopReason: stop };
   }
@@ -546,7 +560,7 @@ export class LogSegment implements Releasable {
     const cut = at.position;
     ftruncateSync(this.handle(), cut);
     this.size = cut;
-    this.unflushed = true;
+    this.writes++;
     if (cut === 0) {
       this.scan(0, true, false, indexIntervalBytes);
       return this.nextOffset;
@@ -563,11 +577,48 @@ export class LogSegment implements Releasable {
     return this.nextOffset;
   }
 
-  /** Called when a newer segment takes over: the final time index entry, then everything synced. */
+  /**
+   * A newer segment takes over (a roll): the final time index entry, and every pending index
+   * entry written. Syncing is left to beginSync, off the event loop.
+   */
+  completeForRoll(): void {
+    if (this.maxTsKnown) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    this.oi?.writeBehind();
+    this.ti?.writeBehind();
+  }
+
+  /** As completeForRoll, with everything synced before it returns (recovery, cleaned segments). */
   onBecomeInactive(): void {
     if (this.maxTsKnown) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
     this.syncIndexes();
     this.flush();
+  }
+
+  /**
+   * Adds to `jobs` a sync, to run off the event loop, of every file of the segment written
+   * since its last sync (the log, then its indexes), each on a descriptor of its own: the
+   * segment may be deleted, or its LRU descriptor closed, while the syncs run.
+   */
+  beginSync(jobs: FileSyncJob[]): void {
+    if (this.deleted) return;
+    if (this.writes !== this.syncedWrites) {
+      const upTo = this.writes;
+      jobs.push({
+        fd: openSync(this.logPath, 'r+'),
+        done: () => {
+          if (upTo > this.syncedWrites) this.syncedWrites = upTo;
+        },
+      });
+    }
+    const oi = this.oi?.beginSync();
+    if (oi != null) jobs.push(oi);
+    const ti = this.ti?.beginSync();
+    if (ti != null) jobs.push(ti);
+  }
+
+  /** Something of the segment (log or indexes) was written and not synced since. */
+  get needsSync(): boolean {
+    return this.writes !== this.syncedWrites || this.oi?.needsSync === true || this.ti?.needsSync === true;
   }
 
   /** Writes pending index entries and drops cached ones. */
@@ -583,13 +634,14 @@ export class LogSegment implements Releasable {
 
   /** fdatasync of the log file if anything was written since the last one. */
   flush(): void {
-    if (!this.unflushed) return;
+    if (this.writes === this.syncedWrites) return;
+    const upTo = this.writes;
     fdatasyncSync(this.handle());
-    this.unflushed = false;
+    this.syncedWrites = upTo;
   }
 
   get hasUnflushedData(): boolean {
-    return this.unflushed;
+    return this.writes !== this.syncedWrites;
   }
 
   /** Clean close: the final time index entry, indexes written and synced, log flushed, descriptor closed. */

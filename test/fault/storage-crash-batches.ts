@@ -7,9 +7,17 @@ import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
 import { Compression, setBaseOffset, setPartitionLeaderEpoch } from '../../src/protocol/records/record-batch.js';
 import { logConfig } from '../unit/storage/log-fixtures.js';
 
-/** Small segments so that rolls happen during the test; every append is fsynced before it is acknowledged. */
-export function crashTestConfig(): LogConfig {
-  return logConfig({ segmentBytes: 256 * 1024, indexIntervalBytes: 4096, flushOnAppend: true });
+/**
+ * How the child makes its appends durable: `fsync` syncs every append before acknowledging it;
+ * `background` leaves it to the flushes after rolls and the leader-epoch checkpoint's writes,
+ * which run off the event loop (the child yields to it between appends), so the kill lands in
+ * the middle of them.
+ */
+export type CrashTestMode = 'fsync' | 'background';
+
+/** Small segments so that rolls happen during the test. */
+export function crashTestConfig(mode: CrashTestMode = 'fsync'): LogConfig {
+  return logConfig({ segmentBytes: 256 * 1024, indexIntervalBytes: 4096, flushOnAppend: mode === 'fsync' });
 }
 
 function mulberry32(seed: number): () => number {

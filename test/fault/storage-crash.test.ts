@@ -1,22 +1,24 @@
 /**
- * kill -9 during appends: a child appends fsynced batches and prints each acknowledgement; the
- * parent kills it at a random moment, reopens the log, and checks that every acknowledged
- * batch is there byte for byte, that nothing torn or corrupt is served, and that offsets run
- * without a gap. Then the next round's child goes on from where the log ends. Some rounds
+ * kill -9 during appends: a child appends batches and prints each acknowledgement; the parent
+ * kills it at a random moment, reopens the log, and checks that every acknowledged batch is
+ * there byte for byte, that nothing torn or corrupt is served, that offsets run without a gap
+ * and that the leader epochs are those the batches carry. Then the next round's child (a
+ * leader of the next epoch) goes on from where the log ends. The child either fsyncs every
+ * append or leaves the syncing to the background flushes, killed in the middle of them. Some rounds
  * end with a clean close by the parent, some leave the crash for the child to recover, and
  * some add the torn head of a batch to the tail, as a write cut short would.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lastOffsetAt, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { lastOffsetAt, partitionLeaderEpochAt, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { runUntilKilled } from '../helpers/children.js';
 import { tempDir } from '../helpers/tmp.js';
 import { readAll, segmentLogPath } from '../unit/storage/log-fixtures.js';
-import { crashTestBatch, crashTestConfig, storedCrashTestBatch } from './storage-crash-batches.js';
+import { type CrashTestMode, crashTestBatch, crashTestConfig, storedCrashTestBatch } from './storage-crash-batches.js';
 
 const SEED = Number(process.env['JOCKO_SEED'] ?? Date.now() % 2 ** 31);
 const ROUNDS = Number(process.env['JOCKO_CRASH_ROUNDS'] ?? 15);
@@ -40,8 +42,13 @@ function prng(seed: number): () => number {
 }
 
 /** Runs one child until it has acknowledged something (or a short while passed) and a random delay later kills it. */
-async function runAndKill(dir: string, round: number, delayMs: number): Promise<{ acks: Ack[]; openedClean: boolean }> {
-  const lines = await runUntilKilled(CHILD, [dir, String(SEED), String(round)], delayMs);
+async function runAndKill(
+  dir: string,
+  round: number,
+  delayMs: number,
+  mode: CrashTestMode,
+): Promise<{ acks: Ack[]; openedClean: boolean }> {
+  const lines = await runUntilKilled(CHILD, [dir, String(SEED), String(round), mode], delayMs);
   const [openLine, ...ackLines] = lines;
   assert.match(openLine ?? '', /^OPEN \d+ (true|false)$/, `child output: ${lines.slice(0, 3).join(' | ')}`);
   const acks = ackLines.map((l) => {
@@ -51,15 +58,15 @@ async function runAndKill(dir: string, round: number, delayMs: number): Promise<
   return { acks, openedClean: (openLine as string).endsWith('true') };
 }
 
-test(`every acknowledged batch survives kill -9 byte for byte and nothing torn is served (seed ${SEED})`, async (t) => {
+async function crashRounds(t: TestContext, mode: CrashTestMode): Promise<void> {
   const dir = tempDir(t, 'jocko-crash-');
   const rand = prng(SEED);
-  const config = crashTestConfig();
+  const config = crashTestConfig(mode);
   const acked: Ack[] = [];
   let expectCleanOpen = false;
   let totalAcks = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const { acks, openedClean } = await runAndKill(dir, round, 20 + Math.floor(rand() * 250));
+    const { acks, openedClean } = await runAndKill(dir, round, 20 + Math.floor(rand() * 250), mode);
     assert.equal(openedClean, expectCleanOpen, `round ${round}: the child saw the shutdown the parent left`);
     acked.push(...acks);
     totalAcks += acks.length;
@@ -72,14 +79,18 @@ test(`every acknowledged batch survives kill -9 byte for byte and nothing torn i
     // readAll checks every served batch's CRC and that offsets increase.
     const all = readAll(log, 256 * 1024);
     const byOffset = new Map<number, Buffer>();
+    const epochs: Array<{ epoch: number; startOffset: number }> = [];
     let expectedNext = 0;
     for (const { pos, size } of splitBatches(all)) {
       const base = Number(all.readBigInt64BE(pos));
       assert.equal(base, expectedNext, 'offsets run without a gap');
       byOffset.set(base, all.subarray(pos, pos + size));
       expectedNext = lastOffsetAt(all, pos) + 1;
+      const epoch = partitionLeaderEpochAt(all, pos);
+      if (epoch > (epochs[epochs.length - 1]?.epoch ?? -1)) epochs.push({ epoch, startOffset: base });
     }
     assert.equal(expectedNext, log.logEndOffset);
+    assert.deepEqual(log.leaderEpochEntries(), epochs, `round ${round}: the leader epochs the batches carry`);
     for (const a of acked) {
       const stored = byOffset.get(a.first);
       assert.ok(stored !== undefined, `acknowledged batch ${a.round}/${a.k} at ${a.first} is missing`);
@@ -119,4 +130,10 @@ test(`every acknowledged batch survives kill -9 byte for byte and nothing torn i
   const final = PartitionLog.open(dir, config);
   t.after(() => final.abandon());
   assert.ok(final.logEndOffset > (acked[acked.length - 1]?.last ?? -1));
-});
+}
+
+test(`every acknowledged batch survives kill -9 byte for byte and nothing torn is served (seed ${SEED})`, (t) =>
+  crashRounds(t, 'fsync'));
+
+test(`kill -9 while flushes after rolls and leader-epoch checkpoint writes run in the background (seed ${SEED})`, (t) =>
+  crashRounds(t, 'background'));

@@ -45,6 +45,7 @@ test('epochs are stamped into stored batches and kept in Kafka’s leader-epoch-
   withEpochs(log);
   const stored = readAll(log);
   assert.equal(stored.readInt32BE(12), 1, 'partitionLeaderEpoch of the first batch');
+  log.close();
   assert.equal(readFileSync(join(log.dir, LEADER_EPOCH_CHECKPOINT), 'utf8'), '0\n3\n1 0\n3 10\n4 20\n');
 });
 
