@@ -10,7 +10,7 @@
  * the recovery point passes the segment), because after a crash the segments from the
  * recovery point on are rescanned and their indexes rebuilt.
  */
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, rmSync, statSync } from 'node:fs';
 import { type FileSyncJob, openForWrite, readFully, writeFully } from './file-io.js';
 import type { LruBudget, Releasable } from './lru-budget.js';
 
@@ -41,6 +41,17 @@ export abstract class IndexFile implements Releasable {
   private tail: Buffer | null = null;
   /** The file has been stat'ed (or created) and its last entry read. */
   private opened = false;
+  /**
+   * The file does not exist yet: an index of an empty log is only created once it is written
+   * to (or the log has data at a roll or a close), so that 10,000 idle partitions do not cost
+   * 20,000 file creations when created or recovered.
+   */
+  private fileMissing = false;
+  /**
+   * Whether a missing file reads as an empty index rather than a corrupt one: set by the
+   * segment, true while its log is empty (an empty log's indexes are empty).
+   */
+  missingIsEmpty: () => boolean = () => false;
   /** Changes made to the file (entries written, truncations); the first `syncedChanges` of them are on disk. */
   private changes = 0;
   private syncedChanges = 0;
@@ -85,8 +96,14 @@ export abstract class IndexFile implements Releasable {
     try {
       size = statSync(this.path).size;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptIndexError(this.path, 'missing');
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (!this.missingIsEmpty()) throw new CorruptIndexError(this.path, 'missing');
+      this.clearLast();
+      this.count = 0;
+      this.written = 0;
+      this.fileMissing = true;
+      this.opened = true;
+      return;
     }
     if (size % this.entrySize !== 0) {
       throw new CorruptIndexError(this.path, `size ${size} is not a multiple of the ${this.entrySize}-byte entry`);
@@ -115,13 +132,21 @@ export abstract class IndexFile implements Releasable {
       this.cache = Buffer.allocUnsafe(this.entrySize * 64);
       this.budget.touch(this, this.cache.length);
     }
-    const fd = openForWrite(this.path);
-    let hadBytes: boolean;
+    let hadBytes = false;
+    let fd = -1;
     try {
-      hadBytes = fstatSync(fd).size > 0;
-      if (hadBytes) ftruncateSync(fd, 0);
-    } finally {
-      closeSync(fd);
+      fd = openSync(this.path, constants.O_WRONLY);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.fileMissing = fd < 0;
+    if (fd >= 0) {
+      try {
+        hadBytes = fstatSync(fd).size > 0;
+        if (hadBytes) ftruncateSync(fd, 0);
+      } finally {
+        closeSync(fd);
+      }
     }
     this.count = 0;
     this.written = 0;
@@ -203,6 +228,7 @@ export abstract class IndexFile implements Releasable {
     if (src === null) throw new Error(`index ${this.path}: ${pending} pending entries and no buffer`);
     const start = this.cache !== null ? this.written * size : 0;
     const fd = openForWrite(this.path);
+    this.fileMissing = false;
     try {
       writeFully(fd, src, this.written * size, start, start + pending * size);
     } finally {
@@ -249,6 +275,16 @@ export abstract class IndexFile implements Releasable {
         if (upTo > this.syncedChanges) this.syncedChanges = upTo;
       },
     };
+  }
+
+  /**
+   * Creates the file if it was never written: called when the log has data and the index is
+   * completed (a roll, a close), so that a missing file keeps meaning a lost one there.
+   */
+  ensureFile(): void {
+    if (!this.opened || !this.fileMissing) return;
+    closeSync(openForWrite(this.path));
+    this.fileMissing = false;
   }
 
   /** LRU eviction: the cached entries go; pending ones are written first. */

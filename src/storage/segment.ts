@@ -127,6 +127,7 @@ export class LogSegment implements Releasable {
       this.maxIndexBytes,
       this.resources.indexCache,
     );
+    this.oi.missingIsEmpty = () => this.size === 0;
     return this.oi;
   }
 
@@ -137,6 +138,7 @@ export class LogSegment implements Releasable {
       this.maxIndexBytes,
       this.resources.indexCache,
     );
+    this.ti.missingIsEmpty = () => this.size === 0;
     return this.ti;
   }
 
@@ -583,13 +585,22 @@ export class LogSegment implements Releasable {
    */
   completeForRoll(): void {
     if (this.maxTsKnown) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    this.ensureIndexFiles();
     this.oi?.writeBehind();
     this.ti?.writeBehind();
+  }
+
+  /** A segment with data keeps both index files, even with no entry yet: a missing one means a lost one. */
+  private ensureIndexFiles(): void {
+    if (this.size === 0) return;
+    this.oi?.ensureFile();
+    this.ti?.ensureFile();
   }
 
   /** As completeForRoll, with everything synced before it returns (recovery, cleaned segments). */
   onBecomeInactive(): void {
     if (this.maxTsKnown) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    this.ensureIndexFiles();
     this.syncIndexes();
     this.flush();
   }
@@ -648,6 +659,7 @@ export class LogSegment implements Releasable {
   close(): void {
     if (this.deleted) return;
     if (this.maxTsKnown && this.size > 0) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    this.ensureIndexFiles();
     this.syncIndexes();
     this.oi?.close();
     this.ti?.close();
