@@ -41,6 +41,13 @@ export class LeaderEpochCache {
   /** Callers of durable() waiting for a write; at most one per log flush in flight. */
   private waiters: Array<{ version: number; resolve: (ok: boolean) => void }> = [];
   private closed = false;
+  /**
+   * What the file holds as far as a later load is concerned (the entries' text as loaded or
+   * last written): a change that comes back to it needs no write. Crash recovery cuts the
+   * entries back and rebuilds the same ones from the batches; without this every partition
+   * would rewrite an unchanged file.
+   */
+  private durableText = '';
 
   constructor(
     private readonly dir: string,
@@ -48,6 +55,7 @@ export class LeaderEpochCache {
     private readonly syncFile: (fd: number) => Promise<void> = fdatasyncOffLoop,
   ) {
     this.load();
+    this.durableText = this.text();
   }
 
   private get path(): string {
@@ -150,7 +158,11 @@ export class LeaderEpochCache {
   /** Writes and syncs the latest entries now, on the event loop (clean close, a synchronous flush, recovery). */
   writeNow(): void {
     if (this.closed || this.durableVersion === this.version) return;
-    writeFileAtomically(this.path, this.text());
+    const text = this.text();
+    if (text !== this.durableText) {
+      writeFileAtomically(this.path, text);
+      this.durableText = text;
+    }
     this.durableVersion = this.version;
     this.settleWaiters(true);
   }
@@ -188,11 +200,17 @@ export class LeaderEpochCache {
   private startWrite(): void {
     if (this.writing || this.closed || this.durableVersion >= this.version) return;
     const version = this.version;
+    const text = this.text();
+    if (text === this.durableText) {
+      this.durableVersion = version;
+      this.settleWaiters(true);
+      return;
+    }
     const tmp = `${this.path}.${process.pid}-${++backgroundWrites}.tmp`;
     let fd = -1;
     try {
       fd = openSync(tmp, 'w', 0o644);
-      writeFully(fd, Buffer.from(this.text(), 'utf8'), 0);
+      writeFully(fd, Buffer.from(text, 'utf8'), 0);
     } catch (err) {
       if (fd >= 0) closeSync(fd);
       rmSync(tmp, { force: true });
@@ -201,18 +219,19 @@ export class LeaderEpochCache {
     }
     this.writing = true;
     this.syncFile(fd).then(
-      () => this.finishWrite(fd, tmp, version, null),
-      (err: unknown) => this.finishWrite(fd, tmp, version, err),
+      () => this.finishWrite(fd, tmp, version, text, null),
+      (err: unknown) => this.finishWrite(fd, tmp, version, text, err),
     );
   }
 
-  private finishWrite(fd: number, tmp: string, version: number, error: unknown): void {
+  private finishWrite(fd: number, tmp: string, version: number, text: string, error: unknown): void {
     this.writing = false;
     try {
       closeSync(fd);
       if (error === null && !this.closed && version > this.durableVersion) {
         renameSync(tmp, this.path);
         this.durableVersion = version;
+        this.durableText = text;
       } else {
         rmSync(tmp, { force: true });
       }

@@ -1,7 +1,10 @@
-/** An empty log's index files are created only once it has data. */
+/** Start-up and stop of many idle logs: index files only once a log has data, no rewrite of unchanged checkpoints. */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
+import { LEADER_EPOCH_CHECKPOINT } from '../../../src/storage/leader-epoch-cache.js';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 import { StorageResources } from '../../../src/storage/storage-resources.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -60,4 +63,28 @@ test('a rolled segment keeps both index files even when it holds no index entry'
     assert.equal(existsSync(segmentTimeIndexPath(dir, b)), true, `.timeindex of ${b}`);
   }
   log.close();
+});
+
+test('crash recovery that rebuilds the same leader epochs leaves their checkpoint file alone', async (t) => {
+  const dir = tempDir(t);
+  const log = open(dir);
+  log.append(batch({ valueSize: 100 }), { assignOffsets: true, leaderEpoch: 3 });
+  log.close();
+  const file = join(dir, LEADER_EPOCH_CHECKPOINT);
+  const before = statSync(file).ino;
+  const recovered = open(dir);
+  assert.equal(recovered.loadSummary.cleanShutdown, true);
+  recovered.abandon();
+  const afterCrash = open(dir);
+  assert.equal(afterCrash.loadSummary.recoveredSegments, 1);
+  assert.deepEqual(afterCrash.leaderEpochEntries(), [{ epoch: 3, startOffset: 0 }]);
+  await setImmediate();
+  afterCrash.close();
+  assert.equal(statSync(file).ino, before, 'not replaced');
+  // A real change is still written.
+  const next = open(dir);
+  next.append(batch({ valueSize: 100 }), { assignOffsets: true, leaderEpoch: 4 });
+  next.close();
+  assert.notEqual(statSync(file).ino, before);
+  assert.match(readFileSync(file, 'utf8'), /^0\n2\n3 0\n4 1\n$/);
 });
