@@ -20,6 +20,7 @@ import { Writer } from '../src/protocol/primitives/writer.js';
 import { lz4Compress, lz4Decompress } from '../src/protocol/records/compression/lz4.js';
 import { lz4DecodeBlock } from '../src/protocol/records/compression/lz4-block.js';
 import { QUICK } from './lib/harness.js';
+import { payload } from './lib/payload.js';
 
 function timeIt(fn: () => void, minMs = 400): number {
   for (let i = 0; i < 50; i++) fn();
@@ -161,27 +162,12 @@ console.log(
   '(record bytes are views: encode/decode MB/s count them without copying; copy MB/s is the baseline of touching every byte once)',
 );
 
-/** Record values like the produce bench's (bench/lib/load-worker.ts): words, numbers, separators. */
-function textPayload(size: number, seed: number): Buffer {
-  const words = ['order', 'id', 'customer', 'amount', 'currency', 'EUR', 'status', 'paid', 'item', 'sku'];
-  const b = Buffer.allocUnsafe(size);
-  let x = seed * 2654435761 + 1;
-  let pos = 0;
-  while (pos < size) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    const w = (x & 3) === 0 ? String(x % 1000000) : (words[x % words.length] as string);
-    pos += b.write(w, pos, Math.min(w.length, size - pos), 'latin1');
-    if (pos < size) b[pos++] = (x >>> 8) & 1 ? 0x20 : 0x2c;
-  }
-  return b;
-}
-
 /** `size` bytes of 1 KiB records, each behind a few bytes standing for the v2 record header. */
 function textRecords(size: number): Buffer {
   const parts: Buffer[] = [];
   for (let n = 0, i = 0; n < size; i++) {
     const header = Buffer.from([0x90, 0x10, 0, (i & 0x3f) << 1, 0, 0x80, 0x10]);
-    const value = textPayload(1024, 100_003 + i);
+    const value = payload(1024, 100_003 + i);
     parts.push(header, value);
     n += header.length + value.length;
   }
@@ -299,7 +285,7 @@ console.log(
 
 console.log('\nlz4 single block (MB/s of output)\nblock   compressed   lz4-napi   lz4-block.ts   ts/napi');
 for (const size of [64, 256, 512, 1024, 1536, 2048, 4096, 8192, 32768]) {
-  const raw = textPayload(size, size);
+  const raw = payload(size, size);
   const prefixed = compressSync(raw);
   prefixed.writeUInt32LE(LZ4_BLOCK, 0);
   const out = Buffer.allocUnsafe(LZ4_BLOCK);

@@ -14,6 +14,7 @@ import { connect } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { FrameDecoder } from '../../src/network/frame-decoder.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
+import { payload } from './payload.js';
 import { WireConnection } from './wire.js';
 
 export interface ProduceJob {
@@ -136,26 +137,6 @@ function now(): bigint {
 
 function secondsSince(t: bigint): number {
   return Number(now() - t) / 1e9;
-}
-
-/** Record values of words and digits, like text payloads (about 1.33:1 with lz4, 1 KiB records in 1 MiB batches). */
-function payload(size: number, seed: number): Buffer {
-  const words = ['order', 'id', 'customer', 'amount', 'currency', 'EUR', 'status', 'paid', 'item', 'sku'];
-  const b = Buffer.allocUnsafe(size);
-  let x = seed * 2654435761 + 1;
-  let pos = 0;
-  while (pos < size) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    if ((x & 3) === 0) {
-      const digits = String(x % 1000000);
-      pos += b.write(digits, pos, Math.min(digits.length, size - pos), 'latin1');
-    } else {
-      const w = words[x % words.length] as string;
-      pos += b.write(w, pos, Math.min(w.length, size - pos), 'latin1');
-    }
-    if (pos < size) b[pos++] = (x >>> 8) & 1 ? 0x20 : 0x2c;
-  }
-  return b;
 }
 
 function batchFor(
