@@ -246,17 +246,14 @@ export abstract class IndexFile implements Releasable {
 
   /** Writes pending entries and syncs the file (clean shutdown, recovery, cleaned segments). */
   sync(): void {
-    if (!this.opened) return;
-    this.writeBehind();
-    if (this.changes === this.syncedChanges) return;
-    const upTo = this.changes;
-    const fd = openForWrite(this.path);
+    const job = this.beginSync();
+    if (job === null) return;
     try {
-      fdatasyncSync(fd);
+      fdatasyncSync(job.fd);
+      job.done();
     } finally {
-      closeSync(fd);
+      closeSync(job.fd);
     }
-    this.syncedChanges = upTo;
   }
 
   /**

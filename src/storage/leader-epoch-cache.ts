@@ -137,11 +137,6 @@ export class LeaderEpochCache {
     this.changed();
   }
 
-  /** The file does not hold the latest entries yet. */
-  get dirty(): boolean {
-    return this.durableVersion !== this.version;
-  }
-
   /**
    * Resolves true once the file holds (synced) every change made before the call, false if
    * that cannot happen: a write failed or the cache was let go of without a clean close.

@@ -250,7 +250,7 @@ export class LogManager implements LogStorePort {
     this.logs.clear();
     for (const d of this.options.logDirs) {
       const names: string[] = [];
-      for (const dir of clean) if (resolve(dir, '..') === resolve(d) && existsSync(dir)) names.push(basename(dir));
+      for (const dir of clean) if (inDir(dir, d) && existsSync(dir)) names.push(basename(dir));
       try {
         writeFileAtomically(join(d, CLEAN_SHUTDOWN_LIST), names.length > 0 ? `${names.join('\n')}\n` : '');
         fsyncDir(d);

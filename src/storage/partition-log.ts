@@ -480,11 +480,8 @@ export class PartitionLog implements PartitionLogPort {
     );
     this.dirChanges++;
     if (old.size > 0) this.requestFlush(baseOffset);
-    else {
-      // Only an empty segment re-based (no data to flush): the new name is synced at once.
-      fsyncDir(this.dir);
-      this.syncedDirChanges = this.dirChanges;
-    }
+    // Only an empty segment re-based (no data to flush): the new name is synced at once.
+    else this.syncDirNow();
   }
 
   /**
@@ -559,14 +556,17 @@ export class PartitionLog implements PartitionLogPort {
    */
   private advanceRecoveryPoint(upTo: number): void {
     const to = Math.min(upTo, this.logEndOffset);
-    if (to <= this.recoveryPoint) return;
-    for (let i = this.segmentFor(this.recoveryPoint); i < this.segments.length; i++) {
-      const seg = this.segments[i] as LogSegment;
-      if (seg.baseOffset >= to) break;
-      if (seg.needsSync) return;
+    if (to > this.recoveryPoint) {
+      for (let i = this.segmentFor(this.recoveryPoint); i < this.segments.length; i++) {
+        const seg = this.segments[i] as LogSegment;
+        if (seg.baseOffset >= to) break;
+        if (seg.needsSync) return;
+      }
+      this.recoveryPoint = to;
     }
-    this.recoveryPoint = to;
-    if (this.checkpointedRecoveryPoint < to) this.writeRecoveryPoint();
+    // Also when a synchronous flush already moved the point here: it was then inside the
+    // active segment, and the roll since has made it worth writing down.
+    this.checkpointRecoveryPoint();
   }
 
   /**
@@ -1091,16 +1091,18 @@ export class PartitionLog implements PartitionLogPort {
       seg.flush();
     }
     this.active.flush();
-    if (this.syncedDirChanges !== this.dirChanges) {
-      fsyncDir(this.dir);
-      this.syncedDirChanges = this.dirChanges;
-    }
+    this.syncDirNow();
     this.epochs.writeNow();
     this.recoveryPoint = this.logEndOffset;
     this.lastFlushAt = this.now();
-    // Recovery restarts at the segment holding the checkpointed point, so the file only
-    // needs rewriting when the point enters a newer segment.
-    if (this.checkpointedRecoveryPoint < this.active.baseOffset) this.writeRecoveryPoint();
+    this.checkpointRecoveryPoint();
+  }
+
+  /** fsync of the directory now if names were created or removed since the last one. */
+  private syncDirNow(): void {
+    if (this.syncedDirChanges === this.dirChanges) return;
+    fsyncDir(this.dir);
+    this.syncedDirChanges = this.dirChanges;
   }
 
   /**
@@ -1123,6 +1125,11 @@ export class PartitionLog implements PartitionLogPort {
     return next !== undefined && point >= next.baseOffset;
   }
 
+  /** Writes the recovery point's checkpoint if it has moved on far enough to matter (recoveryPointMovesOn). */
+  private checkpointRecoveryPoint(): void {
+    if (this.recoveryPointMovesOn(this.recoveryPoint)) this.writeRecoveryPoint();
+  }
+
   private writeRecoveryPoint(): void {
     // No fsync: a recovery point that does not reach the disk leaves the older one, which is
     // only more cautious, and a garbled file reads as "recover everything".
@@ -1141,15 +1148,10 @@ export class PartitionLog implements PartitionLogPort {
   close(opts: { marker?: boolean } = {}): void {
     if (this.closed) return;
     for (const seg of this.segments) seg.close();
-    if (this.syncedDirChanges !== this.dirChanges) {
-      fsyncDir(this.dir);
-      this.syncedDirChanges = this.dirChanges;
-    }
+    this.syncDirNow();
     this.epochs.close();
     this.recoveryPoint = this.logEndOffset;
-    if (this.checkpointedRecoveryPoint !== this.recoveryPoint && this.recoveryPointMovesOn(this.recoveryPoint)) {
-      this.writeRecoveryPoint();
-    }
+    this.checkpointRecoveryPoint();
     if (opts.marker !== false) writeFileSync(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
     this.closed = true;
   }

@@ -599,8 +599,7 @@ export class LogSegment implements Releasable {
 
   /** As completeForRoll, with everything synced before it returns (recovery, cleaned segments). */
   onBecomeInactive(): void {
-    if (this.maxTsKnown) this.timeIndex.maybeAppend(this.maxTs, this.offsetOfMaxTs);
-    this.ensureIndexFiles();
+    this.completeForRoll();
     this.syncIndexes();
     this.flush();
   }
