@@ -1,8 +1,8 @@
 /**
  * The LZ4 block format decoder (a block is a run of sequences: a token, literals, then a
  * 2-byte offset and a match length, the last sequence having literals only), written from
- * the LZ4 block format description. It decodes straight into a caller's buffer, so the
- * frame reader can put every block of a payload into one output allocated once.
+ * the LZ4 block format description. It decodes straight into a caller's buffer (lz4.ts gives
+ * it a reused scratch buffer for small blocks and copies the result out at its exact size).
  *
  * Every length is checked against the input and output before anything is copied: hostile
  * input throws DecodeError and never reads or writes outside `[srcStart, srcEnd)` and
