@@ -4,7 +4,9 @@
  *   minus RSS of the same broker before they were created, divided by 10,000;
  * - RSS per idle connection: 1,000 connections that each completed one ApiVersions exchange;
  * - start-up time (spawn to "listening on") with those 10,000 partitions after a clean shutdown
- *   (SIGTERM) and after an unclean one (SIGKILL), next to the start-up of an empty broker.
+ *   (SIGTERM) and after an unclean one (SIGKILL), next to the start-up of an empty broker;
+ * - stop time (SIGTERM to exit) of a broker with those partitions that has just started cleanly
+ *   (the first stop, after creating them, is printed beside it), next to an empty broker's.
  * RSS is the median of a few samples (the broker's GC runs on its own schedule).
  * Memory is printed next to the targets (20 KiB per partition, 100 KiB per connection).
  */
@@ -110,26 +112,41 @@ async function main(): Promise<void> {
 
     // Start-up: an empty broker as the baseline, then the 10,000 partitions after SIGTERM and SIGKILL.
     const emptyDir = makeTempDir('jocko-resources-empty-');
+    let t0: bigint;
     const empty = await startBenchBroker({ dataDir: emptyDir });
+    t0 = process.hrtime.bigint();
     await empty.stop();
-    let t0 = process.hrtime.bigint();
+    const emptyStop = Number(process.hrtime.bigint() - t0) / 1e6;
+    t0 = process.hrtime.bigint();
     await empty.restart({ samePort: false });
     const emptyStart = Number(process.hrtime.bigint() - t0) / 1e6;
     await empty.dispose();
     await removeTempDir(emptyDir);
 
+    t0 = process.hrtime.bigint();
     await broker.stop();
+    const cleanStop = Number(process.hrtime.bigint() - t0) / 1e6;
     t0 = process.hrtime.bigint();
     await broker.restart({ samePort: false });
     const cleanStart = Number(process.hrtime.bigint() - t0) / 1e6;
     results.add(`start-up ${topics * PER_TOPIC} partitions, clean`, 'ms', cleanStart, emptyStart, 'empty broker');
+    // A broker that has just started cleanly: its stop closes every log (the clean-shutdown path).
+    t0 = process.hrtime.bigint();
+    await broker.stop();
+    const stopAfterStart = Number(process.hrtime.bigint() - t0) / 1e6;
+    results.add(`stop ${topics * PER_TOPIC} partitions, clean`, 'ms', stopAfterStart, emptyStop, 'empty broker', {
+      firstStopMs: cleanStop,
+    });
+    await broker.restart({ samePort: false });
 
     await broker.kill9();
     t0 = process.hrtime.bigint();
     await broker.restart({ samePort: false });
     const uncleanStart = Number(process.hrtime.bigint() - t0) / 1e6;
     results.add(`start-up ${topics * PER_TOPIC} partitions, unclean`, 'ms', uncleanStart, emptyStart, 'empty broker');
-    results.note('start-up is spawn to the "listening on" line; RSS is the median of 5 samples 0.3 s apart');
+    results.note(
+      'start-up is spawn to the "listening on" line, stop is SIGTERM to exit; RSS is the median of 5 samples 0.3 s apart',
+    );
   } finally {
     await broker.dispose();
     await removeTempDir(dataDir);
