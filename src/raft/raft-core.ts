@@ -40,8 +40,8 @@ import type {
   ReplicaKey,
   SnapshotId,
   UpdateRaftVoterRequest,
-  Voter,
   VoteRequest,
+  Voter,
   VoterChangeResponse,
 } from './types.js';
 import { findVoter, majority, sameReplica, VoterSetHistory } from './voter-set.js';
@@ -200,7 +200,14 @@ export class RaftCore<R> {
     } else if (state?.leaderId === config.nodeId) {
       // Kafka starts a former leader as resigned in its epoch: it must not vote again in an
       // epoch it led.
-      this.state = { role: 'resigned', epoch, electionDeadline: 0, preferredSuccessors: [], endPending: new Set(), nextEndAt: 0 };
+      this.state = {
+        role: 'resigned',
+        epoch,
+        electionDeadline: 0,
+        preferredSuccessors: [],
+        endPending: new Set(),
+        nextEndAt: 0,
+      };
     }
   }
 
@@ -435,7 +442,10 @@ export class RaftCore<R> {
         if (s.voterChange !== undefined && now >= s.voterChange.deadline) {
           const c = s.voterChange;
           s.voterChange = undefined;
-          this.respond(c.handle, this.voterChangeResponse(c.type, ErrorCode.REQUEST_TIMED_OUT, 'timed out waiting for commit'));
+          this.respond(
+            c.handle,
+            this.voterChangeResponse(c.type, ErrorCode.REQUEST_TIMED_OUT, 'timed out waiting for commit'),
+          );
         }
         break;
       case 'follower':
@@ -583,10 +593,18 @@ export class RaftCore<R> {
     invariant(epoch >= s.epoch, `follower epoch ${epoch} below ${s.epoch}`);
     invariant(leaderId !== this.config.nodeId, `told to follow itself in epoch ${epoch}`);
     if (epoch === s.epoch) {
-      invariant(s.role !== 'leader' && s.role !== 'resigned', `two leaders in epoch ${epoch}: ${this.config.nodeId} and ${leaderId}`);
+      invariant(
+        s.role !== 'leader' && s.role !== 'resigned',
+        `two leaders in epoch ${epoch}: ${this.config.nodeId} and ${leaderId}`,
+      );
       invariant(s.role !== 'follower' || s.leaderId === leaderId, `two leaders in epoch ${epoch}`);
     }
-    const votedKey = epoch === s.epoch && s.role === 'unattached' ? s.votedKey : epoch === s.epoch && s.role === 'candidate' ? this.localKey : undefined;
+    const votedKey =
+      epoch === s.epoch && s.role === 'unattached'
+        ? s.votedKey
+        : epoch === s.epoch && s.role === 'candidate'
+          ? this.localKey
+          : undefined;
     this.leaveLeadership();
     this.state = this.followerState(epoch, leaderId, votedKey);
     this.transitioned();
@@ -616,7 +634,10 @@ export class RaftCore<R> {
   private startBackoff(s: Extract<State, { role: 'candidate' }>): void {
     // Kafka's binaryExponentialElectionBackoffMs.
     const bound = 2 << Math.min(s.retries - 1, 20);
-    const backoff = Math.min(ELECTION_BACKOFF_BASE_MS * Math.floor(this.random() * bound), this.config.electionBackoffMaxMs);
+    const backoff = Math.min(
+      ELECTION_BACKOFF_BASE_MS * Math.floor(this.random() * bound),
+      this.config.electionBackoffMaxMs,
+    );
     s.backoffUntil = this.now + backoff;
   }
 
@@ -726,7 +747,10 @@ export class RaftCore<R> {
         this.becomeFollower(epoch, leader);
         return true;
       }
-      invariant(s.role !== 'leader' && s.role !== 'resigned', `epoch ${epoch} has two leaders: ${this.config.nodeId} and ${leader}`);
+      invariant(
+        s.role !== 'leader' && s.role !== 'resigned',
+        `epoch ${epoch} has two leaders: ${this.config.nodeId} and ${leader}`,
+      );
     }
     return false;
   }
@@ -798,7 +822,11 @@ export class RaftCore<R> {
 
   private handleVote(handle: number, req: VoteRequest): void {
     // KIP-853: the request names the voter it is meant for; another replica must not answer.
-    if (req.voterId >= 0 && (req.voterId !== this.config.nodeId || (req.voterDirectoryId !== undefined && req.voterDirectoryId !== this.config.directoryId))) {
+    if (
+      req.voterId >= 0 &&
+      (req.voterId !== this.config.nodeId ||
+        (req.voterDirectoryId !== undefined && req.voterDirectoryId !== this.config.directoryId))
+    ) {
       this.respondError(handle, req, ErrorCode.INVALID_VOTER_KEY);
       return;
     }
@@ -839,7 +867,11 @@ export class RaftCore<R> {
   }
 
   private handleBeginQuorumEpoch(handle: number, req: BeginQuorumEpochRequest): void {
-    if (req.voterId >= 0 && (req.voterId !== this.config.nodeId || (req.voterDirectoryId !== undefined && req.voterDirectoryId !== this.config.directoryId))) {
+    if (
+      req.voterId >= 0 &&
+      (req.voterId !== this.config.nodeId ||
+        (req.voterDirectoryId !== undefined && req.voterDirectoryId !== this.config.directoryId))
+    ) {
       this.respondError(handle, req, ErrorCode.INVALID_VOTER_KEY);
       return;
     }
@@ -867,7 +899,12 @@ export class RaftCore<R> {
       // KIP-595: the leader resigned; its preferred successors start their elections first,
       // in the order given, and the others wait longer.
       const position = req.preferredSuccessors.findIndex((k) => sameReplica(k, this.localKey));
-      const backoff = position <= 0 ? (position === 0 ? 0 : this.config.electionBackoffMaxMs) : this.strictBackoff(position, req.preferredSuccessors.length);
+      const backoff =
+        position <= 0
+          ? position === 0
+            ? 0
+            : this.config.electionBackoffMaxMs
+          : this.strictBackoff(position, req.preferredSuccessors.length);
       s.fetchDeadline = Math.min(s.fetchDeadline, this.now + backoff);
     }
     this.respond(handle, {
@@ -930,7 +967,12 @@ export class RaftCore<R> {
       this.respond(handle, response ?? this.fetchResponse(s, undefined, undefined, undefined));
       return;
     }
-    this.parked.push({ handle, from: replicaId, request: req as FetchRequest<unknown>, deadline: this.now + req.maxWaitMs });
+    this.parked.push({
+      handle,
+      from: replicaId,
+      request: req as FetchRequest<unknown>,
+      deadline: this.now + req.maxWaitMs,
+    });
   }
 
   private fetchResponse(
@@ -953,11 +995,18 @@ export class RaftCore<R> {
   }
 
   /** Answers a Fetch now if it has something to say; undefined when it should wait. */
-  private tryCompleteFetch(s: Extract<State, { role: 'leader' }>, replicaId: number, req: FetchRequest<R>): FetchResponse<R> | undefined {
+  private tryCompleteFetch(
+    s: Extract<State, { role: 'leader' }>,
+    replicaId: number,
+    req: FetchRequest<R>,
+  ): FetchResponse<R> | undefined {
     // KIP-630: a follower behind the log start loads the latest snapshot first.
     const snapshot = this.log.latestSnapshotId();
     if (req.fetchOffset < this.log.startOffset()) {
-      invariant(snapshot !== undefined, `fetch offset ${req.fetchOffset} below log start ${this.log.startOffset()} with no snapshot`);
+      invariant(
+        snapshot !== undefined,
+        `fetch offset ${req.fetchOffset} below log start ${this.log.startOffset()} with no snapshot`,
+      );
       return this.fetchResponse(s, undefined, undefined, snapshot);
     }
     // KIP-595: check the follower's last fetched epoch against ours; on divergence tell it where
@@ -991,7 +1040,8 @@ export class RaftCore<R> {
     const leaderEnd = this.log.endOffset();
     // KIP-836's caught-up time: the replica reached what the leader had at its previous fetch.
     if (req.fetchOffset >= leaderEnd) p.lastCaughtUpTimestamp = this.now;
-    else if (p.lastFetchLeaderEnd >= 0 && req.fetchOffset >= p.lastFetchLeaderEnd) p.lastCaughtUpTimestamp = p.lastFetchTimestamp;
+    else if (p.lastFetchLeaderEnd >= 0 && req.fetchOffset >= p.lastFetchLeaderEnd)
+      p.lastCaughtUpTimestamp = p.lastFetchTimestamp;
     p.lastFetchTimestamp = this.now;
     p.lastFetchLeaderEnd = leaderEnd;
     p.endOffset = req.fetchOffset;
@@ -1061,7 +1111,8 @@ export class RaftCore<R> {
       this.respond(p.handle, response);
       if (this.state !== s) {
         // Answering advanced the high watermark and this leader resigned; the rest end too.
-        for (const q of parked.slice(parked.indexOf(p) + 1)) this.respond(q.handle, this.fetchError(ErrorCode.NOT_LEADER_OR_FOLLOWER));
+        for (const q of parked.slice(parked.indexOf(p) + 1))
+          this.respond(q.handle, this.fetchError(ErrorCode.NOT_LEADER_OR_FOLLOWER));
         return;
       }
     }
@@ -1086,15 +1137,28 @@ export class RaftCore<R> {
 
   private handleFetchSnapshot(handle: number, req: FetchSnapshotRequest): void {
     const s = this.state;
-    if (req.currentLeaderEpoch < s.epoch) return this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
-    if (req.currentLeaderEpoch > s.epoch) return this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
-    if (s.role !== 'leader') return this.respondError(handle, req, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (req.currentLeaderEpoch < s.epoch) {
+      this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
+      return;
+    }
+    if (req.currentLeaderEpoch > s.epoch) {
+      this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
+      return;
+    }
+    if (s.role !== 'leader') {
+      this.respondError(handle, req, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      return;
+    }
     const latest = this.log.latestSnapshotId();
     if (latest === undefined || latest.offset !== req.snapshotId.offset || latest.epoch !== req.snapshotId.epoch) {
-      return this.respondError(handle, req, ErrorCode.SNAPSHOT_NOT_FOUND);
+      this.respondError(handle, req, ErrorCode.SNAPSHOT_NOT_FOUND);
+      return;
     }
     const size = this.log.snapshotSize(latest);
-    if (req.position < 0 || req.position >= size) return this.respondError(handle, req, ErrorCode.POSITION_OUT_OF_RANGE);
+    if (req.position < 0 || req.position >= size) {
+      this.respondError(handle, req, ErrorCode.POSITION_OUT_OF_RANGE);
+      return;
+    }
     const maxBytes = Math.max(1, Math.min(req.maxBytes, this.config.fetchSnapshotMaxBytes));
     const chunk = this.log.readSnapshot(latest, req.position, maxBytes);
     this.respond(handle, {
@@ -1111,7 +1175,11 @@ export class RaftCore<R> {
 
   // --- Voter changes at the leader (KIP-853) --------------------------------------------------
 
-  private voterChangeResponse(type: VoterChangeResponse['type'], errorCode: number, message: string | undefined): VoterChangeResponse {
+  private voterChangeResponse(
+    type: VoterChangeResponse['type'],
+    errorCode: number,
+    message: string | undefined,
+  ): VoterChangeResponse {
     return { type, errorCode, errorMessage: message, leaderId: this.leaderId ?? -1, leaderEpoch: this.state.epoch };
   }
 
@@ -1137,7 +1205,13 @@ export class RaftCore<R> {
     this.voterSets.apply([{ offset: info.firstOffset, record: { type: 'Voters', voters } }]);
     for (const v of voters) {
       if (v.id !== this.config.nodeId && !s.replicas.has(v.id)) {
-        s.replicas.set(v.id, { key: v, endOffset: -1, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1, lastFetchLeaderEnd: -1 });
+        s.replicas.set(v.id, {
+          key: v,
+          endOffset: -1,
+          lastFetchTimestamp: -1,
+          lastCaughtUpTimestamp: -1,
+          lastFetchLeaderEnd: -1,
+        });
       }
     }
     this.requestFlush();
@@ -1147,40 +1221,72 @@ export class RaftCore<R> {
 
   private handleAddVoter(handle: number, req: AddRaftVoterRequest): void {
     const refusal = this.voterChangeRefusal('AddRaftVoter');
-    if (refusal !== undefined) return this.respond(handle, refusal, true);
+    if (refusal !== undefined) {
+      this.respond(handle, refusal, true);
+      return;
+    }
     const s = this.state as Extract<State, { role: 'leader' }>;
     const key: ReplicaKey = { id: req.voterId, directoryId: req.voterDirectoryId };
     const voters = this.voterSets.voters;
     if (voters.some((v) => v.id === req.voterId)) {
-      return this.respond(handle, this.voterChangeResponse('AddRaftVoter', ErrorCode.DUPLICATE_VOTER, `${req.voterId} is already a voter`), true);
+      this.respond(
+        handle,
+        this.voterChangeResponse('AddRaftVoter', ErrorCode.DUPLICATE_VOTER, `${req.voterId} is already a voter`),
+        true,
+      );
+      return;
     }
     // The new voter must be an observer that is fetching and has caught up (Kafka's AddVoterHandler).
     const p = s.replicas.get(req.voterId);
     if (p === undefined || !sameReplica(p.key, key) || p.lastFetchTimestamp < 0 || p.endOffset < this.hw) {
-      return this.respond(
+      this.respond(
         handle,
-        this.voterChangeResponse('AddRaftVoter', ErrorCode.REQUEST_TIMED_OUT, `replica ${req.voterId} is not a caught-up observer`),
+        this.voterChangeResponse(
+          'AddRaftVoter',
+          ErrorCode.REQUEST_TIMED_OUT,
+          `replica ${req.voterId} is not a caught-up observer`,
+        ),
         true,
       );
+      return;
     }
     const voter: Voter = { ...key, endpoints: req.listeners, minSupportedVersion: 0, maxSupportedVersion: 1 };
     const offset = this.appendVoters([...voters, voter]);
-    s.voterChange = { handle, type: 'AddRaftVoter', offset, deadline: this.now + Math.max(1, req.timeoutMs || this.config.requestTimeoutMs), removesLeader: false };
+    s.voterChange = {
+      handle,
+      type: 'AddRaftVoter',
+      offset,
+      deadline: this.now + Math.max(1, req.timeoutMs || this.config.requestTimeoutMs),
+      removesLeader: false,
+    };
     this.maybeAdvanceHighWatermark(s);
   }
 
   private handleRemoveVoter(handle: number, req: RemoveRaftVoterRequest): void {
     const refusal = this.voterChangeRefusal('RemoveRaftVoter');
-    if (refusal !== undefined) return this.respond(handle, refusal, true);
+    if (refusal !== undefined) {
+      this.respond(handle, refusal, true);
+      return;
+    }
     const s = this.state as Extract<State, { role: 'leader' }>;
     const key: ReplicaKey = { id: req.voterId, directoryId: req.voterDirectoryId };
     const voters = this.voterSets.voters;
     const target = findVoter(voters, key);
     if (target === undefined) {
-      return this.respond(handle, this.voterChangeResponse('RemoveRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`), true);
+      this.respond(
+        handle,
+        this.voterChangeResponse('RemoveRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`),
+        true,
+      );
+      return;
     }
     if (voters.length === 1) {
-      return this.respond(handle, this.voterChangeResponse('RemoveRaftVoter', ErrorCode.INVALID_REQUEST, 'cannot remove the last voter'), true);
+      this.respond(
+        handle,
+        this.voterChangeResponse('RemoveRaftVoter', ErrorCode.INVALID_REQUEST, 'cannot remove the last voter'),
+        true,
+      );
+      return;
     }
     const offset = this.appendVoters(voters.filter((v) => v !== target));
     s.voterChange = {
@@ -1195,16 +1301,30 @@ export class RaftCore<R> {
 
   private handleUpdateVoter(handle: number, req: UpdateRaftVoterRequest): void {
     const s = this.state;
-    if (req.currentLeaderEpoch < s.epoch) return this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
-    if (req.currentLeaderEpoch > s.epoch) return this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
+    if (req.currentLeaderEpoch < s.epoch) {
+      this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
+      return;
+    }
+    if (req.currentLeaderEpoch > s.epoch) {
+      this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
+      return;
+    }
     const refusal = this.voterChangeRefusal('UpdateRaftVoter');
-    if (refusal !== undefined) return this.respond(handle, refusal, true);
+    if (refusal !== undefined) {
+      this.respond(handle, refusal, true);
+      return;
+    }
     const leader = this.state as Extract<State, { role: 'leader' }>;
     const key: ReplicaKey = { id: req.voterId, directoryId: req.voterDirectoryId };
     const voters = this.voterSets.voters;
     const target = findVoter(voters, key);
     if (target === undefined) {
-      return this.respond(handle, this.voterChangeResponse('UpdateRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`), true);
+      this.respond(
+        handle,
+        this.voterChangeResponse('UpdateRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`),
+        true,
+      );
+      return;
     }
     const updated: Voter = {
       ...target,
@@ -1214,7 +1334,13 @@ export class RaftCore<R> {
       maxSupportedVersion: req.kraftVersionFeature.maxSupportedVersion,
     };
     const offset = this.appendVoters(voters.map((v) => (v === target ? updated : v)));
-    leader.voterChange = { handle, type: 'UpdateRaftVoter', offset, deadline: this.now + this.config.requestTimeoutMs, removesLeader: false };
+    leader.voterChange = {
+      handle,
+      type: 'UpdateRaftVoter',
+      offset,
+      deadline: this.now + this.config.requestTimeoutMs,
+      removesLeader: false,
+    };
     this.maybeAdvanceHighWatermark(leader);
   }
 
@@ -1230,11 +1356,17 @@ export class RaftCore<R> {
       if (response.leaderEpoch > this.state.epoch) this.observeEpoch(response.leaderEpoch, response.leaderId);
       return;
     }
-    if (response.errorCode === ErrorCode.INCONSISTENT_CLUSTER_ID || response.errorCode === ErrorCode.INVALID_VOTER_KEY) {
+    if (
+      response.errorCode === ErrorCode.INCONSISTENT_CLUSTER_ID ||
+      response.errorCode === ErrorCode.INVALID_VOTER_KEY
+    ) {
       if (f !== undefined) this.onRequestLost(requestId, f);
       return;
     }
-    if (response.leaderEpoch > this.state.epoch || (response.leaderEpoch === this.state.epoch && response.leaderId >= 0)) {
+    if (
+      response.leaderEpoch > this.state.epoch ||
+      (response.leaderEpoch === this.state.epoch && response.leaderId >= 0)
+    ) {
       if (this.observeEpoch(response.leaderEpoch, response.leaderId) && response.type !== 'Fetch') return;
     }
     switch (response.type) {
@@ -1243,7 +1375,8 @@ export class RaftCore<R> {
         break;
       case 'BeginQuorumEpoch': {
         const s = this.state;
-        if (s.role === 'leader' && response.errorCode === ErrorCode.NONE && response.leaderEpoch === s.epoch) s.beginPending.delete(from);
+        if (s.role === 'leader' && response.errorCode === ErrorCode.NONE && response.leaderEpoch === s.epoch)
+          s.beginPending.delete(from);
         break;
       }
       case 'EndQuorumEpoch': {
@@ -1425,7 +1558,8 @@ export class RaftCore<R> {
     invariant(end >= this.hw, `truncated to ${end}, below the high watermark ${this.hw}`);
     this.voterSets.truncateTo(end);
     if (this.flushedOffset > end) this.flushedOffset = end;
-    if (this.flushInFlight !== undefined && this.flushInFlight.lowestTruncation > end) this.flushInFlight.lowestTruncation = end;
+    if (this.flushInFlight !== undefined && this.flushInFlight.lowestTruncation > end)
+      this.flushInFlight.lowestTruncation = end;
     this.emit({ type: 'truncated', offset: end });
   }
 
@@ -1439,7 +1573,12 @@ export class RaftCore<R> {
       return;
     }
     const want = s.snapshot;
-    if (res.snapshotId.offset !== want.id.offset || res.snapshotId.epoch !== want.id.epoch || res.position !== want.position) return;
+    if (
+      res.snapshotId.offset !== want.id.offset ||
+      res.snapshotId.epoch !== want.id.epoch ||
+      res.position !== want.position
+    )
+      return;
     s.fetchDeadline = this.now + this.config.fetchTimeoutMs;
     this.log.writeSnapshotChunk(want.id, res.position, res.unalignedRecords);
     want.position += res.unalignedRecords.length;
@@ -1451,7 +1590,8 @@ export class RaftCore<R> {
     s.snapshot = undefined;
     this.voterSets.reset(this.log.latestSnapshotControlRecords());
     this.flushedOffset = this.log.endOffset();
-    if (this.flushInFlight !== undefined) this.flushInFlight.lowestTruncation = Math.min(this.flushInFlight.lowestTruncation, this.flushedOffset);
+    if (this.flushInFlight !== undefined)
+      this.flushInFlight.lowestTruncation = Math.min(this.flushInFlight.lowestTruncation, this.flushedOffset);
     if (want.id.offset > this.hw) this.setHighWatermark(want.id.offset);
     this.emit({ type: 'snapshotLoaded', snapshotId: want.id });
   }
@@ -1471,7 +1611,8 @@ export class RaftCore<R> {
 
   private appendData(values: readonly Buffer[]): AppendResult {
     const s = this.state;
-    if (s.role !== 'leader') return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, reason: 'not the leader' };
+    if (s.role !== 'leader')
+      return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, reason: 'not the leader' };
     if (values.length === 0) return { ok: false, errorCode: ErrorCode.INVALID_REQUEST, reason: 'nothing to append' };
     const info = this.log.appendAsLeader(
       values.map((value) => ({ kind: 'data', value })),
