@@ -796,20 +796,20 @@ export class RaftCore<R> {
     const leaderEpoch = this.state.epoch;
     switch (request.type) {
       case 'Vote':
-        this.respond(handle, { type: 'Vote', errorCode, leaderId, leaderEpoch, voteGranted: false }, true);
+        this.respond(handle, { type: 'Vote', errorCode, leaderId, leaderEpoch, voteGranted: false });
         break;
       case 'BeginQuorumEpoch':
       case 'EndQuorumEpoch':
-        this.respond(handle, { type: request.type, errorCode, leaderId, leaderEpoch }, true);
+        this.respond(handle, { type: request.type, errorCode, leaderId, leaderEpoch });
         break;
       case 'Fetch':
-        this.respond(handle, this.fetchError(errorCode), true);
+        this.respond(handle, this.fetchError(errorCode));
         break;
       case 'FetchSnapshot':
-        this.respond(handle, this.fetchSnapshotError(errorCode, request.snapshotId), true);
+        this.respond(handle, this.fetchSnapshotError(errorCode, request.snapshotId));
         break;
       default:
-        this.respond(handle, this.voterChangeResponse(request.type, errorCode, undefined), true);
+        this.respond(handle, this.voterChangeResponse(request.type, errorCode, undefined));
     }
   }
 
@@ -821,6 +821,21 @@ export class RaftCore<R> {
   }
 
   private handleVote(handle: number, req: VoteRequest): void {
+    // Kafka's handleVoteRequest: malformed positions and candidates are invalid requests.
+    if (
+      req.lastOffset < 0 ||
+      req.lastOffsetEpoch < 0 ||
+      req.lastOffsetEpoch >= req.candidateEpoch ||
+      req.candidateId < 0
+    ) {
+      this.respondError(handle, req, ErrorCode.INVALID_REQUEST);
+      return;
+    }
+    if (req.candidateEpoch < this.state.epoch) {
+      this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
+      return;
+    }
+    if (req.candidateEpoch > this.state.epoch) this.becomeUnattached(req.candidateEpoch, undefined);
     // KIP-853: the request names the voter it is meant for; another replica must not answer.
     if (
       req.voterId >= 0 &&
@@ -830,11 +845,6 @@ export class RaftCore<R> {
       this.respondError(handle, req, ErrorCode.INVALID_VOTER_KEY);
       return;
     }
-    if (req.candidateEpoch < this.state.epoch) {
-      this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
-      return;
-    }
-    if (req.candidateEpoch > this.state.epoch) this.becomeUnattached(req.candidateEpoch, undefined);
     const s = this.state;
     const candidate: ReplicaKey = { id: req.candidateId, directoryId: req.candidateDirectoryId };
     let granted = false;
@@ -1222,7 +1232,7 @@ export class RaftCore<R> {
   private handleAddVoter(handle: number, req: AddRaftVoterRequest): void {
     const refusal = this.voterChangeRefusal('AddRaftVoter');
     if (refusal !== undefined) {
-      this.respond(handle, refusal, true);
+      this.respond(handle, refusal);
       return;
     }
     const s = this.state as Extract<State, { role: 'leader' }>;
@@ -1232,7 +1242,6 @@ export class RaftCore<R> {
       this.respond(
         handle,
         this.voterChangeResponse('AddRaftVoter', ErrorCode.DUPLICATE_VOTER, `${req.voterId} is already a voter`),
-        true,
       );
       return;
     }
@@ -1246,7 +1255,6 @@ export class RaftCore<R> {
           ErrorCode.REQUEST_TIMED_OUT,
           `replica ${req.voterId} is not a caught-up observer`,
         ),
-        true,
       );
       return;
     }
@@ -1265,7 +1273,7 @@ export class RaftCore<R> {
   private handleRemoveVoter(handle: number, req: RemoveRaftVoterRequest): void {
     const refusal = this.voterChangeRefusal('RemoveRaftVoter');
     if (refusal !== undefined) {
-      this.respond(handle, refusal, true);
+      this.respond(handle, refusal);
       return;
     }
     const s = this.state as Extract<State, { role: 'leader' }>;
@@ -1276,7 +1284,6 @@ export class RaftCore<R> {
       this.respond(
         handle,
         this.voterChangeResponse('RemoveRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`),
-        true,
       );
       return;
     }
@@ -1284,7 +1291,6 @@ export class RaftCore<R> {
       this.respond(
         handle,
         this.voterChangeResponse('RemoveRaftVoter', ErrorCode.INVALID_REQUEST, 'cannot remove the last voter'),
-        true,
       );
       return;
     }
@@ -1311,7 +1317,7 @@ export class RaftCore<R> {
     }
     const refusal = this.voterChangeRefusal('UpdateRaftVoter');
     if (refusal !== undefined) {
-      this.respond(handle, refusal, true);
+      this.respond(handle, refusal);
       return;
     }
     const leader = this.state as Extract<State, { role: 'leader' }>;
@@ -1322,7 +1328,6 @@ export class RaftCore<R> {
       this.respond(
         handle,
         this.voterChangeResponse('UpdateRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`),
-        true,
       );
       return;
     }

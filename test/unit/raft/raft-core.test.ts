@@ -284,13 +284,14 @@ describe('Raft core: elections (KIP-595)', () => {
     assert.equal(voteGranted(n, h), true);
   });
 
-  test('a Vote of an older epoch gets FENCED_LEADER_EPOCH; one meant for another replica INVALID_VOTER_KEY', () => {
+  test('a Vote of an older epoch gets FENCED_LEADER_EPOCH; one meant for another replica INVALID_VOTER_KEY; a last epoch not below the candidate epoch INVALID_REQUEST', () => {
     const n = new Node({ persisted: { epoch: 5, leaderId: undefined, votedKey: undefined } });
     assert.equal(n.responseTo(n.request(2, vote({ candidateEpoch: 4 })))?.errorCode, ErrorCode.FENCED_LEADER_EPOCH);
-    assert.equal(
-      n.responseTo(n.request(2, vote({ candidateEpoch: 6, voterDirectoryId: 'other' })))?.errorCode,
-      ErrorCode.INVALID_VOTER_KEY,
-    );
+    const wrongKey = n.request(2, vote({ candidateEpoch: 6, voterDirectoryId: 'other' }));
+    n.settle();
+    assert.equal(n.responseTo(wrongKey)?.errorCode, ErrorCode.INVALID_VOTER_KEY);
+    const badEpoch = n.request(2, vote({ candidateEpoch: 7, lastOffsetEpoch: 7 }));
+    assert.equal(n.responseTo(badEpoch)?.errorCode, ErrorCode.INVALID_REQUEST);
   });
 
   test('a request from another cluster gets INCONSISTENT_CLUSTER_ID', () => {
