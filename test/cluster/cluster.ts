@@ -225,7 +225,10 @@ export function compareReplicas(
   partition: number,
   highWatermark: number,
 ): { batches: number; differences: string[] } {
-  const copies = cluster.nodes.map((n) => ({ id: n.id, batches: storedBatches(n.dataDir, topic, partition, highWatermark) }));
+  const copies = cluster.nodes.map((n) => ({
+    id: n.id,
+    batches: storedBatches(n.dataDir, topic, partition, highWatermark),
+  }));
   const differences: string[] = [];
   const first = copies[0];
   if (first === undefined) return { batches: 0, differences };
@@ -235,7 +238,9 @@ export function compareReplicas(
   };
   for (const c of copies) {
     if (end(c.batches) !== highWatermark)
-      differences.push(`node ${c.id}: ${topic}-${partition} holds offsets up to ${end(c.batches)}, high watermark ${highWatermark}`);
+      differences.push(
+        `node ${c.id}: ${topic}-${partition} holds offsets up to ${end(c.batches)}, high watermark ${highWatermark}`,
+      );
     if (c === first) continue;
     const n = Math.max(c.batches.length, first.batches.length);
     for (let i = 0; i < n; i++) {

@@ -5,8 +5,8 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { KafkaClient } from '../../src/client/kafka-client.js';
 import { TailBuffer, trackChild, waitForExit } from '../helpers/children.js';
 import { kafkajsClient } from '../helpers/kafkajs.js';
-import { platformaticProducer, type StringProducer } from '../helpers/platformatic.js';
 import { clientScriptsDir } from '../helpers/paths.js';
+import { platformaticProducer, type StringProducer } from '../helpers/platformatic.js';
 import { PYTHON, requirePythonModule } from '../helpers/run.js';
 import { sleep } from '../helpers/wait.js';
 import type { HistoryRecorder } from './history.js';
@@ -108,7 +108,14 @@ export class Workload {
             h.record({ f: 'send', type: 'ok', process, value, partition, offset });
             this.acked++;
           } catch (err) {
-            h.record({ f: 'send', type: definiteFailure(err) ? 'fail' : 'info', process, value, partition, error: describe(err) });
+            h.record({
+              f: 'send',
+              type: definiteFailure(err) ? 'fail' : 'info',
+              process,
+              value,
+              partition,
+              error: describe(err),
+            });
             break;
           }
         }
@@ -128,7 +135,11 @@ export class Workload {
         connectionTimeout: 1000,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 },
       });
-      const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer: Producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
       await producer.connect().catch(async (err) => {
         await producer.disconnect().catch(() => undefined);
         throw err;
@@ -194,7 +205,9 @@ export class Workload {
           f: 'poll',
           type: 'ok',
           process,
-          records: batch.messages.map((m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const),
+          records: batch.messages.map(
+            (m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const,
+          ),
         });
       },
     });
@@ -207,7 +220,13 @@ export class Workload {
     const h = this.o.history;
     const child = spawn(
       PYTHON,
-      [join(clientScriptsDir, 'assign_consumer_confluent.py'), this.o.bootstrap.join(','), this.o.topic, String(this.o.partitions), '600'],
+      [
+        join(clientScriptsDir, 'assign_consumer_confluent.py'),
+        this.o.bootstrap.join(','),
+        this.o.topic,
+        String(this.o.partitions),
+        '600',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     trackChild(child);
@@ -233,7 +252,8 @@ export class Workload {
       const bound = setTimeout(() => child.kill('SIGKILL'), 10_000);
       const exit = await exited;
       clearTimeout(bound);
-      if (!done) this.problems.push(`the confluent-kafka consumer ended badly (${JSON.stringify(exit)}): ${stderr.toString()}`);
+      if (!done)
+        this.problems.push(`the confluent-kafka consumer ended badly (${JSON.stringify(exit)}): ${stderr.toString()}`);
     });
   }
 }
@@ -280,7 +300,10 @@ export async function finalRead(
     let highWatermark = (await client.listOffset(topic, partition, -1)).offset;
     const deadline = performance.now() + 60_000;
     while (next < highWatermark) {
-      if (performance.now() > deadline) throw new Error(`final read of ${topic}-${partition} from node ${node.id}: stuck at ${next} of ${highWatermark}`);
+      if (performance.now() > deadline)
+        throw new Error(
+          `final read of ${topic}-${partition} from node ${node.id}: stuck at ${next} of ${highWatermark}`,
+        );
       const r = await client.fetch(topic, partition, next, { maxBytes: 1024 * 1024, maxWaitMs: 100 });
       highWatermark = r.highWatermark;
       for (const rec of r.records) {
