@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +55,8 @@ import { logger } from './observability/logger.js';
 import { errorName } from './protocol/error-codes.js';
 import { ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
+import { random } from './runtime/random.js';
+import { clearTimer, setRepeatingTimer, type Timer } from './runtime/timers.js';
 import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
@@ -118,7 +119,7 @@ export class Broker {
   private tempDir: string | null = null;
   private metadata: MetadataStore | null = null;
   private replicas: ReplicaManager | null = null;
-  private producerExpiry: NodeJS.Timeout | null = null;
+  private producerExpiry: Timer | null = null;
   private groups: GroupService | null = null;
   private transactions: TransactionService | null = null;
   private staticConfig: BrokerConfig | null = null;
@@ -233,7 +234,7 @@ export class Broker {
     });
     await onImage(metadata.snapshot());
     logs.start();
-    this.producerExpiry = setInterval(
+    this.producerExpiry = setRepeatingTimer(
       () => replicas.expireProducers(clock.now(), this.config.producerIdExpirationMs),
       cfg.producerIdExpirationCheckIntervalMs,
     );
@@ -406,7 +407,7 @@ export class Broker {
   private async register(controller: Controller, cfg: BrokerConfig): Promise<void> {
     const registered = await controller.registerBroker({
       brokerId: this.brokerId,
-      incarnationId: randomUUID(),
+      incarnationId: random().uuid(),
       endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
       rack: cfg.getString('broker.rack'),
     });
@@ -442,7 +443,7 @@ export class Broker {
     this.groups?.close();
     this.groups = null;
     if (s !== null) await s.close({ graceMs: 5000 });
-    if (this.producerExpiry !== null) clearInterval(this.producerExpiry);
+    clearTimer(this.producerExpiry);
     this.producerExpiry = null;
     const controller = this.controller;
     this.controller = null;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Broker } from '../broker.js';
 import { parseSetFlags } from '../config/broker-config.js';
-import { logger } from '../observability/logger.js';
+import { logger, setLogNode } from '../observability/logger.js';
 import { flag, flagAll, type ParsedArgs, parseHostPort } from './args.js';
 
 const log = logger('cli');
@@ -34,11 +34,14 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   if (set.errors.length > 0) throw new Error(set.errors.join('\n'));
   const config: Record<string, string> = set.values;
   const propertiesPath = flag(args, 'config');
+  const brokerId = Number(flag(args, 'broker-id') ?? 1);
+  // One broker per process: every log line of this process is this node's.
+  setLogNode(brokerId);
   const broker = new Broker({
     host: listen.host,
     port: listen.port,
     ...(advertise ? { advertisedHost: advertise.host, advertisedPort: advertise.port } : {}),
-    brokerId: Number(flag(args, 'broker-id') ?? 1),
+    brokerId,
     dataDir: flag(args, 'data-dir') ?? './jocko-data',
     config,
     env: process.env,

@@ -3,6 +3,7 @@ import { API_BY_KEY, requestHeaderVersion, responseHeaderVersion } from '../prot
 import { encodeRequestHeader } from '../protocol/generated/headers.js';
 import { Reader } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
+import { clearTimer, setTimer, type Timer } from '../runtime/timers.js';
 import { ResponseFramer } from './response-framer.js';
 
 interface Pending {
@@ -10,7 +11,7 @@ interface Pending {
   readonly version: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout | undefined;
+  readonly timer: Timer | undefined;
 }
 
 export interface ClientConnectionOptions {
@@ -45,17 +46,17 @@ export class ClientConnection {
     const { host, port } = this.options;
     await new Promise<void>((resolve, reject) => {
       const s = connect({ host, port });
-      const timer = setTimeout(() => {
+      const timer = setTimer(() => {
         s.destroy();
         reject(new Error(`connect to ${host}:${port} timed out`));
       }, this.options.connectTimeoutMs ?? 10000);
       s.once('connect', () => {
-        clearTimeout(timer);
+        clearTimer(timer);
         s.setNoDelay(true);
         resolve();
       });
       s.once('error', (err) => {
-        clearTimeout(timer);
+        clearTimer(timer);
         reject(err);
       });
       this.socket = s;
@@ -110,7 +111,7 @@ export class ClientConnection {
     return new Promise((resolve, reject) => {
       if (expectResponse) {
         const ms = this.options.requestTimeoutMs ?? 30000;
-        const timer = setTimeout(() => {
+        const timer = setTimer(() => {
           this.pending.delete(correlationId);
           reject(new Error(`${descriptor.name} request timed out after ${ms} ms`));
         }, ms);
@@ -138,7 +139,7 @@ export class ClientConnection {
     const p = this.pending.get(correlationId);
     if (p === undefined) return;
     this.pending.delete(correlationId);
-    if (p.timer !== undefined) clearTimeout(p.timer);
+    clearTimer(p.timer);
     try {
       if (responseHeaderVersion(p.apiKey, p.version) >= 1) r.readTaggedFields();
       const descriptor = API_BY_KEY.get(p.apiKey);
@@ -151,7 +152,7 @@ export class ClientConnection {
   private fail(err: Error): void {
     if (this.closedError === null) this.closedError = err;
     for (const p of this.pending.values()) {
-      if (p.timer !== undefined) clearTimeout(p.timer);
+      clearTimer(p.timer);
       p.reject(err);
     }
     this.pending.clear();

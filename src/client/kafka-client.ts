@@ -11,6 +11,7 @@ import { ApiKey } from '../protocol/generated/api-table.js';
 import { buildRecordBatch } from '../protocol/records/batch-builder.js';
 import { decodeRecords } from '../protocol/records/record.js';
 import { splitBatches, validBatchesLength } from '../protocol/records/record-batch.js';
+import { sleep } from '../runtime/timers.js';
 import { ClientConnection } from './connection.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -149,7 +150,7 @@ const COORDINATOR_ATTEMPTS = 10;
 const LEADER_ATTEMPTS = 5;
 const MAX_CACHED_COORDINATORS = 1024;
 
-const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(100 * (attempt + 1), 1000)));
+const backoff = (attempt: number) => sleep(Math.min(100 * (attempt + 1), 1000));
 
 const COMPRESSION: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
@@ -276,7 +277,7 @@ export class KafkaClient {
       } else if (t !== undefined && t.errorCode !== ErrorCode.LEADER_NOT_AVAILABLE) {
         throw new KafkaResponseError(t.errorCode, `metadata for ${topic}`);
       }
-      await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+      await sleep(100 * (attempt + 1));
     }
     throw new Error(`no leader for ${topic}-${partition}`);
   }

@@ -16,6 +16,7 @@ import {
   splitBatches,
 } from '../protocol/records/record-batch.js';
 import type { Partition, ReadResult } from '../replication/partition.js';
+import { clearTimer, setTimer } from '../runtime/timers.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
 import type { ApiHandler } from './registry.js';
@@ -118,11 +119,11 @@ function waitForAppend(reads: readonly PartitionRead[], maxWaitMs: number): Prom
     const finish = (): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clearTimer(timer);
       for (const u of unsubscribe) u();
       resolve();
     };
-    const timer = setTimeout(finish, maxWaitMs);
+    const timer = setTimer(finish, maxWaitMs);
     for (const r of reads) if (r.partition !== undefined) unsubscribe.push(r.partition.onAppend(finish));
   });
 }

@@ -1,5 +1,6 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Clock } from '../runtime/clock.js';
+import { random } from '../runtime/random.js';
 
 /**
  * Incremental fetch sessions (KIP-227). A consumer or follower that fetches many partitions
@@ -95,7 +96,7 @@ export class FetchSessionCache {
   private readonly random: () => number;
 
   constructor(private readonly options: FetchSessionCacheOptions) {
-    this.random = options.random ?? Math.random;
+    this.random = options.random ?? (() => random().float());
   }
 
   get size(): number {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -47,6 +46,7 @@ import {
 import { Reader } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
 import { crc32c } from '../protocol/records/crc32c.js';
+import { random } from '../runtime/random.js';
 import { applyRecords } from './apply-records.js';
 import { EMPTY_IMAGE, type MetadataImage } from './image.js';
 
@@ -159,7 +159,7 @@ export function decodeMetadataRecord(buf: Buffer): ControllerRecord {
 
 /** A Kafka-style cluster id: 16 random bytes in base64url (22 characters). */
 export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  return random().bytes(16).toString('base64url');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { logger } from '../observability/logger.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
+import { clearTimer, setTimer, type Timer } from '../runtime/timers.js';
 import { Connection, type NetworkCounters } from './connection.js';
 import type { ConnectionInfo, RequestDispatcher } from './types.js';
 
@@ -118,14 +119,14 @@ export class NetworkServer {
     if (server === null) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const graceMs = opts.graceMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     await Promise.race([
       Promise.all([...this.connections].map((c) => c.drain())),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
+        timer = setTimer(resolve, graceMs);
       }),
     ]);
-    if (timer !== undefined) clearTimeout(timer);
+    clearTimer(timer);
     for (const c of [...this.connections]) c.destroy();
     await closed;
   }

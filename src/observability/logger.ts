@@ -18,12 +18,15 @@ interface LoggerState {
   level: LogLevel;
   json: boolean;
   sink: LogSink;
+  /** The node this process runs, put on every line so the logs of a multi-node run read apart. */
+  node: number | null;
 }
 
 const state: LoggerState = {
   level: parseLevel(process.env['JOCKO_LOG_LEVEL']) ?? 'info',
   json: process.env['JOCKO_LOG_FORMAT'] === 'json',
   sink: stderrSink,
+  node: null,
 };
 
 export function parseLevel(s: string | undefined): LogLevel | undefined {
@@ -38,6 +41,11 @@ export function setLogLevel(level: LogLevel): void {
 
 export function getLogLevel(): LogLevel {
   return state.level;
+}
+
+/** Puts `node=<id>` on every line from now on (null: none). The broker sets it to its node id. */
+export function setLogNode(id: number | null): void {
+  state.node = id;
 }
 
 export function setLogSink(sink: LogSink | null): void {
@@ -81,11 +89,13 @@ export class Logger {
     const time = new Date().toISOString();
     if (state.json) {
       const obj: Record<string, unknown> = { time, level, component: this.component, msg };
+      if (state.node !== null) obj['node'] = state.node;
       if (fields) for (const [k, v] of Object.entries(fields)) obj[k] = typeof v === 'bigint' ? v.toString() : v;
       state.sink.write(`${JSON.stringify(obj)}\n`);
       return;
     }
-    let line = `${time} ${level.toUpperCase().padEnd(5)} ${this.component}: ${msg}`;
+    const node = state.node === null ? '' : `node=${state.node} `;
+    let line = `${time} ${level.toUpperCase().padEnd(5)} ${node}${this.component}: ${msg}`;
     if (fields) {
       for (const [k, v] of Object.entries(fields)) if (v !== undefined) line += ` ${k}=${fmtValue(v)}`;
     }

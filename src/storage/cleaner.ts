@@ -51,6 +51,7 @@ import {
   TimestampType,
   timestampTypeOf,
 } from '../protocol/records/record-batch.js';
+import { clearTimer, setTimer, type Timer } from '../runtime/timers.js';
 import {
   type CleanerCheckpoints,
   checkpointKey,
@@ -620,7 +621,7 @@ export class LogCleaner {
   private readonly uncleanable = new Set<PartitionLog>();
   private loop: Promise<void> | null = null;
   private stopping = false;
-  private sleeper: { timer: NodeJS.Timeout; wake: () => void } | null = null;
+  private sleeper: { timer: Timer; wake: () => void } | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -750,11 +751,11 @@ export class LogCleaner {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(timer);
+        clearTimer(timer);
         this.sleeper = null;
         resolve();
       };
-      const timer = setTimeout(wake, ms);
+      const timer = setTimer(wake, ms);
       timer.unref();
       this.sleeper = { timer, wake };
     });

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
 import type { LogStorePort } from '../replication/replica-manager.js';
+import { random } from '../runtime/random.js';
+import { clearTimer, setRepeatingTimer, type Timer } from '../runtime/timers.js';
 import { type CleanerTarget, LogCleaner, type LogCleanerOptions, logDirOf } from './cleaner.js';
 import { fsyncDir, readTextIfExists, writeFileAtomically } from './file-io.js';
 import { PartitionLog } from './partition-log.js';
@@ -56,7 +57,7 @@ export interface LogManagerOptions {
  */
 export class LogManager implements LogStorePort {
   private readonly logs = new Map<string, { log: PartitionLog; dir: string; topic: string; partition: number }>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private next = 0;
   /** Background removals of renamed `-delete` directories, awaited by close(). */
   private readonly deletions = new Set<Promise<void>>();
@@ -88,7 +89,7 @@ export class LogManager implements LogStorePort {
 
   start(): void {
     if (this.timer !== null) return;
-    this.timer = setInterval(() => this.runRetention(), this.options.retentionCheckIntervalMs);
+    this.timer = setRepeatingTimer(() => this.runRetention(), this.options.retentionCheckIntervalMs);
     this.timer.unref();
     this.cleaner.start();
   }
@@ -139,7 +140,7 @@ export class LogManager implements LogStorePort {
     // As Kafka does: the rename is one syscall, so the partition's name is free at once and a
     // crash leaves only a `-delete` directory that the next start removes; the files go in the
     // background so a large log does not stall other clients' requests.
-    const doomed = `${dir}.${randomUUID().replaceAll('-', '')}-delete`;
+    const doomed = `${dir}.${random().uuid().replaceAll('-', '')}-delete`;
     renameSync(dir, doomed);
     this.removeInBackground(doomed);
   }
@@ -231,7 +232,7 @@ export class LogManager implements LogStorePort {
   }
 
   async close(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
+    clearTimer(this.timer);
     this.timer = null;
     await this.cleaner.stop();
     await this.deletionsSettled();

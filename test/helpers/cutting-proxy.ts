@@ -1,4 +1,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { seededRandom } from './prng.js';
+
+export { seededRandom };
 
 /**
  * A TCP proxy between clients and a broker that cuts connections at random points: each
@@ -11,7 +14,15 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
  *
  * Same seed, same budgets: a failing run is reproduced from the seed it printed (timing
  * still differs from run to run, so the cut points relative to requests may too).
+ *
+ * The same proxy sits on one directed link of a test cluster and injects link faults there
+ * (`linkFault`): `cut` drops every connection and refuses new ones (a partition the peers
+ * notice at once), `stall` holds every socket open but forwards nothing (a partition they
+ * notice only by timeouts), `delay` forwards each chunk `ms` later, and `heal` ends the fault:
+ * stalled bytes go through in order and the link passes everything again.
  */
+export type LinkFault = { kind: 'cut' } | { kind: 'stall' } | { kind: 'delay'; ms: number } | { kind: 'heal' };
+
 export interface CuttingProxyOptions {
   /** Where to forward (looked up on every new connection, so the target may restart). */
   readonly target: () => { host: string; port: number };
@@ -36,23 +47,17 @@ export interface CuttingProxy {
   setCutting(on: boolean): void;
   /** Destroys every open connection now (without counting it as a cut). */
   dropAll(): void;
+  /** Injects (or, with `heal`, ends) a fault on this link. */
+  linkFault(fault: LinkFault): void;
+  /** The link fault in force ('heal' when none). */
+  readonly fault: LinkFault['kind'];
   close(): Promise<void>;
-}
-
-/** mulberry32: a small seeded generator, floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Open connections at once; a client opening more is refused (put a limit on everything). */
 const MAX_CONNECTIONS = 256;
+/** Bytes a stalled link holds per direction of a connection before it stops reading (back-pressure). */
+const MAX_STALLED_BYTES = 8 * 1024 * 1024;
 /** JOCKO_TEST_PROXY_LOGS=1 prints each connection's budget and bytes when it ends. */
 const debug = process.env['JOCKO_TEST_PROXY_LOGS'] === '1';
 
@@ -65,10 +70,17 @@ export async function startCuttingProxy(options: CuttingProxyOptions): Promise<C
   let cuts = 0;
   let connections = 0;
   let cutting = true;
+  let fault: LinkFault = { kind: 'heal' };
   const open = new Set<Socket>();
+  /** Called on heal: each releases what a connection held while stalled. */
+  const onHeal = new Set<() => void>();
 
   const server: Server = createServer((client) => {
     connections++;
+    if (fault.kind === 'cut') {
+      client.destroy();
+      return;
+    }
     const { host, port } = options.target();
     const upstream = tcpConnect({ host, port });
     open.add(client);
@@ -89,9 +101,32 @@ export async function startCuttingProxy(options: CuttingProxyOptions): Promise<C
       open.delete(client);
       open.delete(upstream);
     };
+    const forward = (from: Socket, to: Socket, chunk: Buffer) => {
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    };
     const pass = (from: Socket, to: Socket) => {
+      const held: Buffer[] = [];
+      let heldBytes = 0;
+      const release = () => {
+        onHeal.delete(release);
+        if (done) return;
+        for (const c of held.splice(0)) to.write(c);
+        heldBytes = 0;
+        from.resume();
+      };
       from.on('data', (chunk: Buffer) => {
         if (done || cut) return;
+        if (fault.kind === 'stall' || held.length > 0) {
+          // Held until the heal, in order; past the bound the sender feels back-pressure.
+          held.push(chunk);
+          heldBytes += chunk.length;
+          onHeal.add(release);
+          if (heldBytes >= MAX_STALLED_BYTES) from.pause();
+          return;
+        }
         if (budget >= 0 && forwarded + chunk.length >= budget && cuts < maxCuts) {
           // Nothing more goes through this connection: the bytes up to the budget, then the cut.
           cut = true;
@@ -104,12 +139,18 @@ export async function startCuttingProxy(options: CuttingProxyOptions): Promise<C
         forwarded += chunk.length;
         if (from === client) bytes.up += chunk.length;
         else bytes.down += chunk.length;
-        if (!to.write(chunk)) {
-          from.pause();
-          to.once('drain', () => from.resume());
-        }
+        // Equal delays fire in the order they were set: the stream stays in order.
+        if (fault.kind === 'delay')
+          setTimeout(() => {
+            if (!done) to.write(chunk);
+          }, fault.ms);
+        else forward(from, to, chunk);
       });
-      from.on('end', () => to.end());
+      from.on('end', () => {
+        if (held.length > 0) onHeal.add(() => to.end());
+        else if (fault.kind === 'delay') setTimeout(() => to.end(), fault.ms);
+        else to.end();
+      });
     };
     client.pause();
     upstream.once('connect', () => client.resume());
@@ -144,6 +185,21 @@ export async function startCuttingProxy(options: CuttingProxyOptions): Promise<C
     dropAll() {
       for (const s of open) s.destroy();
       open.clear();
+    },
+    get fault() {
+      return fault.kind;
+    },
+    linkFault(f: LinkFault) {
+      fault = f;
+      if (f.kind === 'cut') {
+        for (const s of open) s.destroy();
+        open.clear();
+      }
+      if (f.kind === 'heal') {
+        const waiting = [...onHeal];
+        onHeal.clear();
+        for (const release of waiting) release();
+      }
     },
     close() {
       for (const s of open) s.destroy();

@@ -4,7 +4,6 @@
  * offsets.topic.num.partitions partitions), replays it on start-up, appends the core's records
  * as v2 batches, and runs the core's timers with one unref'd Node timer.
  */
-import { randomUUID } from 'node:crypto';
 import type { BrokerConfig } from '../../config/broker-config.js';
 import type { CreatableTopic, CreateTopicResult } from '../../controller/controller.js';
 import { logger } from '../../observability/logger.js';
@@ -15,6 +14,8 @@ import { decodeRecords } from '../../protocol/records/record.js';
 import { isControl, isTransactional } from '../../protocol/records/record-batch.js';
 import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
+import { random } from '../../runtime/random.js';
+import { clearTimer, setTimer, type Timer } from '../../runtime/timers.js';
 import { GroupCoordinator, type LoadedRecord } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 
@@ -35,7 +36,7 @@ export interface GroupServiceDeps {
 
 export class GroupService {
   readonly core: GroupCoordinator;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private readonly appendChains = new Map<number, Promise<void>>();
   private creating: Promise<boolean> | null = null;
   private closed = false;
@@ -61,7 +62,7 @@ export class GroupService {
           return n !== undefined && partition >= 0 && partition < n;
         },
         setWakeup: (deadline) => this.setWakeup(deadline),
-        randomId: () => randomUUID(),
+        randomId: () => random().uuid(),
       },
     );
   }
@@ -177,11 +178,11 @@ export class GroupService {
   }
 
   private setWakeup(deadline: number | null): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    clearTimer(this.timer);
     this.timer = null;
     if (deadline === null || this.closed) return;
     const delay = Math.max(0, Math.min(deadline - this.deps.now(), 2 ** 31 - 1));
-    this.timer = setTimeout(() => {
+    this.timer = setTimer(() => {
       this.timer = null;
       this.core.runDueTimers(this.deps.now());
     }, delay);
@@ -191,7 +192,7 @@ export class GroupService {
   close(): void {
     this.closed = true;
     this.core.shutdown();
-    if (this.timer !== null) clearTimeout(this.timer);
+    clearTimer(this.timer);
     this.timer = null;
   }
 }

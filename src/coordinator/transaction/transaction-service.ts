@@ -16,6 +16,7 @@ import { decodeRecords } from '../../protocol/records/record.js';
 import { isControl } from '../../protocol/records/record-batch.js';
 import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
+import { clearTimer, setRepeatingTimer, sleep, type Timer } from '../../runtime/timers.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
 import { partitionFor } from '../group/partitioner.js';
 import {
@@ -52,7 +53,7 @@ export class TransactionService {
   readonly core: TransactionCoordinator;
   /** How a partition leader checks a transactional write with the coordinator (KIP-890). */
   readonly verifier: TransactionVerifier;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers: Timer[] = [];
   private readonly appendChains = new Map<number, Promise<void>>();
   private creating: Promise<boolean> | null = null;
   private closed = false;
@@ -122,8 +123,8 @@ export class TransactionService {
     const abortEvery = cfg.getNumber('transaction.abort.timed.out.transaction.cleanup.interval.ms');
     const expireEvery = cfg.getNumber('transaction.remove.expired.transaction.cleanup.interval.ms');
     this.timers.push(
-      setInterval(() => this.core.abortTimedOutTransactions(this.deps.now()), abortEvery),
-      setInterval(() => this.core.removeExpiredTransactionalIds(this.deps.now()), expireEvery),
+      setRepeatingTimer(() => this.core.abortTimedOutTransactions(this.deps.now()), abortEvery),
+      setRepeatingTimer(() => this.core.removeExpiredTransactionalIds(this.deps.now()), expireEvery),
     );
     for (const t of this.timers) t.unref();
   }
@@ -258,7 +259,7 @@ export class TransactionService {
         }
         if (attempt >= MARKER_ATTEMPTS)
           throw new Error(`marker for ${tp.topic}-${tp.partition} failed with error ${err}`);
-        await new Promise((r) => setTimeout(r, Math.min(MARKER_RETRY_MAX_MS, 20 * 2 ** attempt)).unref());
+        await sleep(Math.min(MARKER_RETRY_MAX_MS, 20 * 2 ** attempt), { unref: true });
       }
     }
   }
@@ -266,6 +267,6 @@ export class TransactionService {
   close(): void {
     this.closed = true;
     this.core.shutdown();
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    for (const t of this.timers.splice(0)) clearTimer(t);
   }
 }

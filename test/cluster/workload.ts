@@ -1,0 +1,320 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ProduceAcks } from '@platformatic/kafka';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { KafkaClient } from '../../src/client/kafka-client.js';
+import { TailBuffer, trackChild, waitForExit } from '../helpers/children.js';
+import { kafkajsClient } from '../helpers/kafkajs.js';
+import { clientScriptsDir } from '../helpers/paths.js';
+import { platformaticProducer, type StringProducer } from '../helpers/platformatic.js';
+import { PYTHON, requirePythonModule } from '../helpers/run.js';
+import { sleep } from '../helpers/wait.js';
+import type { HistoryRecorder } from './history.js';
+
+/**
+ * The workload of the fault suites: idempotent acks=all producers of two client families
+ * (kafkajs and @platformatic/kafka), each sending unique values `<process>-<seq>` one at a time
+ * to partitions in turn, and consumers of two kinds: a kafkajs consumer group and a
+ * confluent-kafka (librdkafka) consumer by assignment. Everything they are told goes into the
+ * history. A producer whose send did not end in `ok` is replaced by a new one (a new producer
+ * id and a new process name), as Jepsen retires a process after an indeterminate operation: a
+ * retry of the old batch under the old sequence number would otherwise carry the next value.
+ *
+ * Bounded: at most `maxSendsPerProducer` values per producer, and everything stops on `stop()`.
+ */
+export type ProducerFamily = 'kafkajs' | 'platformatic';
+
+export interface WorkloadOptions {
+  readonly bootstrap: readonly string[];
+  readonly topic: string;
+  readonly partitions: number;
+  readonly history: HistoryRecorder;
+  readonly producers: readonly ProducerFamily[];
+  /** A kafkajs consumer group. */
+  readonly groupConsumer?: boolean;
+  /** A confluent-kafka consumer by assignment (a Python process). */
+  readonly assignConsumer?: boolean;
+  readonly maxSendsPerProducer?: number;
+  /** Producer request timeout: shorter than the pauses, so a paused broker times sends out. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** One producer, whichever client it is. */
+interface ValueSender {
+  send(partition: number, value: string): Promise<{ offset: number }>;
+  close(): Promise<void>;
+}
+
+export class Workload {
+  private stopping = false;
+  private readonly loops: Promise<void>[] = [];
+  private readonly closers: Array<() => Promise<void>> = [];
+  private acked = 0;
+  /** Errors the workload's own machinery hit (not client outcomes): they fail the test. */
+  readonly problems: string[] = [];
+
+  constructor(private readonly o: WorkloadOptions) {}
+
+  /** Acknowledged sends so far. */
+  get acknowledged(): number {
+    return this.acked;
+  }
+
+  async start(): Promise<void> {
+    this.o.producers.forEach((family, i) => {
+      this.loops.push(this.produceLoop(family, i));
+    });
+    if (this.o.groupConsumer) await this.startGroupConsumer();
+    if (this.o.assignConsumer) this.startAssignConsumer();
+  }
+
+  /** Stops the producers (each finishes its current send). */
+  async stopProducers(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+
+  /** Stops the consumers. */
+  async stopConsumers(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        this.problems.push(`closing a consumer: ${String(err)}`);
+      }
+    }
+  }
+
+  private async produceLoop(family: ProducerFamily, index: number): Promise<void> {
+    const max = this.o.maxSendsPerProducer ?? 100_000;
+    const h = this.o.history;
+    let seq = 0;
+    for (let incarnation = 0; !this.stopping && seq < max; incarnation++) {
+      const process = `${family}-${index}.${incarnation}`;
+      let sender: ValueSender;
+      try {
+        sender = await this.newSender(family, process);
+      } catch {
+        await sleep(200);
+        continue;
+      }
+      try {
+        while (!this.stopping && seq < max) {
+          const partition = seq % this.o.partitions;
+          const value = `${process}-${seq++}`;
+          h.record({ f: 'send', type: 'invoke', process, value, partition });
+          try {
+            const { offset } = await sender.send(partition, value);
+            h.record({ f: 'send', type: 'ok', process, value, partition, offset });
+            this.acked++;
+          } catch (err) {
+            h.record({
+              f: 'send',
+              type: definiteFailure(err) ? 'fail' : 'info',
+              process,
+              value,
+              partition,
+              error: describe(err),
+            });
+            break;
+          }
+        }
+      } finally {
+        await sender.close().catch(() => undefined);
+      }
+    }
+  }
+
+  private async newSender(family: ProducerFamily, clientId: string): Promise<ValueSender> {
+    const timeout = this.o.requestTimeoutMs ?? 2000;
+    const topic = this.o.topic;
+    if (family === 'kafkajs') {
+      const kafka: Kafka = kafkajsClient([...this.o.bootstrap], {
+        clientId,
+        requestTimeout: timeout,
+        connectionTimeout: 1000,
+        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 500 },
+      });
+      const producer: Producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect().catch(async (err) => {
+        await producer.disconnect().catch(() => undefined);
+        throw err;
+      });
+      return {
+        async send(partition, value) {
+          const [r] = await producer.send({ topic, acks: -1, timeout, messages: [{ partition, value }] });
+          if (r === undefined || r.errorCode !== 0) throw new Error(`kafkajs send result ${JSON.stringify(r)}`);
+          return { offset: Number(r.baseOffset) };
+        },
+        close: () => producer.disconnect(),
+      };
+    }
+    const producer: StringProducer = platformaticProducer(undefined, [...this.o.bootstrap], {
+      clientId,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      timeout,
+      connectTimeout: 1000,
+      retries: 3,
+      retryDelay: 100,
+    });
+    return {
+      async send(partition, value) {
+        const r = await producer.send({ messages: [{ topic, partition, value }], acks: ProduceAcks.ALL });
+        const o = r.offsets?.find((x) => x.partition === partition);
+        if (o === undefined) throw new Error(`platformatic send result ${JSON.stringify(r)}`);
+        return { offset: Number(o.offset) };
+      },
+      close: () => producer.close(),
+    };
+  }
+
+  private async startGroupConsumer(): Promise<void> {
+    const process = 'kafkajs-group';
+    const h = this.o.history;
+    const kafka = kafkajsClient([...this.o.bootstrap], {
+      clientId: process,
+      requestTimeout: 3000,
+      connectionTimeout: 1000,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    const consumer: Consumer = kafka.consumer({
+      groupId: `${this.o.topic}-group`,
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 300,
+      retry: { retries: 1000, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      h.record({ f: 'assign', type: 'ok', process, partitions: e.payload.memberAssignment[this.o.topic] ?? [] });
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      h.record({ f: 'assign', type: 'ok', process, partitions: [] });
+      h.record({ f: 'poll', type: 'info', process, error: describe(e.payload.error) });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.o.topic], fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (batch.messages.length === 0) return;
+        h.record({
+          f: 'poll',
+          type: 'ok',
+          process,
+          records: batch.messages.map(
+            (m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const,
+          ),
+        });
+      },
+    });
+    this.closers.push(() => consumer.disconnect());
+  }
+
+  private startAssignConsumer(): void {
+    requirePythonModule('confluent_kafka');
+    const process = 'confluent-assign';
+    const h = this.o.history;
+    const child = spawn(
+      PYTHON,
+      [
+        join(clientScriptsDir, 'assign_consumer_confluent.py'),
+        this.o.bootstrap.join(','),
+        this.o.topic,
+        String(this.o.partitions),
+        '600',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    trackChild(child);
+    const stderr = new TailBuffer(16 * 1024);
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    h.record({ f: 'assign', type: 'ok', process, partitions: Array.from({ length: this.o.partitions }, (_, i) => i) });
+    let pending = '';
+    let done = false;
+    child.stdout.on('data', (c: Buffer) => {
+      pending += c.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = JSON.parse(line) as { records?: Array<[number, number, string]>; error?: unknown; done?: boolean };
+        if (m.records !== undefined) h.record({ f: 'poll', type: 'ok', process, records: m.records });
+        else if (m.error !== undefined) h.record({ f: 'poll', type: 'info', process, error: JSON.stringify(m.error) });
+        else if (m.done === true) done = true;
+      }
+    });
+    const exited = waitForExit(child);
+    this.closers.push(async () => {
+      child.kill('SIGTERM');
+      const bound = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const exit = await exited;
+      clearTimeout(bound);
+      if (!done)
+        this.problems.push(`the confluent-kafka consumer ended badly (${JSON.stringify(exit)}): ${stderr.toString()}`);
+    });
+  }
+}
+
+/**
+ * A definite failure: a Kafka error the broker returned that says the write was refused and is
+ * not worth retrying. Everything else (timeouts, lost connections, retries exhausted on
+ * retriable errors) is indeterminate: the write may have happened.
+ */
+export function definiteFailure(err: unknown): boolean {
+  const e = err as { name?: string; retriable?: boolean; canRetry?: boolean; cause?: unknown; errors?: unknown[] };
+  if (e === null || typeof e !== 'object') return false;
+  if (e.name === 'KafkaJSProtocolError') return e.retriable === false;
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSRequestTimeoutError') return false;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every((x) => protocolRefusal(x));
+  return false;
+}
+
+function protocolRefusal(x: unknown): boolean {
+  const e = x as { code?: string; canRetry?: boolean; apiCode?: number };
+  return e !== null && typeof e === 'object' && e.code === 'PLT_KFK_PROTOCOL' && e.canRetry === false;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
+  return String(err).slice(0, 300);
+}
+
+/**
+ * After healing: reads one partition from offset 0 to its high watermark from one node
+ * directly (no proxy), and records it as a final read. Bounded in requests and time.
+ */
+export async function finalRead(
+  history: HistoryRecorder,
+  node: { id: number; direct: string },
+  topic: string,
+  partition: number,
+): Promise<{ highWatermark: number; records: number }> {
+  const client = new KafkaClient({ bootstrap: node.direct, clientId: 'final-read', requestTimeoutMs: 10_000 });
+  await client.connect();
+  try {
+    const records: Array<[number, string]> = [];
+    let next = 0;
+    let highWatermark = (await client.listOffset(topic, partition, -1)).offset;
+    const deadline = performance.now() + 60_000;
+    while (next < highWatermark) {
+      if (performance.now() > deadline)
+        throw new Error(
+          `final read of ${topic}-${partition} from node ${node.id}: stuck at ${next} of ${highWatermark}`,
+        );
+      const r = await client.fetch(topic, partition, next, { maxBytes: 1024 * 1024, maxWaitMs: 100 });
+      highWatermark = r.highWatermark;
+      for (const rec of r.records) {
+        if (rec.offset >= highWatermark) break;
+        records.push([rec.offset, rec.value?.toString('utf8') ?? '']);
+        next = rec.offset + 1;
+      }
+    }
+    history.record({ f: 'final-read', type: 'ok', process: 'final', node: node.id, partition, records });
+    return { highWatermark, records: records.length };
+  } finally {
+    client.close();
+  }
+}
