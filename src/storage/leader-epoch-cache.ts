@@ -122,6 +122,13 @@ export class LeaderEpochCache {
     if (this.entries.length !== before) this.changed();
   }
 
+  /** The log was emptied (and restarts elsewhere): no epoch has records any more (Kafka's clearAndFlush). */
+  clear(): void {
+    if (this.entries.length === 0) return;
+    this.entries = [];
+    this.changed();
+  }
+
   /**
    * The log now starts at `startOffset`: earlier entries go, except that the latest of them
    * still covers the new start (Kafka's truncateFromStart).

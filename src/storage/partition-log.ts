@@ -1004,6 +1004,8 @@ export class PartitionLog implements PartitionLogPort {
     fsyncDir(this.dir);
     this._logStartOffset = offset;
     writeOffsetCheckpoint(join(this.dir, LOG_START_OFFSET_FILE), offset);
+    // Epoch entries below `offset` would outlive the records they describe (Kafka clears them too).
+    this.epochs.clear();
     this.producerSnapshots.removeAfter(-1);
     this.afterTruncation();
   }
@@ -1096,6 +1098,23 @@ export class PartitionLog implements PartitionLogPort {
     this.recoveryPoint = this.logEndOffset;
     this.lastFlushAt = this.now();
     this.checkpointRecoveryPoint();
+  }
+
+  /**
+   * flush() off the event loop: syncs every file written so far (segments, indexes, the
+   * directory, the leader-epoch checkpoint) on the libuv threadpool and resolves with the log
+   * end offset as it stood when called — everything below it is then on disk. Appends may go
+   * on meanwhile; they are not covered. Rejects if a sync fails or the log is closed or
+   * abandoned before the syncs finish. A truncation meanwhile is the caller's to account for:
+   * offsets rewritten after it are not covered.
+   */
+  async flushOffLoop(): Promise<number> {
+    if (this.closed) throw new Error(`log ${this.dir} is closed`);
+    const upTo = this.logEndOffset;
+    await this.flushInBackground(upTo);
+    if (this.closed) throw new Error(`log ${this.dir} was closed during a flush`);
+    this.lastFlushAt = this.now();
+    return upTo;
   }
 
   /** fsync of the directory now if names were created or removed since the last one. */

@@ -129,3 +129,16 @@ test('truncateTo removes the batch holding the offset and everything after, acro
   assert.equal(log.segmentCount, 1);
   assert.deepEqual(log.leaderEpochEntries(), []);
 });
+
+test('truncateFullyAndStartAt forgets every epoch: the records they described are gone', (t) => {
+  const log = openLog(t);
+  withEpochs(log);
+  log.truncateFullyAndStartAt(100);
+  assert.deepEqual(log.leaderEpochEntries(), []);
+  assert.deepEqual(log.endOffsetForEpoch(4), { epoch: -1, endOffset: -1 });
+  log.append(batch({ valueSize: 50 }), { assignOffsets: true, leaderEpoch: 6 });
+  assert.deepEqual(log.leaderEpochEntries(), [{ epoch: 6, startOffset: 100 }]);
+  log.close();
+  const reopened = openLog(t, log.dir);
+  assert.deepEqual(reopened.leaderEpochEntries(), [{ epoch: 6, startOffset: 100 }], 'the checkpoint agrees');
+});

@@ -429,3 +429,40 @@ test('a crash that lost the checkpoint of a truncation: the stale entries are re
   ]);
   assert.deepEqual(reopened.endOffsetForEpoch(1), { epoch: 1, endOffset: 10 });
 });
+
+test('flushOffLoop syncs the active segment off the event loop and resolves with the log end it covers', async (t) => {
+  const syncs = new HeldSyncs();
+  const log = openLog(t, syncs);
+  log.append(batch({ valueSize: 100 }), { assignOffsets: true, leaderEpoch: 3 });
+  log.append(batch({ valueSize: 100 }), { assignOffsets: true, leaderEpoch: 3 });
+  const activeIno = inoOf(segmentLogPath(log.dir, 0));
+  let flushedTo: number | null = null;
+  const p = log.flushOffLoop().then((o) => {
+    flushedTo = o;
+  });
+  await nextTurn();
+  assert.ok(syncs.holds(activeIno), 'the active segment is being synced on the threadpool');
+  // Appends go on meanwhile; they are not covered by this flush.
+  log.append(batch({ valueSize: 100 }), { assignOffsets: true, leaderEpoch: 3 });
+  assert.equal(flushedTo, null, 'nothing is reported before the sync finished');
+  await releaseUntil(syncs, () => flushedTo !== null);
+  await p;
+  assert.equal(flushedTo, 2);
+  assert.ok(syncs.synced.includes(activeIno));
+  assert.equal(
+    readFileSync(join(log.dir, LEADER_EPOCH_CHECKPOINT), 'utf8'),
+    '0\n1\n3 0\n',
+    'the epochs are on disk too',
+  );
+});
+
+test('flushOffLoop rejects when the log is abandoned before its syncs finish', async (t) => {
+  const syncs = new HeldSyncs();
+  const log = openLog(t, syncs);
+  log.append(batch({ valueSize: 100 }), { assignOffsets: true, leaderEpoch: 0 });
+  const p = log.flushOffLoop();
+  await nextTurn();
+  log.abandon();
+  syncs.releaseAll();
+  await assert.rejects(p, /closed during a flush/);
+});
