@@ -1010,18 +1010,25 @@ export class RaftCore<R> {
     replicaId: number,
     req: FetchRequest<R>,
   ): FetchResponse<R> | undefined {
-    // KIP-630: a follower behind the log start loads the latest snapshot first.
-    const snapshot = this.log.latestSnapshotId();
-    if (req.fetchOffset < this.log.startOffset()) {
+    // Kafka's validateOffsetAndEpoch. KIP-630: a follower behind the log start, or whose last
+    // epoch the log no longer holds, loads the snapshot first. KIP-595: otherwise its last fetched
+    // epoch is checked against ours and, on divergence, it is told where our log of that epoch
+    // ends so it truncates.
+    const start = this.log.startOffset();
+    if (start !== 0 || req.fetchOffset !== 0) {
+      const snapshot = start > 0 ? this.log.latestSnapshotId() : undefined;
       invariant(
-        snapshot !== undefined,
-        `fetch offset ${req.fetchOffset} below log start ${this.log.startOffset()} with no snapshot`,
+        start === 0 || (snapshot !== undefined && snapshot.offset === start),
+        `log start ${start} is not the end offset of the latest snapshot`,
       );
-      return this.fetchResponse(s, undefined, undefined, snapshot);
-    }
-    // KIP-595: check the follower's last fetched epoch against ours; on divergence tell it where
-    // our log of that epoch ends so it truncates.
-    if (req.fetchOffset > 0 || req.lastFetchedEpoch > 0) {
+      if (
+        snapshot !== undefined &&
+        (req.fetchOffset < start ||
+          (req.fetchOffset === start && req.lastFetchedEpoch !== snapshot.epoch) ||
+          req.lastFetchedEpoch < snapshot.epoch)
+      ) {
+        return this.fetchResponse(s, undefined, undefined, snapshot);
+      }
       const end = this.log.endOffsetForEpoch(req.lastFetchedEpoch);
       if (end.epoch !== req.lastFetchedEpoch || end.offset < req.fetchOffset) {
         return this.fetchResponse(s, undefined, { epoch: end.epoch, offset: end.offset }, undefined);

@@ -10,7 +10,10 @@ import type { AppendInfo, ControlRecordAt, LogEntry, OffsetAndEpoch, SnapshotId 
  * the log what it needs (sizes, control records).
  */
 export interface RaftLog<R> {
-  /** The first offset still in the log (the latest snapshot's end offset once older records go). */
+  /**
+   * The first offset still in the log: 0, or the latest snapshot's end offset once the records
+   * it covers are gone (the core relies on this: records go only up to the latest snapshot).
+   */
   startOffset(): number;
   /** The offset the next append gets. */
   endOffset(): number;
