@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { ClusterClient, NodeUnavailableError } from '../../../src/client/cluster-client.js';
+import { startBroker } from '../../../src/index.js';
+import { ApiKey } from '../../../src/protocol/generated/api-table.js';
+import { waitFor } from '../../helpers/wait.js';
+
+interface DescribeClusterResponse {
+  errorCode: number;
+  clusterId: string;
+  brokers: Array<{ brokerId: number; port: number }>;
+}
+
+test('the cluster client reaches a node by id, at a version both sides know, and reuses one connection', async (t) => {
+  const broker = await startBroker();
+  t.after(() => broker.close());
+  const client = new ClusterClient({
+    resolve: (id) => (id === 1 ? { host: broker.host, port: broker.port } : undefined),
+    clientId: 'cluster-client-test',
+  });
+  t.after(() => client.close());
+  const body = () => ({ includeClusterAuthorizedOperations: false, endpointType: 1 });
+  const a = await client.request<DescribeClusterResponse>(1, ApiKey.DescribeCluster, body, 5000);
+  assert.equal(a.response.errorCode, 0);
+  assert.equal(a.response.brokers[0]?.port, broker.port);
+  assert.ok(a.version >= 1);
+  const b = await client.request<DescribeClusterResponse>(1, ApiKey.DescribeCluster, body, 5000, 0);
+  assert.equal(b.version, 0, 'maxVersion caps the version');
+  assert.equal(b.response.clusterId, a.response.clusterId);
+  await assert.rejects(client.request(2, ApiKey.DescribeCluster, body, 5000), NodeUnavailableError);
+});
+
+test('a node that does not answer in time is given up on: the request rejects and the connection is dropped', async (t) => {
+  // A server that accepts connections and never answers (a stalled peer).
+  const sockets: Socket[] = [];
+  const server: Server = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    s.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const port = (server.address() as { port: number }).port;
+  const client = new ClusterClient({
+    resolve: () => ({ host: '127.0.0.1', port }),
+    clientId: 'cluster-client-test',
+    connectTimeoutMs: 200,
+  });
+  t.after(() => client.close());
+  // The ApiVersions handshake is never answered: the connection attempt itself times out.
+  await assert.rejects(
+    client.request(1, ApiKey.DescribeCluster, () => ({}), 300),
+    NodeUnavailableError,
+  );
+  assert.ok(sockets.length >= 1);
+  await waitFor('the stalled connection to be closed by the client', () => sockets[0]!.readableEnded, 5000);
+});
