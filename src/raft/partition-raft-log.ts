@@ -330,6 +330,8 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
         offset = lastOffsetAt(bytes, pos) + 1;
         pos += size;
       }
+      // A read returns whole batches; one that does not would make this loop spin.
+      if (pos === 0) throw new Error(`metadata log ${this.dir}: no whole batch read at offset ${offset}`);
     }
     return out;
   }
@@ -609,24 +611,24 @@ function scanSnapshot(path: string, visit: (batch: Buffer, index: number) => voi
 
 /** Throws unless the snapshot file is intact batches from a SnapshotHeader to a SnapshotFooter. */
 function checkSnapshotFile(path: string): void {
-  let first: string | null = null;
-  let last: string | null = null;
+  /** What the first and the last batch hold: 'data' or the kinds of their control records. */
+  const seen = { first: '', last: '' };
   const count = scanSnapshot(path, (batch, index) => {
     const v = validateBatch(batch, 0, batch.length, { origin: 'replication' });
     if (!v.ok) throw new Error(`${path}: batch ${index} is corrupt: ${v.reason}`);
-    let kinds = 'data';
-    if (isControl(v.header.attributes)) {
-      const records = decodeRecords(batch).map((r) => decodeControlRecord(r).kind);
-      kinds = records.join(',');
-    }
-    if (index === 0) first = kinds;
-    last = kinds;
+    const kinds = isControl(v.header.attributes)
+      ? decodeRecords(batch)
+          .map((r) => decodeControlRecord(r).kind)
+          .join(',')
+      : 'data';
+    if (index === 0) seen.first = kinds;
+    seen.last = kinds;
   });
   if (count === 0) throw new Error(`${path}: the snapshot is empty`);
-  if (first === null || !(first as string).startsWith('snapshotHeader')) {
+  if (!seen.first.startsWith('snapshotHeader')) {
     throw new Error(`${path}: the snapshot does not begin with a SnapshotHeader record`);
   }
-  if (last === null || !(last as string).endsWith('snapshotFooter')) {
+  if (!seen.last.endsWith('snapshotFooter')) {
     throw new Error(`${path}: the snapshot does not end with a SnapshotFooter record`);
   }
 }
