@@ -221,6 +221,7 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
 
   appendAsLeader(entries: readonly LogEntry[], epoch: number): AppendInfo {
     if (entries.length === 0) throw new Error('an append as leader needs at least one entry');
+    if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`invalid leader epoch ${epoch}`);
     const latest = this.latestLogEpoch();
     if (epoch < latest) throw new Error(`append as leader in epoch ${epoch} after records of epoch ${latest}`);
     const control = entries[0]?.kind === 'control';
@@ -259,7 +260,7 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
       if (h.baseOffset !== next) {
         throw new InvalidRaftRecordsError(`fetched batch starts at offset ${h.baseOffset}, expected ${next}`);
       }
-      if (h.partitionLeaderEpoch < epoch) {
+      if (h.partitionLeaderEpoch < 0 || h.partitionLeaderEpoch < epoch) {
         throw new InvalidRaftRecordsError(
           `fetched batch at offset ${h.baseOffset} has epoch ${h.partitionLeaderEpoch}, after epoch ${epoch}`,
         );

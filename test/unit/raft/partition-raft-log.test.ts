@@ -144,6 +144,8 @@ test("control records are written as one control batch with Kafka's keys and rea
   ]);
   assert.throws(() => log.appendAsLeader([...data('y'), { kind: 'control', record: LEADER_CHANGE }], 2), /mixes/);
   assert.throws(() => log.appendAsLeader(data('y'), 1), /epoch 1 after records of epoch 2/);
+  assert.throws(() => log.appendAsLeader(data('y'), -1), /invalid leader epoch/);
+  assert.equal(log.endOffset(), 4, 'refused appends add nothing');
 });
 
 test('endOffsetForEpoch: a known epoch, one between two known, one newer than all, and an empty log', (t) => {
@@ -245,6 +247,9 @@ test('a follower refuses, appending nothing, batches that are corrupt, torn, mis
   older.writeInt32BE(2, PARTITION_LEADER_EPOCH_OFFSET); // not covered by the CRC, as in Kafka
   assert.throws(() => follower.appendAsFollower(older), /epoch 2, after epoch 3/);
   assert.equal(follower.endOffset(), 2);
+  const noEpoch = Buffer.from(secondBatch);
+  noEpoch.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET);
+  assert.throws(() => follower.appendAsFollower(noEpoch), /epoch -1/, 'a batch with no leader epoch');
   follower.appendAsFollower(secondBatch);
   assert.equal(follower.endOffset(), 3);
 });
