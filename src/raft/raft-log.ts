@@ -23,7 +23,9 @@ export interface RaftLog<R> {
    * Kafka's `endOffsetForEpoch`: the end offset of the largest epoch ≤ `epoch` that the log
    * knows, with that epoch. An epoch the log has records of answers with the offset after its
    * last record; an epoch later than every batch answers with the log end; an epoch older than
-   * the log start answers with the snapshot id (or {offset: startOffset, epoch: 0} if none).
+   * every epoch in the log answers with the snapshot id when the log starts at a snapshot, else
+   * with the requested epoch at the offset where the log's first epoch starts (Kafka's
+   * LeaderEpochFileCache.endOffsetFor).
    */
   endOffsetForEpoch(epoch: number): OffsetAndEpoch;
 

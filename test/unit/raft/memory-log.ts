@@ -41,8 +41,8 @@ export class MemoryLog implements RaftLog<MemBatch[]> {
     }
     if (found !== undefined) return found;
     const snap = this.snapshot?.id;
-    if (snap !== undefined && snap.epoch <= epoch) return snap;
-    return { offset: this.start, epoch: 0 };
+    if (snap !== undefined && snap.offset === this.start) return snap;
+    return { offset: this.batches[0]?.baseOffset ?? this.start, epoch };
   }
   appendAsLeader(entries: readonly LogEntry[], epoch: number): AppendInfo {
     const baseOffset = this.endOffset();
