@@ -141,7 +141,7 @@ export interface DescribeQuorumResult {
 export function describeQuorumResponseFromWire(msg: WireDescribeQuorumResponse): DescribeQuorumResult {
   const nodes = new Map<number, Endpoint[]>(msg.nodes.map((n) => [n.nodeId, endpointsFromWire(n.listeners)]));
   if (msg.errorCode !== ErrorCode.NONE) {
-    return { errorCode: msg.errorCode, errorMessage: msg.errorMessage, quorum: undefined, nodes };
+    return { errorCode: msg.errorCode, errorMessage: msg.errorMessage || null, quorum: undefined, nodes };
   }
   const p = metadataPartitionOf(
     msg.topics,
@@ -152,7 +152,8 @@ export function describeQuorumResponseFromWire(msg: WireDescribeQuorumResponse):
     return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null, quorum: undefined, nodes };
   }
   if (p.errorCode !== ErrorCode.NONE) {
-    return { errorCode: p.errorCode, errorMessage: p.errorMessage, quorum: undefined, nodes };
+    // Before v2 there is no message; the decoder leaves the schema default, an empty string.
+    return { errorCode: p.errorCode, errorMessage: p.errorMessage || null, quorum: undefined, nodes };
   }
   return {
     errorCode: ErrorCode.NONE,

@@ -195,23 +195,27 @@ export function updateRaftVoterRequestFromWire(
   leader: () => LeaderAndEpoch,
 ): RequestFromWire<UpdateRaftVoterRequest, UpdateRaftVoterResponseInit> {
   const range = msg.kraftVersionFeature;
-  let rejection = voterKeyRejection(msg.clusterId, localClusterId, msg.voterId, msg.voterDirectoryId, 'Update voter');
-  if (
-    rejection === undefined &&
-    (range.minSupportedVersion < 0 ||
-      range.maxSupportedVersion < 0 ||
-      range.maxSupportedVersion < range.minSupportedVersion)
-  ) {
-    rejection = isOtherCluster(msg.clusterId, localClusterId)
-      ? { errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID, errorMessage: '' }
-      : { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: '' };
-  }
-  if (rejection !== undefined) {
+  // UpdateRaftVoter has no message field: only the code of a rejection travels.
+  const badKey = voterKeyRejection(msg.clusterId, localClusterId, msg.voterId, msg.voterDirectoryId, 'Update voter');
+  const badRange =
+    range.minSupportedVersion < 0 ||
+    range.maxSupportedVersion < 0 ||
+    range.maxSupportedVersion < range.minSupportedVersion;
+  if (badKey !== undefined || badRange) {
+    const errorCode =
+      badKey?.errorCode ??
+      (isOtherCluster(msg.clusterId, localClusterId) ? ErrorCode.INCONSISTENT_CLUSTER_ID : ErrorCode.INVALID_REQUEST);
     const l = leader();
     return {
       ok: false,
       response: updateRaftVoterResponseToWire(
-        { type: 'UpdateRaftVoter', errorCode: rejection.errorCode, errorMessage: undefined, ...l },
+        {
+          type: 'UpdateRaftVoter',
+          errorCode,
+          errorMessage: undefined,
+          leaderId: l.leaderId,
+          leaderEpoch: l.leaderEpoch,
+        },
         l.address,
       ),
     };

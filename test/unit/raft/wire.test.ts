@@ -676,12 +676,15 @@ describe('DescribeQuorum on the wire', () => {
   }
 
   test('a non-leader answers NOT_LEADER_OR_FOLLOWER in the partition, with Kafka’s message from v2', () => {
-    const back = describeQuorumResponseFromWire(
-      viaResponseBytes(ApiKey.DescribeQuorum, describeQuorumErrorToWire(ErrorCode.NOT_LEADER_OR_FOLLOWER), 2),
-    );
-    assert.equal(back.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    assert.equal(back.errorMessage, 'This server is not the leader or a follower for that topic-partition.');
-    assert.equal(back.quorum, undefined);
+    for (const v of versionsOf(ApiKey.DescribeQuorum)) {
+      const back = describeQuorumResponseFromWire(
+        viaResponseBytes(ApiKey.DescribeQuorum, describeQuorumErrorToWire(ErrorCode.NOT_LEADER_OR_FOLLOWER), v),
+      );
+      assert.equal(back.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, `v${v}`);
+      const message = v >= 2 ? 'This server is not the leader or a follower for that topic-partition.' : null;
+      assert.equal(back.errorMessage, message, `v${v}`);
+      assert.equal(back.quorum, undefined);
+    }
   });
 
   test('another partition is answered UNKNOWN_TOPIC_OR_PARTITION for each partition asked', () => {
