@@ -5,6 +5,7 @@
  * and the cluster must converge within a bounded simulated time.
  */
 import { DEFAULT_RAFT_TIMEOUTS, type PlantedBugs } from '../../src/raft/types.js';
+import { InvariantViolation } from './checker.js';
 import { Prng } from './prng.js';
 import { type SimParams, type SimStats, Simulation, type Timeouts } from './simulation.js';
 
@@ -25,15 +26,26 @@ export interface SeedOptions {
   readonly maxEvents?: number;
 }
 
+/**
+ * How a run failed: a broken invariant the checker saw, an exception out of the core (its own
+ * assertions, or the log refusing an impossible operation), no convergence after the faults
+ * stopped, or too many events.
+ */
+export type FailureKind = 'invariant' | 'core' | 'liveness' | 'budget';
+
 export interface SeedResult {
   readonly seed: number;
   readonly voters: number;
   readonly ok: boolean;
+  readonly kind: FailureKind | undefined;
   readonly failure: string | undefined;
   readonly trace: string | undefined;
   readonly simTimeMs: number;
   readonly stats: SimStats;
 }
+
+class NoConvergence extends Error {}
+class BudgetSpent extends Error {}
 
 /** Voter count of a seed: even seeds run 3 voters, odd seeds 5. */
 export function votersOf(seed: number): number {
@@ -46,7 +58,8 @@ export function drawParams(rng: Prng, voters: number, options: SeedOptions): Sim
     voters,
     observers: rng.range(0, 2),
     timeouts: SCALED_TIMEOUTS,
-    fetchMaxBytes: 512,
+    // Small fetches (one batch each at 64 bytes) make followers acknowledge every batch boundary.
+    fetchMaxBytes: rng.pick([64, 64, 256, 1024]),
     fetchSnapshotMaxBytes: 64,
     delay: { minMs: 1, maxMs: maxDelay, slowRate: rng.chance(0.5) ? 0.02 : 0, slowMaxMs: 150 },
     lossRate: rng.chance(0.3) ? 0 : rng.next() * 0.1,
@@ -54,6 +67,9 @@ export function drawParams(rng: Prng, voters: number, options: SeedOptions): Sim
     disk: { minMs: 0.2, maxMs: rng.range(1, 10) },
     tornRate: 0.3,
     requestFailedRate: 0.5,
+    crashAfterVoteRate: rng.chance(0.5) ? rng.next() * 0.2 : 0,
+    crashAfterElectedRate: rng.chance(0.5) ? rng.next() * 0.3 : 0,
+    crashAfterCommitRate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
     bugs: options.bugs,
     traceSize: options.traceSize ?? 200,
   };
@@ -66,16 +82,18 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
   const sim = new Simulation(params, rng);
   const maxEvents = options.maxEvents ?? 100_000;
   const t = params.timeouts;
-  const chaosEnd = rng.range(700, 1500);
+  const chaosEnd = rng.range(1000, 2500);
   // Liveness bound once the faults stop: a fetch timeout to notice, then elections (each up to
   // two election timeouts plus backoff) — generously many of them.
   const livenessBound = 4 * t.fetchTimeoutMs + 20 * (2 * t.electionTimeoutMs + t.electionBackoffMaxMs);
   let failure: string | undefined;
+  let kind: FailureKind | undefined;
   let converged = false;
   try {
     sim.startAll();
     scheduleChaos(sim, rng, chaosEnd);
-    if (!sim.run(chaosEnd, maxEvents)) throw new Error(`event budget of ${maxEvents} spent before the faults stopped`);
+    if (!sim.run(chaosEnd, maxEvents))
+      throw new BudgetSpent(`event budget of ${maxEvents} spent before the faults stopped`);
     // Faults stop: the network heals, crashed nodes restart, the load stops.
     sim.calm = true;
     sim.lossRate = 0;
@@ -86,22 +104,31 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
     sim.trace.add(sim.now, -1, 'faults stop');
     const deadline = chaosEnd + livenessBound;
     if (!sim.run(deadline, maxEvents, () => sim.converged())) {
-      throw new Error(`event budget of ${maxEvents} spent while converging`);
+      throw new BudgetSpent(`event budget of ${maxEvents} spent while converging`);
     }
     converged = sim.converged();
     if (!converged) {
-      throw new Error(
+      throw new NoConvergence(
         `no convergence within ${livenessBound} ms after the faults stopped (at ${sim.now} ms):\n${sim.describeNodes()}`,
       );
     }
   } catch (e) {
     const err = e as Error;
-    failure = `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`;
+    kind =
+      e instanceof InvariantViolation
+        ? 'invariant'
+        : e instanceof NoConvergence
+          ? 'liveness'
+          : e instanceof BudgetSpent
+            ? 'budget'
+            : 'core';
+    failure = `${kind}: ${err.message}`;
   }
   return {
     seed,
     voters,
     ok: failure === undefined,
+    kind,
     failure,
     trace:
       failure === undefined ? undefined : `${sim.trace.format()}\ncluster at ${sim.now} ms:\n${sim.describeNodes()}`,

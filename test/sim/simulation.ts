@@ -55,6 +55,14 @@ export interface SimParams {
   readonly tornRate: number;
   /** Chance that a connection break (cut link, crashed peer) fails the requests on it at once. */
   readonly requestFailedRate: number;
+  /**
+   * Faults at telling moments: chance that a node crashes within a disk write's time after it
+   * grants a vote, and shortly after it becomes leader.
+   */
+  readonly crashAfterVoteRate: number;
+  readonly crashAfterElectedRate: number;
+  /** Chance that a leader crashes right after its high watermark moves. */
+  readonly crashAfterCommitRate: number;
   readonly bugs: PlantedBugs | undefined;
   readonly traceSize: number;
 }
@@ -358,6 +366,7 @@ export class Simulation {
         node.handles.delete(o.handle);
         if (o.response.type === 'Vote' && o.response.voteGranted && info.request.type === 'Vote') {
           this.checker.voted(node.id, info.request.candidateEpoch, info.request.candidateId);
+          if (this.rng.chance(this.params.crashAfterVoteRate)) this.crashSoon(node.id, this.params.disk.maxMs);
         }
         if (info.from < 0) {
           this.adminAnswered(info.request, o.response);
@@ -384,6 +393,9 @@ export class Simulation {
           violation(`n${node.id} committed ${o.highWatermark} after ${node.lastCommit}: the high watermark went back`);
         }
         node.lastCommit = o.highWatermark;
+        if (node.core?.role === 'leader' && this.rng.chance(this.params.crashAfterCommitRate)) {
+          this.crashSoon(node.id, this.params.delay.maxMs);
+        }
         return;
       case 'appended':
         if (o.result.ok) this.stats.appendsOk++;
@@ -410,6 +422,7 @@ export class Simulation {
       this.checker.leaderElected(node.id, epoch);
       this.checker.checkNewLeader(node, epoch);
       this.onLeader?.(node.id, epoch, this.now);
+      if (this.rng.chance(this.params.crashAfterElectedRate)) this.crashSoon(node.id, 4 * this.params.delay.maxMs);
     }
     node.lifeRole = role;
     const hw = core.highWatermark;
@@ -558,6 +571,19 @@ export class Simulation {
       `crash n${id}: ${landed} pending election write(s) landed, log ends at ${n.log.endOffset()} (${kept} unflushed batch(es) kept${torn ? ', last torn' : ''})`,
     );
     for (const other of this.nodes.values()) if (other.up) this.breakConnections(other, id);
+  }
+
+  /** Crashes the node within `withinMs` and restarts it a little later (unless the faults have stopped). */
+  crashSoon(id: number, withinMs: number): void {
+    if (this.calm) return;
+    const at = this.now + this.rng.next() * withinMs;
+    const n = this.nodes.get(id)!;
+    const inc = n.inc;
+    this.schedule(at, () => {
+      if (this.calm || n.inc !== inc) return;
+      this.crash(id);
+      this.schedule(this.now + this.rng.range(5, 150), () => this.restart(id));
+    });
   }
 
   restart(id: number): void {
