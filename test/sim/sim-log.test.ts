@@ -37,6 +37,9 @@ test('endOffsetForEpoch answers the end of the largest known epoch at or below t
   assert.deepEqual(log.endOffsetForEpoch(5), { offset: 6, epoch: 5 }, 'the last epoch ends at the log end');
   assert.deepEqual(log.endOffsetForEpoch(9), { offset: 6, epoch: 5 }, 'a later epoch answers with the log end');
   assert.deepEqual(log.endOffsetForEpoch(0), { offset: 0, epoch: 0 }, 'older than every batch, no snapshot');
+  const later = new SimLog();
+  later.appendAsLeader(data('a'), 3);
+  assert.deepEqual(later.endOffsetForEpoch(2), { offset: 0, epoch: 2 }, 'the requested epoch at the first epoch start');
 });
 
 test('endOffsetForEpoch answers the snapshot id for an epoch older than the log start', () => {

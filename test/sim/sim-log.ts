@@ -91,11 +91,12 @@ export class SimLog implements RaftLog<SimRecords> {
     let i = n - 1;
     while (i >= 0 && this.batches[i]!.epoch > epoch) i--;
     if (i >= 0) return { offset: this.batches[i + 1]!.baseOffset, epoch: this.batches[i]!.epoch };
-    // Older than every batch: the snapshot the log starts at names the boundary (Kafka's
-    // KafkaRaftLog overrides the epoch cache's answer with the earliest snapshot id).
+    // Older than every epoch in the log: the snapshot the log starts at names the boundary
+    // (KafkaRaftLog overrides the epoch cache's answer with it); without one, Kafka's
+    // LeaderEpochFileCache.endOffsetFor answers the requested epoch at the first epoch's start.
     const atStart = this.snapshotAt(this.start);
     if (atStart !== undefined) return { offset: atStart.id.offset, epoch: atStart.id.epoch };
-    return { offset: this.start, epoch: 0 };
+    return { offset: this.batches[0]!.baseOffset, epoch };
   }
 
   appendAsLeader(entries: readonly LogEntry[], epoch: number): AppendInfo {
