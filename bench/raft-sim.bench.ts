@@ -69,6 +69,7 @@ function electionParams(voters: number): SimParams {
     crashAfterVoteRate: 0,
     crashAfterElectedRate: 0,
     crashAfterCommitRate: 0,
+    kraftVersion1: true,
     bugs: undefined,
     traceSize: 16,
   };

@@ -70,6 +70,7 @@ export function drawParams(rng: Prng, voters: number, options: SeedOptions): Sim
     crashAfterVoteRate: rng.chance(0.5) ? rng.next() * 0.2 : 0,
     crashAfterElectedRate: rng.chance(0.5) ? rng.next() * 0.3 : 0,
     crashAfterCommitRate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
+    kraftVersion1: rng.chance(0.8),
     bugs: options.bugs,
     traceSize: options.traceSize ?? 200,
   };

@@ -63,6 +63,12 @@ export interface SimParams {
   readonly crashAfterElectedRate: number;
   /** Chance that a leader crashes right after its high watermark moves. */
   readonly crashAfterCommitRate: number;
+  /**
+   * Format every node with kraft.version 1 and the initial voter set (KRaftVersion and Voters
+   * records at the log start, as the unit tests bootstrap it), so voters can be added and removed;
+   * otherwise kraft.version 0 with the static bootstrap voters.
+   */
+  readonly kraftVersion1: boolean;
   readonly bugs: PlantedBugs | undefined;
   readonly traceSize: number;
 }
@@ -230,7 +236,18 @@ export class Simulation {
         bootstrapVoters: bootstrap,
         endpoints: endpointsOf(id),
       };
-      this.nodes.set(id, new SimNode(id, config));
+      const node = new SimNode(id, config);
+      if (params.kraftVersion1) {
+        node.log.appendAsLeader(
+          [
+            { kind: 'control', record: { type: 'KRaftVersion', kraftVersion: 1 } },
+            { kind: 'control', record: { type: 'Voters', voters: bootstrap } },
+          ],
+          0,
+        );
+        node.log.flushAll();
+      }
+      this.nodes.set(id, node);
     }
   }
 
