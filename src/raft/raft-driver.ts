@@ -193,7 +193,8 @@ export class RaftDriver<R> {
   }
 
   private fail(err: Error): void {
-    if (this.failed !== undefined) return;
+    // After close, the disk may fail what was in flight (a flush of a closed log): not a fault.
+    if (this.failed !== undefined || this.closed) return;
     this.failed = err;
     this.close();
     this.listener.onFatal?.(err);
