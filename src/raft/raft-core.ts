@@ -565,12 +565,19 @@ export class RaftCore<R> {
       if (prev.role === 'unattached' || prev.role === 'follower') votedKey = prev.votedKey;
       else votedKey = this.localKey;
     }
+    // Kafka's transitionToUnattached: a candidate or unattached voter keeps what is left of its
+    // election timeout. Restarting it on every new epoch lets candidates that cannot win stay in
+    // step and keep the voter that could from ever standing.
+    const electionDeadline =
+      prev.role === 'candidate' || prev.role === 'unattached'
+        ? prev.electionDeadline
+        : this.now + this.randomElectionTimeout();
     this.leaveLeadership();
     this.state = {
       role: 'unattached',
       epoch,
       votedKey,
-      electionDeadline: this.now + this.randomElectionTimeout(),
+      electionDeadline,
       nextDiscoveryAt: this.now,
     };
     this.transitioned();
@@ -1405,6 +1412,17 @@ export class RaftCore<R> {
       default:
         break;
     }
+    // A follower whose fetch was answered without a next step (an answer it ignored) fetches again.
+    const s = this.state;
+    if (
+      s.role === 'follower' &&
+      !Number.isFinite(s.nextFetchAt) &&
+      this.flushInFlight === undefined &&
+      !this.hasInFlight(s.leaderId, 'Fetch') &&
+      !this.hasInFlight(s.leaderId, 'FetchSnapshot')
+    ) {
+      s.nextFetchAt = this.now + RETRY_BACKOFF_MS;
+    }
   }
 
   private handleVoteResponse(from: number, granted: boolean, epoch: number, errorCode: number): void {
@@ -1492,10 +1510,16 @@ export class RaftCore<R> {
   }
 
   private maybeFetch(s: Extract<State, { role: 'follower' }>): void {
-    if (this.hasInFlight(s.leaderId, 'Fetch') || this.hasInFlight(s.leaderId, 'FetchSnapshot')) return;
-    // The next fetch offset tells the leader what we hold durably: flush first.
+    if (this.hasInFlight(s.leaderId, 'Fetch') || this.hasInFlight(s.leaderId, 'FetchSnapshot')) {
+      // Its answer or its timeout brings the next fetch.
+      s.nextFetchAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    // The next fetch offset tells the leader what we hold durably: flush first (the `flushed`
+    // event brings the fetch back).
     if (this.flushedOffset < this.log.endOffset()) {
       this.requestFlush();
+      s.nextFetchAt = Number.POSITIVE_INFINITY;
       return;
     }
     if (s.snapshot !== undefined) {
@@ -1651,6 +1675,7 @@ export class RaftCore<R> {
     if (durable > this.flushedOffset) this.flushedOffset = durable;
     const s = this.state;
     if (s.role === 'leader') this.maybeAdvanceHighWatermark(s);
+    else if (s.role === 'follower' && !Number.isFinite(s.nextFetchAt)) s.nextFetchAt = this.now;
     if (this.flushedOffset < this.log.endOffset()) this.requestFlush();
   }
 
