@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BrokerConfig } from '../../config/broker-config.js';
-import type { CreatableTopic, CreateTopicResult } from '../../controller/controller.js';
+import type { CreatableTopic, CreateTopicResult } from '../../controller/topic-operations.js';
 import { logger } from '../../observability/logger.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';
