@@ -241,6 +241,7 @@ export class Broker {
       const changedPartitions: AssignedPartition[] = [];
       for (const d of delta.changedTopics.values()) {
         this.topicViews.set(d.topic.name, topicView(d.topic));
+        if (d.created) this.logConfigs.delete(d.topic.name);
         for (const partition of d.changedPartitions) {
           const p = d.topic.partitions.get(partition);
           if (p !== undefined) changedPartitions.push(assigned(d.topic, p));

@@ -53,9 +53,9 @@ export class ImageBuilder {
     this.assertOpen();
     const partitions = new Map<number, PartitionImage>();
     const topic: TopicImage = { id, name, partitions };
-    this.topicMaps();
-    this.byName?.set(name, topic);
-    this.byId?.set(id, topic);
+    const maps = this.topicMaps();
+    maps.byName.set(name, topic);
+    maps.byId.set(id, topic);
     this.touched.set(id, { topic, partitions, changed: new Set(), created: true });
   }
 
@@ -68,9 +68,9 @@ export class ImageBuilder {
       const partitions = new Map(existing.partitions);
       this.copiedEntries += existing.partitions.size;
       const topic: TopicImage = { id: existing.id, name: existing.name, partitions };
-      this.topicMaps();
-      this.byName?.set(topic.name, topic);
-      this.byId?.set(topic.id, topic);
+      const maps = this.topicMaps();
+      maps.byName.set(topic.name, topic);
+      maps.byId.set(topic.id, topic);
       t = { topic, partitions, changed: new Set(), created: false };
       this.touched.set(topicId, t);
     }
@@ -83,9 +83,9 @@ export class ImageBuilder {
     this.assertOpen();
     const t = this.topicById(id);
     if (t === undefined) throw new Error(`no topic with id ${id}`);
-    this.topicMaps();
-    this.byName?.delete(t.name);
-    this.byId?.delete(id);
+    const maps = this.topicMaps();
+    maps.byName.delete(t.name);
+    maps.byId.delete(id);
     this.touched.delete(id);
     const before = this.base.topicsById.get(id);
     if (before !== undefined) this.removed.set(id, before);
@@ -179,12 +179,18 @@ export class ImageBuilder {
     return (this.configs ?? this.base.configs).get(key);
   }
 
-  private topicMaps(): void {
+  /**
+   * The topic maps of the new image, copied from the base on first use. This copy is the one
+   * cost of a batch that follows the number of topics rather than the records (two Map copies
+   * per batch that touches any topic); persistent maps would remove it.
+   */
+  private topicMaps(): { byName: Map<string, TopicImage>; byId: Map<string, TopicImage> } {
     if (this.byName === null || this.byId === null) {
       this.byName = new Map(this.base.topicsByName);
       this.byId = new Map(this.base.topicsById);
       this.copiedEntries += 2 * this.base.topicsById.size;
     }
+    return { byName: this.byName, byId: this.byId };
   }
 
   private mutableConfigs(): Map<string, ReadonlyMap<string, string>> {

@@ -264,7 +264,7 @@ const BY_API_KEY: ReadonlyMap<number, MetadataRecordType> = new Map(
   (Object.keys(METADATA_RECORDS) as MetadataRecordType[]).map((type) => [METADATA_RECORDS[type].apiKey, type]),
 );
 
-// The table is typed per record name; these three helpers are where a record's name selects its row.
+// The table is typed per record name: this is where a record's name selects its row.
 function kindOf<K extends MetadataRecordType>(type: K): MetadataRecordKind<MetadataRecordData[K]> {
   return METADATA_RECORDS[type] as MetadataRecordKind<MetadataRecordData[K]>;
 }
