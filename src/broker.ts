@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
-import { Controller, isInternalTopic } from './controller/controller.js';
+import { Controller } from './controller/controller.js';
+import { isInternalTopic } from './controller/controller-operation.js';
 import { GroupService } from './coordinator/group/group-service.js';
 import { PRODUCER_ID_BLOCK_SIZE, ProducerIdManager } from './coordinator/transaction/producer-id-manager.js';
 import { TransactionService } from './coordinator/transaction/transaction-service.js';
@@ -48,12 +49,13 @@ import { Dispatcher } from './handlers/dispatcher.js';
 import { FetchSessionCache } from './handlers/fetch-session-cache.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { StartupGate } from './handlers/startup-gate.js';
-import type { MetadataImage, TopicImage } from './metadata/image.js';
+import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image.js';
+import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { MetadataStore } from './metadata/metadata-store.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
 import { errorName } from './protocol/error-codes.js';
-import { ReplicaManager } from './replication/replica-manager.js';
+import { type AssignedPartition, ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
 import { clearTimer, setRepeatingTimer, type Timer } from './runtime/timers.js';
@@ -93,6 +95,17 @@ function liveBrokers(image: MetadataImage, listener: string): BrokerView[] {
     if (e !== undefined) out.push({ id: b.id, host: e.host, port: e.port, rack: b.rack });
   }
   return out.sort((x, y) => x.id - y.id);
+}
+
+function assigned(t: TopicImage, p: PartitionImage): AssignedPartition {
+  return {
+    topic: t.name,
+    topicId: t.id,
+    partition: p.partition,
+    replicas: p.replicas,
+    leader: p.leader,
+    leaderEpoch: p.leaderEpoch,
+  };
 }
 
 function topicView(t: TopicImage): TopicView {
@@ -205,32 +218,60 @@ export class Broker {
     this.replicas = replicas;
     const controller = new Controller(metadata, () => this.config);
 
+    // Start-up: every view is built once from the whole image.
     const onImage = (image: MetadataImage) => {
-      const dyn = {
-        clusterDefault: Object.fromEntries(image.configs.get('broker:') ?? []),
-        broker: Object.fromEntries(image.configs.get(`broker:${this.brokerId}`) ?? []),
-      };
-      this.effectiveConfig = (this.staticConfig as BrokerConfig).withDynamicConfigs(dyn).config;
+      this.applyBrokerConfigs(image);
       this.topicViews.clear();
       this.logConfigs.clear();
       for (const t of image.topicsByName.values()) this.topicViews.set(t.name, topicView(t));
-      for (const topic of new Set([...replicas.all()].map((p) => p.topic))) this.applyLogConfig(topic);
       return replicas.apply(
-        [...image.topicsByName.values()].flatMap((t) =>
-          [...t.partitions.values()].map((p) => ({
-            topic: t.name,
-            topicId: t.id,
-            partition: p.partition,
-            replicas: p.replicas,
-            leader: p.leader,
-            leaderEpoch: p.leaderEpoch,
-          })),
-        ),
+        [...image.topicsByName.values()].flatMap((t) => [...t.partitions.values()].map((p) => assigned(t, p))),
       );
     };
+    // After each commit only what the delta names is updated: work proportional to the change.
+    const onDelta = (delta: MetadataDelta) => {
+      const image = delta.image;
+      const brokerConfigsChanged =
+        delta.changedConfigs.has('broker:') || delta.changedConfigs.has(`broker:${this.brokerId}`);
+      if (brokerConfigsChanged) this.applyBrokerConfigs(image);
+      for (const t of delta.removedTopics.values()) {
+        // The name may already belong to a topic created in the same batch.
+        if (this.topicViews.get(t.name)?.id === t.id) this.topicViews.delete(t.name);
+        this.logConfigs.delete(t.name);
+      }
+      const changedPartitions: AssignedPartition[] = [];
+      for (const d of delta.changedTopics.values()) {
+        this.topicViews.set(d.topic.name, topicView(d.topic));
+        if (d.created) this.logConfigs.delete(d.topic.name);
+        for (const partition of d.changedPartitions) {
+          const p = d.topic.partitions.get(partition);
+          if (p !== undefined) changedPartitions.push(assigned(d.topic, p));
+        }
+      }
+      if (brokerConfigsChanged) {
+        // Every topic's effective config derives from the broker's: recompute those hosted here.
+        this.logConfigs.clear();
+        for (const topic of new Set([...replicas.all()].map((p) => p.topic))) this.applyLogConfig(topic);
+      } else {
+        for (const key of delta.changedConfigs) {
+          if (!key.startsWith('topic:')) continue;
+          const topic = key.slice('topic:'.length);
+          this.logConfigs.delete(topic);
+          if (image.topicsByName.has(topic)) this.applyLogConfig(topic);
+        }
+      }
+      return replicas.update({
+        removedTopics: [...delta.removedTopics.values()].map((t) => ({
+          topic: t.name,
+          topicId: t.id,
+          partitions: t.partitions.keys(),
+        })),
+        changedPartitions,
+      });
+    };
     let pendingApply: Promise<void> = Promise.resolve();
-    metadata.onChange((image) => {
-      pendingApply = onImage(image);
+    metadata.onChange((delta) => {
+      pendingApply = onDelta(delta);
     });
     await onImage(metadata.snapshot());
     logs.start();
@@ -428,10 +469,23 @@ export class Broker {
     return c;
   }
 
+  /** The effective broker config: static settings under the dynamic cluster-wide and per-broker overrides. */
+  private applyBrokerConfigs(image: MetadataImage): void {
+    const dyn = {
+      clusterDefault: Object.fromEntries(image.configs.get('broker:') ?? []),
+      broker: Object.fromEntries(image.configs.get(`broker:${this.brokerId}`) ?? []),
+    };
+    this.effectiveConfig = (this.staticConfig as BrokerConfig).withDynamicConfigs(dyn).config;
+  }
+
+  /** Hands a topic's (re)computed log config to its partitions hosted here. */
   private applyLogConfig(topic: string): void {
     const cfg = this.logConfig(topic);
-    for (const p of this.replicas?.all() ?? []) {
-      if (p.topic === topic) (p.log as { setConfig?: (c: LogConfig) => void }).setConfig?.(cfg);
+    const t = this.metadata?.snapshot().topicsByName.get(topic);
+    if (t === undefined) return;
+    for (const partition of t.partitions.keys()) {
+      const p = this.replicas?.get(topic, partition);
+      if (p !== undefined) (p.log as { setConfig?: (c: LogConfig) => void }).setConfig?.(cfg);
     }
   }
 

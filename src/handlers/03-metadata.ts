@@ -1,4 +1,4 @@
-import { isInternalTopic } from '../controller/controller.js';
+import { isInternalTopic } from '../controller/controller-operation.js';
 import { validateTopicName } from '../controller/topic-name.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type {

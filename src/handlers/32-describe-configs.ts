@@ -1,6 +1,6 @@
 import { ConfigSource } from '../config/config-def.js';
 import { describeTopicConfigs } from '../config/topic-config.js';
-import { ResourceType } from '../controller/controller.js';
+import { ResourceType } from '../controller/controller-operation.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type {
   DescribeConfigsRequest,

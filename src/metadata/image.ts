@@ -59,3 +59,15 @@ export const EMPTY_IMAGE: MetadataImage = Object.freeze({
 export function configKey(resourceType: number, resourceName: string): string {
   return resourceType === 2 ? `topic:${resourceName}` : `broker:${resourceName}`;
 }
+
+/** Registered brokers that are not fenced, in id order (the candidates for replicas and leaders). */
+export function liveBrokerIds(image: MetadataImage): number[] {
+  const out: number[] = [];
+  for (const b of image.brokers.values()) if (!b.fenced) out.push(b.id);
+  return out.sort((x, y) => x - y);
+}
+
+/** A topic's replication factor as its first partition has it (1 for a topic without partitions). */
+export function replicationFactor(topic: TopicImage): number {
+  return topic.partitions.get(0)?.replicas.length ?? 1;
+}

@@ -11,151 +11,18 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { ControllerImage, ControllerRecord, MetadataPort } from '../controller/controller.js';
 import { logger } from '../observability/logger.js';
-import { decodeConfigRecord, encodeConfigRecord } from '../protocol/generated/metadata-records/config-record.js';
-import {
-  decodeFenceBrokerRecord,
-  encodeFenceBrokerRecord,
-} from '../protocol/generated/metadata-records/fence-broker-record.js';
-import {
-  decodePartitionRecord,
-  encodePartitionRecord,
-} from '../protocol/generated/metadata-records/partition-record.js';
-import {
-  decodeProducerIdsRecord,
-  encodeProducerIdsRecord,
-} from '../protocol/generated/metadata-records/producer-ids-record.js';
-import {
-  decodeRegisterBrokerRecord,
-  encodeRegisterBrokerRecord,
-} from '../protocol/generated/metadata-records/register-broker-record.js';
-import {
-  decodeRemoveTopicRecord,
-  encodeRemoveTopicRecord,
-} from '../protocol/generated/metadata-records/remove-topic-record.js';
-import { decodeTopicRecord, encodeTopicRecord } from '../protocol/generated/metadata-records/topic-record.js';
-import {
-  decodeUnfenceBrokerRecord,
-  encodeUnfenceBrokerRecord,
-} from '../protocol/generated/metadata-records/unfence-broker-record.js';
-import {
-  decodeUnregisterBrokerRecord,
-  encodeUnregisterBrokerRecord,
-} from '../protocol/generated/metadata-records/unregister-broker-record.js';
 import { Reader } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
 import { crc32c } from '../protocol/records/crc32c.js';
 import { random } from '../runtime/random.js';
-import { applyRecords } from './apply-records.js';
+import { applyBatch } from './apply-records.js';
 import { EMPTY_IMAGE, type MetadataImage } from './image.js';
+import { ImageBuilder } from './image-builder.js';
+import type { MetadataDelta } from './metadata-delta.js';
+import { applyMetadataRecord, decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from './records.js';
 
 const log = logger('metadata');
-
-/** KRaft record api keys (metadata-records/*.json) and the versions written. */
-const TYPES = {
-  RegisterBrokerRecord: { apiKey: 0, version: 3 },
-  UnregisterBrokerRecord: { apiKey: 1, version: 0 },
-  FenceBrokerRecord: { apiKey: 7, version: 0 },
-  UnfenceBrokerRecord: { apiKey: 8, version: 0 },
-  TopicRecord: { apiKey: 2, version: 0 },
-  PartitionRecord: { apiKey: 3, version: 0 },
-  ConfigRecord: { apiKey: 4, version: 0 },
-  RemoveTopicRecord: { apiKey: 9, version: 0 },
-  ProducerIdsRecord: { apiKey: 15, version: 0 },
-} as const;
-
-/** Encodes a record the way KRaft frames it: frame version, api key, version, body. */
-export function encodeMetadataRecord(r: ControllerRecord): Buffer {
-  const w = new Writer(128);
-  const t = TYPES[r.type];
-  w.writeUVarint(1).writeUVarint(t.apiKey).writeUVarint(t.version);
-  switch (r.type) {
-    case 'TopicRecord':
-      encodeTopicRecord(w, r.data, t.version);
-      break;
-    case 'PartitionRecord':
-      encodePartitionRecord(w, r.data, t.version);
-      break;
-    case 'ConfigRecord':
-      encodeConfigRecord(w, r.data, t.version);
-      break;
-    case 'RemoveTopicRecord':
-      encodeRemoveTopicRecord(w, r.data, t.version);
-      break;
-    case 'ProducerIdsRecord':
-      encodeProducerIdsRecord(w, r.data, t.version);
-      break;
-    case 'RegisterBrokerRecord':
-      encodeRegisterBrokerRecord(w, r.data, t.version);
-      break;
-    case 'UnregisterBrokerRecord':
-      encodeUnregisterBrokerRecord(w, r.data, t.version);
-      break;
-    case 'FenceBrokerRecord':
-      encodeFenceBrokerRecord(w, r.data, t.version);
-      break;
-    case 'UnfenceBrokerRecord':
-      encodeUnfenceBrokerRecord(w, r.data, t.version);
-      break;
-  }
-  return w.toBuffer();
-}
-
-export function decodeMetadataRecord(buf: Buffer): ControllerRecord {
-  const r = new Reader(buf);
-  r.readUVarint();
-  const apiKey = r.readUVarint();
-  const version = r.readUVarint();
-  switch (apiKey) {
-    case 0: {
-      const d = decodeRegisterBrokerRecord(r, version);
-      return {
-        type: 'RegisterBrokerRecord',
-        data: {
-          brokerId: d.brokerId,
-          incarnationId: d.incarnationId,
-          brokerEpoch: d.brokerEpoch,
-          endPoints: d.endPoints.map((e) => ({
-            name: e.name,
-            host: e.host,
-            port: e.port,
-            securityProtocol: e.securityProtocol,
-          })),
-          rack: d.rack,
-          fenced: d.fenced,
-          inControlledShutdown: d.inControlledShutdown,
-        },
-      };
-    }
-    case 1: {
-      const d = decodeUnregisterBrokerRecord(r, version);
-      return { type: 'UnregisterBrokerRecord', data: { brokerId: d.brokerId, brokerEpoch: d.brokerEpoch } };
-    }
-    case 7: {
-      const d = decodeFenceBrokerRecord(r, version);
-      return { type: 'FenceBrokerRecord', data: { id: d.id, epoch: d.epoch } };
-    }
-    case 8: {
-      const d = decodeUnfenceBrokerRecord(r, version);
-      return { type: 'UnfenceBrokerRecord', data: { id: d.id, epoch: d.epoch } };
-    }
-    case 2:
-      return { type: 'TopicRecord', data: decodeTopicRecord(r, version) };
-    case 3: {
-      const d = decodePartitionRecord(r, version);
-      return { type: 'PartitionRecord', data: d };
-    }
-    case 4:
-      return { type: 'ConfigRecord', data: decodeConfigRecord(r, version) };
-    case 9:
-      return { type: 'RemoveTopicRecord', data: decodeRemoveTopicRecord(r, version) };
-    case 15:
-      return { type: 'ProducerIdsRecord', data: decodeProducerIdsRecord(r, version) };
-    default:
-      throw new Error(`unknown metadata record api key ${apiKey}`);
-  }
-}
 
 /** A Kafka-style cluster id: 16 random bytes in base64url (22 characters). */
 export function newClusterId(): string {
@@ -168,11 +35,11 @@ export function newClusterId(): string {
  * a count followed by length-prefixed KRaft records, fsynced before the image changes. A torn
  * or corrupt tail is cut off on open. This is the seam the Raft quorum replaces.
  */
-export class MetadataStore implements MetadataPort {
+export class MetadataStore {
   private current: MetadataImage = EMPTY_IMAGE;
   private fd: number | null = null;
   private size = 0;
-  private readonly listeners: Array<(image: MetadataImage, previous: MetadataImage) => void> = [];
+  private readonly listeners: Array<(delta: MetadataDelta) => void> = [];
   readonly clusterId: string;
 
   private constructor(
@@ -216,7 +83,8 @@ export class MetadataStore implements MetadataPort {
     const buf = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
     let pos = 0;
     let offset = -1;
-    let image = EMPTY_IMAGE;
+    // One builder for the whole log: replay costs O(records), whatever the number of batches.
+    const builder = new ImageBuilder(EMPTY_IMAGE);
     while (pos + 8 <= buf.length) {
       const len = buf.readInt32BE(pos);
       if (len < 0 || pos + 8 + len > buf.length) break;
@@ -224,9 +92,10 @@ export class MetadataStore implements MetadataPort {
       if (crc32c(payload) !== buf.readUInt32BE(pos + 4)) break;
       const records = this.decodeBatch(payload);
       offset += records.length;
-      image = applyRecords(image, records, offset);
+      for (const r of records) applyMetadataRecord(builder, r);
       pos += 8 + len;
     }
+    const image = builder.finish(offset).image;
     this.fd = openSync(path, 'a+');
     if (pos < buf.length) {
       log.warn('truncating torn metadata log tail', { path, validBytes: pos, size: buf.length });
@@ -239,25 +108,33 @@ export class MetadataStore implements MetadataPort {
     log.info('loaded metadata', { topics: image.topicsByName.size, brokers: image.brokers.size, offset: image.offset });
   }
 
-  private decodeBatch(payload: Buffer): ControllerRecord[] {
+  private decodeBatch(payload: Buffer): MetadataRecord[] {
     const r = new Reader(payload);
     const n = r.readInt32();
-    const out: ControllerRecord[] = [];
+    const out: MetadataRecord[] = [];
     for (let i = 0; i < n; i++) out.push(decodeMetadataRecord(r.readBytes()));
     return out;
   }
 
+  /** The current image (the last committed one). */
   snapshot(): MetadataImage {
     return this.current;
   }
 
-  onChange(listener: (image: MetadataImage, previous: MetadataImage) => void): void {
+  /** The image the controller decides against (with one voter, the committed one). */
+  image(): MetadataImage {
+    return this.current;
+  }
+
+  /** Called after every commit with what changed; listeners update only what the delta names. */
+  onChange(listener: (delta: MetadataDelta) => void): void {
     this.listeners.push(listener);
   }
 
-  async commit(records: ControllerRecord[]): Promise<void> {
+  /** Makes records durable (fsynced), then applies them and tells the listeners. */
+  async commit(records: readonly MetadataRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const next = applyRecords(this.current, records, this.current.offset + records.length);
+    const { image: next, delta } = applyBatch(this.current, records, this.current.offset + records.length);
     if (this.fd !== null) {
       const w = new Writer(256);
       w.writeInt32(records.length);
@@ -273,44 +150,12 @@ export class MetadataStore implements MetadataPort {
       fsyncSync(this.fd);
       this.size += frame.length;
     }
-    const previous = this.current;
     this.current = next;
-    for (const l of this.listeners) l(next, previous);
-  }
-
-  image(): ControllerImage {
-    const img = this.current;
-    return {
-      topicByName: (name) => topicView(img.topicsByName.get(name)),
-      topicById: (id) => topicView(img.topicsById.get(id)),
-      allTopicNames: () => img.topicsByName.keys(),
-      topicOverrides: (name) => Object.fromEntries(img.configs.get(`topic:${name}`) ?? []),
-      brokerOverrides: (name) => Object.fromEntries(img.configs.get(`broker:${name}`) ?? []),
-      liveBrokerIds: () =>
-        [...img.brokers.values()]
-          .filter((b) => !b.fenced)
-          .map((b) => b.id)
-          .sort((x, y) => x - y),
-      broker: (id) => img.brokers.get(id),
-      lastOffset: () => img.offset,
-      nextProducerId: () => img.nextProducerId,
-    };
+    for (const l of this.listeners) l(delta);
   }
 
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
-}
-
-function topicView(
-  t: { id: string; name: string; partitions: ReadonlyMap<number, { replicas: readonly number[] }> } | undefined,
-) {
-  if (t === undefined) return undefined;
-  return {
-    id: t.id,
-    name: t.name,
-    partitionCount: t.partitions.size,
-    replicationFactor: t.partitions.get(0)?.replicas.length ?? 1,
-  };
 }

@@ -51,35 +51,73 @@ export class ReplicaManager {
     return this.partitions.size;
   }
 
-  /** Brings hosted partitions in line with the image; serialized so changes apply in order. */
+  /**
+   * Brings hosted partitions in line with a whole image (start-up): O(partitions of the image).
+   * Serialized with `update` so changes apply in order.
+   */
   apply(assigned: readonly AssignedPartition[]): Promise<void> {
-    const run = async () => {
+    return this.serialize(async () => {
       const wanted = new Map<string, AssignedPartition>();
       for (const a of assigned) if (a.replicas.includes(this.brokerId)) wanted.set(key(a.topic, a.partition), a);
       for (const [k, p] of [...this.partitions]) {
         const a = wanted.get(k);
-        if (a === undefined || a.topicId !== p.topicId) {
-          this.partitions.delete(k);
-          p.notifyAppend();
-          await this.store.remove(p.topic, p.partition);
-          log.info('removed partition', { topic: p.topic, partition: p.partition });
+        if (a === undefined || a.topicId !== p.topicId) await this.remove(k, p);
+      }
+      for (const [k, a] of wanted) await this.assign(k, a);
+    });
+  }
+
+  /**
+   * Applies what a metadata delta changed, in time proportional to the change: partitions of
+   * removed topics are deleted, changed partitions are opened, updated or (no longer assigned
+   * here) deleted. A topic removed and created again under the same name is deleted first.
+   */
+  update(change: {
+    readonly removedTopics: ReadonlyArray<{ topic: string; topicId: string; partitions: Iterable<number> }>;
+    readonly changedPartitions: readonly AssignedPartition[];
+  }): Promise<void> {
+    return this.serialize(async () => {
+      for (const t of change.removedTopics) {
+        for (const partition of t.partitions) {
+          const k = key(t.topic, partition);
+          const p = this.partitions.get(k);
+          if (p !== undefined && p.topicId === t.topicId) await this.remove(k, p);
         }
       }
-      for (const [k, a] of wanted) {
-        const existing = this.partitions.get(k);
-        if (existing !== undefined) {
-          existing.leaderEpoch = a.leaderEpoch;
-          existing.leaderId = a.leader;
-          continue;
-        }
-        const plog = await this.store.open(a.topic, a.topicId, a.partition, this.logConfig(a.topic));
-        // With a single replica the high watermark is the log end.
-        if (a.replicas.length === 1) plog.highWatermark = plog.logEndOffset;
-        this.partitions.set(k, new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader));
+      for (const a of change.changedPartitions) {
+        const k = key(a.topic, a.partition);
+        const p = this.partitions.get(k);
+        if (p !== undefined && (p.topicId !== a.topicId || !a.replicas.includes(this.brokerId)))
+          await this.remove(k, p);
+        if (a.replicas.includes(this.brokerId)) await this.assign(k, a);
       }
-    };
+    });
+  }
+
+  private serialize(run: () => Promise<void>): Promise<void> {
     this.sync = this.sync.then(run, run);
     return this.sync;
+  }
+
+  private async remove(k: string, p: Partition): Promise<void> {
+    this.partitions.delete(k);
+    p.notifyAppend();
+    await this.store.remove(p.topic, p.partition);
+    log.info('removed partition', { topic: p.topic, partition: p.partition });
+  }
+
+  /** Opens (or creates) an assigned partition, or follows a leader change of one already open. */
+  private async assign(k: string, a: AssignedPartition): Promise<void> {
+    const existing = this.partitions.get(k);
+    if (existing !== undefined) {
+      existing.leaderEpoch = a.leaderEpoch;
+      existing.leaderId = a.leader;
+      return;
+    }
+    const plog = await this.store.open(a.topic, a.topicId, a.partition, this.logConfig(a.topic));
+    // With a single replica the high watermark is the log end.
+    if (a.replicas.length === 1) plog.highWatermark = plog.logEndOffset;
+    this.partitions.set(k, new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader));
   }
 
   /** producer.id.expiration.ms, on the broker's timer: forgets producers silent for that long. */

@@ -5,7 +5,7 @@
  * as v2 batches, and runs the core's timers with one unref'd Node timer.
  */
 import type { BrokerConfig } from '../../config/broker-config.js';
-import type { CreatableTopic, CreateTopicResult } from '../../controller/controller.js';
+import type { CreatableTopic, CreateTopicResult } from '../../controller/topic-operations.js';
 import { logger } from '../../observability/logger.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { buildRecordBatch } from '../../protocol/records/batch-builder.js';

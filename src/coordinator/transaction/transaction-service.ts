@@ -6,7 +6,7 @@
  * the timeout sweep every transaction.abort.timed.out.transaction.cleanup.interval.ms.
  */
 import type { BrokerConfig } from '../../config/broker-config.js';
-import type { CreatableTopic, CreateTopicResult } from '../../controller/controller.js';
+import type { CreatableTopic, CreateTopicResult } from '../../controller/topic-operations.js';
 import { logger } from '../../observability/logger.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { ProduceRequest, ProduceRequestPartitionProduceData } from '../../protocol/generated/api/00-produce.js';

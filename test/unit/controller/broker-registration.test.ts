@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BrokerConfig } from '../../../src/config/broker-config.js';
-import { Controller, type ControllerRecord } from '../../../src/controller/controller.js';
+import { Controller } from '../../../src/controller/controller.js';
+import { liveBrokerIds } from '../../../src/metadata/image.js';
 import { MetadataStore } from '../../../src/metadata/metadata-store.js';
+import type { MetadataRecord } from '../../../src/metadata/records.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 
 function setup() {
   const store = MetadataStore.open(null, 1);
-  const committed: ControllerRecord[][] = [];
+  const committed: (readonly MetadataRecord[])[] = [];
   const controller = new Controller(
     {
       image: () => store.image(),
@@ -51,7 +53,7 @@ test('a registration is a fenced RegisterBrokerRecord whose epoch is its offset;
     },
   ]);
   assert.equal(store.snapshot().offset, 1, 'the record sits at the offset used as the epoch');
-  assert.deepEqual(store.image().liveBrokerIds(), [], 'a fenced broker is not live');
+  assert.deepEqual(liveBrokerIds(store.image()), [], 'a fenced broker is not live');
   const created = await controller.createTopics(
     [{ name: 'early', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
     false,
@@ -60,7 +62,7 @@ test('a registration is a fenced RegisterBrokerRecord whose epoch is its offset;
 
   assert.deepEqual(await controller.unfenceBroker(1, 1n), { errorCode: 0, errorMessage: null });
   assert.deepEqual(committed[2], [{ type: 'UnfenceBrokerRecord', data: { id: 1, epoch: 1n } }]);
-  assert.deepEqual(store.image().liveBrokerIds(), [1]);
+  assert.deepEqual(liveBrokerIds(store.image()), [1]);
   const b = store.snapshot().brokers.get(1);
   assert.equal(b?.fenced, false);
   assert.equal(b?.rack, 'r1');
@@ -112,7 +114,7 @@ test('a new incarnation with a changed address replaces the registration; the ol
   assert.equal(stale.errorCode, ErrorCode.STALE_BROKER_EPOCH);
   assert.equal((await controller.fenceBroker(1, a.brokerEpoch)).errorCode, ErrorCode.STALE_BROKER_EPOCH);
   assert.equal((await controller.unfenceBroker(1, b.brokerEpoch)).errorCode, 0);
-  assert.deepEqual(store.image().liveBrokerIds(), [1]);
+  assert.deepEqual(liveBrokerIds(store.image()), [1]);
 });
 
 test('fencing takes a broker out of the live set; unregistering removes it; unknown brokers are BROKER_ID_NOT_REGISTERED', async () => {
@@ -126,11 +128,11 @@ test('fencing takes a broker out of the live set; unregistering removes it; unkn
     });
     await controller.unfenceBroker(id, r.brokerEpoch);
   }
-  assert.deepEqual(store.image().liveBrokerIds(), [1, 2]);
+  assert.deepEqual(liveBrokerIds(store.image()), [1, 2]);
   const epoch2 = store.snapshot().brokers.get(2)?.epoch as bigint;
   assert.equal((await controller.fenceBroker(2, epoch2)).errorCode, 0);
   assert.deepEqual(committed.at(-1), [{ type: 'FenceBrokerRecord', data: { id: 2, epoch: epoch2 } }]);
-  assert.deepEqual(store.image().liveBrokerIds(), [1]);
+  assert.deepEqual(liveBrokerIds(store.image()), [1]);
   assert.equal(store.snapshot().brokers.get(2)?.fenced, true, 'still registered');
 
   assert.equal((await controller.unregisterBroker(2)).errorCode, 0);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BrokerConfig } from '../../../src/config/broker-config.js';
-import { Controller, type ControllerRecord } from '../../../src/controller/controller.js';
+import { Controller } from '../../../src/controller/controller.js';
 import { assignReplicas } from '../../../src/controller/replica-placement.js';
 import { validateTopicName } from '../../../src/controller/topic-name.js';
 import { MetadataStore } from '../../../src/metadata/metadata-store.js';
+import type { MetadataRecord } from '../../../src/metadata/records.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 
 function setup() {
@@ -24,10 +25,10 @@ function setup() {
       },
     },
   ]);
-  const committed: ControllerRecord[][] = [];
+  const committed: (readonly MetadataRecord[])[] = [];
   const port = {
     image: () => store.image(),
-    commit: async (r: ControllerRecord[]) => {
+    commit: async (r: readonly MetadataRecord[]) => {
       committed.push(r);
       await store.commit(r);
     },

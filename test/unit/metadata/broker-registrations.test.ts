@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BrokerConfig } from '../../../src/config/broker-config.js';
-import { Controller, type ControllerRecord } from '../../../src/controller/controller.js';
+import { Controller } from '../../../src/controller/controller.js';
 import { applyRecords } from '../../../src/metadata/apply-records.js';
-import { EMPTY_IMAGE } from '../../../src/metadata/image.js';
-import { decodeMetadataRecord, encodeMetadataRecord, MetadataStore } from '../../../src/metadata/metadata-store.js';
+import { EMPTY_IMAGE, liveBrokerIds } from '../../../src/metadata/image.js';
+import { MetadataStore } from '../../../src/metadata/metadata-store.js';
+import type { MetadataRecord } from '../../../src/metadata/records.js';
+import { decodeMetadataRecord, encodeMetadataRecord } from '../../../src/metadata/records.js';
 import { Reader } from '../../../src/protocol/primitives/reader.js';
 
 function tmp(t: { after: (fn: () => void) => void }): string {
@@ -16,7 +18,7 @@ function tmp(t: { after: (fn: () => void) => void }): string {
   return d;
 }
 
-const register = (epoch: bigint, host: string, incarnationId: string): ControllerRecord => ({
+const register = (epoch: bigint, host: string, incarnationId: string): MetadataRecord => ({
   type: 'RegisterBrokerRecord',
   data: {
     brokerId: 3,
@@ -33,7 +35,7 @@ const register = (epoch: bigint, host: string, incarnationId: string): Controlle
 });
 
 test('broker registration records round-trip in KRaft framing with their api keys and versions', () => {
-  const records: ControllerRecord[] = [
+  const records: MetadataRecord[] = [
     register(5n, 'h.example', '11111111-2222-4333-8444-555555555555'),
     { type: 'UnfenceBrokerRecord', data: { id: 3, epoch: 5n } },
     { type: 'FenceBrokerRecord', data: { id: 3, epoch: 5n } },
@@ -118,5 +120,5 @@ test('registrations are durable: a reopened store has them, and a restart with a
   assert.deepEqual(now?.endpoints, [{ name: 'PLAINTEXT', host: 'new.example', port: 19092, securityProtocol: 0 }]);
   assert.equal(now?.rack, 'r2');
   assert.equal(now?.fenced, false);
-  assert.deepEqual(third.store.image().liveBrokerIds(), [1]);
+  assert.deepEqual(liveBrokerIds(third.store.image()), [1]);
 });

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ControllerRecord } from '../../../src/controller/controller.js';
 import { applyRecords } from '../../../src/metadata/apply-records.js';
 import { EMPTY_IMAGE } from '../../../src/metadata/image.js';
-import { decodeMetadataRecord, encodeMetadataRecord, MetadataStore } from '../../../src/metadata/metadata-store.js';
+import { MetadataStore } from '../../../src/metadata/metadata-store.js';
+import type { MetadataRecord } from '../../../src/metadata/records.js';
+import { decodeMetadataRecord, encodeMetadataRecord } from '../../../src/metadata/records.js';
 
 function tmp(t: { after: (fn: () => void) => void }): string {
   const d = mkdtempSync(join(tmpdir(), 'jocko-md-'));
@@ -17,9 +18,9 @@ function tmp(t: { after: (fn: () => void) => void }): string {
 
 const topicId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-function createTopic(n: number, partitions: number): ControllerRecord[] {
+function createTopic(n: number, partitions: number): MetadataRecord[] {
   const id = topicId(n);
-  const out: ControllerRecord[] = [{ type: 'TopicRecord', data: { name: `t${n}`, topicId: id } }];
+  const out: MetadataRecord[] = [{ type: 'TopicRecord', data: { name: `t${n}`, topicId: id } }];
   for (let p = 0; p < partitions; p++) {
     out.push({
       type: 'PartitionRecord',
@@ -30,7 +31,7 @@ function createTopic(n: number, partitions: number): ControllerRecord[] {
 }
 
 test('every record type round-trips through the KRaft framing', () => {
-  const records: ControllerRecord[] = [
+  const records: MetadataRecord[] = [
     ...createTopic(1, 2),
     { type: 'ConfigRecord', data: { resourceType: 2, resourceName: 't1', name: 'retention.ms', value: '1000' } },
     { type: 'ConfigRecord', data: { resourceType: 2, resourceName: 't1', name: 'retention.ms', value: null } },

@@ -1,0 +1,36 @@
+import type { BrokerConfig } from '../config/broker-config.js';
+import type { MetadataRecord } from '../metadata/records.js';
+
+/**
+ * What a controller operation decides: the records to append to the metadata log and the
+ * answer to give once they are committed. Operations are pure functions of the image and the
+ * request (Kafka's QuorumController: a ControllerResult of records and response); appending,
+ * waiting for the commit and answering is the runtime's job.
+ */
+export interface ControllerResult<T> {
+  readonly records: readonly MetadataRecord[];
+  readonly response: T;
+}
+
+/** The inputs an operation takes besides the image and the request: config, and randomness behind a door. */
+export interface ControllerContext {
+  readonly config: BrokerConfig;
+  /** A fresh random topic id (a UUID). */
+  newTopicId(): string;
+}
+
+export interface SimpleResult {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+/** Kafka's ConfigResource types. */
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+export const ZERO_TOPIC_ID = '00000000-0000-0000-0000-000000000000';
+
+const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+
+export function isInternalTopic(name: string): boolean {
+  return INTERNAL_TOPICS.has(name);
+}
