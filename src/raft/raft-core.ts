@@ -569,9 +569,11 @@ export class RaftCore<R> {
     // election timeout. Restarting it on every new epoch lets candidates that cannot win stay in
     // step and keep the voter that could from ever standing.
     const electionDeadline =
-      prev.role === 'candidate' || prev.role === 'unattached'
-        ? prev.electionDeadline
-        : this.now + this.randomElectionTimeout();
+      prev.role === 'candidate'
+        ? Math.max(prev.electionDeadline, prev.backoffUntil ?? 0)
+        : prev.role === 'unattached'
+          ? prev.electionDeadline
+          : this.now + this.randomElectionTimeout();
     this.leaveLeadership();
     this.state = {
       role: 'unattached',
@@ -869,6 +871,16 @@ export class RaftCore<R> {
         break;
       case 'candidate':
         granted = candidate.id === this.config.nodeId;
+        if (!granted && this.isLogUpToDate(req.lastOffsetEpoch, req.lastOffset)) {
+          // Another candidate of this epoch holds at least our log: it can win where we may not
+          // (our voters may be stale). Without pre-vote (KIP-996), a candidate that always
+          // reaches the next epoch first takes that vote from it every round; stand back for
+          // longer than its election timeout so it stands first, then vote for it.
+          s.backoffUntil = Math.max(
+            s.backoffUntil ?? 0,
+            this.now + this.config.electionTimeoutMs + this.randomElectionTimeout(),
+          );
+        }
         break;
       default:
         granted = false;

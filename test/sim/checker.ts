@@ -36,6 +36,8 @@ function sameEntry(a: LogEntry, b: LogEntry): boolean {
 export class Checker {
   /** The committed history: epoch and entry per offset, and the state machine's hash after it. */
   private readonly epochs: number[] = [];
+  /** The epoch of the node whose high watermark first passed each offset (when it was committed). */
+  private readonly commitEpochs: number[] = [];
   private readonly entries: LogEntry[] = [];
   private readonly hashAfter: number[] = [];
   private readonly countAfter: number[] = [];
@@ -138,7 +140,7 @@ export class Checker {
    * A node's high watermark is `hw`: everything below it must match the committed history (and
    * extends it when this node is the first to commit that far).
    */
-  checkHighWatermark(node: CheckedNode, hw: number, voters: readonly Voter[]): void {
+  checkHighWatermark(node: CheckedNode, hw: number, voters: readonly Voter[], epoch: number): void {
     const log = node.log;
     if (hw > log.endOffset()) violation(`n${node.id} high watermark ${hw} is beyond its log end ${log.endOffset()}`);
     this.extendMatch(node);
@@ -167,6 +169,7 @@ export class Checker {
           this.votersAt.push({ offset: o, voters: e.record.voters });
         }
         this.epochs.push(b.epoch);
+        this.commitEpochs.push(epoch);
         this.entries.push(e);
         this.hashAfter.push(h);
         this.countAfter.push(c);
@@ -194,12 +197,23 @@ export class Checker {
     );
   }
 
-  /** A new leader holds every committed record. */
+  /**
+   * Raft's leader completeness: a leader of epoch E holds every record committed in an epoch
+   * before E. (A leader of an older epoch can still be elected late, by votes granted in that
+   * epoch; it cannot commit anything, and it need not hold what later epochs committed.)
+   */
   checkNewLeader(node: CheckedNode, epoch: number): void {
     this.extendMatch(node);
-    if (node.matchLen < this.committed) {
+    let need = 0;
+    for (let o = this.commitEpochs.length - 1; o >= 0; o--) {
+      if (this.commitEpochs[o]! < epoch) {
+        need = o + 1;
+        break;
+      }
+    }
+    if (node.matchLen < need) {
       violation(
-        `n${node.id} became leader of epoch ${epoch} without committed offset ${node.matchLen} (committed up to ${this.committed})`,
+        `n${node.id} became leader of epoch ${epoch} without committed offset ${node.matchLen} (committed up to ${this.committed}, ${need} of it before epoch ${epoch})`,
       );
     }
   }

@@ -445,7 +445,7 @@ export class Simulation {
     const hw = core.highWatermark;
     if (hw < node.lifeHw) violation(`n${node.id} high watermark went back from ${node.lifeHw} to ${hw}`);
     node.lifeHw = hw;
-    this.checker.checkHighWatermark(node, hw, core.voters);
+    this.checker.checkHighWatermark(node, hw, core.voters, core.epoch);
   }
 
   private scheduleTimer(node: SimNode, afterTick: boolean): void {
