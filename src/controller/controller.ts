@@ -263,6 +263,7 @@ export class Controller {
           overrides,
         });
         if (validateOnly) continue;
+        warnIgnoredTopicSettings(t.name, overrides);
         records.push({ type: 'TopicRecord', data: { name: t.name, topicId } });
         for (const [name, value] of Object.entries(overrides)) {
           records.push({
@@ -582,6 +583,7 @@ export class Controller {
         return { errorCode: p.errorCode, errorMessage: p.message };
       }
       if (opts.validateOnly) return { errorCode: 0, errorMessage: null };
+      if (resourceType === ResourceType.TOPIC) warnIgnoredTopicSettings(resourceName, changes);
       const records: ControllerRecord[] = Object.entries(changes).map(([name, value]) => ({
         type: 'ConfigRecord',
         data: { resourceType, resourceName, name, value },
@@ -589,6 +591,19 @@ export class Controller {
       if (records.length > 0) await this.metadata.commit(records);
       return { errorCode: 0, errorMessage: null };
     });
+  }
+}
+
+/**
+ * Settings Kafka 3.x still accepted but deprecated (removed in Kafka 4.0, such as
+ * message.format.version) are accepted so tools written for Kafka 3 keep working, and have no
+ * effect: say so where an operator looks.
+ */
+function warnIgnoredTopicSettings(topic: string, settings: Readonly<Record<string, string | null>>): void {
+  for (const [name, value] of Object.entries(settings)) {
+    if (value !== null && topicConfigDef(name)?.deprecated === true) {
+      log.warn('deprecated topic setting accepted and ignored (removed in Kafka 4.0)', { topic, name, value });
+    }
   }
 }
 
