@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
+import { brokerConfigDef } from './config/broker-configs.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
 import { Controller, isInternalTopic } from './controller/controller.js';
 import { GroupService } from './coordinator/group/group-service.js';
@@ -123,6 +124,8 @@ export class Broker {
   private transactions: TransactionService | null = null;
   private staticConfig: BrokerConfig | null = null;
   private effectiveConfig: BrokerConfig | null = null;
+  /** Dynamic configs already reported as accepted but not in effect (once per name). */
+  private readonly reportedNotInEffect = new Set<string>();
   private readonly topicViews = new Map<string, TopicView>();
   private readonly logConfigs = new Map<string, LogConfig>();
   private controller: Controller | null = null;
@@ -210,6 +213,7 @@ export class Broker {
         broker: Object.fromEntries(image.configs.get(`broker:${this.brokerId}`) ?? []),
       };
       this.effectiveConfig = (this.staticConfig as BrokerConfig).withDynamicConfigs(dyn).config;
+      this.noteAcceptedNotInEffect(dyn);
       this.topicViews.clear();
       this.logConfigs.clear();
       for (const t of image.topicsByName.values()) this.topicViews.set(t.name, topicView(t));
@@ -415,6 +419,22 @@ export class Broker {
     const unfenced = await controller.unfenceBroker(this.brokerId, registered.brokerEpoch);
     if (unfenced.errorCode !== 0) throw new Error(`unfencing failed: ${unfenced.errorMessage}`);
     this.controller = controller;
+  }
+
+  private noteAcceptedNotInEffect(dyn: {
+    readonly clusterDefault: Readonly<Record<string, string>>;
+    readonly broker: Readonly<Record<string, string>>;
+  }): void {
+    for (const [layer, values] of [
+      ['cluster default', dyn.clusterDefault],
+      ['this broker', dyn.broker],
+    ] as const) {
+      for (const name of Object.keys(values)) {
+        if (brokerConfigDef(name)?.notInEffect !== true || this.reportedNotInEffect.has(name)) continue;
+        this.reportedNotInEffect.add(name);
+        log.warn('dynamic broker config accepted, not in effect', { name, for: layer });
+      }
+    }
   }
 
   private logConfig(topic: string): LogConfig {
