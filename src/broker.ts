@@ -126,6 +126,8 @@ export class Broker {
   private effectiveConfig: BrokerConfig | null = null;
   /** Dynamic configs already reported as accepted but not in effect (once per name). */
   private readonly reportedNotInEffect = new Set<string>();
+  /** Topic ids of the last metadata image, to tell which topics a new image deleted. */
+  private knownTopicIds = new Map<string, string>();
   private readonly topicViews = new Map<string, TopicView>();
   private readonly logConfigs = new Map<string, LogConfig>();
   private controller: Controller | null = null;
@@ -214,6 +216,10 @@ export class Broker {
       };
       this.effectiveConfig = (this.staticConfig as BrokerConfig).withDynamicConfigs(dyn).config;
       this.noteAcceptedNotInEffect(dyn);
+      const deleted = new Set<string>();
+      for (const [name, id] of this.knownTopicIds) if (image.topicsByName.get(name)?.id !== id) deleted.add(name);
+      this.knownTopicIds = new Map([...image.topicsByName.values()].map((t) => [t.name, t.id]));
+      if (deleted.size > 0) this.groups?.core.onTopicsDeleted(deleted);
       this.topicViews.clear();
       this.logConfigs.clear();
       for (const t of image.topicsByName.values()) this.topicViews.set(t.name, topicView(t));
