@@ -1374,7 +1374,7 @@ export class GroupCoordinator {
       if (records.length === 0) continue;
       removed += records.length;
       const group = this.groups.get(groupId);
-      if (group !== undefined && group.is('Empty') && !this.offsets.hasOffsets(groupId)) {
+      if (group?.is('Empty') && !this.offsets.hasOffsets(groupId)) {
         group.transitionTo('Dead', now);
         this.groups.delete(groupId);
         records.push({ key: groupMetadataKey(groupId), value: null });
