@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
+import { brokerConfigDef } from './config/broker-configs.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
 import { Controller } from './controller/controller.js';
 import { isInternalTopic } from './controller/controller-operation.js';
@@ -137,6 +138,8 @@ export class Broker {
   private transactions: TransactionService | null = null;
   private staticConfig: BrokerConfig | null = null;
   private effectiveConfig: BrokerConfig | null = null;
+  /** Dynamic configs already reported as accepted but not in effect (once per name). */
+  private readonly reportedNotInEffect = new Set<string>();
   private readonly topicViews = new Map<string, TopicView>();
   private readonly logConfigs = new Map<string, LogConfig>();
   private controller: Controller | null = null;
@@ -234,6 +237,10 @@ export class Broker {
       const brokerConfigsChanged =
         delta.changedConfigs.has('broker:') || delta.changedConfigs.has(`broker:${this.brokerId}`);
       if (brokerConfigsChanged) this.applyBrokerConfigs(image);
+      // Kafka drops the committed offsets of deleted topics (GroupCoordinator.onPartitionsDeleted).
+      if (delta.removedTopics.size > 0) {
+        this.groups?.core.onTopicsDeleted(new Set([...delta.removedTopics.values()].map((t) => t.name)));
+      }
       for (const t of delta.removedTopics.values()) {
         // The name may already belong to a topic created in the same batch.
         if (this.topicViews.get(t.name)?.id === t.id) this.topicViews.delete(t.name);
@@ -459,6 +466,22 @@ export class Broker {
     this.controller = controller;
   }
 
+  private noteAcceptedNotInEffect(dyn: {
+    readonly clusterDefault: Readonly<Record<string, string>>;
+    readonly broker: Readonly<Record<string, string>>;
+  }): void {
+    for (const [layer, values] of [
+      ['cluster default', dyn.clusterDefault],
+      ['this broker', dyn.broker],
+    ] as const) {
+      for (const name of Object.keys(values)) {
+        if (brokerConfigDef(name)?.notInEffect !== true || this.reportedNotInEffect.has(name)) continue;
+        this.reportedNotInEffect.add(name);
+        log.warn('dynamic broker config accepted, not in effect', { name, for: layer });
+      }
+    }
+  }
+
   private logConfig(topic: string): LogConfig {
     let c = this.logConfigs.get(topic);
     if (c === undefined) {
@@ -476,6 +499,7 @@ export class Broker {
       broker: Object.fromEntries(image.configs.get(`broker:${this.brokerId}`) ?? []),
     };
     this.effectiveConfig = (this.staticConfig as BrokerConfig).withDynamicConfigs(dyn).config;
+    this.noteAcceptedNotInEffect(dyn);
   }
 
   /** Hands a topic's (re)computed log config to its partitions hosted here. */

@@ -16,7 +16,7 @@
  * built in the same order, so its first entry always names the value in force.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import { BROKER_CONFIGS, brokerConfigDef } from './broker-configs.js';
+import { BROKER_CONFIGS, brokerConfigDef, THREAD_POOL_CONFIGS } from './broker-configs.js';
 import {
   type BrokerConfigDef,
   type BrokerSynonym,
@@ -178,6 +178,11 @@ export class BrokerConfig {
       const def = brokerConfigDef(name);
       if (def === undefined) {
         warnings.push({ name, origin, where, message: unknownBrokerConfigMessage(name) });
+        return;
+      }
+      if (def.notInEffect) {
+        // Start-up settings take effect or are refused; this one Jocko only stores when set dynamically.
+        warnings.push({ name, origin, where, message: `${name} is not in effect in Jocko and was ignored.` });
         return;
       }
       if (def.deprecated) {
@@ -660,6 +665,21 @@ function dynamicUpdateProblem(name: string, raw: string | null, target: DynamicT
   return parsed.ok ? null : { name, errorCode: ErrorCode.INVALID_REQUEST, message: parsed.error };
 }
 
+/** Kafka's DynamicThreadPool check: at least 1, at least half and at most double the value in force. */
+function threadPoolProblem(name: string, value: number, current: number): ConfigProblem | null {
+  if (value === current) return null;
+  const failed = `Dynamic thread count update validation failed for ${name}=${value}`;
+  const message =
+    value <= 0
+      ? `${failed}, value should be at least 1`
+      : value < current / 2
+        ? `${failed}, value should be at least half the current value ${current}`
+        : value > current * 2
+          ? `${failed}, value should not be greater than double the current value ${current}`
+          : null;
+  return message === null ? null : { name, errorCode: ErrorCode.INVALID_REQUEST, message };
+}
+
 /**
  * Check an AlterConfigs / IncrementalAlterConfigs change of broker configs before it is
  * written. `changes` maps names to new values (null = delete the override). Returns the
@@ -673,6 +693,11 @@ export function validateBrokerConfigUpdate(
   const problems: ConfigProblem[] = [];
   for (const [name, raw] of Object.entries(changes)) {
     const p = dynamicUpdateProblem(name, raw, target);
+    if (p !== null) problems.push(p);
+  }
+  for (const [name, raw] of Object.entries(changes)) {
+    if (raw === null || !THREAD_POOL_CONFIGS.has(name)) continue;
+    const p = threadPoolProblem(name, Number(raw.trim()), current.getNumber(name));
     if (p !== null) problems.push(p);
   }
   if (problems.length > 0) return problems;

@@ -17,8 +17,6 @@ import {
   oneOf,
 } from './config-def.js';
 
-const MIB = 1024 * 1024;
-
 /** `name://host:port`, host may be empty (all interfaces) or a bracketed IPv6 address. */
 const LISTENER_RE = /^[A-Za-z0-9_]+:\/\/(\[[0-9A-Fa-f:.]*\]|[^:/[\]\s]*):\d{1,5}$/;
 
@@ -38,14 +36,24 @@ const nonEmptyDistinctList = custom('non-empty list without duplicates', (value:
   return null;
 });
 
+const MIB = 1024 * 1024;
+
 export const diskPercent = custom('-1 (off) or [1,...,100]', (value) => {
   if (typeof value !== 'number') return null;
   return value === -1 || (value >= 1 && value <= 100) ? null : 'Value must be -1 or between 1 and 100';
 });
 
+/**
+ * The least topic segment.bytes: Kafka 3.x's (the v0 record overhead). Kafka 4.0 raised it to
+ * 1 MiB (KIP-1030); a topic override that small is harmless here, and tools and test suites
+ * written for Kafka 3 set one. The broker-wide log.segment.bytes keeps Kafka 4's 1 MiB.
+ */
+export const SEGMENT_BYTES_MIN = 14;
+
 /** Versions like 0.10.2, 2.8, 3.0-IV1 (the deprecated message format setting). */
 export const metadataVersion = custom('[0.8.0, ..., 3.0-IV1, ...]', (value) =>
-  typeof value === 'string' && /^\d+\.\d+(\.\d+)?(-IV\d+)?$/.test(value) ? null : 'Unknown metadata.version',
+  // Kafka reads the first three parts of a 0.x version, so 0.10.2.1 is 0.10.2.
+  typeof value === 'string' && /^\d+\.\d+(\.\d+){0,2}(-IV\d+)?$/.test(value) ? null : 'Unknown metadata.version',
 );
 
 export const COMPRESSION_TYPES = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] as const;
@@ -59,6 +67,209 @@ export const gzipLevel = custom('[1,...,9] or -1', (value) =>
 );
 export const lz4Level = between(1, 17);
 export const zstdLevel = between(-131072, 22);
+
+/**
+ * Dynamic broker configs Kafka accepts (DynamicBrokerConfig.AllDynamicConfigs, with Kafka's
+ * types, defaults, validators and update modes) that Jocko does not act on: threads it does not
+ * have, Kerberos, JSSE-only TLS knobs, tiered storage. Tools set them through AlterConfigs /
+ * IncrementalAlterConfigs, so they are stored and described; the broker logs once that each is
+ * accepted but not in effect.
+ */
+const notInEffect = (
+  name: string,
+  type: 'string' | 'class' | 'password' | 'list' | 'int' | 'short' | 'long' | 'double',
+  def: string | number | readonly string[] | null,
+  dynamic: 'per-broker' | 'cluster-wide',
+  doc: string,
+  validator?: ReturnType<typeof atLeast>,
+): BrokerConfigDef =>
+  // biome-ignore lint/suspicious/noExplicitAny: one helper for every type; defineBroker checks the pairing at its call sites
+  b(name, type as any, def as any, {
+    importance: 'low',
+    dynamic,
+    notInEffect: true,
+    doc: `${doc} Accepted for compatibility; not in effect in Jocko.`,
+    ...(validator !== undefined ? { validator } : {}),
+  });
+
+const ACCEPTED_NOT_IN_EFFECT: readonly BrokerConfigDef[] = [
+  notInEffect(
+    'principal.builder.class',
+    'class',
+    'org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder',
+    'per-broker',
+    'Builds the principal of a connection.',
+  ),
+  notInEffect('ssl.protocol', 'string', 'TLSv1.3', 'per-broker', 'JSSE protocol of the SSLContext.'),
+  notInEffect('ssl.provider', 'string', null, 'per-broker', 'JSSE security provider.'),
+  notInEffect('ssl.cipher.suites', 'list', [], 'per-broker', 'TLS cipher suites offered.'),
+  notInEffect('ssl.enabled.protocols', 'list', ['TLSv1.2', 'TLSv1.3'], 'per-broker', 'TLS protocol versions offered.'),
+  notInEffect('ssl.keymanager.algorithm', 'string', 'SunX509', 'per-broker', 'JSSE key manager factory algorithm.'),
+  notInEffect('ssl.trustmanager.algorithm', 'string', 'PKIX', 'per-broker', 'JSSE trust manager factory algorithm.'),
+  notInEffect(
+    'ssl.endpoint.identification.algorithm',
+    'string',
+    'https',
+    'per-broker',
+    'Host name check of the peer certificate.',
+  ),
+  notInEffect('ssl.secure.random.implementation', 'string', null, 'per-broker', 'SecureRandom PRNG implementation.'),
+  notInEffect('ssl.engine.factory.class', 'class', null, 'per-broker', 'Custom SSLEngine factory.'),
+  notInEffect(
+    'sasl.mechanism.inter.broker.protocol',
+    'string',
+    'GSSAPI',
+    'per-broker',
+    'SASL mechanism brokers use between themselves.',
+  ),
+  notInEffect('sasl.jaas.config', 'password', null, 'per-broker', 'JAAS login context parameters.'),
+  notInEffect('sasl.kerberos.service.name', 'string', null, 'per-broker', 'Kerberos principal name Kafka runs as.'),
+  notInEffect('sasl.kerberos.kinit.cmd', 'string', '/usr/bin/kinit', 'per-broker', 'Kerberos kinit command path.'),
+  notInEffect(
+    'sasl.kerberos.ticket.renew.window.factor',
+    'double',
+    0.8,
+    'per-broker',
+    'Share of the ticket lifetime after which it is renewed.',
+  ),
+  notInEffect(
+    'sasl.kerberos.ticket.renew.jitter',
+    'double',
+    0.05,
+    'per-broker',
+    'Random jitter added to the renewal time.',
+  ),
+  notInEffect(
+    'sasl.kerberos.min.time.before.relogin',
+    'long',
+    60000,
+    'per-broker',
+    'Least time between Kerberos refresh attempts, in ms.',
+  ),
+  notInEffect(
+    'sasl.kerberos.principal.to.local.rules',
+    'list',
+    ['DEFAULT'],
+    'per-broker',
+    'Rules mapping Kerberos principals to short names.',
+  ),
+  notInEffect(
+    'sasl.login.refresh.window.factor',
+    'double',
+    0.8,
+    'per-broker',
+    'Share of the credential lifetime after which it is refreshed.',
+    between(0.5, 1.0),
+  ),
+  notInEffect(
+    'sasl.login.refresh.window.jitter',
+    'double',
+    0.05,
+    'per-broker',
+    'Random jitter added to the refresh time.',
+    between(0.0, 0.25),
+  ),
+  notInEffect(
+    'sasl.login.refresh.min.period.seconds',
+    'short',
+    60,
+    'per-broker',
+    'Least time between credential refreshes, in seconds.',
+    between(0, 900),
+  ),
+  notInEffect(
+    'sasl.login.refresh.buffer.seconds',
+    'short',
+    300,
+    'per-broker',
+    'Time kept before credential expiry when refreshing, in seconds.',
+    between(0, 3600),
+  ),
+  notInEffect(
+    'max.connection.creation.rate',
+    'int',
+    INT_MAX,
+    'cluster-wide',
+    'Most new connections per second on the broker.',
+    atLeast(0),
+  ),
+  notInEffect(
+    'num.network.threads',
+    'int',
+    3,
+    'cluster-wide',
+    'Threads receiving requests and sending responses.',
+    atLeast(1),
+  ),
+  notInEffect('num.io.threads', 'int', 8, 'cluster-wide', 'Threads processing requests.', atLeast(1)),
+  notInEffect(
+    'num.recovery.threads.per.data.dir',
+    'int',
+    2,
+    'cluster-wide',
+    'Threads per log directory for recovery and shutdown flushes.',
+    atLeast(1),
+  ),
+  notInEffect('background.threads', 'int', 10, 'cluster-wide', 'Threads for background tasks.', atLeast(1)),
+  notInEffect(
+    'metric.reporters',
+    'list',
+    ['org.apache.kafka.common.metrics.JmxReporter'],
+    'cluster-wide',
+    'Metric reporter classes.',
+  ),
+  notInEffect(
+    'remote.log.index.file.cache.total.size.bytes',
+    'long',
+    1073741824,
+    'cluster-wide',
+    'Size of the remote index file cache.',
+    atLeast(1),
+  ),
+  notInEffect(
+    'remote.fetch.max.wait.ms',
+    'int',
+    500,
+    'cluster-wide',
+    'Longest wait for a remote fetch, in ms.',
+    atLeast(1),
+  ),
+  notInEffect(
+    'remote.log.manager.copy.max.bytes.per.second',
+    'long',
+    LONG_MAX,
+    'cluster-wide',
+    'Copy quota to remote storage.',
+    atLeast(1),
+  ),
+  notInEffect(
+    'remote.log.manager.fetch.max.bytes.per.second',
+    'long',
+    LONG_MAX,
+    'cluster-wide',
+    'Fetch quota from remote storage.',
+    atLeast(1),
+  ),
+  notInEffect(
+    'remote.list.offsets.request.timeout.ms',
+    'long',
+    30000,
+    'cluster-wide',
+    'Timeout of ListOffsets served from remote storage, in ms.',
+    atLeast(1),
+  ),
+];
+
+/**
+ * Kafka's DynamicThreadPool rule: a dynamic change of these may at most halve or double the
+ * value in force.
+ */
+export const THREAD_POOL_CONFIGS: ReadonlySet<string> = new Set([
+  'num.io.threads',
+  'num.replica.fetchers',
+  'num.recovery.threads.per.data.dir',
+  'background.threads',
+]);
 
 export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
   // ---- identity and listeners
@@ -756,6 +967,7 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     dynamic: 'per-broker',
     doc: 'SASL mechanisms offered to clients.',
   }),
+  ...ACCEPTED_NOT_IN_EFFECT,
 ]);
 
 export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, BrokerConfigDef> = indexByName(BROKER_CONFIGS);

@@ -136,6 +136,11 @@ export type BrokerConfigDef = TypedDefault &
   CommonFields & {
     readonly scope: 'broker';
     readonly dynamic: DynamicMode;
+    /**
+     * Kafka takes it as a dynamic broker config and Jocko does not act on it: AlterConfigs stores
+     * it (with Kafka's validation) and DescribeConfigs shows it; at start-up it is ignored with a warning.
+     */
+    readonly notInEffect: boolean;
   };
 
 export type TopicConfigDef = TypedDefault &
@@ -165,6 +170,7 @@ interface DefineOptions {
 
 export interface BrokerDefineOptions extends DefineOptions {
   readonly dynamic: DynamicMode;
+  readonly notInEffect?: boolean;
 }
 
 export interface TopicDefineOptions extends DefineOptions {
@@ -189,6 +195,7 @@ export function defineBroker<T extends ConfigTypeName>(
     deprecated: options.deprecated ?? false,
     scope: 'broker',
     dynamic: options.dynamic,
+    notInEffect: options.notInEffect ?? false,
   }) as BrokerConfigDef;
 }
 

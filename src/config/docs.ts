@@ -80,7 +80,8 @@ function row(cells: readonly string[]): string {
 }
 
 function nameCell(def: ConfigDef): string {
-  return `\`${def.name}\`${def.deprecated ? ' (deprecated)' : ''}`;
+  const note = def.deprecated ? ' (deprecated)' : def.scope === 'broker' && def.notInEffect ? ' (not in effect)' : '';
+  return `\`${def.name}\`${note}`;
 }
 
 export function renderBrokerConfigTable(defs: readonly BrokerConfigDef[] = BROKER_CONFIGS): string {

@@ -10,6 +10,7 @@ import {
   gzipLevel,
   lz4Level,
   metadataVersion,
+  SEGMENT_BYTES_MIN,
   TIMESTAMP_TYPES,
   zstdLevel,
 } from './broker-configs.js';
@@ -24,8 +25,6 @@ import {
   type TopicConfigDef,
   defineTopic as t,
 } from './config-def.js';
-
-const MIB = 1024 * 1024;
 
 const throttledReplicas = (name: string) =>
   custom("'*' or partitionId:brokerId,...", (value) => {
@@ -233,10 +232,12 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = Object.freeze([
     doc: 'Age after which segments are deleted; -1 keeps them forever.',
   }),
   t('segment.bytes', 'int', 1073741824, {
-    validator: atLeast(MIB),
+    validator: atLeast(SEGMENT_BYTES_MIN),
     importance: 'medium',
     brokerSynonyms: ['log.segment.bytes'],
-    doc: 'Size at which the active segment is rolled.',
+    doc:
+      'Size at which the active segment is rolled. The least accepted value is 14 as in Kafka 3.x ' +
+      '(Kafka 4.0 raised it to 1 MiB, KIP-1030), so tools and test suites written for Kafka 3 keep working.',
   }),
   t('segment.index.bytes', 'int', 10485760, {
     validator: atLeast(4),

@@ -1,11 +1,17 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { IncrementalAlterOp } from '../config/config-values.js';
+import { topicConfigDef } from '../config/topic-configs.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { logger } from '../observability/logger.js';
 import * as brokerOps from './broker-operations.js';
 import { alterConfigs } from './config-operations.js';
-import type { ControllerContext, ControllerResult, SimpleResult } from './controller-operation.js';
+import {
+  type ControllerContext,
+  type ControllerResult,
+  ResourceType,
+  type SimpleResult,
+} from './controller-operation.js';
 import { randomTopicId } from './topic-id.js';
 import * as topicOps from './topic-operations.js';
 
@@ -67,11 +73,12 @@ export class Controller {
   ): Promise<topicOps.CreateTopicResult[]> {
     return this.run(
       (image) => topicOps.createTopics(image, this.context(), topics, validateOnly),
-      (results) => {
+      (results, records) => {
         for (const r of results) {
           if (r.errorCode === 0)
             log.info('created topic', { topic: r.name, topicId: r.topicId, partitions: r.numPartitions });
         }
+        warnIgnoredTopicSettings(records);
       },
     );
   }
@@ -102,7 +109,10 @@ export class Controller {
     ops: readonly IncrementalAlterOp[],
     opts: { replace: boolean; validateOnly: boolean },
   ): Promise<SimpleResult> {
-    return this.run((image) => alterConfigs(image, this.context(), resourceType, resourceName, ops, opts));
+    return this.run(
+      (image) => alterConfigs(image, this.context(), resourceType, resourceName, ops, opts),
+      (_, records) => warnIgnoredTopicSettings(records),
+    );
   }
 
   /** Allocates the next block of producer ids to a broker (Kafka's AllocateProducerIds). */
@@ -159,5 +169,23 @@ export class Controller {
         }
       },
     );
+  }
+}
+
+/**
+ * Settings Kafka 3.x still accepted but deprecated (removed in Kafka 4.0, such as
+ * message.format.version) are accepted so tools written for Kafka 3 keep working, and have no
+ * effect: say so where an operator looks.
+ */
+function warnIgnoredTopicSettings(records: readonly MetadataRecord[]): void {
+  for (const r of records) {
+    if (r.type !== 'ConfigRecord' || r.data.resourceType !== ResourceType.TOPIC || r.data.value === null) continue;
+    if (topicConfigDef(r.data.name)?.deprecated === true) {
+      log.warn('deprecated topic setting accepted and ignored (removed in Kafka 4.0)', {
+        topic: r.data.resourceName,
+        name: r.data.name,
+        value: r.data.value,
+      });
+    }
   }
 }

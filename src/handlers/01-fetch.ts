@@ -16,7 +16,8 @@ import {
   splitBatches,
 } from '../protocol/records/record-batch.js';
 import type { Partition, ReadResult } from '../replication/partition.js';
-import { clearTimer, setTimer } from '../runtime/timers.js';
+import type { Clock } from '../runtime/clock.js';
+import { setDeadlineTimer } from '../runtime/deadline-timer.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
 import type { ApiHandler } from './registry.js';
@@ -36,9 +37,9 @@ const EMPTY_RECORDS = Buffer.alloc(0);
  */
 interface PartitionRead extends PartitionResultSummary {
   readonly req: FetchPartitionRequest;
-  readonly partition: Partition | undefined;
+  partition: Partition | undefined;
   /** Error decided before reading (unknown topic, not leader, epoch fencing). */
-  readonly resolvedError: number;
+  resolvedError: number;
   errorCode: number;
   highWatermark: number;
   lastStableOffset: number;
@@ -112,18 +113,19 @@ function partitionData(services: BrokerServices, r: PartitionRead): FetchRespons
  * Long poll: resolves at the first append to any of the partitions or after maxWaitMs. One
  * callback serves every partition and unregisters itself from all of them.
  */
-function waitForAppend(reads: readonly PartitionRead[], maxWaitMs: number): Promise<void> {
+function waitForAppend(reads: readonly PartitionRead[], maxWaitMs: number, clock: Clock): Promise<void> {
   return new Promise<void>((resolve) => {
     const unsubscribe: Array<() => void> = [];
     let done = false;
     const finish = (): void => {
       if (done) return;
       done = true;
-      clearTimer(timer);
+      cancelTimer();
       for (const u of unsubscribe) u();
       resolve();
     };
-    const timer = setTimer(finish, maxWaitMs);
+    // max_wait_ms is a minimum for an answer without enough data: never earlier on the monotonic clock.
+    const cancelTimer = setDeadlineTimer(clock, maxWaitMs, finish);
     for (const r of reads) if (r.partition !== undefined) unsubscribe.push(r.partition.onAppend(finish));
   });
 }
@@ -247,6 +249,29 @@ class FetchOperation {
     r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
     r.records = null;
     r.hasRecords = false;
+  }
+
+  /**
+   * After a wake-up: a partition that is no longer hosted here (deleted, moved away) gets the
+   * error a new request would get, and so does a fenced leader epoch, so the fetch answers at once
+   * (Kafka's DelayedFetch cases A, C and E).
+   */
+  resolveAgain(): void {
+    for (const r of this.reads) {
+      if (r.partition === undefined) continue;
+      if (this.services.partition(r.req.topic, r.req.partition) === r.partition) {
+        r.resolvedError = epochError(r.partition, r.req.currentLeaderEpoch);
+        continue;
+      }
+      const topic = this.services.topic(r.req.topic);
+      const known = topic?.partitions.some((x) => x.partition === r.req.partition) ?? false;
+      r.partition = undefined;
+      r.resolvedError = known
+        ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+        : this.version >= 13
+          ? ErrorCode.UNKNOWN_TOPIC_ID
+          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    }
   }
 
   /** Whether any partition ended in an error (a fetch with errors answers at once). */
@@ -393,11 +418,23 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
         if (bytes >= req.minBytes || maxWait === 0 || reads.length === 0 || op.hasErrors()) {
           return op.respond(sessionId, usesTopicIds, include);
         }
-        return waitForAppend(reads, maxWait).then(() => {
-          const again = op.readAll();
-          if (again instanceof Promise) return again.then(() => op.respond(sessionId, usesTopicIds, include));
-          return op.respond(sessionId, usesTopicIds, include);
-        });
+        // Kafka's DelayedFetch completes early only once min_bytes have accumulated (or a partition
+        // has an error); otherwise it answers when max_wait_ms has passed.
+        const clock = services.clock;
+        const deadline = clock.monotonic() + maxWait;
+        const afterWake = (bytes: number): FetchResponseInit | Promise<FetchResponseInit> => {
+          if (bytes >= req.minBytes || op.hasErrors() || clock.monotonic() >= deadline) {
+            return op.respond(sessionId, usesTopicIds, include);
+          }
+          return wait();
+        };
+        const wait = (): Promise<FetchResponseInit> =>
+          waitForAppend(reads, deadline - clock.monotonic(), clock).then(() => {
+            op.resolveAgain();
+            const again = op.readAll();
+            return again instanceof Promise ? again.then(afterWake) : afterWake(again);
+          });
+        return wait();
       };
       const first = op.readAll();
       return first instanceof Promise ? first.then(afterFirstRead) : afterFirstRead(first);

@@ -102,18 +102,22 @@ export function metadataHandler(services: BrokerServices): ApiHandler<MetadataRe
             })),
             false,
           );
+          // Kafka answers a topic it starts creating in this request with LEADER_NOT_AVAILABLE and no
+          // partitions (also when a concurrent request created it first: TOPIC_ALREADY_EXISTS), so the
+          // client asks again; "no error" would tell it the topic already existed.
           for (const s of slots) {
             const res = results.find((r) => r.name === s.name);
-            const t = services.topic(s.name);
-            if (t !== undefined) topics[s.index] = describeTopic(t, alive);
-            else if (res !== undefined && res.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-              topics[s.index] = {
-                errorCode: res.errorCode === 0 ? ErrorCode.LEADER_NOT_AVAILABLE : res.errorCode,
-                name: s.name,
-                topicId: ZERO_UUID,
-                partitions: [],
-              };
-            }
+            const code = res?.errorCode ?? ErrorCode.LEADER_NOT_AVAILABLE;
+            topics[s.index] = {
+              errorCode:
+                code === 0 || code === ErrorCode.TOPIC_ALREADY_EXISTS || code === ErrorCode.REQUEST_TIMED_OUT
+                  ? ErrorCode.LEADER_NOT_AVAILABLE
+                  : code,
+              name: s.name,
+              topicId: ZERO_UUID,
+              isInternal: false,
+              partitions: [],
+            };
           }
         }
       }

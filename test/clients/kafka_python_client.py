@@ -12,6 +12,9 @@ probe) and "config", extra keyword arguments for the kafka-python client):
   describe_configs {"resource_type": topic|broker, "name"}
   alter_configs   {"resource_type": topic|broker, "name", "configs": {k: v}}
   list_offsets    {"topic", "partition"?, "spec"?: earliest|latest|<timestamp ms>}
+  metadata_request {"topics": [..], "allow_auto_topic_creation"?: bool (default true), "repeat"?: n}
+                  one Metadata v4 request per repeat through kafka-python's own network client; the
+                  raw per-topic error codes and partition counts of every answer, in order
 Prints one JSON line (see common.py).
 """
 
@@ -271,6 +274,41 @@ def list_offsets(bootstrap, cmd):
         consumer.close(autocommit=False)
 
 
+def metadata_request(bootstrap, cmd):
+    from kafka.client_async import KafkaClient
+    from kafka.protocol.metadata import MetadataRequest
+
+    client = KafkaClient(**common_kwargs(bootstrap, cmd))
+    deadline = time.monotonic() + timeout_ms(cmd) / 1000.0
+    try:
+        node = None
+        while node is None and time.monotonic() < deadline:
+            node = client.least_loaded_node()
+            if node is not None and not client.ready(node):
+                client.poll(timeout_ms=100)
+                node = node if client.is_ready(node) else None
+        if node is None:
+            raise Errors.NoBrokersAvailable("no broker became ready")
+        answers = []
+        for _ in range(int(cmd.get("repeat", 1))):
+            request = MetadataRequest[4](topics=cmd["topics"],
+                                         allow_auto_topic_creation=bool(cmd.get("allow_auto_topic_creation", True)))
+            future = client.send(node, request)
+            client.poll(future=future, timeout_ms=max(1, int((deadline - time.monotonic()) * 1000)))
+            if not future.is_done:
+                raise Errors.KafkaTimeoutError("no Metadata answer in time")
+            if future.failed():
+                raise future.exception
+            topics = {}
+            for t in future.value.topics:
+                # v4 topic entries: (error_code, topic, is_internal, partitions)
+                topics[t[1]] = {"error_code": t[0], "partitions": len(t[3])}
+            answers.append(topics)
+        return {"answers": answers}
+    finally:
+        client.close()
+
+
 OPS = {
     "metadata": metadata,
     "produce": produce,
@@ -280,6 +318,7 @@ OPS = {
     "describe_configs": describe_configs,
     "alter_configs": alter_configs,
     "list_offsets": list_offsets,
+    "metadata_request": metadata_request,
 }
 
 if __name__ == "__main__":

@@ -84,7 +84,9 @@ export type PythonCommand =
   | ({ op: 'delete_topic'; topic: string } & Common)
   | ({ op: 'describe_configs'; resource_type: 'topic' | 'broker'; name: string } & Common)
   | ({ op: 'alter_configs'; resource_type: 'topic' | 'broker'; name: string; configs: Record<string, string> } & Common)
-  | ({ op: 'list_offsets'; topic: string; partition?: number; spec?: 'earliest' | 'latest' | number } & Common);
+  | ({ op: 'list_offsets'; topic: string; partition?: number; spec?: 'earliest' | 'latest' | number } & Common)
+  /** kafka-python only: raw Metadata v4 requests, answered in order. */
+  | ({ op: 'metadata_request'; topics: string[]; allow_auto_topic_creation?: boolean; repeat?: number } & Common);
 
 export interface MetadataResult {
   cluster_id: string | null;
@@ -155,6 +157,7 @@ export interface ResultOf {
   describe_configs: DescribeConfigsResult;
   alter_configs: { altered: string[] };
   list_offsets: ListOffsetsResult;
+  metadata_request: { answers: Record<string, { error_code: number; partitions: number }>[] };
 }
 
 export type PythonReply<R> =

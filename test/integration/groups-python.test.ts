@@ -740,6 +740,63 @@ test('confluent-kafka static membership: a member with group.instance.id restart
   assertExactlyOnce([a, b, a2], produced, 'static membership');
 });
 
+test('confluent-kafka static membership: three members restarted one after another in a tight loop (the leader among them) never start a new generation', async (t) => {
+  const broker = await withBroker(t, { config: BROKER_CONFIG });
+  const admin = await kafkajsAdmin(t, kafkajsClient(broker.bootstrap));
+  const topic = uniqueTopic('grp-static-loop');
+  const group = uniqueGroup('grp-static-loop');
+  await createTopic(broker, topic);
+  const config = {
+    ...LIBRDKAFKA_MEMBER,
+    'session.timeout.ms': 20_000,
+    'partition.assignment.strategy': 'range',
+    'statistics.interval.ms': 200,
+    debug: 'cgrp',
+  };
+  const staticMember = (name: string, instance: string) =>
+    startMember(t, name, 'confluent-kafka', broker, {
+      topic,
+      group,
+      client_id: instance,
+      config: { ...config, 'group.instance.id': instance },
+    });
+  const members = new Map(['x', 'y', 'z'].map((i) => [i, staticMember(`${i}0`, i)]));
+  const first = await stablePoint(admin, group, topic, [...members.values()], 'three static members');
+  await waitUntil('every member reported its generation', () =>
+    [...members.values()].every((m) => m.generations().length > 0 && m.lastStats()?.join_state === 'steady'),
+  );
+  const generation = members.get('x')?.generations().at(-1)?.generation as number;
+  for (const m of members.values()) assert.equal(m.generations().at(-1)?.generation, generation);
+
+  // Each instance is closed and started again as soon as the previous restart has its partitions:
+  // KIP-345 replaces the member id and keeps the generation (for the leader too, KIP-814).
+  const everyone = [...members.values()];
+  const marks = new Map(everyone.map((m) => [m, m.events.length]));
+  for (let round = 1; round <= 2; round++) {
+    for (const instance of ['x', 'y', 'z']) {
+      const old = members.get(instance) as GroupMember;
+      await old.close();
+      const next = staticMember(`${instance}${round}`, instance);
+      members.set(instance, next);
+      everyone.push(next);
+      await next.waitFor(`${instance} round ${round}: its old partitions`, () => next.assignment.length > 0);
+      assert.deepEqual(next.assignment, first.get(instance), `${instance} round ${round} owns what it owned before`);
+    }
+  }
+  await sleep(2000);
+  for (const m of everyone) {
+    const joined = m.events
+      .slice(marks.get(m) ?? 0)
+      .filter((e): e is GenerationEvent => e.event === 'generation')
+      .map((g) => g.generation);
+    const allowed = marks.has(m) ? [] : [generation];
+    assert.deepEqual([...new Set(joined)], allowed, `${m.name} joined no other generation\n${m.describe()}`);
+  }
+  for (const m of members.values()) assert.equal(m.lastStats()?.join_state, 'steady', m.describe());
+  await stablePoint(admin, group, topic, [...members.values()], 'after six restarts');
+  await Promise.all([...members.values()].map((m) => m.close()));
+});
+
 test('kafka-python: two members share a topic and commit; a member restarted after a stop resumes at the committed offsets', async (t) => {
   const broker = await withBroker(t, { config: BROKER_CONFIG });
   const admin = await kafkajsAdmin(t, kafkajsClient(broker.bootstrap));

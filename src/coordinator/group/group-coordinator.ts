@@ -1358,6 +1358,34 @@ export class GroupCoordinator {
     return this.appendQuietly(group.groupId, records);
   }
 
+  /**
+   * Topics were deleted: their committed offsets go, as Kafka's coordinator removes them
+   * (onPartitionsDeleted), so a topic created again under the same name does not resume from
+   * the old positions. An Empty group left without offsets is removed, as in Kafka.
+   */
+  onTopicsDeleted(topics: ReadonlySet<string>, now: number = this.runtime.now()): number {
+    if (!this.active || topics.size === 0) return 0;
+    let removed = 0;
+    for (const groupId of this.offsets.groupIds()) {
+      const records: CoordinatorRecord[] = [];
+      for (const [topic, parts] of this.offsets.offsetsOf(groupId)) {
+        if (topics.has(topic)) records.push(...this.offsets.deletePartitions(groupId, topic, [...parts.keys()]));
+      }
+      if (records.length === 0) continue;
+      removed += records.length;
+      const group = this.groups.get(groupId);
+      if (group?.is('Empty') && !this.offsets.hasOffsets(groupId)) {
+        group.transitionTo('Dead', now);
+        this.groups.delete(groupId);
+        records.push({ key: groupMetadataKey(groupId), value: null });
+      }
+      void this.appendQuietly(groupId, records);
+    }
+    if (removed > 0)
+      log.info('removed committed offsets of deleted topics', { count: removed, topics: [...topics].join(',') });
+    return removed;
+  }
+
   /** KIP-211 expiry of committed offsets; Empty groups left without offsets are removed. */
   expireOffsets(now: number = this.runtime.now()): number {
     let expired = 0;

@@ -56,8 +56,8 @@ test('an empty list is accepted where the validator allows it', () => {
 
 test('out-of-range values get Kafka wording', () => {
   assert.equal(
-    errorOf(topic('segment.bytes'), '1000'),
-    'Invalid value 1000 for configuration segment.bytes: Value must be at least 1048576',
+    errorOf(topic('segment.bytes'), '13'),
+    'Invalid value 13 for configuration segment.bytes: Value must be at least 14',
   );
   assert.equal(
     errorOf(topic('retention.ms'), '-5'),
@@ -185,7 +185,7 @@ test('topic config validation reports invalid values and null values', () => {
     {
       name: 'segment.bytes',
       errorCode: ErrorCode.INVALID_CONFIG,
-      message: 'Invalid value 10 for configuration segment.bytes: Value must be at least 1048576',
+      message: 'Invalid value 10 for configuration segment.bytes: Value must be at least 14',
     },
     {
       name: 'cleanup.policy',

@@ -142,8 +142,8 @@ test('dynamic update modes follow Kafka', () => {
   for (const [name, mode] of Object.entries(modes)) assert.equal(brokerConfigDef(name)?.dynamic, mode, name);
 });
 
-test('lower bounds follow Kafka 4.x (segment.bytes at least 1 MiB)', () => {
-  assert.deepEqual(topicConfigDef('segment.bytes')?.validator, { kind: 'range', min: 1048576 });
+test('lower bounds: a topic segment.bytes as small as Kafka 3.x took (14), log.segment.bytes at least 1 MiB as in Kafka 4', () => {
+  assert.deepEqual(topicConfigDef('segment.bytes')?.validator, { kind: 'range', min: 14 });
   assert.deepEqual(brokerConfigDef('log.segment.bytes')?.validator, { kind: 'range', min: 1048576 });
   assert.deepEqual(topicConfigDef('retention.ms')?.validator, { kind: 'range', min: -1 });
   assert.deepEqual(topicConfigDef('min.cleanable.dirty.ratio')?.validator, { kind: 'range', min: 0, max: 1 });
