@@ -50,6 +50,9 @@ export class Workload {
   private readonly loops: Promise<void>[] = [];
   private readonly closers: Array<() => Promise<void>> = [];
   private acked = 0;
+  /** Per consumer, the highest offset delivered per partition. */
+  private readonly positions = new Map<string, Map<number, number>>();
+  private readonly onAck = new Set<() => void>();
   /** Errors the workload's own machinery hit (not client outcomes): they fail the test. */
   readonly problems: string[] = [];
 
@@ -58,6 +61,35 @@ export class Workload {
   /** Acknowledged sends so far. */
   get acknowledged(): number {
     return this.acked;
+  }
+
+  /** Resolves at the next acknowledgement (a fault injected then lands in the middle of writes). */
+  nextAck(): Promise<void> {
+    return new Promise((resolve) => {
+      const f = () => {
+        this.onAck.delete(f);
+        resolve();
+      };
+      this.onAck.add(f);
+    });
+  }
+
+  /** Whether every consumer has been delivered each partition up to `ends[p]` (exclusive). */
+  consumersReached(ends: ReadonlyMap<number, number>): boolean {
+    const expected = (this.o.groupConsumer ? 1 : 0) + (this.o.assignConsumer ? 1 : 0);
+    if (this.positions.size < expected) return [...ends.values()].every((e) => e === 0);
+    for (const pos of this.positions.values())
+      for (const [p, end] of ends) if (end > 0 && (pos.get(p) ?? -1) < end - 1) return false;
+    return true;
+  }
+
+  private delivered(process: string, records: ReadonlyArray<readonly [number, number, string]>): void {
+    let pos = this.positions.get(process);
+    if (pos === undefined) {
+      pos = new Map();
+      this.positions.set(process, pos);
+    }
+    for (const [p, o] of records) if (o > (pos.get(p) ?? -1)) pos.set(p, o);
   }
 
   async start(): Promise<void> {
@@ -107,6 +139,7 @@ export class Workload {
             const { offset } = await sender.send(partition, value);
             h.record({ f: 'send', type: 'ok', process, value, partition, offset });
             this.acked++;
+            for (const f of [...this.onAck]) f();
           } catch (err) {
             h.record({
               f: 'send',
@@ -201,14 +234,11 @@ export class Workload {
     await consumer.run({
       eachBatch: async ({ batch }) => {
         if (batch.messages.length === 0) return;
-        h.record({
-          f: 'poll',
-          type: 'ok',
-          process,
-          records: batch.messages.map(
-            (m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const,
-          ),
-        });
+        const records = batch.messages.map(
+          (m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const,
+        );
+        h.record({ f: 'poll', type: 'ok', process, records });
+        this.delivered(process, records);
       },
     });
     this.closers.push(() => consumer.disconnect());
@@ -241,8 +271,11 @@ export class Workload {
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const m = JSON.parse(line) as { records?: Array<[number, number, string]>; error?: unknown; done?: boolean };
-        if (m.records !== undefined) h.record({ f: 'poll', type: 'ok', process, records: m.records });
-        else if (m.error !== undefined) h.record({ f: 'poll', type: 'info', process, error: JSON.stringify(m.error) });
+        if (m.records !== undefined) {
+          h.record({ f: 'poll', type: 'ok', process, records: m.records });
+          this.delivered(process, m.records);
+        } else if (m.error !== undefined)
+          h.record({ f: 'poll', type: 'info', process, error: JSON.stringify(m.error) });
         else if (m.done === true) done = true;
       }
     });
