@@ -7,6 +7,7 @@ import { sleep, waitFor } from '../helpers/wait.js';
 import { type CheckResult, checkHistory, describeCheck } from './checker.js';
 import { Cluster, compareReplicas } from './cluster.js';
 import { HistoryRecorder, readHistory } from './history.js';
+import type { NetnsLayout } from './netns.js';
 import { finalRead, type ProducerFamily, Workload } from './workload.js';
 
 /**
@@ -15,7 +16,7 @@ import { finalRead, type ProducerFamily, Workload } from './workload.js';
  * wait is bounded; the seed, the settings and the figures go to the test's diagnostics, and on
  * failure the run dir (history.jsonl, node logs, data) is kept and named.
  */
-export type FaultKind = 'kill9' | 'pause' | 'link';
+export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition';
 
 export interface FaultRunOptions {
   readonly fault: FaultKind;
@@ -25,6 +26,8 @@ export interface FaultRunOptions {
   /** Broker environment (the unsafe test switch). */
   readonly env?: NodeJS.ProcessEnv;
   readonly producers?: readonly ProducerFamily[];
+  /** For 'netns-partition': the namespaces the nodes run in. */
+  readonly netns?: NetnsLayout;
   /** SIGSTOP length: longer than the producers' request timeout. */
   readonly pauseMs?: number;
   /**
@@ -49,7 +52,11 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   const seed = testSeed();
   const rand = seededRandom(seed);
   const partitions = o.partitions ?? 3;
-  const cluster = await Cluster.start({ nodes: o.nodes ?? 1, ...(o.env ? { env: o.env } : {}) });
+  const cluster = await Cluster.start({
+    nodes: o.nodes ?? 1,
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.netns ? { netns: o.netns } : {}),
+  });
   let passed = false;
   // JOCKO_CLUSTER_KEEP=1 keeps every run's dir, not only the failed ones.
   const keepAll = process.env['JOCKO_CLUSTER_KEEP'] === '1';
@@ -114,6 +121,16 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
           cluster.resume(node);
           record('ok', 'pause');
           break;
+        case 'netns-partition': {
+          const layout = o.netns;
+          if (layout === undefined) throw new Error('netns-partition needs a layout');
+          record('invoke', 'netns-partition');
+          layout.partitionFromClients(node);
+          await sleep(randomInt(rand, 500, 3000));
+          layout.heal(node);
+          record('ok', 'netns-partition');
+          break;
+        }
         case 'link': {
           const kind = links[cycles % links.length] as 'cut' | 'stall' | 'delay';
           record('invoke', `link-${kind}`);

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ProduceAcks } from '@platformatic/kafka';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { KafkaClient } from '../../src/client/kafka-client.js';
-import { TailBuffer, trackChild, waitForExit } from '../helpers/children.js';
+import { spawnLineChild } from '../helpers/children.js';
 import { kafkajsClient } from '../helpers/kafkajs.js';
 import { clientScriptsDir } from '../helpers/paths.js';
 import { platformaticProducer, type StringProducer } from '../helpers/platformatic.js';
@@ -248,7 +247,8 @@ export class Workload {
     requirePythonModule('confluent_kafka');
     const process = 'confluent-assign';
     const h = this.o.history;
-    const child = spawn(
+    let done = false;
+    const proc = spawnLineChild(
       PYTHON,
       [
         join(clientScriptsDir, 'assign_consumer_confluent.py'),
@@ -257,19 +257,7 @@ export class Workload {
         String(this.o.partitions),
         '600',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    trackChild(child);
-    const stderr = new TailBuffer(16 * 1024);
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    h.record({ f: 'assign', type: 'ok', process, partitions: Array.from({ length: this.o.partitions }, (_, i) => i) });
-    let pending = '';
-    let done = false;
-    child.stdout.on('data', (c: Buffer) => {
-      pending += c.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
+      (line) => {
         const m = JSON.parse(line) as { records?: Array<[number, number, string]>; error?: unknown; done?: boolean };
         if (m.records !== undefined) {
           h.record({ f: 'poll', type: 'ok', process, records: m.records });
@@ -277,16 +265,17 @@ export class Workload {
         } else if (m.error !== undefined)
           h.record({ f: 'poll', type: 'info', process, error: JSON.stringify(m.error) });
         else if (m.done === true) done = true;
-      }
-    });
-    const exited = waitForExit(child);
+        else return false;
+        return true;
+      },
+    );
+    h.record({ f: 'assign', type: 'ok', process, partitions: Array.from({ length: this.o.partitions }, (_, i) => i) });
     this.closers.push(async () => {
-      child.kill('SIGTERM');
-      const bound = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const exit = await exited;
-      clearTimeout(bound);
+      const exit = await proc.stop('SIGTERM', 10_000);
       if (!done)
-        this.problems.push(`the confluent-kafka consumer ended badly (${JSON.stringify(exit)}): ${stderr.toString()}`);
+        this.problems.push(
+          `the confluent-kafka consumer ended badly (${JSON.stringify(exit)}): ${proc.stderr.toString()}`,
+        );
     });
   }
 }
