@@ -64,7 +64,7 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     await cluster.dispose(!passed || keepAll);
     if (!passed || keepAll) t.diagnostic(`kept the run (history.jsonl, node-*.log, data) in ${cluster.runDir}`);
   });
-  const pauseMs = o.pauseMs ?? 2500;
+  const pauseMs = o.pauseMs ?? 4000;
   t.diagnostic(
     `seed ${seed} (JOCKO_SEED), ${o.cycles} ${o.fault} cycles; ${cluster.describe()}; ` +
       `producer request timeout ${REQUEST_TIMEOUT_MS} ms, pause ${pauseMs} ms`,

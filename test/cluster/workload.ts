@@ -8,7 +8,7 @@ import { clientScriptsDir } from '../helpers/paths.js';
 import { platformaticProducer, type StringProducer } from '../helpers/platformatic.js';
 import { PYTHON, requirePythonModule } from '../helpers/run.js';
 import { sleep } from '../helpers/wait.js';
-import type { HistoryRecorder } from './history.js';
+import type { History, HistoryRecorder } from './history.js';
 
 /**
  * The workload of the fault suites: idempotent acks=all producers of two client families
@@ -27,7 +27,7 @@ export interface WorkloadOptions {
   readonly bootstrap: readonly string[];
   readonly topic: string;
   readonly partitions: number;
-  readonly history: HistoryRecorder;
+  readonly history: History;
   readonly producers: readonly ProducerFamily[];
   /** A kafkajs consumer group. */
   readonly groupConsumer?: boolean;
@@ -178,7 +178,9 @@ export class Workload {
       });
       return {
         async send(partition, value) {
-          const [r] = await producer.send({ topic, acks: -1, timeout, messages: [{ partition, value }] });
+          // kafkajs waits requestTimeout plus the produce timeout (the broker's wait for acks): keep the
+          // latter short, so the whole stays under the suites' pauses.
+          const [r] = await producer.send({ topic, acks: -1, timeout: 500, messages: [{ partition, value }] });
           if (r === undefined || r.errorCode !== 0) throw new Error(`kafkajs send result ${JSON.stringify(r)}`);
           return { offset: Number(r.baseOffset) };
         },
