@@ -45,7 +45,8 @@ export interface FaultRunResult {
   readonly seconds: number;
 }
 
-const REQUEST_TIMEOUT_MS = 2000;
+/** The producers' request timeout (kafkajs adds the 500 ms produce timeout to it). */
+export const PRODUCER_REQUEST_TIMEOUT_MS = 2000;
 
 export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<FaultRunResult> {
   const started = performance.now();
@@ -67,7 +68,7 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   const pauseMs = o.pauseMs ?? 4000;
   t.diagnostic(
     `seed ${seed} (JOCKO_SEED), ${o.cycles} ${o.fault} cycles; ${cluster.describe()}; ` +
-      `producer request timeout ${REQUEST_TIMEOUT_MS} ms, pause ${pauseMs} ms`,
+      `producer request timeout ${PRODUCER_REQUEST_TIMEOUT_MS} ms, pause ${pauseMs} ms`,
   );
 
   const topic = uniqueTopic('cluster');
@@ -89,7 +90,7 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     producers: o.producers ?? ['kafkajs', 'platformatic', 'kafkajs', 'platformatic'],
     groupConsumer: true,
     assignConsumer: true,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    requestTimeoutMs: PRODUCER_REQUEST_TIMEOUT_MS,
     maxSendsPerProducer: 20_000,
   });
   let cycles = 0;
