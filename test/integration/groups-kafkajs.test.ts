@@ -125,9 +125,18 @@ test('kafkajs: a group of 2 grows to 3 and shrinks to 1; every message is consum
   assertCoversOnce(one);
   await produce(300);
   await waitFor('900 messages', () => new Set(seen.map((s) => s.value)).size >= 900);
-  await new Promise((r) => setTimeout(r, 500));
+  // A sentinel at the end of every partition is the barrier: a message delivered twice would
+  // come before the sentinel of its partition.
+  await producer.send({
+    topic,
+    messages: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, value: `barrier${p}` })),
+  });
+  await waitFor(
+    'the barrier of every partition',
+    () => seen.filter((s) => s.value.startsWith('barrier')).length >= PARTITIONS,
+  );
 
-  const values = seen.map((s) => s.value);
+  const values = seen.map((s) => s.value).filter((v) => !v.startsWith('barrier'));
   const dupes = values.filter((v, i) => values.indexOf(v) !== i);
   assert.deepEqual(dupes, [], 'no message consumed twice');
   assert.deepEqual([...new Set(values)].sort(), Array.from({ length: 900 }, (_, i) => `m${i}`).sort());
