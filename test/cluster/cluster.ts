@@ -240,12 +240,13 @@ export function storedBatches(dataDir: string, topic: string, partition: number,
  * batches were compared. With one node this checks only that its log reads back whole.
  */
 export function compareReplicas(
-  cluster: Cluster,
+  cluster: Cluster | ReadonlyArray<{ id: number; dataDir: string }>,
   topic: string,
   partition: number,
   highWatermark: number,
 ): { batches: number; differences: string[] } {
-  const copies = cluster.nodes.map((n) => ({
+  const nodes = cluster instanceof Cluster ? cluster.nodes : cluster;
+  const copies = nodes.map((n) => ({
     id: n.id,
     batches: storedBatches(n.dataDir, topic, partition, highWatermark),
   }));
