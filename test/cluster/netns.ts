@@ -47,9 +47,12 @@ export function createNetnsLayout(nodeCount: number): NetnsLayout {
   const created: string[] = [];
   const rootVeth = `jk${tag}c`;
   const destroy = () => {
+    process.off('exit', destroy);
     sh(['ip', 'link', 'del', rootVeth], true);
-    for (const ns of created.reverse()) sh(['ip', 'netns', 'del', ns], true);
+    for (const ns of created.splice(0).reverse()) sh(['ip', 'netns', 'del', ns], true);
   };
+  // A test process that dies before its cleanup still removes what it made.
+  process.once('exit', destroy);
   try {
     sh(['ip', 'netns', 'add', bridgeNs]);
     created.push(bridgeNs);
