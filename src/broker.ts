@@ -59,6 +59,7 @@ import { errorName } from './protocol/error-codes.js';
 import { type AssignedPartition, ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
+import { testSwitches } from './runtime/test-switches.js';
 import { clearTimer, setRepeatingTimer, type Timer } from './runtime/timers.js';
 import { LogManager } from './storage/log-manager.js';
 
@@ -191,6 +192,10 @@ export class Broker {
   }
 
   async start(): Promise<void> {
+    if (testSwitches.unsafeAckBeforeWrite)
+      log.warn(
+        'JOCKO_TEST_UNSAFE_ACK=1: acks=all produce is acknowledged before it is written (test only: loses data)',
+      );
     const clock = this.options.clock ?? systemClock;
     const cfg = this.resolveConfig();
     this.staticConfig = cfg;

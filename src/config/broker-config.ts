@@ -69,7 +69,11 @@ export type BrokerConfigResult =
 export const ENV_PREFIX = 'JOCKO_';
 
 /** JOCKO_* variables that are not broker configs (read elsewhere), so never warned about. */
-export const NON_CONFIG_ENV: ReadonlySet<string> = new Set(['JOCKO_LOG_LEVEL', 'JOCKO_LOG_FORMAT']);
+export const NON_CONFIG_ENV: ReadonlySet<string> = new Set([
+  'JOCKO_LOG_LEVEL',
+  'JOCKO_LOG_FORMAT',
+  'JOCKO_TEST_UNSAFE_ACK',
+]);
 
 /** log.retention.ms → JOCKO_LOG_RETENTION_MS */
 export function envVarName(configName: string): string {

@@ -15,9 +15,11 @@ import { applyTopicCompression } from '../protocol/records/recompress.js';
 import { scanRecords } from '../protocol/records/record.js';
 import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
 import type { LeaderAppendResult, Partition } from '../replication/partition.js';
+import { testSwitches } from '../runtime/test-switches.js';
 import type { BrokerServices } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
 import type { RequestContext } from './request-context.js';
+import { ackBeforeWrite } from './unsafe-ack-before-write.js';
 
 const log = logger('produce');
 
@@ -311,6 +313,14 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
         const logAppendTime = cfg.messageTimestampType === 'LogAppendTime' ? now : undefined;
         if (logAppendTime !== undefined) {
           for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
+        }
+        if (testSwitches.unsafeAckBeforeWrite && acks === -1) {
+          const opts =
+            logAppendTime !== undefined
+              ? { origin: 'client' as const, headers: checked.headers, logAppendTime }
+              : { origin: 'client' as const, headers: checked.headers };
+          out.baseOffset = BigInt(ackBeforeWrite(partition, checked.batches, opts));
+          continue;
         }
         try {
           const r = partition.appendAsLeader(

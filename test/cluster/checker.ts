@@ -14,7 +14,8 @@ import type { FaultOp, Op, SendOp } from './history.js';
  * - nonMonotonic: a consumer's next record was at or before the previous one, with no
  *   assignment or rebalance in between;
  * - unseen: an acknowledged value missing from the final read of some node;
- * - unavailable: for each fault, how long after it began the first send was acknowledged.
+ * - unavailable: for each fault, how long after it began the first send made after it began
+ *   was acknowledged.
  */
 export interface SendRef {
   readonly value: string;
@@ -68,7 +69,8 @@ export function checkHistory(ops: readonly Op[], options: CheckOptions = {}): Ch
   /** The highest offset any reader got to, per partition. */
   const maxRead = new Map<number, number>();
   const finalReads = new Map<string, Set<string>>();
-  const ackTimes: number[] = [];
+  /** Acknowledged sends as [invoked, acknowledged] times. */
+  const acks: Array<[number, number]> = [];
   let polled = 0;
   let finalRead = 0;
 
@@ -97,7 +99,7 @@ export function checkHistory(ops: readonly Op[], options: CheckOptions = {}): Ch
           const value = inv?.value ?? op.value;
           sendOutcome.set(value, { ...op, value, partition: op.partition ?? inv?.partition });
           if (op.type === 'ok') {
-            ackTimes.push(op.time);
+            acks.push([inv?.time ?? op.time, op.time]);
             if (op.offset !== undefined && op.offset >= 0) see(op.partition, op.offset, value, false);
           }
         }
@@ -177,9 +179,10 @@ export function checkHistory(ops: readonly Op[], options: CheckOptions = {}): Ch
     }
   }
 
-  ackTimes.sort((a, b) => a - b);
+  acks.sort((a, b) => a[1] - b[1]);
   const unavailable = faults.map(({ op, healed }) => {
-    const firstAck = ackTimes.find((t) => t > op.time);
+    // Sent after the fault began: an answer already on its way when it began proves nothing.
+    const firstAck = acks.find(([invoked]) => invoked >= op.time)?.[1];
     return {
       fault: op.fault,
       node: op.node,

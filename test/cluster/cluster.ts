@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { lastOffsetAt, splitBatches, validBatchesLength } from '../../src/protocol/records/record-batch.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
 import { type CuttingProxy, type LinkFault, startCuttingProxy } from '../helpers/cutting-proxy.js';
+import type { NetnsLayout } from './netns.js';
 
 /**
  * A test cluster: N `jocko broker` processes on loopback, each with its own data dir and port,
@@ -22,6 +23,11 @@ export interface ClusterOptions {
   readonly config?: Readonly<Record<string, string>>;
   /** Environment of every broker process (merged over the test's). */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Run each node in its network namespace of this layout, listening on its address there,
+   * with no proxy: faults are then packet-level (netns.ts).
+   */
+  readonly netns?: NetnsLayout;
 }
 
 /** Shorter than the defaults, so a rebalance or a failed session shows in seconds. */
@@ -58,6 +64,22 @@ export class Cluster {
     const targets = new Map<number, BrokerProcess>();
     try {
       for (let id = 1; id <= options.nodes; id++) {
+        const dataDir = join(runDir, `node-${id}`);
+        mkdirSync(dataDir, { recursive: true });
+        const inNs = options.netns?.nodes.find((n) => n.id === id);
+        if (inNs !== undefined) {
+          const broker = await startBrokerProcess({
+            dataDir,
+            brokerId: id,
+            host: inNs.address,
+            port: 9092,
+            wrap: ['ip', 'netns', 'exec', inNs.namespace],
+            config,
+            env: { JOCKO_LOG_LEVEL: 'info', ...options.env },
+          });
+          nodes.push({ id, broker, direct: broker.bootstrap, dataDir, paused: false });
+          continue;
+        }
         const proxy = await startCuttingProxy({
           seed: id,
           maxCuts: 0,
@@ -67,8 +89,6 @@ export class Cluster {
           },
         });
         links.set(linkName('client', id), proxy);
-        const dataDir = join(runDir, `node-${id}`);
-        mkdirSync(dataDir, { recursive: true });
         const broker = await startBrokerProcess({
           dataDir,
           brokerId: id,
@@ -90,7 +110,7 @@ export class Cluster {
 
   /** Bootstrap addresses for clients: the client links. */
   get bootstrap(): string[] {
-    return this.nodes.map((n) => this.link('client', n.id).bootstrap);
+    return this.nodes.map((n) => (this.links.size === 0 ? n.direct : this.link('client', n.id).bootstrap));
   }
 
   node(id: number): ClusterNode {
@@ -220,12 +240,13 @@ export function storedBatches(dataDir: string, topic: string, partition: number,
  * batches were compared. With one node this checks only that its log reads back whole.
  */
 export function compareReplicas(
-  cluster: Cluster,
+  cluster: Cluster | ReadonlyArray<{ id: number; dataDir: string }>,
   topic: string,
   partition: number,
   highWatermark: number,
 ): { batches: number; differences: string[] } {
-  const copies = cluster.nodes.map((n) => ({
+  const nodes = cluster instanceof Cluster ? cluster.nodes : cluster;
+  const copies = nodes.map((n) => ({
     id: n.id,
     batches: storedBatches(n.dataDir, topic, partition, highWatermark),
   }));

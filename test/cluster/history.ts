@@ -62,6 +62,11 @@ export interface FinalReadOp extends OpBase {
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 export type OpInput = Without<Op, 'time'>;
 
+/** Where operations go: a HistoryRecorder, or (for a baseline) nowhere. */
+export interface History {
+  record(op: OpInput): void;
+}
+
 /** Bound: a run that writes more than this many operations is a runaway loop. */
 const MAX_OPS = 5_000_000;
 const FLUSH_BYTES = 256 * 1024;
@@ -70,7 +75,7 @@ const FLUSH_BYTES = 256 * 1024;
  * Appends operations to a JSONL file. Lines are buffered and written in 256 KiB chunks
  * (synchronously, so nothing is lost if the test then fails) and on close.
  */
-export class HistoryRecorder {
+export class HistoryRecorder implements History {
   private readonly fd: number;
   private pending: string[] = [];
   private pendingBytes = 0;

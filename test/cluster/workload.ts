@@ -1,15 +1,14 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ProduceAcks } from '@platformatic/kafka';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { KafkaClient } from '../../src/client/kafka-client.js';
-import { TailBuffer, trackChild, waitForExit } from '../helpers/children.js';
+import { spawnLineChild } from '../helpers/children.js';
 import { kafkajsClient } from '../helpers/kafkajs.js';
 import { clientScriptsDir } from '../helpers/paths.js';
 import { platformaticProducer, type StringProducer } from '../helpers/platformatic.js';
 import { PYTHON, requirePythonModule } from '../helpers/run.js';
 import { sleep } from '../helpers/wait.js';
-import type { HistoryRecorder } from './history.js';
+import type { History, HistoryRecorder } from './history.js';
 
 /**
  * The workload of the fault suites: idempotent acks=all producers of two client families
@@ -28,7 +27,7 @@ export interface WorkloadOptions {
   readonly bootstrap: readonly string[];
   readonly topic: string;
   readonly partitions: number;
-  readonly history: HistoryRecorder;
+  readonly history: History;
   readonly producers: readonly ProducerFamily[];
   /** A kafkajs consumer group. */
   readonly groupConsumer?: boolean;
@@ -50,6 +49,9 @@ export class Workload {
   private readonly loops: Promise<void>[] = [];
   private readonly closers: Array<() => Promise<void>> = [];
   private acked = 0;
+  /** Per consumer, the highest offset delivered per partition. */
+  private readonly positions = new Map<string, Map<number, number>>();
+  private readonly onAck = new Set<() => void>();
   /** Errors the workload's own machinery hit (not client outcomes): they fail the test. */
   readonly problems: string[] = [];
 
@@ -58,6 +60,35 @@ export class Workload {
   /** Acknowledged sends so far. */
   get acknowledged(): number {
     return this.acked;
+  }
+
+  /** Resolves at the next acknowledgement (a fault injected then lands in the middle of writes). */
+  nextAck(): Promise<void> {
+    return new Promise((resolve) => {
+      const f = () => {
+        this.onAck.delete(f);
+        resolve();
+      };
+      this.onAck.add(f);
+    });
+  }
+
+  /** Whether every consumer has been delivered each partition up to `ends[p]` (exclusive). */
+  consumersReached(ends: ReadonlyMap<number, number>): boolean {
+    const expected = (this.o.groupConsumer ? 1 : 0) + (this.o.assignConsumer ? 1 : 0);
+    if (this.positions.size < expected) return [...ends.values()].every((e) => e === 0);
+    for (const pos of this.positions.values())
+      for (const [p, end] of ends) if (end > 0 && (pos.get(p) ?? -1) < end - 1) return false;
+    return true;
+  }
+
+  private delivered(process: string, records: ReadonlyArray<readonly [number, number, string]>): void {
+    let pos = this.positions.get(process);
+    if (pos === undefined) {
+      pos = new Map();
+      this.positions.set(process, pos);
+    }
+    for (const [p, o] of records) if (o > (pos.get(p) ?? -1)) pos.set(p, o);
   }
 
   async start(): Promise<void> {
@@ -107,6 +138,7 @@ export class Workload {
             const { offset } = await sender.send(partition, value);
             h.record({ f: 'send', type: 'ok', process, value, partition, offset });
             this.acked++;
+            for (const f of [...this.onAck]) f();
           } catch (err) {
             h.record({
               f: 'send',
@@ -146,7 +178,9 @@ export class Workload {
       });
       return {
         async send(partition, value) {
-          const [r] = await producer.send({ topic, acks: -1, timeout, messages: [{ partition, value }] });
+          // kafkajs waits requestTimeout plus the produce timeout (the broker's wait for acks): keep the
+          // latter short, so the whole stays under the suites' pauses.
+          const [r] = await producer.send({ topic, acks: -1, timeout: 500, messages: [{ partition, value }] });
           if (r === undefined || r.errorCode !== 0) throw new Error(`kafkajs send result ${JSON.stringify(r)}`);
           return { offset: Number(r.baseOffset) };
         },
@@ -201,14 +235,11 @@ export class Workload {
     await consumer.run({
       eachBatch: async ({ batch }) => {
         if (batch.messages.length === 0) return;
-        h.record({
-          f: 'poll',
-          type: 'ok',
-          process,
-          records: batch.messages.map(
-            (m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const,
-          ),
-        });
+        const records = batch.messages.map(
+          (m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const,
+        );
+        h.record({ f: 'poll', type: 'ok', process, records });
+        this.delivered(process, records);
       },
     });
     this.closers.push(() => consumer.disconnect());
@@ -218,7 +249,8 @@ export class Workload {
     requirePythonModule('confluent_kafka');
     const process = 'confluent-assign';
     const h = this.o.history;
-    const child = spawn(
+    let done = false;
+    const proc = spawnLineChild(
       PYTHON,
       [
         join(clientScriptsDir, 'assign_consumer_confluent.py'),
@@ -227,33 +259,25 @@ export class Workload {
         String(this.o.partitions),
         '600',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    trackChild(child);
-    const stderr = new TailBuffer(16 * 1024);
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    h.record({ f: 'assign', type: 'ok', process, partitions: Array.from({ length: this.o.partitions }, (_, i) => i) });
-    let pending = '';
-    let done = false;
-    child.stdout.on('data', (c: Buffer) => {
-      pending += c.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
+      (line) => {
         const m = JSON.parse(line) as { records?: Array<[number, number, string]>; error?: unknown; done?: boolean };
-        if (m.records !== undefined) h.record({ f: 'poll', type: 'ok', process, records: m.records });
-        else if (m.error !== undefined) h.record({ f: 'poll', type: 'info', process, error: JSON.stringify(m.error) });
+        if (m.records !== undefined) {
+          h.record({ f: 'poll', type: 'ok', process, records: m.records });
+          this.delivered(process, m.records);
+        } else if (m.error !== undefined)
+          h.record({ f: 'poll', type: 'info', process, error: JSON.stringify(m.error) });
         else if (m.done === true) done = true;
-      }
-    });
-    const exited = waitForExit(child);
+        else return false;
+        return true;
+      },
+    );
+    h.record({ f: 'assign', type: 'ok', process, partitions: Array.from({ length: this.o.partitions }, (_, i) => i) });
     this.closers.push(async () => {
-      child.kill('SIGTERM');
-      const bound = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const exit = await exited;
-      clearTimeout(bound);
+      const exit = await proc.stop('SIGTERM', 10_000);
       if (!done)
-        this.problems.push(`the confluent-kafka consumer ended badly (${JSON.stringify(exit)}): ${stderr.toString()}`);
+        this.problems.push(
+          `the confluent-kafka consumer ended badly (${JSON.stringify(exit)}): ${proc.stderr.toString()}`,
+        );
     });
   }
 }

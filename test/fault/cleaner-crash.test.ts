@@ -15,6 +15,7 @@ import { decodeBatch } from '../../src/protocol/records/record.js';
 import { splitBatches } from '../../src/protocol/records/record-batch.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { runUntilKilled } from '../helpers/children.js';
+import { seededRandom, testSeed } from '../helpers/prng.js';
 import { tempDir } from '../helpers/tmp.js';
 import { readAll } from '../unit/storage/log-fixtures.js';
 import {
@@ -24,19 +25,9 @@ import {
   RECORDS_PER_BATCH,
 } from './cleaner-crash-batches.js';
 
-const SEED = Number(process.env['JOCKO_SEED'] ?? Date.now() % 2 ** 31);
+const SEED = testSeed();
 const ROUNDS = Number(process.env['JOCKO_CRASH_ROUNDS'] ?? 12);
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'cleaner-crash-child.js');
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 /** Runs one child, kills it `delayMs` after it opened the log; returns the first offsets it acknowledged by k. */
 async function runAndKill(dir: string, round: number, delayMs: number): Promise<number[]> {
@@ -48,7 +39,7 @@ async function runAndKill(dir: string, round: number, delayMs: number): Promise<
 
 test(`a compacted log keeps every key's latest acknowledged value through kill -9 during cleaning (seed ${SEED})`, async (t) => {
   const dir = tempDir(t, 'jocko-cleaner-crash-');
-  const rand = prng(SEED);
+  const rand = seededRandom(SEED);
   const config = cleanerCrashConfig();
   /** Every record acknowledged (or found written just before the kill), by offset. */
   const written = new Map<number, CrashRecord>();

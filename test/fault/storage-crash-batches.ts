@@ -5,6 +5,7 @@
 import type { LogConfig } from '../../src/config/topic-config.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
 import { Compression, setBaseOffset, setPartitionLeaderEpoch } from '../../src/protocol/records/record-batch.js';
+import { seededRandom } from '../helpers/prng.js';
 import { logConfig } from '../unit/storage/log-fixtures.js';
 
 /**
@@ -20,20 +21,9 @@ export function crashTestConfig(mode: CrashTestMode = 'fsync'): LogConfig {
   return logConfig({ segmentBytes: 256 * 1024, indexIntervalBytes: 4096, flushOnAppend: mode === 'fsync' });
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Batch `k` of `round` as the producer sends it (base offset 0, no epoch). */
 export function crashTestBatch(seed: number, round: number, k: number): Buffer {
-  const rand = mulberry32(seed * 1_000_003 + round * 100_003 + k);
+  const rand = seededRandom(seed * 1_000_003 + round * 100_003 + k);
   // Mostly small batches, now and then a large one whose write a kill may cut short.
   const big = rand() < 0.05;
   const records = 1 + Math.floor(rand() * 5);

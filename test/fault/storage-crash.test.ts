@@ -16,11 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { lastOffsetAt, partitionLeaderEpochAt, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { runUntilKilled } from '../helpers/children.js';
+import { seededRandom, testSeed } from '../helpers/prng.js';
 import { tempDir } from '../helpers/tmp.js';
 import { readAll, segmentLogPath } from '../unit/storage/log-fixtures.js';
 import { type CrashTestMode, crashTestBatch, crashTestConfig, storedCrashTestBatch } from './storage-crash-batches.js';
 
-const SEED = Number(process.env['JOCKO_SEED'] ?? Date.now() % 2 ** 31);
+const SEED = testSeed();
 const ROUNDS = Number(process.env['JOCKO_CRASH_ROUNDS'] ?? 15);
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'storage-crash-child.js');
 
@@ -29,16 +30,6 @@ interface Ack {
   k: number;
   first: number;
   last: number;
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
 }
 
 /** Runs one child until it has acknowledged something (or a short while passed) and a random delay later kills it. */
@@ -60,7 +51,7 @@ async function runAndKill(
 
 async function crashRounds(t: TestContext, mode: CrashTestMode): Promise<void> {
   const dir = tempDir(t, 'jocko-crash-');
-  const rand = prng(SEED);
+  const rand = seededRandom(SEED);
   const config = crashTestConfig(mode);
   const acked: Ack[] = [];
   let expectCleanOpen = false;

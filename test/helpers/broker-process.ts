@@ -21,6 +21,11 @@ export interface BrokerProcessOptions {
   extraArgs?: readonly string[];
   /** The script node runs instead of bin/jocko.js (another build, or a stand-in). */
   script?: string;
+  /**
+   * A command that runs node in turn and execs it in its own pid (`ip netns exec NS`), so the
+   * broker runs in another network namespace and signals still reach it.
+   */
+  wrap?: readonly string[];
   /** How long to wait for the "listening on" line. Default 20 s. */
   startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL. Default 10 s. */
@@ -145,7 +150,8 @@ class BrokerProcessImpl implements BrokerProcess {
     this.stdout = new TailBuffer(256 * 1024);
     this.stderr = new TailBuffer(256 * 1024);
     this.exit = undefined;
-    const child = spawn(process.execPath, args, {
+    const [command, ...commandArgs] = [...(o.wrap ?? []), process.execPath, ...args] as [string, ...string[]];
+    const child = spawn(command, commandArgs, {
       cwd: repoRoot,
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'pipe', 'pipe'],

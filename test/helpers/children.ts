@@ -95,3 +95,69 @@ export async function runUntilKilled(script: string, args: readonly string[], de
   lines.pop();
   return lines;
 }
+
+export interface LineChild {
+  readonly child: ChildProcess;
+  /** The tail of its stderr (and of stdout lines `onLine` refused), for assertion messages. */
+  readonly stderr: TailBuffer;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly running: boolean;
+  /** Sends `signal` (default SIGTERM), then SIGKILL if it has not exited within `boundMs`. */
+  stop(signal?: NodeJS.Signals, boundMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * The one way tests run a long-lived helper process that reports by lines on stdout (a client
+ * driver, a group member): tracked so it never outlives the test process, stdout split into
+ * whole lines for `onLine` (return false to mark a line as not understood: it goes to the
+ * stderr tail), stderr kept as a tail. stdin is a pipe when `stdin` is true, else ignored.
+ */
+export function spawnLineChild(
+  command: string,
+  args: readonly string[],
+  onLine: (line: string) => boolean | undefined,
+  options: { stdin?: boolean; env?: NodeJS.ProcessEnv } = {},
+): LineChild {
+  const child = spawn(command, args, {
+    stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  trackChild(child);
+  const stderr = new TailBuffer(128 * 1024);
+  const exited = waitForExit(child);
+  child.stdin?.on('error', () => {
+    // the process is gone; its exit status and output tell why
+  });
+  let pending = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      let understood: boolean | undefined;
+      try {
+        understood = onLine(line);
+      } catch {
+        understood = false;
+      }
+      if (understood === false) stderr.push(Buffer.from(`[stdout, not understood] ${line}\n`));
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  return {
+    child,
+    stderr,
+    exited,
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM', boundMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const bound = setTimeout(() => child.kill('SIGKILL'), boundMs);
+      const exit = await exited;
+      clearTimeout(bound);
+      return exit;
+    },
+  };
+}

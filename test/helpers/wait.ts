@@ -8,6 +8,8 @@ export interface WaitOptions {
   readonly timeoutMs?: number;
   /** Pause between probes. Default 100 ms. */
   readonly intervalMs?: number;
+  /** More to say in the timeout's message (the state of what was waited on). */
+  readonly explain?: () => string;
 }
 
 export async function waitFor<T>(
@@ -15,7 +17,11 @@ export async function waitFor<T>(
   probe: () => T | false | null | undefined | Promise<T | false | null | undefined>,
   options: WaitOptions | number = {},
 ): Promise<T> {
-  const { timeoutMs = 30_000, intervalMs = 100 } = typeof options === 'number' ? { timeoutMs: options } : options;
+  const {
+    timeoutMs = 30_000,
+    intervalMs = 100,
+    explain,
+  } = typeof options === 'number' ? { timeoutMs: options } : options;
   const start = performance.now();
   let last: unknown;
   for (;;) {
@@ -28,7 +34,8 @@ export async function waitFor<T>(
     }
     if (performance.now() - start > timeoutMs) {
       const tail = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${tail}`);
+      const more = explain === undefined ? '' : `\n${explain()}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${tail}${more}`);
     }
     await sleep(intervalMs);
   }

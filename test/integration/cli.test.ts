@@ -14,6 +14,7 @@ import { jockoBin, repoRoot } from '../helpers/paths.js';
 import { assertRunOk, formatRun, type RunResult, requireCommand, run } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Runs `node bin/jocko.js ARGS` to completion. */
 function jocko(args: readonly string[], input?: string): Promise<RunResult> {
@@ -40,14 +41,6 @@ function jsonLines(stdout: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The compression codec (attributes & 7) of every batch stored in a partition, read with a raw Fetch. */

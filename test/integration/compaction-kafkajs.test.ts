@@ -13,19 +13,10 @@ import { splitBatches } from '../../src/protocol/records/record-batch.js';
 import { withBroker } from '../helpers/broker-process.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsConsumer, kafkajsProducer } from '../helpers/kafkajs.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const KEYS = 8;
 const ROUNDS = 12;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** The first dirty offset the broker's cleaner checkpointed for a partition, or -1. */
 function cleanerCheckpoint(dataDir: string, topic: string, partition: number): number {
@@ -142,7 +133,11 @@ test('kafkajs: a compacted topic serves the latest value per key after cleaning;
   await producer.send({ topic, messages: [{ key: 'last', value: 'last' }] });
   const end = await endOffset(admin, topic);
   assert.equal(end, ROUNDS * KEYS + 1);
-  await waitFor('the cleaner to reach the last batch', () => cleanerCheckpoint(broker.dataDir, topic, 0) >= end - 1);
+  await waitFor(
+    'the cleaner to reach the last batch',
+    () => cleanerCheckpoint(broker.dataDir, topic, 0) >= end - 1,
+    60_000,
+  );
 
   const expectLatest = (seen: Array<{ offset: number; key: string; value: string | null }>) => {
     assert.deepEqual(
@@ -164,9 +159,13 @@ test('kafkajs: a compacted topic serves the latest value per key after cleaning;
   await sleep(40);
   await commitWhileMember(t, kafka, uniqueGroup('sentinel'), topic, [1]);
   const offsetsEnd = await endOffset(admin, '__consumer_offsets');
-  await waitFor('the cleaner to compact __consumer_offsets', () => {
-    return cleanerCheckpoint(broker.dataDir, '__consumer_offsets', 0) >= offsetsEnd - 1;
-  });
+  await waitFor(
+    'the cleaner to compact __consumer_offsets',
+    () => {
+      return cleanerCheckpoint(broker.dataDir, '__consumer_offsets', 0) >= offsetsEnd - 1;
+    },
+    60_000,
+  );
   const committed = async (a: Admin) => {
     const [r] = await a.fetchOffsets({ groupId, topics: [topic] });
     return r?.partitions.find((p) => p.partition === 0)?.offset;
@@ -180,14 +179,18 @@ test('kafkajs: a compacted topic serves the latest value per key after cleaning;
   const kafka2 = kafkajsClient(broker.bootstrap);
   const admin2 = await kafkajsAdmin(t, kafka2);
   let afterRestart: string | undefined;
-  await waitFor('the group coordinator to answer after the restart', async () => {
-    try {
-      afterRestart = await committed(admin2);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  await waitFor(
+    'the group coordinator to answer after the restart',
+    async () => {
+      try {
+        afterRestart = await committed(admin2);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+  );
   assert.equal(afterRestart, '50', 'the last commit survived cleaning and the restart');
   expectLatest(await readFromBeginning(t, kafka2, topic, end));
 });

@@ -4,6 +4,7 @@ import kafkajs, { type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { withBroker } from '../helpers/broker-process.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { uniqueTopic } from '../helpers/unique.js';
+import { waitFor } from '../helpers/wait.js';
 
 const { AssignerProtocol } = kafkajs;
 const PARTITIONS = 6;
@@ -13,14 +14,6 @@ interface Seen {
   readonly partition: number;
   readonly offset: string;
   readonly value: string;
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The group's members and their partitions of `topic`, once the group is Stable with `n` members. */
@@ -132,9 +125,18 @@ test('kafkajs: a group of 2 grows to 3 and shrinks to 1; every message is consum
   assertCoversOnce(one);
   await produce(300);
   await waitFor('900 messages', () => new Set(seen.map((s) => s.value)).size >= 900);
-  await new Promise((r) => setTimeout(r, 500));
+  // A sentinel at the end of every partition is the barrier: a message delivered twice would
+  // come before the sentinel of its partition.
+  await producer.send({
+    topic,
+    messages: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, value: `barrier${p}` })),
+  });
+  await waitFor(
+    'the barrier of every partition',
+    () => seen.filter((s) => s.value.startsWith('barrier')).length >= PARTITIONS,
+  );
 
-  const values = seen.map((s) => s.value);
+  const values = seen.map((s) => s.value).filter((v) => !v.startsWith('barrier'));
   const dupes = values.filter((v, i) => values.indexOf(v) !== i);
   assert.deepEqual(dupes, [], 'no message consumed twice');
   assert.deepEqual([...new Set(values)].sort(), Array.from({ length: 900 }, (_, i) => `m${i}`).sort());
@@ -153,12 +155,21 @@ test('kafkajs: a group of 2 grows to 3 and shrinks to 1; every message is consum
   const before = seen.length;
   await produce(60);
   await start('c4');
-  await waitFor('60 new messages', () => seen.length - before >= 60);
-  await new Promise((r) => setTimeout(r, 1000));
+  // A sentinel at the end of every partition is the barrier: a partition is consumed in order,
+  // so anything delivered again from before the commit would come before its sentinel.
+  await producer.send({
+    topic,
+    messages: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, value: `end${p}` })),
+  });
+  await waitFor(
+    'the sentinel of every partition',
+    () => seen.filter((s) => s.value.startsWith('end')).length >= PARTITIONS,
+  );
   assert.deepEqual(
     seen
       .slice(before)
       .map((s) => s.value)
+      .filter((v) => !v.startsWith('end'))
       .sort(),
     Array.from({ length: 60 }, (_, i) => `m${900 + i}`).sort(),
   );
@@ -209,9 +220,11 @@ test('kafkajs: admin lists, describes and deletes groups, resets offsets', async
       got.push(String(message.value));
     },
   });
-  await waitFor('3 messages from the set offsets', () => got.length >= 3);
-  await new Promise((r) => setTimeout(r, 500));
-  assert.deepEqual(got.sort(), ['v6', 'v8', 'v9']); // p0: v0 v2 v4 v6 v8 from 3; p1: v1 v3 v5 v7 v9 from 4
+  // p0 holds v0 v2 v4 v6 v8 and is read from 3; p1 holds v1 v3 v5 v7 v9 and is read from 4. A
+  // sentinel at the end of each partition is the barrier after which nothing else can come.
+  await producer.send({ topic, messages: [0, 1].map((partition) => ({ partition, value: `end${partition}` })) });
+  await waitFor('both sentinels', () => got.filter((v) => v.startsWith('end')).length === 2);
+  assert.deepEqual(got.sort(), ['end0', 'end1', 'v6', 'v8', 'v9']);
   // A live group cannot be deleted.
   await assert.rejects(admin.deleteGroups([groupId]), (err: { groups?: { error?: { type?: string } }[] }) => {
     assert.equal(err.groups?.[0]?.error?.type, 'NON_EMPTY_GROUP');

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
 import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The transaction APIs on the wire, request by request, against an in-process broker: the
@@ -116,13 +117,9 @@ async function describe(client: KafkaClient, id: string) {
   return res.transactionStates[0];
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await probe();
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`gave up waiting for ${what}`);
+/** Polls `probe` every 25 ms for at most 5 s. */
+function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
+  return waitFor(what, probe, { timeoutMs: 5000, intervalMs: 25 });
 }
 
 test('a transaction on the wire: coordinator lookup, partitions, LSO, describe, abort, and the aborted list in read_committed fetches', async (t) => {

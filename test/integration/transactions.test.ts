@@ -8,6 +8,7 @@ import { clientScriptsDir } from '../helpers/paths.js';
 import { requirePythonClient } from '../helpers/python-clients.js';
 import { formatRun, PYTHON, run } from '../helpers/run.js';
 import { uniqueGroup, uniqueName, uniqueTopic } from '../helpers/unique.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Transactions with real clients against a broker process: confluent-kafka (librdkafka) through
@@ -81,16 +82,6 @@ async function groupOffsets(
   return Object.fromEntries((r?.partitions ?? []).map((p) => [p.partition, p.offset]));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 40_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 async function broker(t: TestContext): Promise<BrokerProcess> {
   return withBroker(t, { config: BROKER_CONFIG });
 }
@@ -146,10 +137,13 @@ test('confluent-kafka: committed transactions are seen by read_committed readers
   const got: string[] = [];
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => void got.push(message.value?.toString() ?? '') });
-  await waitFor('kafkajs to read 5 committed messages', async () => (got.length >= 5 ? true : null));
-  await new Promise((r) => setTimeout(r, 1000));
+  // A sentinel after the transactions in each partition is the barrier: once both arrived,
+  // every committed and aborted record before them was either delivered or skipped.
+  const sentinels = await kafkajsProducer(t, kafka);
+  await sentinels.send({ topic, messages: [0, 1].map((partition) => ({ partition, value: `end${partition}` })) });
+  await waitFor('kafkajs to read both sentinels', () => got.filter((v) => v.startsWith('end')).length === 2, 40_000);
   await consumer.stop();
-  assert.deepEqual([...got].sort(), ['c1', 'c2', 'c3', 'c4', 'c5']);
+  assert.deepEqual([...got].sort(), ['c1', 'c2', 'c3', 'c4', 'c5', 'end0', 'end1']);
 });
 
 test('confluent-kafka: consume-transform-produce moves the group offsets only when the transaction commits', async (t) => {
@@ -329,10 +323,14 @@ for (const how of ['kill -9', 'a clean stop'] as const) {
     await txn.commit();
 
     // Once the recovered coordinator aborts the timed-out transaction, the LSO passes it.
-    const seen = await waitFor('the open transaction to be aborted', async () => {
-      const r = await readAll(b.bootstrap, topic, 'read_committed');
-      return r.messages.some((m) => m.value === 'after-1') ? r.messages : null;
-    });
+    const seen = await waitFor(
+      'the open transaction to be aborted',
+      async () => {
+        const r = await readAll(b.bootstrap, topic, 'read_committed');
+        return r.messages.some((m) => m.value === 'after-1') ? r.messages : null;
+      },
+      40_000,
+    );
     assert.deepEqual(byPartition(seen), { 0: ['before-1', 'before-2', 'after-1'] });
     const all = await readAll(b.bootstrap, topic, 'read_uncommitted');
     assert.deepEqual(byPartition(all.messages), { 0: ['before-1', 'before-2', 'open-1', 'open-2', 'after-1'] });

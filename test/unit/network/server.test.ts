@@ -90,10 +90,10 @@ test('a null result sends nothing and later responses keep their order', async (
   });
   const c = await client(port);
   t.after(() => void c.socket.destroy());
-  c.socket.write(Buffer.concat([0, 1, 2, 3, 4, 5].map(frame)));
-  await until(() => c.responses.length === 3);
-  await new Promise((r) => setTimeout(r, 50));
-  assert.deepEqual(c.responses, [1, 3, 5]);
+  // 7 is the sentinel: responses come in request order, so one for an even frame would precede it.
+  c.socket.write(Buffer.concat([0, 1, 2, 3, 4, 5, 6, 7].map(frame)));
+  await until(() => c.responses.includes(7));
+  assert.deepEqual(c.responses, [1, 3, 5, 7]);
 });
 
 test('an oversize frame or a decode error closes only that connection', async (t) => {
@@ -139,6 +139,8 @@ test('reading pauses at the in-flight bound and resumes when answers flow', asyn
     t,
     {
       dispatch: (f) => {
+        // 999 is the barrier: answered at once, on another connection.
+        if (f.readInt32BE(0) === 999) return Buffer.from(f);
         dispatched++;
         return new Promise((r) => held.push(() => r(Buffer.from(f))));
       },
@@ -149,7 +151,12 @@ test('reading pauses at the in-flight bound and resumes when answers flow', asyn
   t.after(() => void c.socket.destroy());
   c.socket.write(Buffer.concat(Array.from({ length: 50 }, (_, i) => frame(i))));
   await until(() => dispatched >= 10);
-  await new Promise((r) => setTimeout(r, 100));
+  // A round trip on a second connection, sent after all 50 frames: the server has read what it
+  // was going to read of the first one by the time it answers.
+  const barrier = await client(port);
+  t.after(() => void barrier.socket.destroy());
+  barrier.socket.write(frame(999));
+  await until(() => barrier.responses.length === 1);
   assert.ok(dispatched <= 12, `dispatch stopped near the bound (${dispatched})`);
   const release = async () => {
     while (c.responses.length < 50) {
@@ -164,17 +171,28 @@ test('reading pauses at the in-flight bound and resumes when answers flow', asyn
 test('idle connections are closed after connections.max.idle.ms', async (t) => {
   const { port } = await startServer(t, { dispatch: (f) => Buffer.from(f) }, { maxIdleMs: 100 });
   const c = await client(port);
+  // A request answered first: the connection worked, and what closes it is the idle timer.
+  // The server's last activity (its answer) comes after this send, and timers never fire
+  // early: a close sooner than the idle time after the send would have another cause.
+  const sent = performance.now();
+  c.socket.write(frame(1));
+  await until(() => c.responses.length === 1);
   await c.closed;
+  const idle = performance.now() - sent;
+  assert.ok(idle >= 99, `closed ${idle.toFixed(0)} ms after the last request`);
 });
 
 test('graceful close answers the in-flight request before closing and refuses new connections', async (t) => {
-  const { port, server } = await startServer(
-    t,
-    echo(() => 200),
-  );
+  let started = false;
+  const { port, server } = await startServer(t, {
+    dispatch: (f) => {
+      started = true;
+      return new Promise((r) => setTimeout(() => r(Buffer.from(f)), 200));
+    },
+  });
   const c = await client(port);
   c.socket.write(frame(42));
-  await new Promise((r) => setTimeout(r, 20));
+  await until(() => started);
   const closing = server.close({ graceMs: 5000 });
   await closing;
   assert.deepEqual(c.responses, [42]);

@@ -1,0 +1,189 @@
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { KafkaClient } from '../../src/client/kafka-client.js';
+import { randomInt, seededRandom, testSeed } from '../helpers/prng.js';
+import { uniqueTopic } from '../helpers/unique.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+import { type CheckResult, checkHistory, describeCheck } from './checker.js';
+import { Cluster, compareReplicas } from './cluster.js';
+import { HistoryRecorder, readHistory } from './history.js';
+import type { NetnsLayout } from './netns.js';
+import { finalRead, type ProducerFamily, Workload } from './workload.js';
+
+/**
+ * One fault run: a cluster, the workload, `cycles` faults of one kind each healed before the
+ * next, then the final reads from every node, the replica comparison and the checker. Every
+ * wait is bounded; the seed, the settings and the figures go to the test's diagnostics, and on
+ * failure the run dir (history.jsonl, node logs, data) is kept and named.
+ */
+export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition';
+
+export interface FaultRunOptions {
+  readonly fault: FaultKind;
+  readonly cycles: number;
+  readonly nodes?: number;
+  readonly partitions?: number;
+  /** Broker environment (the unsafe test switch). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly producers?: readonly ProducerFamily[];
+  /** For 'netns-partition': the namespaces the nodes run in. */
+  readonly netns?: NetnsLayout;
+  /** SIGSTOP length: longer than the producers' request timeout. */
+  readonly pauseMs?: number;
+  /**
+   * What the run must show for the test to pass (the run dir is kept otherwise): a clean
+   * history and identical replicas, or (with the unsafe switch) lost writes.
+   */
+  readonly expect: 'valid' | 'lost';
+}
+
+export interface FaultRunResult {
+  readonly result: CheckResult;
+  readonly cycles: number;
+  readonly replicaDifferences: readonly string[];
+  readonly batchesCompared: number;
+  readonly seconds: number;
+}
+
+/** The producers' request timeout (kafkajs adds the 500 ms produce timeout to it). */
+export const PRODUCER_REQUEST_TIMEOUT_MS = 2000;
+
+export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<FaultRunResult> {
+  const started = performance.now();
+  const seed = testSeed();
+  const rand = seededRandom(seed);
+  const partitions = o.partitions ?? 3;
+  const cluster = await Cluster.start({
+    nodes: o.nodes ?? 1,
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.netns ? { netns: o.netns } : {}),
+  });
+  let passed = false;
+  // JOCKO_CLUSTER_KEEP=1 keeps every run's dir, not only the failed ones.
+  const keepAll = process.env['JOCKO_CLUSTER_KEEP'] === '1';
+  t.after(async () => {
+    await cluster.dispose(!passed || keepAll);
+    if (!passed || keepAll) t.diagnostic(`kept the run (history.jsonl, node-*.log, data) in ${cluster.runDir}`);
+  });
+  const pauseMs = o.pauseMs ?? 4000;
+  t.diagnostic(
+    `seed ${seed} (JOCKO_SEED), ${o.cycles} ${o.fault} cycles; ${cluster.describe()}; ` +
+      `producer request timeout ${PRODUCER_REQUEST_TIMEOUT_MS} ms, pause ${pauseMs} ms`,
+  );
+
+  const topic = uniqueTopic('cluster');
+  const admin = new KafkaClient({ bootstrap: cluster.node(1).direct, clientId: 'cluster-admin' });
+  await admin.connect();
+  try {
+    const [created] = await admin.createTopics([{ name: topic, numPartitions: partitions, replicationFactor: 1 }]);
+    if (created?.errorCode !== 0) throw new Error(`create ${topic}: ${JSON.stringify(created)}`);
+  } finally {
+    admin.close();
+  }
+
+  const history = new HistoryRecorder(join(cluster.runDir, 'history.jsonl'));
+  const workload = new Workload({
+    bootstrap: cluster.bootstrap,
+    topic,
+    partitions,
+    history,
+    producers: o.producers ?? ['kafkajs', 'platformatic', 'kafkajs', 'platformatic'],
+    groupConsumer: true,
+    assignConsumer: true,
+    requestTimeoutMs: PRODUCER_REQUEST_TIMEOUT_MS,
+    maxSendsPerProducer: 20_000,
+  });
+  let cycles = 0;
+  const ends = new Map<number, number>();
+  try {
+    await workload.start();
+    await waitFor('the first acknowledgements', () => workload.acknowledged >= 20, 30_000);
+    const links: Array<'cut' | 'stall' | 'delay'> = ['cut', 'stall', 'delay'];
+    for (; cycles < o.cycles; cycles++) {
+      await sleep(randomInt(rand, 100, 700));
+      const node = cluster.nodes[randomInt(rand, 0, cluster.nodes.length - 1)]?.id ?? 1;
+      const acksBefore = workload.acknowledged;
+      const record = (type: 'invoke' | 'ok', fault: string) =>
+        history.record({ f: 'fault', type, process: 'nemesis', fault, node });
+      switch (o.fault) {
+        case 'kill9': {
+          // Every other kill lands the moment a write is acknowledged, with others in flight.
+          if (cycles % 2 === 1) await Promise.race([workload.nextAck(), sleep(2000)]);
+          record('invoke', 'kill9');
+          await cluster.kill9(node);
+          await cluster.restart(node);
+          record('ok', 'kill9');
+          break;
+        }
+        case 'pause':
+          record('invoke', 'pause');
+          cluster.pause(node);
+          await sleep(pauseMs);
+          cluster.resume(node);
+          record('ok', 'pause');
+          break;
+        case 'netns-partition': {
+          const layout = o.netns;
+          if (layout === undefined) throw new Error('netns-partition needs a layout');
+          record('invoke', 'netns-partition');
+          layout.partitionFromClients(node);
+          await sleep(randomInt(rand, 500, 3000));
+          layout.heal(node);
+          record('ok', 'netns-partition');
+          break;
+        }
+        case 'link': {
+          const kind = links[cycles % links.length] as 'cut' | 'stall' | 'delay';
+          record('invoke', `link-${kind}`);
+          cluster.linkFault('client', node, kind === 'delay' ? { kind, ms: randomInt(rand, 50, 300) } : { kind });
+          await sleep(randomInt(rand, 500, 2500));
+          cluster.linkFault('client', node, { kind: 'heal' });
+          record('ok', `link-${kind}`);
+          break;
+        }
+      }
+      // Each fault is healed and writes go on before the next one: progress, not just survival.
+      await waitFor(
+        `an acknowledgement after ${o.fault} cycle ${cycles}`,
+        () => workload.acknowledged > acksBefore,
+        60_000,
+      );
+    }
+    cluster.healAll();
+    await sleep(300);
+    await workload.stopProducers();
+
+    // The final reads: every partition from every node, directly.
+    for (const n of cluster.nodes)
+      for (let p = 0; p < partitions; p++) {
+        const r = await finalRead(history, n, topic, p);
+        ends.set(p, Math.max(ends.get(p) ?? 0, r.highWatermark));
+      }
+    await waitFor(
+      'the consumers to reach the end of every partition',
+      () => workload.consumersReached(ends),
+      60_000,
+    ).catch((err: Error) => t.diagnostic(`consumers did not catch up: ${err.message}`));
+  } finally {
+    await workload.stopProducers();
+    await workload.stopConsumers();
+    history.close();
+  }
+  await cluster.stopAll();
+  const replicaDifferences: string[] = [];
+  let batchesCompared = 0;
+  for (let p = 0; p < partitions; p++) {
+    const c = compareReplicas(cluster, topic, p, ends.get(p) ?? 0);
+    replicaDifferences.push(...c.differences);
+    batchesCompared += c.batches;
+  }
+  if (workload.problems.length > 0) throw new Error(`workload problems: ${workload.problems.join('; ')}`);
+  const result = checkHistory(readHistory(history.path), { nodes: cluster.nodes.map((n) => n.id) });
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  t.diagnostic(
+    `${cycles} ${o.fault} cycles in ${seconds} s, ${history.ops} operations, ${batchesCompared} batches compared ` +
+      `across replicas, ${replicaDifferences.length} differences\n${describeCheck(result)}`,
+  );
+  passed = o.expect === 'valid' ? result.valid && replicaDifferences.length === 0 : result.lost.length > 0;
+  return { result, cycles, replicaDifferences, batchesCompared, seconds };
+}
