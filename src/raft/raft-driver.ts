@@ -97,6 +97,11 @@ export class RaftDriver<R> {
     this.step({ type: 'resign' });
   }
 
+  /** Resolves once every election-state write asked for has finished (or been skipped after close). */
+  settled(): Promise<void> {
+    return this.persistChain;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -141,10 +146,13 @@ export class RaftDriver<R> {
         const { seq, state } = o;
         this.persistChain = this.persistChain.then(
           () =>
-            this.durability.persistElectionState(state).then(
-              () => this.step({ type: 'electionStatePersisted', seq }),
-              (err: Error) => this.fail(err),
-            ),
+            // A stopped node writes nothing more: the next process owns the file.
+            this.closed
+              ? undefined
+              : this.durability.persistElectionState(state).then(
+                  () => this.step({ type: 'electionStatePersisted', seq }),
+                  (err: Error) => this.fail(err),
+                ),
           () => undefined,
         );
         break;

@@ -155,6 +155,7 @@ export class RaftNode implements RaftEndpoint {
   async close(): Promise<void> {
     this.driver.close();
     this.client.close();
+    await this.driver.settled();
     await this.stateFile.settled();
     this.log.close();
   }

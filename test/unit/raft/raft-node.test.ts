@@ -3,15 +3,10 @@
 // appends byte for byte, elect another leader when one stops, and a restarted node catches up.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { apiVersionsHandler } from '../../../src/handlers/18-api-versions.js';
-import { Dispatcher } from '../../../src/handlers/dispatcher.js';
-import { handleRaftFetch, raftHandlers } from '../../../src/handlers/raft-handlers.js';
-import { type ApiHandler, HandlerRegistry } from '../../../src/handlers/registry.js';
-import { NetworkServer } from '../../../src/network/server.js';
-import type { FetchRequest } from '../../../src/protocol/generated/api/01-fetch.js';
-import { ApiKey } from '../../../src/protocol/generated/api-table.js';
+import type { NetworkServer } from '../../../src/network/server.js';
 import { RaftNode } from '../../../src/raft/raft-node.js';
 import type { Voter } from '../../../src/raft/types.js';
+import { listenForRaft, RAFT_TEST_LISTENER } from '../../helpers/raft-server.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -22,7 +17,7 @@ const TIMEOUTS = {
   requestTimeoutMs: 300,
   fetchMaxWaitMs: 50,
 };
-const LISTENER = 'PLAINTEXT';
+const LISTENER = RAFT_TEST_LISTENER;
 
 interface Member {
   id: number;
@@ -30,40 +25,6 @@ interface Member {
   node: RaftNode | undefined;
   server: NetworkServer;
   committed: number;
-}
-
-async function listen(endpoint: () => RaftNode | undefined): Promise<NetworkServer> {
-  const registry = new HandlerRegistry();
-  registry.register(apiVersionsHandler(registry));
-  // The handlers resolve the node at call time, so a restarted node is served on the same port.
-  const proxy = {
-    clusterId: 'raft-node-test',
-    get nodeId() {
-      return endpoint()?.nodeId ?? -1;
-    },
-    handle: (from: number, r: never) => {
-      const n = endpoint();
-      return n === undefined ? new Promise<never>(() => undefined) : n.handle(from, r);
-    },
-    describeQuorum: () => endpoint()!.describeQuorum(),
-    endpointsOf: (id: number) => endpoint()?.endpointsOf(id) ?? [],
-  };
-  for (const h of raftHandlers(proxy)) registry.register(h);
-  const fetch: ApiHandler<FetchRequest, unknown> = {
-    apiKey: ApiKey.Fetch,
-    minVersion: 13,
-    maxVersion: 17,
-    handle: (req, ctx) => handleRaftFetch(proxy, req, ctx.apiVersion, LISTENER),
-  };
-  registry.register(fetch);
-  const server = new NetworkServer({
-    host: '127.0.0.1',
-    port: 0,
-    listenerName: LISTENER,
-    dispatcher: new Dispatcher(registry),
-  });
-  await server.listen();
-  return server;
 }
 
 function values(node: RaftNode, upTo: number): string[] {
@@ -113,7 +74,7 @@ test('three Raft nodes over TCP elect a leader, replicate, fail over and catch u
       server: undefined as never,
       committed: 0,
     };
-    m.server = await listen(() => m.node);
+    m.server = await listenForRaft('raft-node-test', () => m.node);
     members.push(m);
   }
   const voters: Voter[] = members.map((m) => ({

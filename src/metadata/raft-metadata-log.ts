@@ -1,0 +1,226 @@
+// The metadata log replicated by KRaft: the controller (on the Raft leader) appends batches of
+// metadata records through Raft and answers once they are committed; every node applies the
+// committed batches, in order, to its image and tells the listeners what changed.
+
+import { logger } from '../observability/logger.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { decodeRecords } from '../protocol/records/record.js';
+import { isControl, LOG_OVERHEAD } from '../protocol/records/record-batch.js';
+import type { RaftNode, RaftNodeOptions } from '../raft/raft-node.js';
+import { RaftNode as RaftNodeClass } from '../raft/raft-node.js';
+import type { RaftRole } from '../raft/types.js';
+import { applyBatch } from './apply-records.js';
+import { EMPTY_IMAGE, type MetadataImage } from './image.js';
+import type { MetadataDelta } from './metadata-delta.js';
+import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from './records.js';
+
+const log = logger('metadata');
+
+/** The controller operation reached a node that is not (or no longer) the active controller. */
+export class NotControllerError extends Error {
+  override readonly name = 'NotControllerError';
+  readonly errorCode = ErrorCode.NOT_CONTROLLER;
+}
+
+interface CommitWaiter {
+  readonly lastOffset: number;
+  readonly epoch: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** Bytes read from the log per step while applying committed batches. */
+const APPLY_READ_BYTES = 1024 * 1024;
+
+export class RaftMetadataLog {
+  private current: MetadataImage = EMPTY_IMAGE;
+  /** The next log offset to apply (everything below it is in `current`). */
+  private applied = 0;
+  private readonly listeners: Array<(delta: MetadataDelta) => void> = [];
+  private readonly leaderListeners: Array<(leaderId: number | undefined, epoch: number) => void> = [];
+  private waiters: CommitWaiter[] = [];
+  private raftNode: RaftNode | undefined;
+  private caughtUpWaiters: Array<() => void> = [];
+  private failed: Error | undefined;
+
+  private constructor(readonly clusterId: string) {}
+
+  /** Opens the Raft-replicated metadata log; `start()` joins the quorum. */
+  static async open(
+    options: Omit<RaftNodeOptions, 'listener'> & { onFatal?: (err: Error) => void },
+  ): Promise<RaftMetadataLog> {
+    const m = new RaftMetadataLog(options.clusterId);
+    m.raftNode = await RaftNodeClass.open({
+      ...options,
+      listener: {
+        onCommit: (hw) => m.applyCommitted(hw),
+        onRoleChange: (role, epoch, leaderId) => m.onRoleChange(role, epoch, leaderId),
+        onTruncated: (offset) => {
+          // The core never truncates below the high watermark; nothing applied is affected.
+          if (offset < m.applied) m.fail(new Error(`metadata log truncated to ${offset} below applied ${m.applied}`));
+        },
+        onSnapshotLoaded: (id) =>
+          m.fail(new Error(`metadata snapshots are not loaded yet (snapshot ${id.offset}-${id.epoch})`)),
+        onFatal: (err) => {
+          m.fail(err);
+          options.onFatal?.(err);
+        },
+      },
+    });
+    return m;
+  }
+
+  get raft(): RaftNode {
+    return this.raftNode!;
+  }
+
+  start(): void {
+    this.raft.start();
+  }
+
+  /** The committed image. */
+  snapshot(): MetadataImage {
+    return this.current;
+  }
+
+  /** The image the controller decides against: the committed one (operations wait for their commit). */
+  image(): MetadataImage {
+    return this.current;
+  }
+
+  /** The offset the next appended record gets (the leader's log end). */
+  nextOffset(): number {
+    return this.raft.log.endOffset();
+  }
+
+  onChange(listener: (delta: MetadataDelta) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Called when the leader (active controller) changes; undefined while none is known. */
+  onLeaderChange(listener: (leaderId: number | undefined, epoch: number) => void): void {
+    this.leaderListeners.push(listener);
+  }
+
+  /** The active controller: the Raft leader, once known. */
+  get controllerId(): number | undefined {
+    return this.raft.core.leaderId;
+  }
+
+  /**
+   * Whether this node may act as the controller now: it leads, and it has applied everything
+   * committed before its epoch (KIP-595: its own epoch's first record is committed).
+   */
+  get isActiveController(): boolean {
+    const core = this.raft.core;
+    return core.role === 'leader' && core.highWatermark > 0 && this.applied >= core.highWatermark;
+  }
+
+  /** Resolves once this node has applied every record committed when it was called... or at least one commit. */
+  caughtUp(): Promise<void> {
+    if (this.applied > 0 && this.applied >= this.raft.core.highWatermark) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  }
+
+  /**
+   * Appends records as one batch and resolves once they are committed and applied here.
+   * Rejects with NotControllerError when this node does not lead, or stops leading first.
+   */
+  async commit(records: readonly MetadataRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (this.failed !== undefined) throw this.failed;
+    if (!this.isActiveController) throw new NotControllerError(`node ${this.raft.nodeId} is not the active controller`);
+    const result = await this.raft.append(records.map(encodeMetadataRecord));
+    if (!result.ok) throw new NotControllerError(`append refused: ${result.reason}`);
+    if (this.applied > result.lastOffset) return;
+    await new Promise<void>((resolve, reject) => {
+      this.waiters.push({ lastOffset: result.lastOffset, epoch: result.epoch, resolve, reject });
+    });
+  }
+
+  private onRoleChange(role: RaftRole, epoch: number, leaderId: number | undefined): void {
+    if (role !== 'leader' && this.waiters.length > 0) {
+      // Appends of a leadership that ended may or may not commit later: their callers hear
+      // NOT_CONTROLLER and retry, as with Kafka's controller.
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w.reject(new NotControllerError(`leadership lost in epoch ${w.epoch}`));
+    }
+    for (const l of this.leaderListeners) l(leaderId, epoch);
+  }
+
+  /** Applies every committed batch below `highWatermark`, in order. */
+  private applyCommitted(highWatermark: number): void {
+    if (this.failed !== undefined) return;
+    const raftLog = this.raft.log;
+    while (this.applied < highWatermark) {
+      const buf = raftLog.read(this.applied, APPLY_READ_BYTES);
+      if (buf.length === 0) break;
+      let pos = 0;
+      let progressed = false;
+      while (pos + LOG_OVERHEAD <= buf.length) {
+        const size = LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+        if (pos + size > buf.length) break;
+        const batch = buf.subarray(pos, pos + size);
+        pos += size;
+        const base = Number(batch.readBigInt64BE(0));
+        const last = base + batch.readInt32BE(23);
+        if (last < this.applied) continue;
+        if (last >= highWatermark) {
+          pos = buf.length;
+          break;
+        }
+        progressed = true;
+        if (isControl(batch.readInt16BE(21))) {
+          this.applied = last + 1;
+          continue;
+        }
+        const records: MetadataRecord[] = [];
+        for (const r of decodeRecords(batch)) {
+          if (r.value !== null) records.push(decodeMetadataRecord(r.value));
+        }
+        let next: { image: MetadataImage; delta: MetadataDelta };
+        try {
+          next = applyBatch(this.current, records, last);
+        } catch (err) {
+          this.fail(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        this.current = next.image;
+        this.applied = last + 1;
+        for (const l of this.listeners) l(next.delta);
+      }
+      if (!progressed) break;
+    }
+    // Control batches advance the applied offset without a new image; keep the image's offset.
+    if (this.waiters.length > 0) {
+      const keep: CommitWaiter[] = [];
+      for (const w of this.waiters) {
+        if (w.lastOffset < this.applied) w.resolve();
+        else keep.push(w);
+      }
+      this.waiters = keep;
+    }
+    if (this.caughtUpWaiters.length > 0 && this.applied >= highWatermark) {
+      const waiters = this.caughtUpWaiters;
+      this.caughtUpWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failed !== undefined) return;
+    this.failed = err;
+    log.error('metadata log stopped', { error: err.message });
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+
+  async close(): Promise<void> {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(new NotControllerError('the metadata log is closing'));
+    await this.raftNode?.close();
+  }
+}
