@@ -829,6 +829,12 @@ export class RaftCore<R> {
     return lastOffsetEpoch > myEpoch || (lastOffsetEpoch === myEpoch && lastOffset >= myEnd);
   }
 
+  /** Whether a log ending at (lastOffsetEpoch, lastOffset) is strictly ahead of ours. */
+  private isLogAhead(lastOffsetEpoch: number, lastOffset: number): boolean {
+    const myEpoch = this.log.lastFetchedEpoch();
+    return lastOffsetEpoch > myEpoch || (lastOffsetEpoch === myEpoch && lastOffset > this.log.endOffset());
+  }
+
   private handleVote(handle: number, req: VoteRequest): void {
     // Kafka's handleVoteRequest: malformed positions and candidates are invalid requests.
     if (
@@ -871,8 +877,8 @@ export class RaftCore<R> {
         break;
       case 'candidate':
         granted = candidate.id === this.config.nodeId;
-        if (!granted && this.isLogUpToDate(req.lastOffsetEpoch, req.lastOffset)) {
-          // Another candidate of this epoch holds at least our log: it can win where we may not
+        if (!granted && this.isLogAhead(req.lastOffsetEpoch, req.lastOffset)) {
+          // Another candidate of this epoch holds more than our log: it can win where we may not
           // (our voters may be stale). Without pre-vote (KIP-996), a candidate that always
           // reaches the next epoch first takes that vote from it every round; stand back for
           // longer than its election timeout so it stands first, then vote for it.
