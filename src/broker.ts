@@ -474,6 +474,7 @@ export class Broker {
     const addr = await this.server.listen();
     this.boundHost = addr.host;
     this.boundPort = addr.port;
+    await this.updateVoterEndpoint(metadata);
     try {
       await this.register(controller, cfg);
     } catch (err) {
@@ -508,6 +509,39 @@ export class Broker {
     const unfenced = await controller.unfenceBroker(this.brokerId, registered.brokerEpoch);
     if (unfenced.errorCode !== 0) throw new Error(`unfencing failed: ${unfenced.errorMessage}`);
     this.controller = controller;
+  }
+
+  /**
+   * KIP-853: a voter whose listener is not the one the voter set records (a first start on an
+   * ephemeral port, a new port after a restart) tells the leader with UpdateRaftVoter. A lone
+   * voter is its own leader; a refusal is logged and start-up goes on (only the address other
+   * nodes would use is stale).
+   */
+  private async updateVoterEndpoint(metadata: RaftMetadataLog): Promise<void> {
+    const core = metadata.raft.core;
+    const self = core.voters.find((v) => v.id === this.brokerId);
+    const endpoint = { name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort };
+    if (self === undefined || core.role !== 'leader') return;
+    const current = self.endpoints.find((e) => e.name === LISTENER_NAME);
+    if (current !== undefined && current.host === endpoint.host && current.port === endpoint.port) return;
+    const res = await metadata.raft.handle(this.brokerId, {
+      type: 'UpdateRaftVoter',
+      clusterId: metadata.clusterId,
+      currentLeaderEpoch: core.epoch,
+      voterId: this.brokerId,
+      voterDirectoryId: self.directoryId ?? '',
+      listeners: [endpoint, ...self.endpoints.filter((e) => e.name !== LISTENER_NAME)],
+      kraftVersionFeature: {
+        minSupportedVersion: self.minSupportedVersion,
+        maxSupportedVersion: self.maxSupportedVersion,
+      },
+    });
+    if (res.errorCode !== 0) {
+      log.warn("could not record this voter's listener in the voter set", {
+        errorCode: res.errorCode,
+        endpoint: `${endpoint.host}:${endpoint.port}`,
+      });
+    }
   }
 
   private noteAcceptedNotInEffect(dyn: {

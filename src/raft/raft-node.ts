@@ -150,8 +150,9 @@ export class RaftNode implements RaftEndpoint {
   }
 
   endpointsOf(nodeId: number): readonly Endpoint[] {
+    // The voter set is where listeners are recorded (and updated, KIP-853).
+    for (const v of this.core.voters) if (v.id === nodeId && v.endpoints.length > 0) return v.endpoints;
     if (nodeId === this.nodeId) return this.options.endpoints;
-    for (const v of this.core.voters) if (v.id === nodeId) return v.endpoints;
     return this.known.get(nodeId) ?? [];
   }
 

@@ -40,6 +40,11 @@ test('a lone broker is a one-voter KRaft quorum: DescribeQuorum names it leader,
     q.quorum?.currentVoters.map((v) => v.replicaId),
     [1],
   );
+  // The voter set records the listener the broker really has (it started on an ephemeral port).
+  assert.deepEqual(
+    q.nodes.get(1)?.map((e) => e.port),
+    [broker.port],
+  );
   const metaProps = readFileSync(join(dir, 'metadata', 'meta.properties'), 'utf8');
   assert.match(metaProps, /^directory\.id=[0-9a-f-]{36}$/m);
   assert.ok(existsSync(join(dir, 'metadata', '__cluster_metadata-0', 'quorum-state')));
