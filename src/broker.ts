@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
@@ -48,14 +48,18 @@ import { listTransactionsHandler } from './handlers/66-list-transactions.js';
 import type { BrokerServices, BrokerView, TopicView } from './handlers/broker-services.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { FetchSessionCache } from './handlers/fetch-session-cache.js';
+import { raftHandlers } from './handlers/raft-handlers.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { StartupGate } from './handlers/startup-gate.js';
+import { bootstrapMetadataLog } from './metadata/bootstrap-metadata-log.js';
 import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image.js';
+import { loadOrFormatMetaProperties } from './metadata/meta-properties.js';
 import type { MetadataDelta } from './metadata/metadata-delta.js';
-import { MetadataStore } from './metadata/metadata-store.js';
+import { RaftMetadataLog } from './metadata/raft-metadata-log.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
 import { errorName } from './protocol/error-codes.js';
+import type { Voter } from './raft/types.js';
 import { type AssignedPartition, ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
@@ -132,7 +136,7 @@ export class Broker {
   private boundHost = '';
   private boundPort = 0;
   private tempDir: string | null = null;
-  private metadata: MetadataStore | null = null;
+  private metadata: RaftMetadataLog | null = null;
   private replicas: ReplicaManager | null = null;
   private producerExpiry: Timer | null = null;
   private groups: GroupService | null = null;
@@ -208,8 +212,41 @@ export class Broker {
     const explicitLogDirs = this.options.config?.['log.dirs'] ?? this.options.config?.['log.dir'];
     const logDirs = explicitLogDirs !== undefined ? cfg.logDirs : [join(dataDir, 'logs')];
 
-    const metadata = MetadataStore.open(join(dataDir, 'metadata'), this.brokerId);
+    // The metadata log is a Raft log (KRaft); a lone broker is a one-voter quorum.
+    const metadataDir = join(dataDir, 'metadata');
+    mkdirSync(metadataDir, { recursive: true });
+    const meta = loadOrFormatMetaProperties(metadataDir, this.brokerId);
+    const self: Voter = {
+      id: this.brokerId,
+      directoryId: meta.directoryId,
+      endpoints: [
+        {
+          name: LISTENER_NAME,
+          host: this.advertisedHost,
+          port: this.options.advertisedPort ?? this.options.port ?? 9092,
+        },
+      ],
+      minSupportedVersion: 0,
+      maxSupportedVersion: 1,
+    };
+    const metadata = await RaftMetadataLog.open({
+      dataDir: metadataDir,
+      nodeId: this.brokerId,
+      directoryId: meta.directoryId,
+      clusterId: meta.clusterId,
+      bootstrapVoters: [self],
+      endpoints: self.endpoints,
+      listenerName: LISTENER_NAME,
+      prepareLog: (raftLog) => bootstrapMetadataLog(raftLog, metadataDir, [self]),
+      onFatal: (err) => {
+        // Kafka halts a node whose Raft client fails: nothing more may be acknowledged.
+        log.error('the metadata quorum failed: stopping the broker', { error: err.message });
+        void this.close();
+      },
+    });
     this.metadata = metadata;
+    metadata.start();
+    await metadata.caughtUp();
     const logs = new LogManager({
       logDirs,
       retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs,
@@ -368,7 +405,8 @@ export class Broker {
         },
         unregisterBroker: (brokerId: number) => controller.unregisterBroker(brokerId),
       } as unknown as Controller,
-      controllerId: () => this.brokerId,
+      controllerId: () => metadata.controllerId ?? -1,
+      raft: metadata.raft,
       brokers: () => liveBrokers(metadata.snapshot(), LISTENER_NAME),
       topic: (name) => this.topicViews.get(name),
       topicById: byId,
@@ -419,6 +457,7 @@ export class Broker {
     r.register(describeTransactionsHandler(services));
     r.register(listTransactionsHandler(services));
     r.register(unregisterBrokerHandler(services));
+    for (const h of raftHandlers(metadata.raft)) r.register(h);
 
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
@@ -435,6 +474,7 @@ export class Broker {
     const addr = await this.server.listen();
     this.boundHost = addr.host;
     this.boundPort = addr.port;
+    await this.updateVoterEndpoint(metadata);
     try {
       await this.register(controller, cfg);
     } catch (err) {
@@ -469,6 +509,39 @@ export class Broker {
     const unfenced = await controller.unfenceBroker(this.brokerId, registered.brokerEpoch);
     if (unfenced.errorCode !== 0) throw new Error(`unfencing failed: ${unfenced.errorMessage}`);
     this.controller = controller;
+  }
+
+  /**
+   * KIP-853: a voter whose listener is not the one the voter set records (a first start on an
+   * ephemeral port, a new port after a restart) tells the leader with UpdateRaftVoter. A lone
+   * voter is its own leader; a refusal is logged and start-up goes on (only the address other
+   * nodes would use is stale).
+   */
+  private async updateVoterEndpoint(metadata: RaftMetadataLog): Promise<void> {
+    const core = metadata.raft.core;
+    const self = core.voters.find((v) => v.id === this.brokerId);
+    const endpoint = { name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort };
+    if (self === undefined || core.role !== 'leader') return;
+    const current = self.endpoints.find((e) => e.name === LISTENER_NAME);
+    if (current !== undefined && current.host === endpoint.host && current.port === endpoint.port) return;
+    const res = await metadata.raft.handle(this.brokerId, {
+      type: 'UpdateRaftVoter',
+      clusterId: metadata.clusterId,
+      currentLeaderEpoch: core.epoch,
+      voterId: this.brokerId,
+      voterDirectoryId: self.directoryId ?? '',
+      listeners: [endpoint, ...self.endpoints.filter((e) => e.name !== LISTENER_NAME)],
+      kraftVersionFeature: {
+        minSupportedVersion: self.minSupportedVersion,
+        maxSupportedVersion: self.maxSupportedVersion,
+      },
+    });
+    if (res.errorCode !== 0) {
+      log.warn("could not record this voter's listener in the voter set", {
+        errorCode: res.errorCode,
+        endpoint: `${endpoint.host}:${endpoint.port}`,
+      });
+    }
   }
 
   private noteAcceptedNotInEffect(dyn: {
@@ -539,7 +612,7 @@ export class Broker {
       }
     }
     await this.replicas?.close();
-    this.metadata?.close();
+    await this.metadata?.close();
     this.replicas = null;
     this.metadata = null;
     if (this.tempDir !== null) rmSync(this.tempDir, { recursive: true, force: true });

@@ -27,6 +27,8 @@ const log = logger('controller');
 export interface MetadataPort {
   image(): MetadataImage;
   commit(records: readonly MetadataRecord[]): Promise<void>;
+  /** The offset the next appended record gets (a Raft log's end); default: after the image's last. */
+  nextOffset?(): number;
 }
 
 /**
@@ -129,7 +131,7 @@ export class Controller {
       (image) => {
         replaced = image.brokers.get(registration.brokerId)?.epoch ?? null;
         // The single record of this batch lands right after the last record of the log.
-        return brokerOps.registerBroker(image, registration, image.offset + 1);
+        return brokerOps.registerBroker(image, registration, this.metadata.nextOffset?.() ?? image.offset + 1);
       },
       (r) =>
         log.info('registered broker', {

@@ -15,11 +15,13 @@ import {
   readBatchHeader,
   splitBatches,
 } from '../protocol/records/record-batch.js';
+import { isMetadataFetch } from '../raft/wire/fetch.js';
 import type { Partition, ReadResult } from '../replication/partition.js';
 import type { Clock } from '../runtime/clock.js';
 import { setDeadlineTimer } from '../runtime/deadline-timer.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
+import { handleRaftFetch } from './raft-handlers.js';
 import type { ApiHandler } from './registry.js';
 
 const log = logger('fetch');
@@ -331,6 +333,10 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
     maxVersion: 17,
     handle(req, ctx) {
       const version = ctx.apiVersion;
+      // A Fetch of `__cluster_metadata-0` is a KRaft follower's or observer's: the Raft core answers it.
+      if (services.raft !== undefined && isMetadataFetch(req, version)) {
+        return handleRaftFetch(services.raft, req, version, ctx.connection.listenerName);
+      }
       const usesTopicIds = version >= 13;
       const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
       const isFollower = replicaId >= 0;

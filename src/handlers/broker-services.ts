@@ -4,6 +4,7 @@ import type { Controller } from '../controller/controller.js';
 import type { GroupService } from '../coordinator/group/group-service.js';
 import type { ProducerIdManager } from '../coordinator/transaction/producer-id-manager.js';
 import type { TransactionService } from '../coordinator/transaction/transaction-service.js';
+import type { RaftEndpoint } from '../raft/raft-endpoint.js';
 import type { Partition } from '../replication/partition.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FetchSessionCache } from './fetch-session-cache.js';
@@ -38,6 +39,8 @@ export interface BrokerServices {
   readonly fetchSessions: FetchSessionCache;
   /** The controller's id (this broker while there is a single voter). */
   controllerId(): number;
+  /** The node's Raft runtime for the metadata partition (Fetch of `__cluster_metadata-0` goes there). */
+  readonly raft?: RaftEndpoint;
   brokers(): readonly BrokerView[];
   topic(name: string): TopicView | undefined;
   topicById(id: string): TopicView | undefined;

@@ -159,3 +159,29 @@ export class MetadataStore {
     this.fd = null;
   }
 }
+
+/**
+ * The batches of a metadata log written by the single-voter store that came before the Raft
+ * quorum (`metadata.log` in `dir`), in order, up to the last intact one; empty when there is none.
+ * Used once, to carry an existing data directory's metadata into the Raft log.
+ */
+export function readLegacyMetadataLog(dir: string): MetadataRecord[][] {
+  const path = join(dir, 'metadata.log');
+  if (!existsSync(path)) return [];
+  const buf = readFileSync(path);
+  const batches: MetadataRecord[][] = [];
+  let pos = 0;
+  while (pos + 8 <= buf.length) {
+    const len = buf.readInt32BE(pos);
+    if (len < 0 || pos + 8 + len > buf.length) break;
+    const payload = buf.subarray(pos + 8, pos + 8 + len);
+    if (crc32c(payload) !== buf.readUInt32BE(pos + 4)) break;
+    const r = new Reader(payload);
+    const n = r.readInt32();
+    const records: MetadataRecord[] = [];
+    for (let i = 0; i < n; i++) records.push(decodeMetadataRecord(r.readBytes()));
+    batches.push(records);
+    pos += 8 + len;
+  }
+  return batches;
+}

@@ -309,18 +309,19 @@ export class RaftCore<R> {
     this.started = true;
     this.now = now;
     const s = this.state;
+    this.emit({ type: 'roleChange', role: s.role, epoch: s.epoch, leaderId: this.leaderId });
     if (s.role === 'unattached') {
       s.electionDeadline = now + this.randomElectionTimeout();
       s.nextDiscoveryAt = now;
-      // A lone voter need not wait: no one else can lead (Kafka elects itself at once).
-      if (this.isOnlyVoter()) this.becomeCandidate();
     } else if (s.role === 'follower') {
       s.fetchDeadline = now + this.config.fetchTimeoutMs;
       s.nextFetchAt = now;
     } else if (s.role === 'resigned') {
       s.electionDeadline = now + this.randomElectionTimeout();
     }
-    this.emit({ type: 'roleChange', role: this.state.role, epoch: this.state.epoch, leaderId: this.leaderId });
+    // A lone voter need not wait, whatever it was before: no one else can lead, and a new epoch
+    // is always safe to stand in (Kafka's single-voter quorum elects itself at once).
+    if (s.role !== 'leader' && this.isOnlyVoter()) this.becomeCandidate();
     this.poll();
     return this.drain();
   }

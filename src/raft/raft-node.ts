@@ -44,6 +44,8 @@ export interface RaftNodeOptions {
   readonly listenerName: string;
   readonly timeouts?: Partial<RaftTimeouts>;
   readonly listener?: RaftListener;
+  /** Runs on the opened log before the core reads it (formatting a new log, importing old data). */
+  readonly prepareLog?: (log: PartitionRaftLog) => void | Promise<void>;
   readonly clock?: Clock;
   readonly random?: () => number;
 }
@@ -101,6 +103,12 @@ export class RaftNode implements RaftEndpoint {
     const stateFile = new QuorumStateFile(dir);
     const persisted = await stateFile.read();
     const metadataLog = PartitionRaftLog.open(dir);
+    try {
+      await options.prepareLog?.(metadataLog);
+    } catch (err) {
+      metadataLog.close();
+      throw err;
+    }
     const timeouts = { ...DEFAULT_RAFT_TIMEOUTS, ...options.timeouts };
     const config: RaftConfig = {
       nodeId: options.nodeId,
@@ -127,13 +135,24 @@ export class RaftNode implements RaftEndpoint {
     return this.driver.handle(from, request);
   }
 
+  /** The quorum as this node sees it, with times as wall-clock milliseconds (DescribeQuorum's). */
   describeQuorum(): QuorumDescription {
-    return this.core.describeQuorum(systemClock.monotonic());
+    const clock = this.options.clock ?? systemClock;
+    const mono = clock.monotonic();
+    const toWall = (t: number) => (t < 0 ? -1 : Math.round(clock.now() - (mono - t)));
+    const q = this.core.describeQuorum(mono);
+    const convert = (r: QuorumDescription['currentVoters'][number]) => ({
+      ...r,
+      lastFetchTimestamp: toWall(r.lastFetchTimestamp),
+      lastCaughtUpTimestamp: toWall(r.lastCaughtUpTimestamp),
+    });
+    return { ...q, currentVoters: q.currentVoters.map(convert), observers: q.observers.map(convert) };
   }
 
   endpointsOf(nodeId: number): readonly Endpoint[] {
+    // The voter set is where listeners are recorded (and updated, KIP-853).
+    for (const v of this.core.voters) if (v.id === nodeId && v.endpoints.length > 0) return v.endpoints;
     if (nodeId === this.nodeId) return this.options.endpoints;
-    for (const v of this.core.voters) if (v.id === nodeId) return v.endpoints;
     return this.known.get(nodeId) ?? [];
   }
 
