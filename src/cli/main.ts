@@ -1,5 +1,6 @@
 import { parseArgs } from './args.js';
 import { brokerCommand } from './broker-command.js';
+import { clusterCommand } from './cluster-command.js';
 import { consumeCommand } from './consume-command.js';
 import { groupCommand } from './group-command.js';
 import { produceCommand } from './produce-command.js';
@@ -13,6 +14,7 @@ Commands:
   produce    produce lines from stdin or a file
   consume    print the records of a partition
   group      list, describe, delete consumer groups and reset their offsets
+  cluster    the metadata quorum: status, add-voter, remove-voter
 
 Run 'jocko <command> --help' for a command's options.
 `;
@@ -32,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'groups':
       // Parses its own flags: which ones take no value depends on the subcommand.
       return groupCommand(rest);
+    case 'cluster':
+      return clusterCommand(rest);
     case 'produce':
       return produceCommand(args);
     case 'consume':

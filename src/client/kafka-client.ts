@@ -7,6 +7,7 @@ import type { FindCoordinatorResponse } from '../protocol/generated/api/10-find-
 import type { DescribeGroupsResponse } from '../protocol/generated/api/15-describe-groups.js';
 import type { ListGroupsResponse } from '../protocol/generated/api/16-list-groups.js';
 import type { DeleteGroupsResponse } from '../protocol/generated/api/42-delete-groups.js';
+import type { DescribeClusterResponse } from '../protocol/generated/api/60-describe-cluster.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { buildRecordBatch } from '../protocol/records/batch-builder.js';
 import { decodeRecords } from '../protocol/records/record.js';
@@ -77,6 +78,13 @@ export interface PartitionOffset extends PartitionError {
   /** -1 when the broker has none (no record at or after a timestamp). */
   readonly offset: number;
   readonly timestamp: number;
+}
+
+export interface ClusterDescription {
+  readonly clusterId: string;
+  /** -1 when the broker knows no active controller. */
+  readonly controllerId: number;
+  readonly brokers: ReadonlyArray<{ brokerId: number; host: string; port: number; rack: string | null }>;
 }
 
 export interface GroupCoordinator {
@@ -247,6 +255,20 @@ export class KafkaClient {
     this.brokerAddrs = new Map(res.brokers.map((b) => [b.nodeId, { host: b.host, port: b.port }]));
     this.controllerId = res.controllerId;
     return res;
+  }
+
+  /**
+   * DescribeCluster (KIP-700) on the bootstrap broker: cluster id, active controller and the
+   * brokers, which also become the addresses `brokerConnection` and `controller` use.
+   */
+  async describeCluster(): Promise<ClusterDescription> {
+    const res = await this.call<DescribeClusterResponse>(ApiKey.DescribeCluster, { endpointType: 1 });
+    if (res.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(res.errorCode, 'describe cluster', res.errorMessage);
+    }
+    this.brokerAddrs = new Map(res.brokers.map((b) => [b.brokerId, { host: b.host, port: b.port }]));
+    this.controllerId = res.controllerId;
+    return { clusterId: res.clusterId, controllerId: res.controllerId, brokers: res.brokers };
   }
 
   async brokerConnection(nodeId: number): Promise<ClientConnection> {

@@ -87,7 +87,7 @@ async function storedCodecs(bootstrap: string, topic: string, partition: number)
 
 test('jocko --help and broker --help list the commands and every broker flag', async () => {
   const top = await jockoOk(['--help']);
-  for (const command of ['broker', 'topic', 'produce', 'consume', 'group'])
+  for (const command of ['broker', 'topic', 'produce', 'consume', 'group', 'cluster'])
     assert.match(top, new RegExp(`^  ${command} `, 'm'));
   const broker = await jockoOk(['broker', '--help']);
   for (const f of ['--data-dir', '--listen', '--advertise', '--broker-id', '--config', '--set']) {
@@ -111,6 +111,7 @@ test('jocko --help and broker --help list the commands and every broker flag', a
         '--execute',
       ],
     ],
+    ['cluster', ['status', 'add-voter', 'remove-voter', '--format', '--id', '--directory-id', '--listener']],
   ] as const) {
     const help = await jockoOk([command, '--help']);
     for (const f of flags) assert.ok(help.includes(f), `${command} --help mentions ${f}:\n${help}`);
