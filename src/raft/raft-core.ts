@@ -1303,23 +1303,32 @@ export class RaftCore<R> {
     this.maybeAdvanceHighWatermark(s);
   }
 
-  private handleRemoveVoter(handle: number, req: RemoveRaftVoterRequest): void {
-    const refusal = this.voterChangeRefusal('RemoveRaftVoter');
+  /**
+   * The voter a RemoveRaftVoter or UpdateRaftVoter names, once the common preconditions hold;
+   * otherwise the request is answered (refused, or VOTER_NOT_FOUND) and undefined returned.
+   */
+  private voterToChange(
+    handle: number,
+    type: 'RemoveRaftVoter' | 'UpdateRaftVoter',
+    req: { readonly voterId: number; readonly voterDirectoryId: string },
+  ): Voter | undefined {
+    const refusal = this.voterChangeRefusal(type);
     if (refusal !== undefined) {
       this.respond(handle, refusal);
-      return;
+      return undefined;
     }
-    const s = this.state as Extract<State, { role: 'leader' }>;
-    const key: ReplicaKey = { id: req.voterId, directoryId: req.voterDirectoryId };
-    const voters = this.voterSets.voters;
-    const target = findVoter(voters, key);
+    const target = findVoter(this.voterSets.voters, { id: req.voterId, directoryId: req.voterDirectoryId });
     if (target === undefined) {
-      this.respond(
-        handle,
-        this.voterChangeResponse('RemoveRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`),
-      );
-      return;
+      this.respond(handle, this.voterChangeResponse(type, ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`));
     }
+    return target;
+  }
+
+  private handleRemoveVoter(handle: number, req: RemoveRaftVoterRequest): void {
+    const target = this.voterToChange(handle, 'RemoveRaftVoter', req);
+    if (target === undefined) return;
+    const s = this.state as Extract<State, { role: 'leader' }>;
+    const voters = this.voterSets.voters;
     if (voters.length === 1) {
       this.respond(
         handle,
@@ -1348,22 +1357,10 @@ export class RaftCore<R> {
       this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
       return;
     }
-    const refusal = this.voterChangeRefusal('UpdateRaftVoter');
-    if (refusal !== undefined) {
-      this.respond(handle, refusal);
-      return;
-    }
+    const target = this.voterToChange(handle, 'UpdateRaftVoter', req);
+    if (target === undefined) return;
     const leader = this.state as Extract<State, { role: 'leader' }>;
-    const key: ReplicaKey = { id: req.voterId, directoryId: req.voterDirectoryId };
     const voters = this.voterSets.voters;
-    const target = findVoter(voters, key);
-    if (target === undefined) {
-      this.respond(
-        handle,
-        this.voterChangeResponse('UpdateRaftVoter', ErrorCode.VOTER_NOT_FOUND, `${req.voterId} is not a voter`),
-      );
-      return;
-    }
     const updated: Voter = {
       ...target,
       directoryId: req.voterDirectoryId,
