@@ -245,9 +245,14 @@ export class Controller {
     );
   }
 
-  /** Whether a session check would find a broker to fence (cheap: no operation is queued). */
+  /**
+   * Whether a session check would find a broker to fence (cheap: no operation is queued). On a
+   * node that has just become the active controller this starts the sessions, so the check runs
+   * even before any broker has heartbeated it.
+   */
   hasStaleBrokers(): boolean {
-    return this.heartbeats !== null && this.heartbeats.staleBrokers(this.now()).length > 0;
+    if (this.metadata.activeEpoch !== undefined && this.metadata.activeEpoch() === undefined) return false;
+    return this.sessions(this.metadata.image()).staleBrokers(this.now()).length > 0;
   }
 
   /**

@@ -101,6 +101,20 @@ test('sessions: a new active controller starts every session afresh instead of f
   assert.deepEqual((await controller.fenceStaleBrokers()).sort(), [1, 2]);
 });
 
+test('sessions: a node that becomes active starts the sessions of brokers registered before it, and fences them when they stay silent', async () => {
+  const { store, state, controller } = setup(1);
+  await liveBroker(controller, 2);
+  state.epoch = undefined;
+  assert.equal(controller.hasStaleBrokers(), false, 'no session check off the active controller');
+  state.now += 10 * SESSION_MS;
+  state.epoch = 5;
+  assert.equal(controller.hasStaleBrokers(), false, 'sessions start afresh on activation');
+  state.now += SESSION_MS + 1;
+  assert.equal(controller.hasStaleBrokers(), true);
+  assert.deepEqual(await controller.fenceStaleBrokers(), [2]);
+  assert.deepEqual(liveBrokerIds(store.image()), []);
+});
+
 test('sessions: a new incarnation is DUPLICATE_BROKER_REGISTRATION while the old one is live, and accepted once it timed out', async () => {
   const { state, controller } = setup();
   const first = await liveBroker(controller, 2, 20);
