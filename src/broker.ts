@@ -584,8 +584,11 @@ export class Broker {
       () => {
         if (checking || !metadata.isActiveController || !controller.hasStaleBrokers()) return;
         checking = true;
-        controller
-          .fenceStaleBrokers()
+        // This broker is alive whenever this code runs: after a pause of the whole process
+        // (SIGSTOP, a long GC) it heartbeats before the check, so only the others are fenced.
+        const self = this.controller === null ? Promise.resolve() : this.heartbeat(controller).then(() => undefined);
+        self
+          .then(() => controller.fenceStaleBrokers())
           .catch((err: unknown) => {
             if (!(err instanceof NotControllerError)) log.warn('session check failed', { error: String(err) });
           })

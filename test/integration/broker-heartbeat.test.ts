@@ -208,4 +208,44 @@ test('a second broker registers fenced, is unfenced by a caught-up heartbeat, an
     );
     assert.deepEqual(await listed(), { metadata: [1], cluster: [1] }, 'a broker that shut down is not listed');
   });
+
+  await t.test(
+    'after a pause of the whole process longer than the session timeout only the silent brokers are fenced',
+    async (tt) => {
+      const three = await register({
+        brokerId: 3,
+        clusterId,
+        incarnationId: INCARNATION_A,
+        listeners: [{ ...FAKE_LISTENER, port: 19093 }],
+        rack: null,
+      });
+      assert.equal(three.errorCode, 0);
+      const live = await heartbeat({
+        brokerId: 3,
+        brokerEpoch: three.brokerEpoch,
+        currentMetadataOffset: three.brokerEpoch,
+      });
+      assert.equal(live.isFenced, false);
+      assert.deepEqual((await listed()).metadata, [1, 3]);
+
+      const pid = broker.pid;
+      process.kill(pid, 'SIGSTOP');
+      tt.after(() => {
+        if (broker.running) process.kill(pid, 'SIGCONT');
+      });
+      // The fault itself: the process stays stopped past the session timeout.
+      await new Promise((resolve) => setTimeout(resolve, SESSION_TIMEOUT_MS + 1000));
+      process.kill(pid, 'SIGCONT');
+      const after = await waitFor(
+        'broker 3 (silent through the pause) to be fenced',
+        async () => {
+          const l = await listed();
+          return l.metadata.includes(3) ? false : l;
+        },
+        { timeoutMs: SESSION_TIMEOUT_MS + 15000, intervalMs: 100 },
+      );
+      assert.deepEqual(after, { metadata: [1], cluster: [1] }, 'the broker hosting the controller is still live');
+      assert.doesNotMatch(broker.output().stderr, /session timed out .*brokerId=1\b/);
+    },
+  );
 });
