@@ -192,7 +192,11 @@ export class Controller {
           hasLiveSession: sessions.hasValidSession(registration.brokerId, now),
         });
         const { errorCode } = result.response;
-        if (errorCode === 0 && result.records.length > 0) sessions.register(registration.brokerId, true, now);
+        if (errorCode === 0) {
+          // A retry of the registered incarnation keeps its fencing state; a new one starts fenced.
+          const fenced = result.records.length > 0 || (image.brokers.get(registration.brokerId)?.fenced ?? true);
+          sessions.register(registration.brokerId, fenced, now);
+        }
         if (errorCode !== 0) {
           log.warn('refused a broker registration', {
             brokerId: registration.brokerId,
@@ -288,7 +292,11 @@ export class Controller {
     );
   }
 
-  /** Unfences a registered broker that has caught up (it becomes live: leader and replica candidate). */
+  /**
+   * Unfences a registered broker directly (it becomes live: leader and replica candidate),
+   * without starting a session: brokers are unfenced by their heartbeats (`brokerHeartbeat`),
+   * which also keep them from being fenced by the session timeout.
+   */
   unfenceBroker(brokerId: number, brokerEpoch: bigint): Promise<SimpleResult> {
     return this.run(
       (image) => brokerOps.changeFencing(image, brokerId, brokerEpoch, false),
