@@ -42,6 +42,8 @@ import { incrementalAlterConfigsHandler } from './handlers/44-incremental-alter-
 import { offsetDeleteHandler } from './handlers/47-offset-delete.js';
 import { describeClusterHandler } from './handlers/60-describe-cluster.js';
 import { describeProducersHandler } from './handlers/61-describe-producers.js';
+import { brokerRegistrationHandler } from './handlers/62-broker-registration.js';
+import { brokerHeartbeatHandler } from './handlers/63-broker-heartbeat.js';
 import { unregisterBrokerHandler } from './handlers/64-unregister-broker.js';
 import { describeTransactionsHandler } from './handlers/65-describe-transactions.js';
 import { listTransactionsHandler } from './handlers/66-list-transactions.js';
@@ -55,7 +57,7 @@ import { bootstrapMetadataLog } from './metadata/bootstrap-metadata-log.js';
 import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image.js';
 import { loadOrFormatMetaProperties } from './metadata/meta-properties.js';
 import type { MetadataDelta } from './metadata/metadata-delta.js';
-import { RaftMetadataLog } from './metadata/raft-metadata-log.js';
+import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
 import { errorName } from './protocol/error-codes.js';
@@ -139,6 +141,9 @@ export class Broker {
   private metadata: RaftMetadataLog | null = null;
   private replicas: ReplicaManager | null = null;
   private producerExpiry: Timer | null = null;
+  /** This broker's heartbeats to the controller in this process, and the controller's session check. */
+  private heartbeatTimer: Timer | null = null;
+  private sessionCheckTimer: Timer | null = null;
   private groups: GroupService | null = null;
   private transactions: TransactionService | null = null;
   private staticConfig: BrokerConfig | null = null;
@@ -261,7 +266,11 @@ export class Broker {
     });
     const replicas = new ReplicaManager(this.brokerId, logs, (topic) => this.logConfig(topic));
     this.replicas = replicas;
-    const controller = new Controller(metadata, () => this.config);
+    const controller = new Controller(metadata, () => this.config, {
+      now: () => clock.monotonic(),
+      clusterId: metadata.clusterId,
+      localBrokerId: this.brokerId,
+    });
 
     // Start-up: every view is built once from the whole image.
     const onImage = (image: MetadataImage) => {
@@ -404,6 +413,8 @@ export class Broker {
           return r;
         },
         unregisterBroker: (brokerId: number) => controller.unregisterBroker(brokerId),
+        registerBroker: (...a: Parameters<Controller['registerBroker']>) => controller.registerBroker(...a),
+        brokerHeartbeat: (...a: Parameters<Controller['brokerHeartbeat']>) => controller.brokerHeartbeat(...a),
       } as unknown as Controller,
       controllerId: () => metadata.controllerId ?? -1,
       raft: metadata.raft,
@@ -456,6 +467,8 @@ export class Broker {
     r.register(describeProducersHandler(services));
     r.register(describeTransactionsHandler(services));
     r.register(listTransactionsHandler(services));
+    r.register(brokerRegistrationHandler(services));
+    r.register(brokerHeartbeatHandler(services));
     r.register(unregisterBrokerHandler(services));
     for (const h of raftHandlers(metadata.raft)) r.register(h);
 
@@ -481,6 +494,7 @@ export class Broker {
       dispatcher.fail(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
+    this.startSessions(controller, metadata, cfg);
     dispatcher.open();
     log.info(`listening on ${addr.host}:${addr.port}`, {
       advertised: `${this.advertisedHost}:${this.advertisedPort}`,
@@ -494,8 +508,9 @@ export class Broker {
 
   /**
    * Registers this incarnation with the controller (its bound address is known only now), then
-   * asks to be unfenced: its logs are recovered and it has the whole metadata log, which is
-   * what Kafka's controller waits for before a broker becomes live.
+   * asks to be unfenced with a heartbeat, as any broker does (KIP-631): its logs are recovered
+   * and it has applied the metadata log past its registration, which is what Kafka's controller
+   * waits for before a broker becomes live.
    */
   private async register(controller: Controller, cfg: BrokerConfig): Promise<void> {
     const registered = await controller.registerBroker({
@@ -506,9 +521,84 @@ export class Broker {
     });
     if (registered.errorCode !== 0) throw new Error(`broker registration failed: ${errorName(registered.errorCode)}`);
     this.brokerEpoch = registered.brokerEpoch;
-    const unfenced = await controller.unfenceBroker(this.brokerId, registered.brokerEpoch);
-    if (unfenced.errorCode !== 0) throw new Error(`unfencing failed: ${unfenced.errorMessage}`);
+    const unfenced = await this.heartbeat(controller);
+    if (unfenced.errorCode !== 0 || unfenced.isFenced) {
+      throw new Error(
+        `unfencing failed: ${unfenced.errorCode !== 0 ? errorName(unfenced.errorCode) : 'still fenced'} ${unfenced.errorMessage ?? ''}`,
+      );
+    }
     this.controller = controller;
+  }
+
+  private heartbeat(controller: Controller): ReturnType<Controller['brokerHeartbeat']> {
+    return controller.brokerHeartbeat({
+      brokerId: this.brokerId,
+      brokerEpoch: this.brokerEpoch,
+      currentMetadataOffset: BigInt(this.metadata?.snapshot().offset ?? -1),
+      wantFence: false,
+      wantShutDown: false,
+    });
+  }
+
+  /**
+   * Keeps this broker's session alive on the controller it hosts, and lets that controller fence
+   * the brokers whose sessions time out (`broker.session.timeout.ms`). The in-process heartbeat
+   * goes at least twice per session timeout whatever `broker.heartbeat.interval.ms` says, so a
+   * short session timeout never fences the broker that hosts the controller.
+   */
+  private startSessions(controller: Controller, metadata: RaftMetadataLog, cfg: BrokerConfig): void {
+    const sessionTimeoutMs = cfg.getNumber('broker.session.timeout.ms');
+    const heartbeatIntervalMs = cfg.getNumber('broker.heartbeat.interval.ms');
+    if (heartbeatIntervalMs >= sessionTimeoutMs) {
+      log.warn('broker.heartbeat.interval.ms is not shorter than broker.session.timeout.ms: brokers will be fenced', {
+        heartbeatIntervalMs,
+        sessionTimeoutMs,
+      });
+    }
+    let heartbeating = false;
+    let refused = 0;
+    this.heartbeatTimer = setRepeatingTimer(
+      () => {
+        if (heartbeating || this.controller === null || !metadata.isActiveController) return;
+        heartbeating = true;
+        this.heartbeat(controller)
+          .then((r) => {
+            // Said once per change, not every interval (an operator may have unregistered this broker).
+            if (r.errorCode !== 0 && r.errorCode !== refused) {
+              log.warn('heartbeat refused', { error: errorName(r.errorCode), why: r.errorMessage });
+            }
+            refused = r.errorCode;
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof NotControllerError)) log.warn('heartbeat failed', { error: String(err) });
+          })
+          .finally(() => {
+            heartbeating = false;
+          });
+      },
+      Math.max(1, Math.min(heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 2))),
+    );
+    this.heartbeatTimer.unref();
+    let checking = false;
+    this.sessionCheckTimer = setRepeatingTimer(
+      () => {
+        if (checking || !metadata.isActiveController || !controller.hasStaleBrokers()) return;
+        checking = true;
+        // This broker is alive whenever this code runs: after a pause of the whole process
+        // (SIGSTOP, a long GC) it heartbeats before the check, so only the others are fenced.
+        const self = this.controller === null ? Promise.resolve() : this.heartbeat(controller).then(() => undefined);
+        self
+          .then(() => controller.fenceStaleBrokers())
+          .catch((err: unknown) => {
+            if (!(err instanceof NotControllerError)) log.warn('session check failed', { error: String(err) });
+          })
+          .finally(() => {
+            checking = false;
+          });
+      },
+      Math.max(10, Math.min(1000, Math.floor(sessionTimeoutMs / 4))),
+    );
+    this.sessionCheckTimer.unref();
   }
 
   /**
@@ -601,6 +691,10 @@ export class Broker {
     if (s !== null) await s.close({ graceMs: 5000 });
     clearTimer(this.producerExpiry);
     this.producerExpiry = null;
+    clearTimer(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    clearTimer(this.sessionCheckTimer);
+    this.sessionCheckTimer = null;
     const controller = this.controller;
     this.controller = null;
     if (controller !== null) {

@@ -774,6 +774,20 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     doc: 'Incremental fetch sessions (KIP-227) kept at once.',
   }),
 
+  // ---- membership (KIP-631)
+  b('broker.session.timeout.ms', 'int', 9000, {
+    validator: atLeast(1),
+    importance: 'medium',
+    dynamic: 'read-only',
+    doc: 'How long the active controller waits for a heartbeat from an unfenced broker before it fences it.',
+  }),
+  b('broker.heartbeat.interval.ms', 'int', 2000, {
+    validator: atLeast(1),
+    importance: 'medium',
+    dynamic: 'read-only',
+    doc: 'How often a broker sends a heartbeat to the active controller.',
+  }),
+
   // ---- group coordinator
   b('group.initial.rebalance.delay.ms', 'int', 3000, {
     importance: 'medium',

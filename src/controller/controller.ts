@@ -1,9 +1,13 @@
 import type { BrokerConfig } from '../config/broker-config.js';
 import type { IncrementalAlterOp } from '../config/config-values.js';
 import { topicConfigDef } from '../config/topic-configs.js';
+import { BrokerHeartbeatManager } from '../membership/broker-heartbeat-manager.js';
 import type { MetadataImage } from '../metadata/image.js';
+import { NotControllerError } from '../metadata/raft-metadata-log.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { logger } from '../observability/logger.js';
+import { errorName } from '../protocol/error-codes.js';
+import { systemClock } from '../runtime/clock.js';
 import * as brokerOps from './broker-operations.js';
 import { alterConfigs } from './config-operations.js';
 import {
@@ -29,6 +33,24 @@ export interface MetadataPort {
   commit(records: readonly MetadataRecord[]): Promise<void>;
   /** The offset the next appended record gets (a Raft log's end); default: after the image's last. */
   nextOffset?(): number;
+  /**
+   * The Raft epoch this node is the active controller in, undefined when it is not; a port
+   * without it is always active (a lone in-process store) in one unchanging epoch.
+   */
+  activeEpoch?(): number | undefined;
+}
+
+export interface ControllerOptions {
+  /** Milliseconds, for broker sessions (default: the system clock). */
+  readonly now?: () => number;
+  /** This cluster's id: a broker registering for another cluster is refused. */
+  readonly clusterId?: string;
+  /**
+   * The broker hosting this controller. A new active controller does not count that broker's
+   * registered incarnation as alive: it runs in this same process, so an older registration
+   * of its id is a previous run of this process.
+   */
+  readonly localBrokerId?: number;
 }
 
 /**
@@ -38,11 +60,39 @@ export interface MetadataPort {
  */
 export class Controller {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Broker sessions of the current activation (null until a membership operation runs while active). */
+  private heartbeats: BrokerHeartbeatManager | null = null;
+  private heartbeatsEpoch: number | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly metadata: MetadataPort,
     private readonly config: () => BrokerConfig,
-  ) {}
+    private readonly options: ControllerOptions = {},
+  ) {
+    this.now = options.now ?? (() => systemClock.monotonic());
+  }
+
+  /**
+   * The broker sessions of this controller's activation. A controller that has just become
+   * active starts every registered broker's session afresh, as Kafka's ClusterControlManager
+   * does on activation, so a leadership change does not fence every broker at once. Throws
+   * NotControllerError off the active controller: sessions exist only there.
+   */
+  private sessions(image: MetadataImage): BrokerHeartbeatManager {
+    const epoch = this.metadata.activeEpoch === undefined ? 0 : this.metadata.activeEpoch();
+    if (epoch === undefined) throw new NotControllerError('this node is not the active controller');
+    if (this.heartbeats === null || this.heartbeatsEpoch !== epoch) {
+      const sessions = new BrokerHeartbeatManager(this.config().getNumber('broker.session.timeout.ms'));
+      const now = this.now();
+      for (const b of image.brokers.values()) {
+        sessions.register(b.id, b.fenced || b.id === this.options.localBrokerId, now);
+      }
+      this.heartbeats = sessions;
+      this.heartbeatsEpoch = epoch;
+    }
+    return this.heartbeats;
+  }
 
   private context(): ControllerContext {
     return { config: this.config(), newTopicId: randomTopicId };
@@ -122,16 +172,39 @@ export class Controller {
     return this.run((image) => brokerOps.allocateProducerIds(image, brokerId, brokerEpoch, blockSize));
   }
 
-  /** Registers a starting broker; its epoch is the offset of its RegisterBrokerRecord. */
+  /**
+   * Registers a starting broker; its epoch is the offset of its RegisterBrokerRecord. Its
+   * session starts fenced: its heartbeats unfence it once it has caught up.
+   */
   registerBroker(
     registration: brokerOps.BrokerRegistrationRequest,
   ): Promise<{ errorCode: number; brokerEpoch: bigint }> {
     let replaced: bigint | null = null;
     return this.run(
       (image) => {
+        const sessions = this.sessions(image);
+        const now = this.now();
         replaced = image.brokers.get(registration.brokerId)?.epoch ?? null;
-        // The single record of this batch lands right after the last record of the log.
-        return brokerOps.registerBroker(image, registration, this.metadata.nextOffset?.() ?? image.offset + 1);
+        const result = brokerOps.registerBroker(image, registration, {
+          // The single record of this batch lands right after the last record of the log.
+          nextOffset: this.metadata.nextOffset?.() ?? image.offset + 1,
+          ...(this.options.clusterId !== undefined ? { clusterId: this.options.clusterId } : {}),
+          hasLiveSession: sessions.hasValidSession(registration.brokerId, now),
+        });
+        const { errorCode } = result.response;
+        if (errorCode === 0) {
+          // A retry of the registered incarnation keeps its fencing state; a new one starts fenced.
+          const fenced = result.records.length > 0 || (image.brokers.get(registration.brokerId)?.fenced ?? true);
+          sessions.register(registration.brokerId, fenced, now);
+        }
+        if (errorCode !== 0) {
+          log.warn('refused a broker registration', {
+            brokerId: registration.brokerId,
+            incarnationId: registration.incarnationId,
+            error: errorName(errorCode),
+          });
+        }
+        return result;
       },
       (r) =>
         log.info('registered broker', {
@@ -144,7 +217,86 @@ export class Controller {
     );
   }
 
-  /** Unfences a registered broker that has caught up (it becomes live: leader and replica candidate). */
+  /**
+   * A broker's heartbeat (KIP-631): keeps its session alive and moves it between fenced and
+   * unfenced as it asks (see `brokerHeartbeat`). Answers NOT_CONTROLLER (throws
+   * NotControllerError) off the active controller.
+   */
+  brokerHeartbeat(hb: brokerOps.BrokerHeartbeat): Promise<brokerOps.BrokerHeartbeatReply> {
+    let wasFenced = true;
+    return this.run(
+      (image) => {
+        const sessions = this.sessions(image);
+        wasFenced = image.brokers.get(hb.brokerId)?.fenced ?? true;
+        const result = brokerOps.brokerHeartbeat(image, hb);
+        if (result.response.errorCode === 0) {
+          // Kafka touches the session as it decides, before the records commit.
+          sessions.touch(hb.brokerId, result.response.isFenced, hb.currentMetadataOffset, this.now());
+        }
+        return result;
+      },
+      (r) => {
+        if (r.isFenced && !wasFenced) {
+          log.info('fenced broker', {
+            brokerId: hb.brokerId,
+            brokerEpoch: hb.brokerEpoch,
+            reason: r.shouldShutDown ? 'shutdown' : 'asked',
+          });
+        } else if (!r.isFenced && wasFenced) {
+          log.info('unfenced broker', { brokerId: hb.brokerId, brokerEpoch: hb.brokerEpoch });
+        }
+      },
+    );
+  }
+
+  /**
+   * Whether a session check would find a broker to fence (cheap: no operation is queued). On a
+   * node that has just become the active controller this starts the sessions, so the check runs
+   * even before any broker has heartbeated it.
+   */
+  hasStaleBrokers(): boolean {
+    if (this.metadata.activeEpoch !== undefined && this.metadata.activeEpoch() === undefined) return false;
+    return this.sessions(this.metadata.image()).staleBrokers(this.now()).length > 0;
+  }
+
+  /**
+   * Fences every unfenced broker not heard from within `broker.session.timeout.ms` (Kafka's
+   * maybeFenceStaleBroker). Resolves with the fenced ids; nothing happens off the active controller.
+   */
+  fenceStaleBrokers(): Promise<number[]> {
+    let timeoutMs = 0;
+    return this.run(
+      (image) => {
+        if (this.metadata.activeEpoch !== undefined && this.metadata.activeEpoch() === undefined) {
+          return { records: [], response: [] };
+        }
+        const sessions = this.sessions(image);
+        timeoutMs = sessions.sessionTimeoutMs;
+        const stale = sessions.staleBrokers(this.now());
+        for (const id of stale) {
+          if (image.brokers.has(id)) sessions.fence(id);
+          else sessions.remove(id);
+        }
+        return brokerOps.fenceBrokers(image, stale);
+      },
+      (_, records) => {
+        for (const r of records) {
+          if (r.type === 'FenceBrokerRecord')
+            log.warn('fenced broker: its session timed out', {
+              brokerId: r.data.id,
+              brokerEpoch: r.data.epoch,
+              sessionTimeoutMs: timeoutMs,
+            });
+        }
+      },
+    );
+  }
+
+  /**
+   * Unfences a registered broker directly (it becomes live: leader and replica candidate),
+   * without starting a session: brokers are unfenced by their heartbeats (`brokerHeartbeat`),
+   * which also keep them from being fenced by the session timeout.
+   */
   unfenceBroker(brokerId: number, brokerEpoch: bigint): Promise<SimpleResult> {
     return this.run(
       (image) => brokerOps.changeFencing(image, brokerId, brokerEpoch, false),
@@ -155,7 +307,11 @@ export class Controller {
   /** Fences a broker (a clean shutdown, or a lost session): it stays registered but is not live. */
   fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<SimpleResult> {
     return this.run(
-      (image) => brokerOps.changeFencing(image, brokerId, brokerEpoch, true),
+      (image) => {
+        const result = brokerOps.changeFencing(image, brokerId, brokerEpoch, true);
+        if (result.response.errorCode === 0) this.heartbeats?.fence(brokerId);
+        return result;
+      },
       () => log.info('fenced broker', { brokerId, brokerEpoch }),
     );
   }
@@ -163,7 +319,11 @@ export class Controller {
   /** Kafka's UnregisterBroker (decommissioning): removes the registration of a broker. */
   unregisterBroker(brokerId: number): Promise<SimpleResult> {
     return this.run(
-      (image) => brokerOps.unregisterBroker(image, brokerId),
+      (image) => {
+        const result = brokerOps.unregisterBroker(image, brokerId);
+        if (result.records.length > 0) this.heartbeats?.remove(brokerId);
+        return result;
+      },
       (_, records) => {
         const r = records[0];
         if (r?.type === 'UnregisterBrokerRecord') {

@@ -116,6 +116,11 @@ export class RaftMetadataLog {
     return core.role === 'leader' && core.highWatermark > 0 && this.applied >= core.highWatermark;
   }
 
+  /** The Raft epoch this node is the active controller in; undefined when it is not. */
+  activeEpoch(): number | undefined {
+    return this.isActiveController ? this.raft.core.epoch : undefined;
+  }
+
   /** Resolves once this node has applied every record committed when it was called... or at least one commit. */
   caughtUp(): Promise<void> {
     if (this.applied > 0 && this.applied >= this.raft.core.highWatermark) return Promise.resolve();
