@@ -26,7 +26,17 @@ export async function bootstrapMetadataLog(
   legacyDir: string,
   voters: readonly Voter[],
 ): Promise<void> {
-  if (raftLog.endOffset() > 0 || raftLog.latestSnapshotId() !== undefined) return;
+  const legacyPath = join(legacyDir, 'metadata.log');
+  const legacyLeft = existsSync(legacyPath);
+  if (raftLog.endOffset() > 0 || raftLog.latestSnapshotId() !== undefined) {
+    // A log formatted and in use is left alone. But an import that a crash cut short (the old
+    // file is renamed only once the import is durable) is redone from the start, as long as
+    // the log holds nothing but what formatting wrote (no leader has written in any epoch).
+    if (!legacyLeft || raftLog.latestSnapshotId() !== undefined || raftLog.lastFetchedEpoch() !== BOOTSTRAP_EPOCH)
+      return;
+    log.warn('an earlier import of the metadata log did not finish: importing again', { from: legacyPath });
+    raftLog.truncateTo(0);
+  }
   raftLog.appendAsLeader(
     [
       { kind: 'control', record: { type: 'KRaftVersion', kraftVersion: 1 } },
@@ -43,8 +53,7 @@ export async function bootstrapMetadataLog(
     );
   }
   await raftLog.flush();
-  const legacyPath = join(legacyDir, 'metadata.log');
-  if (existsSync(legacyPath)) {
+  if (legacyLeft) {
     renameSync(legacyPath, `${legacyPath}.migrated`);
     fsyncDir(legacyDir);
     log.info('imported the metadata log into the Raft metadata log', { batches: legacy.length, from: legacyPath });
