@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import { applyBatch, applyRecords } from '../../../src/metadata/apply-records.js';
 import { EMPTY_IMAGE, type MetadataImage } from '../../../src/metadata/image.js';
 import type { MetadataRecord } from '../../../src/metadata/records.js';
+import { testTopicId } from '../../helpers/metadata-records.js';
 
-const topicId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const topicId = testTopicId;
 
 const topicRecord = (n: number, name = `t${n}`): MetadataRecord => ({
   type: 'TopicRecord',

@@ -9,6 +9,7 @@ import { EMPTY_IMAGE } from '../../../src/metadata/image.js';
 import { MetadataStore } from '../../../src/metadata/metadata-store.js';
 import type { MetadataRecord } from '../../../src/metadata/records.js';
 import { decodeMetadataRecord, encodeMetadataRecord } from '../../../src/metadata/records.js';
+import { createTopicRecords, testTopicId } from '../../helpers/metadata-records.js';
 
 function tmp(t: { after: (fn: () => void) => void }): string {
   const d = mkdtempSync(join(tmpdir(), 'jocko-md-'));
@@ -16,19 +17,8 @@ function tmp(t: { after: (fn: () => void) => void }): string {
   return d;
 }
 
-const topicId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-function createTopic(n: number, partitions: number): MetadataRecord[] {
-  const id = topicId(n);
-  const out: MetadataRecord[] = [{ type: 'TopicRecord', data: { name: `t${n}`, topicId: id } }];
-  for (let p = 0; p < partitions; p++) {
-    out.push({
-      type: 'PartitionRecord',
-      data: { partitionId: p, topicId: id, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 },
-    });
-  }
-  return out;
-}
+const topicId = testTopicId;
+const createTopic = createTopicRecords;
 
 test('every record type round-trips through the KRaft framing', () => {
   const records: MetadataRecord[] = [

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetadataDelta } from '../../../src/metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from '../../../src/metadata/raft-metadata-log.js';
-import type { MetadataRecord } from '../../../src/metadata/records.js';
 import type { NetworkServer } from '../../../src/network/server.js';
 import type { Voter } from '../../../src/raft/types.js';
+import { createTopicRecords, testTopicId } from '../../helpers/metadata-records.js';
 import { listenForRaft, RAFT_TEST_LISTENER } from '../../helpers/raft-server.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -20,19 +20,8 @@ const TIMEOUTS = {
   fetchMaxWaitMs: 50,
 };
 
-const topicId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-function createTopic(n: number, partitions: number): MetadataRecord[] {
-  const id = topicId(n);
-  const out: MetadataRecord[] = [{ type: 'TopicRecord', data: { name: `t${n}`, topicId: id } }];
-  for (let p = 0; p < partitions; p++) {
-    out.push({
-      type: 'PartitionRecord',
-      data: { partitionId: p, topicId: id, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 },
-    });
-  }
-  return out;
-}
+const topicId = testTopicId;
+const createTopic = createTopicRecords;
 
 function voter(id: number, port: number): Voter {
   return {

@@ -6,6 +6,7 @@ import type { MetadataDelta } from '../../../src/metadata/metadata-delta.js';
 import type { MetadataRecord } from '../../../src/metadata/records.js';
 import type { PartitionLogPort } from '../../../src/replication/partition.js';
 import { type AssignedPartition, type LogStorePort, ReplicaManager } from '../../../src/replication/replica-manager.js';
+import { testTopicId } from '../../helpers/metadata-records.js';
 
 /** A log store that records what the replica manager asks of it. */
 function recordingStore() {
@@ -23,7 +24,7 @@ function recordingStore() {
   return { store, calls };
 }
 
-const topicId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const topicId = testTopicId;
 
 function partitions(n: number, from: number, count: number, replicas: number[], leaderEpoch = 0): MetadataRecord[] {
   return Array.from({ length: count }, (_, i) => ({
