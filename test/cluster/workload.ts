@@ -223,10 +223,16 @@ export class Workload {
       maxWaitTimeInMs: 300,
       retry: { retries: 1000, initialRetryTime: 100, maxRetryTime: 1000 },
     });
+    // kafkajs may report a join or a crash after disconnect() has begun (its runner stops
+    // asynchronously): the history ends when the consumer is closed, so such late events are not
+    // part of it.
+    let closed = false;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (closed) return;
       h.record({ f: 'assign', type: 'ok', process, partitions: e.payload.memberAssignment[this.o.topic] ?? [] });
     });
     consumer.on(consumer.events.CRASH, (e) => {
+      if (closed) return;
       h.record({ f: 'assign', type: 'ok', process, partitions: [] });
       h.record({ f: 'poll', type: 'info', process, error: describe(e.payload.error) });
     });
@@ -238,11 +244,15 @@ export class Workload {
         const records = batch.messages.map(
           (m) => [batch.partition, Number(m.offset), m.value?.toString('utf8') ?? ''] as const,
         );
+        if (closed) return;
         h.record({ f: 'poll', type: 'ok', process, records });
         this.delivered(process, records);
       },
     });
-    this.closers.push(() => consumer.disconnect());
+    this.closers.push(() => {
+      closed = true;
+      return consumer.disconnect();
+    });
   }
 
   private startAssignConsumer(): void {
