@@ -973,19 +973,25 @@ export class RaftCore<R> {
     };
   }
 
+  /**
+   * Kafka's validateLeaderOnlyRequest: FENCED_LEADER_EPOCH for an older epoch (unless
+   * `acceptStale`), UNKNOWN_LEADER_EPOCH for a newer one, NOT_LEADER_OR_FOLLOWER when this node
+   * does not lead; NONE when the request may be served.
+   */
+  private leaderOnlyError(requestEpoch: number, acceptStale: boolean): number {
+    const s = this.state;
+    if (requestEpoch < s.epoch && !acceptStale) return ErrorCode.FENCED_LEADER_EPOCH;
+    if (requestEpoch > s.epoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+    if (s.role !== 'leader') return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return ErrorCode.NONE;
+  }
+
   private handleFetch(from: number, handle: number, req: FetchRequest<R>): void {
     const s = this.state;
-    // Kafka's validateLeaderOnlyRequest.
-    if (req.currentLeaderEpoch < s.epoch && !(this.bugs.acceptStaleFetchEpoch && s.role === 'leader')) {
-      this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
-      return;
-    }
-    if (req.currentLeaderEpoch > s.epoch) {
-      this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
-      return;
-    }
-    if (s.role !== 'leader') {
-      this.respondError(handle, req, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const stale = this.bugs.acceptStaleFetchEpoch === true && s.role === 'leader';
+    const refused = this.leaderOnlyError(req.currentLeaderEpoch, stale);
+    if (refused !== ErrorCode.NONE || s.role !== 'leader') {
+      this.respondError(handle, req, refused);
       return;
     }
     if (req.fetchOffset < 0 || req.lastFetchedEpoch < 0 || req.lastFetchedEpoch > s.epoch) {
@@ -1180,16 +1186,9 @@ export class RaftCore<R> {
 
   private handleFetchSnapshot(handle: number, req: FetchSnapshotRequest): void {
     const s = this.state;
-    if (req.currentLeaderEpoch < s.epoch) {
-      this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
-      return;
-    }
-    if (req.currentLeaderEpoch > s.epoch) {
-      this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
-      return;
-    }
-    if (s.role !== 'leader') {
-      this.respondError(handle, req, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const refused = this.leaderOnlyError(req.currentLeaderEpoch, false);
+    if (refused !== ErrorCode.NONE || s.role !== 'leader') {
+      this.respondError(handle, req, refused);
       return;
     }
     const latest = this.log.latestSnapshotId();
@@ -1348,13 +1347,9 @@ export class RaftCore<R> {
   }
 
   private handleUpdateVoter(handle: number, req: UpdateRaftVoterRequest): void {
-    const s = this.state;
-    if (req.currentLeaderEpoch < s.epoch) {
-      this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
-      return;
-    }
-    if (req.currentLeaderEpoch > s.epoch) {
-      this.respondError(handle, req, ErrorCode.UNKNOWN_LEADER_EPOCH);
+    const refused = this.leaderOnlyError(req.currentLeaderEpoch, false);
+    if (refused !== ErrorCode.NONE) {
+      this.respondError(handle, req, refused);
       return;
     }
     const target = this.voterToChange(handle, 'UpdateRaftVoter', req);
