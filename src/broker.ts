@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClusterClient, type NodeAddress } from './client/cluster-client.js';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
 import { brokerConfigDef } from './config/broker-configs.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
@@ -47,26 +48,42 @@ import { brokerHeartbeatHandler } from './handlers/63-broker-heartbeat.js';
 import { unregisterBrokerHandler } from './handlers/64-unregister-broker.js';
 import { describeTransactionsHandler } from './handlers/65-describe-transactions.js';
 import { listTransactionsHandler } from './handlers/66-list-transactions.js';
+import { allocateProducerIdsHandler } from './handlers/67-allocate-producer-ids.js';
 import type { BrokerServices, BrokerView, TopicView } from './handlers/broker-services.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { FetchSessionCache } from './handlers/fetch-session-cache.js';
+import { forwarded, interBrokerClientId } from './handlers/forwarding.js';
 import { raftHandlers } from './handlers/raft-handlers.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { StartupGate } from './handlers/startup-gate.js';
+import { ControllerChannel, ControllerUnavailableError } from './membership/controller-channel.js';
+import {
+  askSeed,
+  loadJoinedVoters,
+  parseSeeds,
+  type SeedAddress,
+  saveJoinedVoters,
+  unformedDescription,
+} from './membership/join.js';
 import { bootstrapMetadataLog } from './metadata/bootstrap-metadata-log.js';
 import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image.js';
-import { loadOrFormatMetaProperties } from './metadata/meta-properties.js';
+import { formattedNodeId, loadOrFormatMetaProperties, writeMetaProperties } from './metadata/meta-properties.js';
 import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
 import { errorName } from './protocol/error-codes.js';
+import type { AddRaftVoterResponse } from './protocol/generated/api/80-add-raft-voter.js';
+import { ApiKey } from './protocol/generated/api-table.js';
+import type { PartitionRaftLog } from './raft/partition-raft-log.js';
 import type { Voter } from './raft/types.js';
+import { RAFT_SEND_VERSIONS } from './raft/wire/common.js';
+import { addRaftVoterRequestToWire, addRaftVoterResponseFromWire } from './raft/wire/voter-changes.js';
 import { type AssignedPartition, ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
 import { testSwitches } from './runtime/test-switches.js';
-import { clearTimer, setRepeatingTimer, type Timer } from './runtime/timers.js';
+import { clearTimer, setRepeatingTimer, sleep, type Timer } from './runtime/timers.js';
 import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
@@ -79,7 +96,22 @@ export interface BrokerOptions {
   /** Address clients are told to connect to (default: the listen address, or 127.0.0.1 for 0.0.0.0). */
   advertisedHost?: string;
   advertisedPort?: number;
+  /** This node's id; default: `node.id`, then the id recorded in the data dir, then one chosen when joining, then 1. */
   brokerId?: number;
+  /**
+   * Members of the cluster to join (`host:port[,host:port]`), for a node without state; ignored
+   * once the node belongs to a cluster. Without it a new node formats a one-voter cluster.
+   */
+  join?: string;
+  /**
+   * With `join`: the number of nodes expected to form a new cluster together. The node with the
+   * lowest id formats once every expected seed has answered that it has no cluster yet.
+   */
+  bootstrapExpect?: number;
+  /** The number of controller voters the cluster grows to as nodes join (default 3). */
+  voters?: number;
+  /** Kafka's process.roles: combined by default; a broker-only node never becomes a voter. */
+  roles?: ReadonlyArray<'broker' | 'controller'>;
   /** Data directory; undefined uses a temporary directory removed on close (tests, embedding). */
   dataDir?: string;
   /** Kafka-named settings (`message.max.bytes`, `log.retention.ms`, ...), as `--set` gives them. */
@@ -93,6 +125,27 @@ export interface BrokerOptions {
 }
 
 const LISTENER_NAME = 'PLAINTEXT';
+/** controller.quorum.request.timeout.ms: each attempt of a request to another node. */
+const RAFT_REQUEST_TIMEOUT_MS = 2000;
+/** How long internal operations (internal topics, producer id blocks) wait for a controller. */
+const INTERNAL_CONTROLLER_TIMEOUT_MS = 30_000;
+/** How long start-up waits to be registered and unfenced. */
+const STARTUP_REGISTRATION_TIMEOUT_MS = 60_000;
+const UNFENCE_POLL_MS = 50;
+const SHUTDOWN_HEARTBEAT_TIMEOUT_MS = 2000;
+/** Voters a cluster grows to as nodes join, unless `voters` says otherwise. */
+const DEFAULT_VOTERS = 3;
+const VOTER_PROMOTION_INTERVAL_MS = 1000;
+const VOTER_ADD_TIMEOUT_MS = 10_000;
+const JOIN_ASK_TIMEOUT_MS = 2000;
+const JOIN_RETRY_MS = 500;
+const JOIN_REPORT_INTERVAL_MS = 5000;
+
+/** A registered broker's address on `listener`, from the image. */
+function brokerAddress(image: MetadataImage, id: number, listener: string): NodeAddress | undefined {
+  const e = image.brokers.get(id)?.endpoints.find((x) => x.name === listener);
+  return e === undefined ? undefined : { host: e.host, port: e.port };
+}
 
 /** The unfenced brokers of the image, each with its endpoint for `listener` (clients see only live brokers). */
 function liveBrokers(image: MetadataImage, listener: string): BrokerView[] {
@@ -152,9 +205,16 @@ export class Broker {
   private readonly reportedNotInEffect = new Set<string>();
   private readonly topicViews = new Map<string, TopicView>();
   private readonly logConfigs = new Map<string, LogConfig>();
-  private controller: Controller | null = null;
   /** This incarnation's broker epoch: the offset of its RegisterBrokerRecord (-1 until registered). */
   private brokerEpoch = -1n;
+  /** The node id in use, once start-up has settled it. */
+  private nodeId: number | undefined;
+  private channel: ControllerChannel | null = null;
+  private clusterClient: ClusterClient | null = null;
+  private voterTimer: Timer | null = null;
+  /** Registered and unfenced once: heartbeats run, and a clean shutdown fences this incarnation. */
+  private registered = false;
+  private closing = false;
 
   constructor(readonly options: BrokerOptions = {}) {}
 
@@ -167,7 +227,7 @@ export class Broker {
   }
 
   get brokerId(): number {
-    return this.options.brokerId ?? 1;
+    return this.nodeId ?? this.options.brokerId ?? 1;
   }
 
   get advertisedHost(): string {
@@ -193,7 +253,10 @@ export class Broker {
       ...(this.options.propertiesText !== undefined ? { propertiesText: this.options.propertiesText } : {}),
       ...(this.options.propertiesPath !== undefined ? { propertiesPath: this.options.propertiesPath } : {}),
       env: this.options.env ?? {},
-      overrides: { 'node.id': String(this.brokerId), ...(this.options.config ?? {}) },
+      overrides: {
+        ...(this.options.brokerId !== undefined ? { 'node.id': String(this.options.brokerId) } : {}),
+        ...(this.options.config ?? {}),
+      },
     });
     if (!resolved.ok) throw new Error(`invalid configuration:\n  ${resolved.errors.map(formatIssue).join('\n  ')}`);
     for (const w of resolved.warnings) log.warn(formatIssue(w));
@@ -206,6 +269,11 @@ export class Broker {
         'JOCKO_TEST_UNSAFE_ACK=1: acks=all produce is acknowledged before it is written (test only: loses data)',
       );
     const clock = this.options.clock ?? systemClock;
+    if (this.options.roles !== undefined && !this.options.roles.includes('broker')) {
+      throw new Error(
+        'a controller-only node (--roles controller) is not supported yet: use broker,controller or broker',
+      );
+    }
     const cfg = this.resolveConfig();
     this.staticConfig = cfg;
     this.effectiveConfig = cfg;
@@ -220,6 +288,31 @@ export class Broker {
     // The metadata log is a Raft log (KRaft); a lone broker is a one-voter quorum.
     const metadataDir = join(dataDir, 'metadata');
     mkdirSync(metadataDir, { recursive: true });
+    // The node id: the one asked for, else the one this data dir belongs to, else (joining) one
+    // no member uses yet, else 1.
+    const configuredId = this.options.brokerId ?? (cfg.nodeId >= 0 ? cfg.nodeId : undefined);
+    const formattedId = formattedNodeId(metadataDir);
+    let joinedVoters = loadJoinedVoters(metadataDir);
+    if (formattedId !== undefined) {
+      if (this.options.join !== undefined) {
+        log.info('--join ignored: this node already belongs to a cluster', { dataDir: metadataDir });
+      }
+      this.nodeId = configuredId ?? formattedId;
+    } else if (this.options.join !== undefined) {
+      const plan = await this.planJoin(this.options.join, configuredId, clock);
+      this.nodeId = plan.nodeId;
+      if (plan.kind === 'join') {
+        writeMetaProperties(metadataDir, {
+          clusterId: plan.clusterId,
+          nodeId: plan.nodeId,
+          directoryId: random().uuid(),
+        });
+        saveJoinedVoters(metadataDir, plan.voters);
+        joinedVoters = [...plan.voters];
+      }
+    } else {
+      this.nodeId = configuredId ?? 1;
+    }
     const meta = loadOrFormatMetaProperties(metadataDir, this.brokerId);
     const self: Voter = {
       id: this.brokerId,
@@ -239,10 +332,13 @@ export class Broker {
       nodeId: this.brokerId,
       directoryId: meta.directoryId,
       clusterId: meta.clusterId,
-      bootstrapVoters: [self],
+      // A node that joined starts from the voters it was told of; one that formed, from itself.
+      bootstrapVoters: joinedVoters ?? [self],
       endpoints: self.endpoints,
       listenerName: LISTENER_NAME,
-      prepareLog: (raftLog) => bootstrapMetadataLog(raftLog, metadataDir, [self]),
+      ...(joinedVoters === undefined
+        ? { prepareLog: (raftLog: PartitionRaftLog) => bootstrapMetadataLog(raftLog, metadataDir, [self]) }
+        : {}),
       onFatal: (err) => {
         // Kafka halts a node whose Raft client fails: nothing more may be acknowledged.
         log.error('the metadata quorum failed: stopping the broker', { error: err.message });
@@ -251,6 +347,7 @@ export class Broker {
     });
     this.metadata = metadata;
     metadata.start();
+    if (joinedVoters !== undefined) log.info('following the metadata log', { clusterId: metadata.clusterId });
     await metadata.caughtUp();
     const logs = new LogManager({
       logDirs,
@@ -271,6 +368,21 @@ export class Broker {
       clusterId: metadata.clusterId,
       localBrokerId: this.brokerId,
     });
+    const requestTimeoutMs = RAFT_REQUEST_TIMEOUT_MS;
+    const clusterClient = new ClusterClient({
+      resolve: (id) => metadata.raft.addressOf(id) ?? brokerAddress(metadata.snapshot(), id, LISTENER_NAME),
+      clientId: interBrokerClientId(this.brokerId),
+      connectTimeoutMs: requestTimeoutMs,
+    });
+    this.clusterClient = clusterClient;
+    const channel = new ControllerChannel({
+      metadata,
+      controller,
+      client: clusterClient,
+      requestTimeoutMs,
+      clusterId: metadata.clusterId,
+    });
+    this.channel = channel;
 
     // Start-up: every view is built once from the whole image.
     const onImage = (image: MetadataImage) => {
@@ -354,7 +466,7 @@ export class Broker {
       partition: (topic, partition) => replicas.get(topic, partition),
       partitionCount: (topic) => this.topicViews.get(topic)?.partitions.length,
       createTopics: async (topics) => {
-        const r = await controller.createTopics(topics, false);
+        const r = await channel.createTopics(topics, false, INTERNAL_CONTROLLER_TIMEOUT_MS);
         await pendingApply;
         return r;
       },
@@ -363,7 +475,12 @@ export class Broker {
     this.groups = groups;
     await groups.start();
     const producerIds = new ProducerIdManager(() =>
-      controller.allocateProducerIds(this.brokerId, this.brokerEpoch, PRODUCER_ID_BLOCK_SIZE),
+      channel.allocateProducerIds(
+        this.brokerId,
+        this.brokerEpoch,
+        PRODUCER_ID_BLOCK_SIZE,
+        INTERNAL_CONTROLLER_TIMEOUT_MS,
+      ),
     );
     const transactions = new TransactionService({
       config: () => this.config,
@@ -371,7 +488,7 @@ export class Broker {
       partition: (topic, partition) => replicas.get(topic, partition),
       partitionCount: (topic) => this.topicViews.get(topic)?.partitions.length,
       createTopics: async (topics) => {
-        const r = await controller.createTopics(topics, false);
+        const r = await channel.createTopics(topics, false, INTERNAL_CONTROLLER_TIMEOUT_MS);
         await pendingApply;
         return r;
       },
@@ -392,8 +509,9 @@ export class Broker {
       fetchSessions,
       controller: {
         // Admin changes resolve only after the broker has applied them (logs created or removed).
+        // Through the channel: auto-creation (Metadata) reaches the controller from any broker.
         createTopics: async (...a: Parameters<Controller['createTopics']>) => {
-          const r = await controller.createTopics(...a);
+          const r = await channel.createTopics(a[0], a[1], INTERNAL_CONTROLLER_TIMEOUT_MS);
           await pendingApply;
           return r;
         },
@@ -415,6 +533,8 @@ export class Broker {
         unregisterBroker: (brokerId: number) => controller.unregisterBroker(brokerId),
         registerBroker: (...a: Parameters<Controller['registerBroker']>) => controller.registerBroker(...a),
         brokerHeartbeat: (...a: Parameters<Controller['brokerHeartbeat']>) => controller.brokerHeartbeat(...a),
+        allocateProducerIds: (...a: Parameters<Controller['allocateProducerIds']>) =>
+          controller.allocateProducerIds(...a),
       } as unknown as Controller,
       controllerId: () => metadata.controllerId ?? -1,
       raft: metadata.raft,
@@ -439,12 +559,13 @@ export class Broker {
     r.register(metadataHandler(services));
     r.register(offsetForLeaderEpochHandler(services));
     r.register(deleteRecordsHandler(services));
-    r.register(createTopicsHandler(services));
-    r.register(deleteTopicsHandler(services));
-    r.register(createPartitionsHandler(services));
+    // Metadata changes are decided by the active controller: sent on to it from any other broker.
+    r.register(forwarded(createTopicsHandler(services), channel, clusterClient));
+    r.register(forwarded(deleteTopicsHandler(services), channel, clusterClient));
+    r.register(forwarded(createPartitionsHandler(services), channel, clusterClient));
     r.register(describeConfigsHandler(services));
-    r.register(alterConfigsHandler(services));
-    r.register(incrementalAlterConfigsHandler(services));
+    r.register(forwarded(alterConfigsHandler(services), channel, clusterClient));
+    r.register(forwarded(incrementalAlterConfigsHandler(services), channel, clusterClient));
     r.register(describeClusterHandler(services));
     r.register(describeLogDirsHandler(services));
     r.register(findCoordinatorHandler(services));
@@ -469,7 +590,8 @@ export class Broker {
     r.register(listTransactionsHandler(services));
     r.register(brokerRegistrationHandler(services));
     r.register(brokerHeartbeatHandler(services));
-    r.register(unregisterBrokerHandler(services));
+    r.register(forwarded(unregisterBrokerHandler(services), channel, clusterClient));
+    r.register(allocateProducerIdsHandler(services));
     for (const h of raftHandlers(metadata.raft)) r.register(h);
 
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
@@ -489,12 +611,13 @@ export class Broker {
     this.boundPort = addr.port;
     await this.updateVoterEndpoint(metadata);
     try {
-      await this.register(controller, cfg);
+      await this.register(channel, cfg);
     } catch (err) {
       dispatcher.fail(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
-    this.startSessions(controller, metadata, cfg);
+    this.startSessions(controller, channel, metadata, cfg);
+    this.startVoterPromotion(metadata, clusterClient);
     dispatcher.open();
     log.info(`listening on ${addr.host}:${addr.port}`, {
       advertised: `${this.advertisedHost}:${this.advertisedPort}`,
@@ -507,46 +630,65 @@ export class Broker {
   }
 
   /**
-   * Registers this incarnation with the controller (its bound address is known only now), then
-   * asks to be unfenced with a heartbeat, as any broker does (KIP-631): its logs are recovered
-   * and it has applied the metadata log past its registration, which is what Kafka's controller
-   * waits for before a broker becomes live.
+   * Registers this incarnation with the active controller (its bound address is known only
+   * now), then asks to be unfenced with heartbeats, as any broker does (KIP-631): the
+   * controller unfences it once it has applied the metadata log past its registration, which
+   * is what Kafka's controller waits for before a broker becomes live. The controller may be
+   * this node or another one (the channel finds it).
    */
-  private async register(controller: Controller, cfg: BrokerConfig): Promise<void> {
-    const registered = await controller.registerBroker({
-      brokerId: this.brokerId,
-      incarnationId: random().uuid(),
-      endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
-      rack: cfg.getString('broker.rack'),
-    });
+  private async register(channel: ControllerChannel, cfg: BrokerConfig): Promise<void> {
+    const deadline = performance.now() + STARTUP_REGISTRATION_TIMEOUT_MS;
+    const registered = await channel.registerBroker(
+      {
+        brokerId: this.brokerId,
+        incarnationId: random().uuid(),
+        endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
+        rack: cfg.getString('broker.rack'),
+      },
+      STARTUP_REGISTRATION_TIMEOUT_MS,
+    );
     if (registered.errorCode !== 0) throw new Error(`broker registration failed: ${errorName(registered.errorCode)}`);
     this.brokerEpoch = registered.brokerEpoch;
-    const unfenced = await this.heartbeat(controller);
-    if (unfenced.errorCode !== 0 || unfenced.isFenced) {
-      throw new Error(
-        `unfencing failed: ${unfenced.errorCode !== 0 ? errorName(unfenced.errorCode) : 'still fenced'} ${unfenced.errorMessage ?? ''}`,
-      );
+    for (;;) {
+      const left = deadline - performance.now();
+      const r = await this.heartbeat(channel, Math.max(1, left));
+      if (r.errorCode === 0 && !r.isFenced) break;
+      if (r.errorCode !== 0 || left <= 0) {
+        throw new Error(
+          `unfencing failed: ${r.errorCode !== 0 ? errorName(r.errorCode) : 'still fenced'} ${r.errorMessage ?? ''}`,
+        );
+      }
+      await sleep(UNFENCE_POLL_MS);
     }
-    this.controller = controller;
+    this.registered = true;
   }
 
-  private heartbeat(controller: Controller): ReturnType<Controller['brokerHeartbeat']> {
-    return controller.brokerHeartbeat({
-      brokerId: this.brokerId,
-      brokerEpoch: this.brokerEpoch,
-      currentMetadataOffset: BigInt(this.metadata?.snapshot().offset ?? -1),
-      wantFence: false,
-      wantShutDown: false,
-    });
+  private heartbeat(channel: ControllerChannel, timeoutMs: number, wantShutDown = false) {
+    return channel.brokerHeartbeat(
+      {
+        brokerId: this.brokerId,
+        brokerEpoch: this.brokerEpoch,
+        currentMetadataOffset: BigInt(this.metadata?.snapshot().offset ?? -1),
+        wantFence: false,
+        wantShutDown,
+      },
+      timeoutMs,
+    );
   }
 
   /**
-   * Keeps this broker's session alive on the controller it hosts, and lets that controller fence
-   * the brokers whose sessions time out (`broker.session.timeout.ms`). The in-process heartbeat
-   * goes at least twice per session timeout whatever `broker.heartbeat.interval.ms` says, so a
-   * short session timeout never fences the broker that hosts the controller.
+   * Keeps this broker's session alive on the active controller, wherever it is, and lets the
+   * controller in this process (while it is the active one) fence the brokers whose sessions
+   * time out (`broker.session.timeout.ms`). Heartbeats go at least twice per session timeout
+   * whatever `broker.heartbeat.interval.ms` says, so a short session timeout never fences a
+   * live broker.
    */
-  private startSessions(controller: Controller, metadata: RaftMetadataLog, cfg: BrokerConfig): void {
+  private startSessions(
+    controller: Controller,
+    channel: ControllerChannel,
+    metadata: RaftMetadataLog,
+    cfg: BrokerConfig,
+  ): void {
     const sessionTimeoutMs = cfg.getNumber('broker.session.timeout.ms');
     const heartbeatIntervalMs = cfg.getNumber('broker.heartbeat.interval.ms');
     if (heartbeatIntervalMs >= sessionTimeoutMs) {
@@ -555,29 +697,27 @@ export class Broker {
         sessionTimeoutMs,
       });
     }
+    const intervalMs = Math.max(1, Math.min(heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 2)));
     let heartbeating = false;
     let refused = 0;
-    this.heartbeatTimer = setRepeatingTimer(
-      () => {
-        if (heartbeating || this.controller === null || !metadata.isActiveController) return;
-        heartbeating = true;
-        this.heartbeat(controller)
-          .then((r) => {
-            // Said once per change, not every interval (an operator may have unregistered this broker).
-            if (r.errorCode !== 0 && r.errorCode !== refused) {
-              log.warn('heartbeat refused', { error: errorName(r.errorCode), why: r.errorMessage });
-            }
-            refused = r.errorCode;
-          })
-          .catch((err: unknown) => {
-            if (!(err instanceof NotControllerError)) log.warn('heartbeat failed', { error: String(err) });
-          })
-          .finally(() => {
-            heartbeating = false;
-          });
-      },
-      Math.max(1, Math.min(heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 2))),
-    );
+    this.heartbeatTimer = setRepeatingTimer(() => {
+      if (heartbeating || !this.registered) return;
+      heartbeating = true;
+      this.heartbeat(channel, Math.max(intervalMs, Math.floor(sessionTimeoutMs / 2)))
+        .then((r) => {
+          // Said once per change, not every interval (an operator may have unregistered this broker).
+          if (r.errorCode !== 0 && r.errorCode !== refused) {
+            log.warn('heartbeat refused', { error: errorName(r.errorCode), why: r.errorMessage });
+          }
+          refused = r.errorCode;
+        })
+        .catch((err: unknown) => {
+          if (this.registered) log.warn('heartbeat failed', { error: String(err) });
+        })
+        .finally(() => {
+          heartbeating = false;
+        });
+    }, intervalMs);
     this.heartbeatTimer.unref();
     let checking = false;
     this.sessionCheckTimer = setRepeatingTimer(
@@ -586,11 +726,14 @@ export class Broker {
         checking = true;
         // This broker is alive whenever this code runs: after a pause of the whole process
         // (SIGSTOP, a long GC) it heartbeats before the check, so only the others are fenced.
-        const self = this.controller === null ? Promise.resolve() : this.heartbeat(controller).then(() => undefined);
+        const self = !this.registered
+          ? Promise.resolve()
+          : this.heartbeat(channel, Math.floor(sessionTimeoutMs / 2)).then(() => undefined);
         self
           .then(() => controller.fenceStaleBrokers())
           .catch((err: unknown) => {
-            if (!(err instanceof NotControllerError)) log.warn('session check failed', { error: String(err) });
+            if (!(err instanceof NotControllerError) && !(err instanceof ControllerUnavailableError))
+              log.warn('session check failed', { error: String(err) });
           })
           .finally(() => {
             checking = false;
@@ -599,6 +742,171 @@ export class Broker {
       Math.max(10, Math.min(1000, Math.floor(sessionTimeoutMs / 4))),
     );
     this.sessionCheckTimer.unref();
+  }
+
+  /**
+   * KIP-853 auto-join: a controller-capable node that is not a voter asks the leader to add it
+   * (AddRaftVoter) while the voters are fewer than the target (`voters`, default 3). The leader
+   * adds one voter at a time, and only a caught-up observer; a refusal is retried. Voters are
+   * never removed automatically.
+   */
+  private startVoterPromotion(metadata: RaftMetadataLog, client: ClusterClient): void {
+    const roles = this.options.roles ?? ['broker', 'controller'];
+    const target = this.options.voters ?? DEFAULT_VOTERS;
+    if (!roles.includes('controller')) return;
+    let busy = false;
+    let lastRefusal = -1;
+    const tick = async () => {
+      const core = metadata.raft.core;
+      const leader = core.leaderId;
+      if (core.isVoter || core.voters.length >= target || leader === undefined || leader === this.brokerId) return;
+      const body = addRaftVoterRequestToWire({
+        type: 'AddRaftVoter',
+        clusterId: metadata.clusterId,
+        timeoutMs: VOTER_ADD_TIMEOUT_MS,
+        voterId: this.brokerId,
+        voterDirectoryId: metadata.raft.directoryId,
+        listeners: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort }],
+      });
+      const { response } = addRaftVoterResponseFromWire(
+        (
+          await client.request<AddRaftVoterResponse>(
+            leader,
+            ApiKey.AddRaftVoter,
+            () => body,
+            VOTER_ADD_TIMEOUT_MS + RAFT_REQUEST_TIMEOUT_MS,
+            RAFT_SEND_VERSIONS[ApiKey.AddRaftVoter],
+          )
+        ).response,
+      );
+      if (response.errorCode === 0) {
+        log.info('became a controller voter', { voters: core.voters.length, target });
+        lastRefusal = -1;
+      } else if (response.errorCode !== lastRefusal) {
+        lastRefusal = response.errorCode;
+        log.info('not added as a voter yet', { error: errorName(response.errorCode), why: response.errorMessage });
+      }
+    };
+    this.voterTimer = setRepeatingTimer(() => {
+      if (busy || !this.registered) return;
+      busy = true;
+      tick()
+        .catch((err: unknown) => log.debug('voter promotion attempt failed', { error: String(err) }))
+        .finally(() => {
+          busy = false;
+        });
+    }, VOTER_PROMOTION_INTERVAL_MS);
+    this.voterTimer.unref();
+  }
+
+  /**
+   * Before `--join` has a cluster to join: asks the seeds until one belongs to a cluster (then
+   * joins it, taking the id asked for or one no member uses), or, with `--bootstrap-expect N`,
+   * until N seeds (this node among them) say they have none; the lowest of their ids formats.
+   */
+  private async planJoin(
+    joinList: string,
+    configuredId: number | undefined,
+    clock: Clock,
+  ): Promise<
+    { kind: 'join'; clusterId: string; voters: readonly Voter[]; nodeId: number } | { kind: 'format'; nodeId: number }
+  > {
+    const seeds = parseSeeds(joinList);
+    const expect = this.options.bootstrapExpect;
+    let ownId = configuredId;
+    if (expect !== undefined && ownId === undefined) {
+      const i = seeds.findIndex((s) => this.isOwnAddress(s));
+      if (i < 0) {
+        throw new Error(
+          `--bootstrap-expect without a node id: this node (${this.advertisedHost}:${this.options.advertisedPort ?? this.options.port ?? 9092}) must be one of the --join members, or give --node-id`,
+        );
+      }
+      ownId = i + 1;
+    }
+    const waiting = expect === undefined ? null : await this.serveUnformed(ownId as number, clock);
+    try {
+      let lastReport = 0;
+      while (!this.closing) {
+        const answers = await Promise.all(seeds.map((s) => askSeed(s, JOIN_ASK_TIMEOUT_MS)));
+        const member = answers.find((a) => a.kind === 'member');
+        if (member !== undefined && member.kind === 'member') {
+          const nodeId = ownId ?? Math.max(0, ...member.usedIds) + 1;
+          log.info('joining cluster', {
+            clusterId: member.clusterId,
+            through: member.seed,
+            nodeId,
+            voters: member.voters.map((v) => v.id).join(','),
+          });
+          return { kind: 'join', clusterId: member.clusterId, voters: member.voters, nodeId };
+        }
+        if (expect !== undefined) {
+          const ids = new Set(answers.flatMap((a) => (a.kind === 'unformed' ? [a.nodeId] : [])));
+          if (ids.size >= expect && Math.min(...ids) === ownId) {
+            log.info('forming a new cluster: every expected node answered', {
+              nodes: [...ids].join(','),
+              nodeId: ownId,
+            });
+            return { kind: 'format', nodeId: ownId as number };
+          }
+        }
+        if (performance.now() - lastReport > JOIN_REPORT_INTERVAL_MS) {
+          lastReport = performance.now();
+          log.info('waiting for cluster members', {
+            expect: expect ?? null,
+            answers: answers
+              .map(
+                (a) =>
+                  `${a.seed}: ${a.kind === 'unreachable' ? a.error : a.kind === 'unformed' ? `no cluster yet (node ${a.nodeId})` : a.clusterId}`,
+              )
+              .join('; '),
+          });
+        }
+        await sleep(JOIN_RETRY_MS);
+      }
+      throw new Error('closed while joining');
+    } finally {
+      await waiting?.close({ graceMs: 0 });
+    }
+  }
+
+  /** Whether a seed address names this node. */
+  private isOwnAddress(seed: SeedAddress): boolean {
+    const port = this.options.advertisedPort ?? this.options.port ?? 9092;
+    if (seed.port !== port) return false;
+    if (seed.host === this.advertisedHost || seed.host === this.options.host) return true;
+    const bound = this.options.host ?? '0.0.0.0';
+    if (bound !== '0.0.0.0' && bound !== '::') return false;
+    const local = new Set(['localhost']);
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) local.add(a.address);
+    return local.has(seed.host);
+  }
+
+  /**
+   * While a new cluster forms (`--bootstrap-expect`), the listener answers only ApiVersions and
+   * DescribeCluster, with no cluster id and this node's id, so the others know it is there.
+   */
+  private async serveUnformed(nodeId: number, clock: Clock): Promise<NetworkServer> {
+    const registry = new HandlerRegistry();
+    registry.register(apiVersionsHandler(registry));
+    registry.register({
+      apiKey: ApiKey.DescribeCluster,
+      minVersion: 0,
+      maxVersion: 1,
+      handle: () =>
+        unformedDescription(nodeId, this.advertisedHost, this.options.advertisedPort ?? this.options.port ?? 9092),
+    });
+    const server = new NetworkServer({
+      host: this.options.host ?? '0.0.0.0',
+      port: this.options.port ?? 9092,
+      listenerName: LISTENER_NAME,
+      maxRequestBytes: 1024 * 1024,
+      maxIdleMs: 60_000,
+      maxInFlightPerConnection: 1,
+      dispatcher: new Dispatcher(registry, clock),
+      clock,
+    });
+    await server.listen();
+    return server;
   }
 
   /**
@@ -682,6 +990,7 @@ export class Broker {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const s = this.server;
     this.server = null;
     this.transactions?.close();
@@ -695,16 +1004,25 @@ export class Broker {
     this.heartbeatTimer = null;
     clearTimer(this.sessionCheckTimer);
     this.sessionCheckTimer = null;
-    const controller = this.controller;
-    this.controller = null;
-    if (controller !== null) {
-      // A clean shutdown fences this incarnation: it stays registered but is no longer live.
+    clearTimer(this.voterTimer);
+    this.voterTimer = null;
+    const channel = this.channel;
+    if (this.registered && channel !== null) {
+      this.registered = false;
+      // Controlled shutdown (KIP-631): the controller fences this incarnation; it stays
+      // registered but is no longer live.
       try {
-        await controller.fenceBroker(this.brokerId, this.brokerEpoch);
+        const r = await this.heartbeat(channel, SHUTDOWN_HEARTBEAT_TIMEOUT_MS, true);
+        if (r.errorCode !== 0)
+          log.warn('the controller refused the shutdown heartbeat', { error: errorName(r.errorCode) });
       } catch (err) {
         log.warn('could not fence this broker on shutdown', { error: String(err) });
       }
     }
+    channel?.close();
+    this.channel = null;
+    this.clusterClient?.close();
+    this.clusterClient = null;
     await this.replicas?.close();
     await this.metadata?.close();
     this.replicas = null;

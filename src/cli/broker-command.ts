@@ -14,7 +14,14 @@ Options:
   --data-dir DIR        where logs and metadata live (default ./jocko-data)
   --listen HOST:PORT    address to listen on (default 0.0.0.0:9092; port 0 picks a free port)
   --advertise HOST:PORT address clients are told to connect to (default: the listen address)
-  --broker-id N         this broker's id (default 1)
+  --node-id N           this node's id (also --broker-id; default: node.id, the id the data
+                        dir belongs to, one chosen when joining, or 1)
+  --join HOST:PORT[,HOST:PORT]
+                        join the cluster of any of these members (a node without state);
+                        without it a new node forms a cluster of its own
+  --bootstrap-expect N  with --join: N nodes started alike form a new cluster together
+  --voters N            controller voters the cluster grows to as nodes join (default 3)
+  --roles ROLES         broker,controller (default), broker or controller
   --config FILE         a Kafka-style .properties file
   --set KEY=VALUE       any Kafka-named setting, e.g. --set log.retention.ms=3600000 (repeatable)
 
@@ -34,23 +41,37 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   if (set.errors.length > 0) throw new Error(set.errors.join('\n'));
   const config: Record<string, string> = set.values;
   const propertiesPath = flag(args, 'config');
-  const brokerId = Number(flag(args, 'broker-id') ?? 1);
+  const idText = flag(args, 'node-id') ?? flag(args, 'broker-id');
+  const brokerId = idText === undefined ? undefined : positiveInt('--node-id', idText, 0);
+  const join = flag(args, 'join');
+  const expectText = flag(args, 'bootstrap-expect');
+  const bootstrapExpect = expectText === undefined ? undefined : positiveInt('--bootstrap-expect', expectText, 1);
+  if (bootstrapExpect !== undefined && join === undefined) throw new Error('--bootstrap-expect needs --join');
+  const votersText = flag(args, 'voters');
+  const voters = votersText === undefined ? undefined : positiveInt('--voters', votersText, 1);
+  const rolesText = flag(args, 'roles');
+  const roles = rolesText === undefined ? undefined : parseRoles(rolesText);
   // One broker per process: every log line of this process is this node's.
-  setLogNode(brokerId);
+  if (brokerId !== undefined) setLogNode(brokerId);
   const broker = new Broker({
     host: listen.host,
     port: listen.port,
     ...(advertise ? { advertisedHost: advertise.host, advertisedPort: advertise.port } : {}),
-    brokerId,
+    ...(brokerId !== undefined ? { brokerId } : {}),
+    ...(join !== undefined ? { join } : {}),
+    ...(bootstrapExpect !== undefined ? { bootstrapExpect } : {}),
+    ...(voters !== undefined ? { voters } : {}),
+    ...(roles !== undefined ? { roles } : {}),
     dataDir: flag(args, 'data-dir') ?? './jocko-data',
     config,
     env: process.env,
     ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
   });
   await broker.start();
+  if (brokerId === undefined) setLogNode(broker.brokerId);
   // One write, so a reader of the first line has the second as well.
   process.stdout.write(
-    `jocko broker ${broker.options.brokerId ?? 1} listening on ${broker.host}:${broker.port}\n` +
+    `jocko broker ${broker.brokerId} listening on ${broker.host}:${broker.port}\n` +
       `  connect with bootstrap servers ${broker.advertisedHost}:${broker.advertisedPort}\n`,
   );
   await new Promise<void>((resolve) => {
@@ -68,4 +89,18 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+function positiveInt(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, not "${text}"`);
+  return n;
+}
+
+function parseRoles(text: string): Array<'broker' | 'controller'> {
+  const roles = text.split(',').map((r) => r.trim());
+  for (const r of roles) {
+    if (r !== 'broker' && r !== 'controller') throw new Error(`--roles: "${r}" is not broker or controller`);
+  }
+  return roles as Array<'broker' | 'controller'>;
 }

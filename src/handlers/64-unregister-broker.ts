@@ -1,3 +1,4 @@
+import { NotControllerError } from '../metadata/raft-metadata-log.js';
 import type {
   UnregisterBrokerRequest,
   UnregisterBrokerResponseInit,
@@ -19,8 +20,13 @@ export function unregisterBrokerHandler(
     minVersion: 0,
     maxVersion: 0,
     async handle(req) {
-      const r = await services.controller.unregisterBroker(req.brokerId);
-      return { throttleTimeMs: 0, errorCode: r.errorCode, errorMessage: r.errorMessage };
+      try {
+        const r = await services.controller.unregisterBroker(req.brokerId);
+        return { throttleTimeMs: 0, errorCode: r.errorCode, errorMessage: r.errorMessage };
+      } catch (err) {
+        if (!(err instanceof NotControllerError)) throw err;
+        return { throttleTimeMs: 0, errorCode: err.errorCode, errorMessage: err.message };
+      }
     },
   };
 }

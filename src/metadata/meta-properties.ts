@@ -29,6 +29,19 @@ function parse(text: string): Record<string, string> {
   return out;
 }
 
+/** Writes `dir/meta.properties` for a node that joins an existing cluster. */
+export function writeMetaProperties(dir: string, p: MetaProperties): void {
+  write(join(dir, META_PROPERTIES), p);
+}
+
+/** The node id `dir/meta.properties` records, or undefined when the directory is not formatted. */
+export function formattedNodeId(dir: string): number | undefined {
+  const path = join(dir, META_PROPERTIES);
+  if (!existsSync(path)) return undefined;
+  const id = parse(readFileSync(path, 'utf8'))['node.id'];
+  return id === undefined || id === '' ? undefined : Number(id);
+}
+
 function write(path: string, p: MetaProperties): void {
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, `#\nversion=1\ncluster.id=${p.clusterId}\nnode.id=${p.nodeId}\ndirectory.id=${p.directoryId}\n`);

@@ -9,6 +9,7 @@ import { isControl, LOG_OVERHEAD } from '../protocol/records/record-batch.js';
 import type { RaftNode, RaftNodeOptions } from '../raft/raft-node.js';
 import { RaftNode as RaftNodeClass } from '../raft/raft-node.js';
 import type { RaftRole } from '../raft/types.js';
+import { clearTimer, setTimer } from '../runtime/timers.js';
 import { applyBatch } from './apply-records.js';
 import { EMPTY_IMAGE, type MetadataImage } from './image.js';
 import type { MetadataDelta } from './metadata-delta.js';
@@ -41,6 +42,8 @@ export class RaftMetadataLog {
   private waiters: CommitWaiter[] = [];
   private raftNode: RaftNode | undefined;
   private caughtUpWaiters: Array<() => void> = [];
+  /** Callers waiting for the applied offset to reach an offset. */
+  private appliedWaiters: Array<{ readonly offset: number; readonly resolve: () => void }> = [];
   private failed: Error | undefined;
 
   private constructor(readonly clusterId: string) {}
@@ -127,6 +130,34 @@ export class RaftMetadataLog {
     return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
   }
 
+  /** The next offset to apply: every record below it is in the image. */
+  get appliedOffset(): number {
+    return this.applied;
+  }
+
+  /**
+   * Resolves once every record below `offset` is applied here, or after `timeoutMs` (the
+   * caller goes on either way: it only wants to see a change made elsewhere if it can).
+   */
+  waitApplied(offset: number, timeoutMs: number): Promise<void> {
+    if (this.applied >= offset || this.failed !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = {
+        offset,
+        resolve: () => {
+          clearTimer(timer);
+          resolve();
+        },
+      };
+      const timer = setTimer(() => {
+        this.appliedWaiters = this.appliedWaiters.filter((w) => w !== waiter);
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.appliedWaiters.push(waiter);
+    });
+  }
+
   /**
    * Appends records as one batch and resolves once they are committed and applied here.
    * Rejects with NotControllerError when this node does not lead, or stops leading first.
@@ -205,6 +236,13 @@ export class RaftMetadataLog {
         else keep.push(w);
       }
       this.waiters = keep;
+    }
+    if (this.appliedWaiters.length > 0) {
+      const due = this.appliedWaiters.filter((w) => w.offset <= this.applied);
+      if (due.length > 0) {
+        this.appliedWaiters = this.appliedWaiters.filter((w) => w.offset > this.applied);
+        for (const w of due) w.resolve();
+      }
     }
     if (this.caughtUpWaiters.length > 0 && this.applied >= highWatermark) {
       const waiters = this.caughtUpWaiters;

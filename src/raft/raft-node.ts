@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ClusterClient, type NodeAddress } from '../client/cluster-client.js';
 import { logger } from '../observability/logger.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
+import { testSwitches } from '../runtime/test-switches.js';
 import { PartitionRaftLog } from './partition-raft-log.js';
 import { QuorumStateFile } from './quorum-state-file.js';
 import { RaftCore } from './raft-core.js';
@@ -53,6 +54,7 @@ export interface RaftNodeOptions {
 export class RaftNode implements RaftEndpoint {
   readonly clusterId: string;
   readonly nodeId: number;
+  readonly directoryId: string;
   private readonly driver: RaftDriver<Buffer>;
   private readonly client: ClusterClient;
   /** Where other nodes were last heard to listen (from voter sets and leader hints). */
@@ -66,6 +68,7 @@ export class RaftNode implements RaftEndpoint {
   ) {
     this.clusterId = options.clusterId;
     this.nodeId = options.nodeId;
+    this.directoryId = options.directoryId;
     const timeouts = { ...DEFAULT_RAFT_TIMEOUTS, ...options.timeouts };
     this.client = new ClusterClient({
       resolve: (id) => this.addressOf(id),
@@ -161,7 +164,10 @@ export class RaftNode implements RaftEndpoint {
     if (nodeId !== this.nodeId && endpoints.length > 0) this.known.set(nodeId, endpoints);
   }
 
-  private addressOf(nodeId: number): NodeAddress | undefined {
+  /** Where node `nodeId` is reached: from the voter set, leader hints, or a test route. */
+  addressOf(nodeId: number): NodeAddress | undefined {
+    const routed = testSwitches.nodeAddresses.get(nodeId);
+    if (routed !== undefined) return routed;
     const endpoints = this.endpointsOf(nodeId);
     const e = endpoints.find((x) => x.name === this.options.listenerName) ?? endpoints[0];
     return e === undefined ? undefined : { host: e.host, port: e.port };
