@@ -125,8 +125,6 @@ export interface BrokerOptions {
 }
 
 const LISTENER_NAME = 'PLAINTEXT';
-/** controller.quorum.request.timeout.ms: each attempt of a request to another node. */
-const RAFT_REQUEST_TIMEOUT_MS = 2000;
 /** How long internal operations (internal topics, producer id blocks) wait for a controller. */
 const INTERNAL_CONTROLLER_TIMEOUT_MS = 30_000;
 /** How long start-up waits to be registered and unfenced. */
@@ -314,6 +312,9 @@ export class Broker {
       this.nodeId = configuredId ?? 1;
     }
     const meta = loadOrFormatMetaProperties(metadataDir, this.brokerId);
+    if (formattedId !== undefined && this.options.join !== undefined) {
+      await this.refuseOtherCluster(this.options.join, meta.clusterId);
+    }
     const self: Voter = {
       id: this.brokerId,
       directoryId: meta.directoryId,
@@ -336,6 +337,12 @@ export class Broker {
       bootstrapVoters: joinedVoters ?? [self],
       endpoints: self.endpoints,
       listenerName: LISTENER_NAME,
+      timeouts: {
+        electionTimeoutMs: cfg.getNumber('controller.quorum.election.timeout.ms'),
+        fetchTimeoutMs: cfg.getNumber('controller.quorum.fetch.timeout.ms'),
+        electionBackoffMaxMs: cfg.getNumber('controller.quorum.election.backoff.max.ms'),
+        requestTimeoutMs: cfg.getNumber('controller.quorum.request.timeout.ms'),
+      },
       ...(joinedVoters === undefined
         ? { prepareLog: (raftLog: PartitionRaftLog) => bootstrapMetadataLog(raftLog, metadataDir, [self]) }
         : {}),
@@ -368,7 +375,7 @@ export class Broker {
       clusterId: metadata.clusterId,
       localBrokerId: this.brokerId,
     });
-    const requestTimeoutMs = RAFT_REQUEST_TIMEOUT_MS;
+    const requestTimeoutMs = cfg.getNumber('controller.quorum.request.timeout.ms');
     const clusterClient = new ClusterClient({
       resolve: (id) => metadata.raft.addressOf(id) ?? brokerAddress(metadata.snapshot(), id, LISTENER_NAME),
       clientId: interBrokerClientId(this.brokerId),
@@ -774,7 +781,7 @@ export class Broker {
             leader,
             ApiKey.AddRaftVoter,
             () => body,
-            VOTER_ADD_TIMEOUT_MS + RAFT_REQUEST_TIMEOUT_MS,
+            VOTER_ADD_TIMEOUT_MS + this.config.getNumber('controller.quorum.request.timeout.ms'),
             RAFT_SEND_VERSIONS[ApiKey.AddRaftVoter],
           )
         ).response,
@@ -866,6 +873,21 @@ export class Broker {
       throw new Error('closed while joining');
     } finally {
       await waiting?.close({ graceMs: 0 });
+    }
+  }
+
+  /**
+   * A node that has state and is told to join members of another cluster refuses to start:
+   * two clusters must never be mixed up. Members that cannot be reached are not waited for.
+   */
+  private async refuseOtherCluster(joinList: string, clusterId: string): Promise<void> {
+    const answers = await Promise.all(parseSeeds(joinList).map((s) => askSeed(s, JOIN_ASK_TIMEOUT_MS)));
+    for (const a of answers) {
+      if (a.kind === 'member' && a.clusterId !== clusterId) {
+        throw new Error(
+          `this node belongs to cluster ${clusterId}, but ${a.seed} belongs to cluster ${a.clusterId}: refusing to start (a node joins one cluster only; to move it, start it with an empty data dir)`,
+        );
+      }
     }
   }
 

@@ -788,6 +788,32 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     doc: 'How often a broker sends a heartbeat to the active controller.',
   }),
 
+  // ---- metadata quorum (KRaft)
+  b('controller.quorum.election.timeout.ms', 'int', 1000, {
+    validator: atLeast(1),
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'How long a voter waits without hearing from a leader before it stands for election (randomized up to twice this).',
+  }),
+  b('controller.quorum.fetch.timeout.ms', 'int', 2000, {
+    validator: atLeast(1),
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'How long a follower goes without a successful fetch from the leader before it stands for election.',
+  }),
+  b('controller.quorum.election.backoff.max.ms', 'int', 1000, {
+    validator: atLeast(1),
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'Longest wait before a candidate that lost an election stands again.',
+  }),
+  b('controller.quorum.request.timeout.ms', 'int', 2000, {
+    validator: atLeast(1),
+    importance: 'medium',
+    dynamic: 'read-only',
+    doc: 'How long a node waits for another node to answer a request of the metadata quorum or the controller.',
+  }),
+
   // ---- group coordinator
   b('group.initial.rebalance.delay.ms', 'int', 3000, {
     importance: 'medium',
