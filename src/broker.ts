@@ -74,11 +74,17 @@ import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
 import { errorName } from './protocol/error-codes.js';
 import type { AddRaftVoterResponse } from './protocol/generated/api/80-add-raft-voter.js';
+import type { UpdateRaftVoterResponse } from './protocol/generated/api/82-update-raft-voter.js';
 import { ApiKey } from './protocol/generated/api-table.js';
 import type { PartitionRaftLog } from './raft/partition-raft-log.js';
 import type { Voter } from './raft/types.js';
 import { RAFT_SEND_VERSIONS } from './raft/wire/common.js';
-import { addRaftVoterRequestToWire, addRaftVoterResponseFromWire } from './raft/wire/voter-changes.js';
+import {
+  addRaftVoterRequestToWire,
+  addRaftVoterResponseFromWire,
+  updateRaftVoterRequestToWire,
+  updateRaftVoterResponseFromWire,
+} from './raft/wire/voter-changes.js';
 import { type AssignedPartition, ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
@@ -212,6 +218,8 @@ export class Broker {
   private voterTimer: Timer | null = null;
   /** Registered and unfenced once: heartbeats run, and a clean shutdown fences this incarnation. */
   private registered = false;
+  /** This node's host as the --join list names it, advertised when no other is given. */
+  private seedHost: string | undefined;
   private closing = false;
 
   constructor(readonly options: BrokerOptions = {}) {}
@@ -229,7 +237,7 @@ export class Broker {
   }
 
   get advertisedHost(): string {
-    const h = this.options.advertisedHost ?? this.options.host ?? '0.0.0.0';
+    const h = this.options.advertisedHost ?? this.seedHost ?? this.options.host ?? '0.0.0.0';
     return h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h;
   }
 
@@ -766,7 +774,12 @@ export class Broker {
     const tick = async () => {
       const core = metadata.raft.core;
       const leader = core.leaderId;
-      if (core.isVoter || core.voters.length >= target || leader === undefined || leader === this.brokerId) return;
+      if (leader === undefined || leader === this.brokerId) return;
+      if (core.isVoter) {
+        await this.updateRemoteVoterEndpoint(metadata, client, leader);
+        return;
+      }
+      if (core.voters.length >= target) return;
       const body = addRaftVoterRequestToWire({
         type: 'AddRaftVoter',
         clusterId: metadata.clusterId,
@@ -807,6 +820,45 @@ export class Broker {
   }
 
   /**
+   * KIP-853: a voter whose recorded listener is not where it listens now (restarted on another
+   * port or address) tells the leader with UpdateRaftVoter, so the other voters reach it.
+   */
+  private async updateRemoteVoterEndpoint(metadata: RaftMetadataLog, client: ClusterClient, leader: number) {
+    const core = metadata.raft.core;
+    const self = core.voters.find((v) => v.id === this.brokerId && v.directoryId === metadata.raft.directoryId);
+    if (self === undefined) return;
+    const endpoint = { name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort };
+    const current = self.endpoints.find((e) => e.name === LISTENER_NAME);
+    if (current !== undefined && current.host === endpoint.host && current.port === endpoint.port) return;
+    const body = updateRaftVoterRequestToWire({
+      type: 'UpdateRaftVoter',
+      clusterId: metadata.clusterId,
+      currentLeaderEpoch: core.epoch,
+      voterId: this.brokerId,
+      voterDirectoryId: metadata.raft.directoryId,
+      listeners: [endpoint, ...self.endpoints.filter((e) => e.name !== LISTENER_NAME)],
+      kraftVersionFeature: {
+        minSupportedVersion: self.minSupportedVersion,
+        maxSupportedVersion: self.maxSupportedVersion,
+      },
+    });
+    const { response } = updateRaftVoterResponseFromWire(
+      (
+        await client.request<UpdateRaftVoterResponse>(
+          leader,
+          ApiKey.UpdateRaftVoter,
+          () => body,
+          this.config.getNumber('controller.quorum.request.timeout.ms'),
+          RAFT_SEND_VERSIONS[ApiKey.UpdateRaftVoter],
+        )
+      ).response,
+    );
+    if (response.errorCode === 0)
+      log.info("recorded this voter's new listener", { endpoint: `${endpoint.host}:${endpoint.port}` });
+    else log.debug('UpdateRaftVoter refused', { error: errorName(response.errorCode) });
+  }
+
+  /**
    * Before `--join` has a cluster to join: asks the seeds until one belongs to a cluster (then
    * joins it, taking the id asked for or one no member uses), or, with `--bootstrap-expect N`,
    * until N seeds (this node among them) say they have none; the lowest of their ids formats.
@@ -830,6 +882,9 @@ export class Broker {
       }
       ownId = i + 1;
     }
+    const own = seeds.find((s) => this.isOwnAddress(s));
+    // Listening on every interface, a node is reached at the address the others were given.
+    if (own !== undefined && this.options.advertisedHost === undefined) this.seedHost = own.host;
     const waiting = expect === undefined ? null : await this.serveUnformed(ownId as number, clock);
     try {
       let lastReport = 0;

@@ -23,9 +23,11 @@ function describeTopic(t: TopicView, aliveBrokers: ReadonlySet<number>): Metadat
     partitions: [...t.partitions]
       .sort((a, b) => a.partition - b.partition)
       .map((p) => ({
-        errorCode: p.leader >= 0 ? 0 : ErrorCode.LEADER_NOT_AVAILABLE,
+        // A leader that is not live (fenced, or gone) serves nothing: clients are told there is
+        // none, and ask again, rather than being sent to a broker they cannot reach.
+        errorCode: p.leader >= 0 && aliveBrokers.has(p.leader) ? 0 : ErrorCode.LEADER_NOT_AVAILABLE,
         partitionIndex: p.partition,
-        leaderId: p.leader,
+        leaderId: aliveBrokers.has(p.leader) ? p.leader : -1,
         leaderEpoch: p.leaderEpoch,
         replicaNodes: [...p.replicas],
         isrNodes: [...p.isr],
