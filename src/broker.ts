@@ -72,7 +72,7 @@ import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
-import { errorName } from './protocol/error-codes.js';
+import { ErrorCode, errorName } from './protocol/error-codes.js';
 import type { AddRaftVoterResponse } from './protocol/generated/api/80-add-raft-voter.js';
 import type { UpdateRaftVoterResponse } from './protocol/generated/api/82-update-raft-voter.js';
 import { ApiKey } from './protocol/generated/api-table.js';
@@ -93,6 +93,22 @@ import { clearTimer, setRepeatingTimer, sleep, type Timer } from './runtime/time
 import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
+
+/**
+ * Registration found a live broker with this node's id. When the id was picked while joining
+ * (`chosenAtJoin`), the node holds nothing yet: its data dir can be cleared and the join retried.
+ */
+export class NodeIdInUseError extends Error {
+  override readonly name = 'NodeIdInUseError';
+  constructor(
+    readonly nodeId: number,
+    readonly chosenAtJoin: boolean,
+  ) {
+    super(
+      `node id ${nodeId} is in use by a live broker of the cluster${chosenAtJoin ? '' : ': give this node another --node-id'}`,
+    );
+  }
+}
 
 export interface BrokerOptions {
   /** Interface to listen on (default 0.0.0.0). */
@@ -218,6 +234,8 @@ export class Broker {
   private voterTimer: Timer | null = null;
   /** Registered and unfenced once: heartbeats run, and a clean shutdown fences this incarnation. */
   private registered = false;
+  /** The node id was picked at this start, when joining (another may be retried). */
+  private idChosenAtJoin = false;
   /** This node's host as the --join list names it, advertised when no other is given. */
   private seedHost: string | undefined;
   private closing = false;
@@ -307,6 +325,7 @@ export class Broker {
     } else if (this.options.join !== undefined) {
       const plan = await this.planJoin(this.options.join, configuredId, clock);
       this.nodeId = plan.nodeId;
+      this.idChosenAtJoin = configuredId === undefined && plan.kind === 'join';
       if (plan.kind === 'join') {
         writeMetaProperties(metadataDir, {
           clusterId: plan.clusterId,
@@ -662,12 +681,20 @@ export class Broker {
       },
       STARTUP_REGISTRATION_TIMEOUT_MS,
     );
+    if (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION) {
+      throw new NodeIdInUseError(this.brokerId, this.idChosenAtJoin);
+    }
     if (registered.errorCode !== 0) throw new Error(`broker registration failed: ${errorName(registered.errorCode)}`);
     this.brokerEpoch = registered.brokerEpoch;
     for (;;) {
       const left = deadline - performance.now();
       const r = await this.heartbeat(channel, Math.max(1, left));
       if (r.errorCode === 0 && !r.isFenced) break;
+      // Another node registered this id after this one did (a node that joined at the same time
+      // picked the same id): this registration is gone.
+      if (r.errorCode === ErrorCode.STALE_BROKER_EPOCH && this.idChosenAtJoin) {
+        throw new NodeIdInUseError(this.brokerId, true);
+      }
       if (r.errorCode !== 0 || left <= 0) {
         throw new Error(
           `unfencing failed: ${r.errorCode !== 0 ? errorName(r.errorCode) : 'still fenced'} ${r.errorMessage ?? ''}`,

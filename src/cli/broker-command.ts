@@ -1,10 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { Broker } from '../broker.js';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Broker, type BrokerOptions, NodeIdInUseError } from '../broker.js';
 import { parseSetFlags } from '../config/broker-config.js';
 import { logger, setLogNode } from '../observability/logger.js';
 import { flag, flagAll, type ParsedArgs, parseHostPort } from './args.js';
 
 const log = logger('cli');
+
+/** Joins tried when the node id picked is found taken. */
+const MAX_JOIN_ATTEMPTS = 3;
 
 export const BROKER_HELP = `Usage: jocko broker [options]
 
@@ -43,22 +47,22 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   const propertiesPath = flag(args, 'config');
   const idText = flag(args, 'node-id') ?? flag(args, 'broker-id');
   const brokerId = idText === undefined ? undefined : positiveInt('--node-id', idText, 0);
-  const join = flag(args, 'join');
+  const joinList = flag(args, 'join');
   const expectText = flag(args, 'bootstrap-expect');
   const bootstrapExpect = expectText === undefined ? undefined : positiveInt('--bootstrap-expect', expectText, 1);
-  if (bootstrapExpect !== undefined && join === undefined) throw new Error('--bootstrap-expect needs --join');
+  if (bootstrapExpect !== undefined && joinList === undefined) throw new Error('--bootstrap-expect needs --join');
   const votersText = flag(args, 'voters');
   const voters = votersText === undefined ? undefined : positiveInt('--voters', votersText, 1);
   const rolesText = flag(args, 'roles');
   const roles = rolesText === undefined ? undefined : parseRoles(rolesText);
   // One broker per process: every log line of this process is this node's.
   if (brokerId !== undefined) setLogNode(brokerId);
-  const broker = new Broker({
+  const options: BrokerOptions = {
     host: listen.host,
     port: listen.port,
     ...(advertise ? { advertisedHost: advertise.host, advertisedPort: advertise.port } : {}),
     ...(brokerId !== undefined ? { brokerId } : {}),
-    ...(join !== undefined ? { join } : {}),
+    ...(joinList !== undefined ? { join: joinList } : {}),
     ...(bootstrapExpect !== undefined ? { bootstrapExpect } : {}),
     ...(voters !== undefined ? { voters } : {}),
     ...(roles !== undefined ? { roles } : {}),
@@ -66,8 +70,22 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
     config,
     env: process.env,
     ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
-  });
-  await broker.start();
+  };
+  let broker = new Broker(options);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await broker.start();
+      break;
+    } catch (err) {
+      await broker.close().catch(() => undefined);
+      // Two nodes that joined at once may have picked the same id: the one refused holds
+      // nothing yet, so it forgets the id and joins again with another.
+      if (!(err instanceof NodeIdInUseError) || !err.chosenAtJoin || attempt >= MAX_JOIN_ATTEMPTS) throw err;
+      log.warn('the node id picked when joining is taken: joining again with another', { nodeId: err.nodeId });
+      rmSync(join(options.dataDir as string, 'metadata'), { recursive: true, force: true });
+      broker = new Broker(options);
+    }
+  }
   if (brokerId === undefined) setLogNode(broker.brokerId);
   // One write, so a reader of the first line has the second as well.
   process.stdout.write(

@@ -291,3 +291,18 @@ test('a killed broker is fenced when its session times out and leaves the broker
   await waitForCluster(first.bootstrap, { voters: [1], brokers: [1, 3] });
   t.diagnostic(`clean stop to fenced: ${Math.round(performance.now() - stopped)} ms`);
 });
+
+test('two nodes joining at the same moment without ids end with different ids, both live', async (t) => {
+  const n = nodes(t);
+  const first = await n.start({});
+  const [a, b] = await Promise.all([
+    n.start({ extraArgs: ['--join', first.bootstrap] }),
+    n.start({ extraArgs: ['--join', first.bootstrap] }),
+  ]);
+  const ids = [a, b].map((x) => Number(/jocko broker (\d+) listening/.exec(x.output().stdout)?.[1]));
+  assert.notEqual(ids[0], ids[1], `two different ids: ${ids.join(', ')}`);
+  await waitForCluster(first.bootstrap, {
+    voters: [1, ...ids].sort((x, y) => x - y),
+    brokers: [1, ...ids].sort((x, y) => x - y),
+  });
+});
