@@ -254,6 +254,11 @@ export class Broker {
     return this.nodeId ?? this.options.brokerId ?? 1;
   }
 
+  /** Whether this node serves as a broker (Kafka's process.roles includes broker). */
+  get isBroker(): boolean {
+    return (this.options.roles ?? ['broker']).includes('broker');
+  }
+
   get advertisedHost(): string {
     const h = this.options.advertisedHost ?? this.seedHost ?? this.options.host ?? '0.0.0.0';
     return h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h;
@@ -293,11 +298,8 @@ export class Broker {
         'JOCKO_TEST_UNSAFE_ACK=1: acks=all produce is acknowledged before it is written (test only: loses data)',
       );
     const clock = this.options.clock ?? systemClock;
-    if (this.options.roles !== undefined && !this.options.roles.includes('broker')) {
-      throw new Error(
-        'a controller-only node (--roles controller) is not supported yet: use broker,controller or broker',
-      );
-    }
+    if (this.options.roles !== undefined && this.options.roles.length === 0)
+      throw new Error('a node needs a role: broker, controller or both');
     const cfg = this.resolveConfig();
     this.staticConfig = cfg;
     this.effectiveConfig = cfg;
@@ -645,7 +647,9 @@ export class Broker {
     this.boundPort = addr.port;
     await this.updateVoterEndpoint(metadata);
     try {
-      await this.register(channel, cfg);
+      // A controller-only node (Kafka's separated mode) never registers as a broker: no
+      // partitions or coordinators are placed on it, and clients are told of the brokers only.
+      if (this.isBroker) await this.register(channel, cfg);
     } catch (err) {
       dispatcher.fail(err instanceof Error ? err : new Error(String(err)));
       throw err;
@@ -835,7 +839,7 @@ export class Broker {
       }
     };
     this.voterTimer = setRepeatingTimer(() => {
-      if (busy || !this.registered) return;
+      if (busy || (this.isBroker && !this.registered)) return;
       busy = true;
       tick()
         .catch((err: unknown) => log.debug('voter promotion attempt failed', { error: String(err) }))

@@ -306,3 +306,16 @@ test('two nodes joining at the same moment without ids end with different ids, b
     brokers: [1, ...ids].sort((x, y) => x - y),
   });
 });
+
+test('separated roles: a broker-only node never becomes a voter, a controller-only node votes but hosts nothing', async (t) => {
+  const n = nodes(t);
+  const first = await n.start({});
+  await n.start({ brokerId: 2, extraArgs: ['--join', first.bootstrap, '--roles', 'broker'] });
+  await n.start({ brokerId: 3, extraArgs: ['--join', first.bootstrap, '--roles', 'controller'] });
+  await waitForCluster(first.bootstrap, { voters: [1, 3], observers: [2], brokers: [1, 2] });
+  const admin = await kafkajsAdmin(t, kafkajsClient([first.bootstrap]));
+  await admin.createTopics({ topics: [{ topic: 'placed', numPartitions: 4 }] });
+  const meta = await admin.fetchTopicMetadata({ topics: ['placed'] });
+  const replicas = new Set(meta.topics[0]?.partitions.flatMap((p) => p.replicas));
+  assert.deepEqual([...replicas].sort(), [1, 2], 'partitions are placed on the brokers only');
+});
