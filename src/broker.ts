@@ -391,7 +391,7 @@ export class Broker {
     transactions.start();
     // The coordinators serve the partitions of their topics this broker leads: loaded before it listens.
     this.coordinators.set(GROUP_METADATA_TOPIC, groups).set(TRANSACTION_STATE_TOPIC, transactions);
-    await pendingApply;
+    await pendingApply.catch(() => undefined);
     await followLeadershipInImage(this.brokerId, metadata.snapshot(), this.coordinators);
     const broker = this;
     const services: BrokerServices = {

@@ -206,10 +206,6 @@ export class GroupCoordinator {
     return partitionFor(groupId, this.config.offsetsTopicPartitions);
   }
 
-  get isActive(): boolean {
-    return this.active;
-  }
-
   // ---------------------------------------------------------------- partitions led here
 
   /**

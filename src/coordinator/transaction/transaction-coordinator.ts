@@ -157,10 +157,6 @@ export class TransactionCoordinator {
     private readonly runtime: TransactionCoordinatorRuntime,
   ) {}
 
-  get isActive(): boolean {
-    return this.active;
-  }
-
   partitionFor(transactionalId: string): number {
     return partitionFor(transactionalId, this.config.transactionStatePartitions);
   }
