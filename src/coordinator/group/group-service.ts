@@ -101,7 +101,8 @@ export class GroupService {
       }
       const loaded = this.core.completeLoad(shard, records);
       if (loaded === null) return;
-      log.info('group coordinator loaded a partition', {
+      // Empty partitions (all of a new topic's) are not worth an info line each.
+      log[records.length > 0 ? 'info' : 'debug']('group coordinator loaded a partition', {
         partition,
         leaderEpoch,
         records: records.length,

@@ -156,7 +156,8 @@ export class TransactionService {
       }
       const loaded = this.core.completeLoad(shard, records);
       if (loaded === null) return;
-      log.info('transaction coordinator loaded a partition', {
+      // Empty partitions (all of a new topic's) are not worth an info line each.
+      log[records.length > 0 ? 'info' : 'debug']('transaction coordinator loaded a partition', {
         partition,
         leaderEpoch,
         records: records.length,
