@@ -7,9 +7,14 @@ import { brokerConfigDef } from './config/broker-configs.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
 import { Controller } from './controller/controller.js';
 import { isInternalTopic } from './controller/controller-operation.js';
-import { GroupService } from './coordinator/group/group-service.js';
+import {
+  type CoordinatorPartitions,
+  followLeadershipInDelta,
+  followLeadershipInImage,
+} from './coordinator/coordinator-elections.js';
+import { GROUP_METADATA_TOPIC, GroupService } from './coordinator/group/group-service.js';
 import { PRODUCER_ID_BLOCK_SIZE, ProducerIdManager } from './coordinator/transaction/producer-id-manager.js';
-import { TransactionService } from './coordinator/transaction/transaction-service.js';
+import { TRANSACTION_STATE_TOPIC, TransactionService } from './coordinator/transaction/transaction-service.js';
 import { produceHandler } from './handlers/00-produce.js';
 import { fetchHandler } from './handlers/01-fetch.js';
 import { listOffsetsHandler } from './handlers/02-list-offsets.js';
@@ -219,6 +224,8 @@ export class Broker {
   private sessionCheckTimer: Timer | null = null;
   private groups: GroupService | null = null;
   private transactions: TransactionService | null = null;
+  /** The coordinators by their topic: they load the partitions of it this broker leads. */
+  private readonly coordinators = new Map<string, CoordinatorPartitions>();
   private staticConfig: BrokerConfig | null = null;
   private effectiveConfig: BrokerConfig | null = null;
   /** Dynamic configs already reported as accepted but not in effect (once per name). */
@@ -477,7 +484,8 @@ export class Broker {
     };
     let pendingApply: Promise<void> = Promise.resolve();
     metadata.onChange((delta) => {
-      pendingApply = onDelta(delta);
+      // Once the partitions are open here, the coordinators load those this broker now leads.
+      pendingApply = onDelta(delta).then(() => followLeadershipInDelta(this.brokerId, delta, this.coordinators));
     });
     await onImage(metadata.snapshot());
     logs.start();
@@ -506,10 +514,9 @@ export class Broker {
         await pendingApply;
         return r;
       },
-      liveBrokers: () => 1,
+      liveBrokers: () => liveBrokers(metadata.snapshot(), LISTENER_NAME).length,
     });
     this.groups = groups;
-    await groups.start();
     const producerIds = new ProducerIdManager(() =>
       channel.allocateProducerIds(
         this.brokerId,
@@ -528,12 +535,17 @@ export class Broker {
         await pendingApply;
         return r;
       },
-      liveBrokers: () => 1,
+      liveBrokers: () => liveBrokers(metadata.snapshot(), LISTENER_NAME).length,
       producerIds,
-      onOffsetsMarker: (producerId, commit) => groups.core.completeTransaction(producerId, commit),
+      onOffsetsMarker: (producerId, commit, partition) =>
+        groups.core.completeTransaction(producerId, commit, partition),
     });
     this.transactions = transactions;
-    await transactions.start();
+    transactions.start();
+    // The coordinators serve the partitions of their topics this broker leads: loaded before it listens.
+    this.coordinators.set(GROUP_METADATA_TOPIC, groups).set(TRANSACTION_STATE_TOPIC, transactions);
+    await pendingApply.catch(() => undefined);
+    await followLeadershipInImage(this.brokerId, metadata.snapshot(), this.coordinators);
     const broker = this;
     const services: BrokerServices = {
       brokerId: this.brokerId,

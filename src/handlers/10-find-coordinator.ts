@@ -1,3 +1,5 @@
+import { GROUP_METADATA_TOPIC } from '../coordinator/group/group-service.js';
+import { TRANSACTION_STATE_TOPIC } from '../coordinator/transaction/transaction-service.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type {
   FindCoordinatorRequest,
@@ -12,8 +14,11 @@ const GROUP = 0;
 const TRANSACTION = 1;
 
 /**
- * FindCoordinator: this broker coordinates every group and transactional id (it leads every
- * `__consumer_offsets` and `__transaction_state` partition while there is one broker). The topic is created on first use, as Kafka does.
+ * FindCoordinator, as Kafka's KafkaApis answers it: the key's partition of `__consumer_offsets`
+ * (groups) or `__transaction_state` (transactional ids), `abs(hashCode) % partitions`; that
+ * partition's leader in the metadata image; that broker's endpoint if it is live. No leader,
+ * a leader that is not live, or a topic that cannot be created is COORDINATOR_NOT_AVAILABLE,
+ * which clients retry. The topic is created on first use, as Kafka does.
  * v0-3 ask for one key; v4+ for a batch of keys answered one by one.
  */
 export function findCoordinatorHandler(
@@ -28,20 +33,33 @@ export function findCoordinatorHandler(
       errorCode,
       errorMessage,
     });
+    const notAvailable = () => fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+    let topic: string;
+    let partition: number;
     if (keyType === TRANSACTION) {
-      // Like the groups' topic, __transaction_state is created by the first lookup.
       const txn = services.transactions;
-      if (txn === undefined || !(await txn.ensureTopic()) || !txn.core.isActive) {
-        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
-      }
-    } else if (keyType !== GROUP) {
+      if (txn === undefined || !(await txn.ensureTopic())) return notAvailable();
+      topic = TRANSACTION_STATE_TOPIC;
+      partition = txn.core.partitionFor(key);
+    } else if (keyType === GROUP) {
+      if (!(await services.groups.ensureTopic())) return notAvailable();
+      topic = GROUP_METADATA_TOPIC;
+      partition = services.groups.core.partitionFor(key);
+    } else {
       return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
-    } else if (!(await services.groups.ensureTopic()) || !services.groups.core.isActive) {
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
     }
-    const self = services.brokers().find((b) => b.id === services.brokerId);
-    if (self === undefined) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
-    return { key, nodeId: self.id, host: self.host, port: self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    const leader = services.topic(topic)?.partitions.find((p) => p.partition === partition)?.leader ?? -1;
+    if (leader < 0) return notAvailable();
+    const broker = services.brokers().find((b) => b.id === leader);
+    if (broker === undefined) return notAvailable();
+    return {
+      key,
+      nodeId: broker.id,
+      host: broker.host,
+      port: broker.port,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    };
   };
   return {
     apiKey: ApiKey.FindCoordinator,

@@ -7,7 +7,7 @@ import { ApiKey } from '../protocol/generated/api-table.js';
 import type { BrokerServices } from './broker-services.js';
 import type { ApiHandler } from './registry.js';
 
-/** ListTransactions (KIP-664; v1 adds the duration filter of KIP-994). */
+/** ListTransactions (KIP-664; v1 adds the duration filter of KIP-994): the transactions coordinated by this broker. */
 export function listTransactionsHandler(
   services: BrokerServices,
 ): ApiHandler<ListTransactionsRequest, ListTransactionsResponseInit> {
@@ -17,7 +17,7 @@ export function listTransactionsHandler(
     maxVersion: 1,
     handle(req, ctx) {
       const txn = services.transactions;
-      if (txn === undefined || !txn.core.isActive) {
+      if (txn === undefined) {
         return {
           throttleTimeMs: 0,
           errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -30,7 +30,7 @@ export function listTransactionsHandler(
         req.producerIdFilters,
         ctx.apiVersion >= 1 ? Number(req.durationFilter) : -1,
       );
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, ...r };
+      return { throttleTimeMs: 0, ...r };
     },
   };
 }

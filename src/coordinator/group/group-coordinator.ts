@@ -7,6 +7,10 @@
  *
  * Requests that must wait (a JoinGroup until the join phase ends, a SyncGroup until the leader's
  * assignment is written) return promises that the state machine settles later.
+ *
+ * A group lives in one `__consumer_offsets` partition (partitioner.ts). The core serves only
+ * the groups of partitions this broker leads and has loaded (onElection, completeLoad); the
+ * others get NOT_COORDINATOR, and COORDINATOR_LOAD_IN_PROGRESS while their partition loads.
  */
 
 import { logger } from '../../observability/logger.js';
@@ -24,6 +28,7 @@ import type {
   DescribeGroupsResponseDescribedGroupMemberInit,
 } from '../../protocol/generated/api/15-describe-groups.js';
 import type { ListGroupsResponseListedGroupInit } from '../../protocol/generated/api/16-list-groups.js';
+import { appendErrorCode, type CoordinatorShard, CoordinatorShards } from '../coordinator-shards.js';
 import {
   ClassicGroup,
   ClassicGroupMember,
@@ -50,6 +55,9 @@ const log = logger('group-coordinator');
 export const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
 
 const EMPTY = Buffer.alloc(0);
+
+/** The key of the one timer that is not a group's: the offset expiration cycle. */
+const EXPIRE_OFFSETS = 'expire-offsets';
 
 export interface GroupCoordinatorConfig {
   readonly groupMinSessionTimeoutMs: number;
@@ -164,16 +172,24 @@ type TimerAction =
 
 type JoinCallback = (r: JoinGroupResponseInit) => void;
 type SyncCallback = (r: SyncGroupResponseInit) => void;
+/** A parked request and its group (so that unloading a partition answers its groups' requests). */
+interface Parked<C> {
+  readonly groupId: string;
+  readonly cb: C;
+}
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, ClassicGroup>();
   readonly offsets: OffsetStore;
   private readonly timers = new TimerQueue<TimerAction>();
-  private readonly joinCallbacks = new Map<number, JoinCallback>();
-  private readonly syncCallbacks = new Map<number, SyncCallback>();
+  private readonly joinCallbacks = new Map<number, Parked<JoinCallback>>();
+  private readonly syncCallbacks = new Map<number, Parked<SyncCallback>>();
   private nextWaiterId = 1;
   private wakeup: number | null = null;
-  private active = false;
+  /** False once shut down (COORDINATOR_NOT_AVAILABLE, as Kafka's service before start-up and after shutdown). */
+  private active = true;
+  /** The `__consumer_offsets` partitions this broker leads, loading or loaded. */
+  private readonly shards = new CoordinatorShards();
 
   constructor(
     private readonly config: GroupCoordinatorConfig,
@@ -190,25 +206,96 @@ export class GroupCoordinator {
     return partitionFor(groupId, this.config.offsetsTopicPartitions);
   }
 
-  get isActive(): boolean {
-    return this.active;
-  }
-
-  // ---------------------------------------------------------------- loading
+  // ---------------------------------------------------------------- partitions led here
 
   /**
-   * Replays `__consumer_offsets` records (key, value or null) in log order, then starts
-   * serving. Groups with members come back Stable with fresh heartbeat deadlines, so members
-   * that went away are evicted after their session timeout; groups with offsets only come
-   * back Empty. Call once, before any request.
+   * This broker became the leader of `__consumer_offsets` partition `partition` at
+   * `leaderEpoch` (Kafka's onElection). Returns the shard to load, or null when the partition
+   * is already loading or loaded. Until `completeLoad` its groups answer
+   * COORDINATOR_LOAD_IN_PROGRESS.
    */
-  load(records: Iterable<LoadedRecord>): { groups: number; offsets: number } {
+  onElection(partition: number, leaderEpoch: number): CoordinatorShard | null {
+    return this.shards.elect(partition, leaderEpoch);
+  }
+
+  /**
+   * Replays the partition's records (key, value or null) in log order, then serves its groups.
+   * Groups with members come back Stable with fresh heartbeat deadlines, so members that went
+   * away are evicted after their session timeout; groups with offsets only come back Empty.
+   * Returns null, and keeps nothing, when the partition was unloaded while it was being read.
+   */
+  completeLoad(shard: CoordinatorShard, records: Iterable<LoadedRecord>): { groups: number; offsets: number } | null {
+    if (this.shards.get(shard.partition) !== shard || shard.state !== 'loading') return null;
+    const loaded = this.replay(shard.partition, records);
+    this.shards.loaded(shard);
+    if (!this.timers.has(EXPIRE_OFFSETS)) {
+      this.timers.schedule(EXPIRE_OFFSETS, this.runtime.now() + this.config.offsetsRetentionCheckIntervalMs, {
+        kind: 'expire-offsets',
+      });
+    }
+    this.armWakeup();
+    return loaded;
+  }
+
+  /** Reading the partition failed: it is not served, and the next election loads it again. */
+  failLoad(shard: CoordinatorShard): void {
+    this.shards.failed(shard);
+  }
+
+  /**
+   * This broker no longer leads `partition` (Kafka's onResignation; `leaderEpoch` is the new
+   * leader's, undefined when the partition was deleted). Its groups and offsets leave memory,
+   * their parked JoinGroup/SyncGroup requests are answered NOT_COORDINATOR and their timers
+   * cancelled, so clients find the new coordinator. False when nothing was loaded here (or the
+   * resignation is older than the election).
+   */
+  onResignation(partition: number, leaderEpoch?: number): boolean {
+    const shard = this.shards.resign(partition, leaderEpoch);
+    if (shard === undefined) return false;
+    this.unload((groupId) => this.partitionFor(groupId) === partition);
+    return true;
+  }
+
+  /** The partition's state here: NONE when served, COORDINATOR_LOAD_IN_PROGRESS while loading, NOT_COORDINATOR otherwise. */
+  partitionError(partition: number): number {
+    return this.shards.errorFor(partition);
+  }
+
+  /** The partitions whose groups are served here. */
+  activePartitions(): number[] {
+    return this.shards.activePartitions();
+  }
+
+  /** Whether this broker leads `partition` (loading or loaded). */
+  leads(partition: number): boolean {
+    return this.shards.get(partition) !== undefined;
+  }
+
+  /** Why a request for `groupId` cannot be served here (NONE when it can). */
+  private coordinatorError(groupId: string): number {
+    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return this.shards.errorFor(this.partitionFor(groupId));
+  }
+
+  /** The shard serving `groupId`, to check after an append that it still does. */
+  private shardOf(groupId: string): CoordinatorShard | undefined {
+    return this.shards.active(this.partitionFor(groupId));
+  }
+
+  /** Whether the shard a request started on still serves (it was not unloaded while the request waited). */
+  private stillServes(shard: CoordinatorShard | undefined): boolean {
+    return shard !== undefined && this.shards.isCurrent(shard);
+  }
+
+  private replay(partition: number, records: Iterable<LoadedRecord>): { groups: number; offsets: number } {
+    const inPartition = (groupId: string) => this.partitionFor(groupId) === partition;
     const metadata = new Map<string, Buffer>();
     const offsetGroups = new Set<string>();
     let nOffsets = 0;
+    let foreign = 0;
     for (const { key, value, producerId, marker } of records) {
       if (marker !== undefined && producerId !== undefined) {
-        this.offsets.completeTransaction(producerId, marker === 'commit');
+        this.offsets.completeTransaction(producerId, marker === 'commit', inPartition);
         continue;
       }
       if (key === null) continue;
@@ -217,6 +304,12 @@ export class GroupCoordinator {
         k = decodeCoordinatorKey(key);
       } catch (err) {
         log.warn('skipping an unreadable __consumer_offsets key', { error: String(err) });
+        continue;
+      }
+      if (k.type === 'other') continue;
+      if (!inPartition(k.groupId)) {
+        // Another partition's group (the topic's partition count changed?): never served from here.
+        foreign++;
         continue;
       }
       try {
@@ -247,7 +340,9 @@ export class GroupCoordinator {
         log.warn('skipping an unreadable __consumer_offsets value', { error: String(err) });
       }
     }
+    if (foreign > 0) log.warn('skipped records of groups that belong to another partition', { partition, foreign });
     const now = this.runtime.now();
+    let nGroups = 0;
     for (const [groupId, value] of metadata) {
       const v = decodeGroupMetadataValueRecord(value);
       const hasMembers = v.members.length > 0;
@@ -278,27 +373,49 @@ export class GroupCoordinator {
       }
       group.refreshSubscribedTopics();
       this.groups.set(groupId, group);
+      nGroups++;
     }
     for (const groupId of offsetGroups) {
       if (!this.groups.has(groupId) && this.offsets.hasOffsets(groupId)) {
         this.groups.set(groupId, new ClassicGroup({ groupId, state: 'Empty', now }));
+        nGroups++;
       }
     }
-    this.active = true;
-    this.timers.schedule('expire-offsets', now + this.config.offsetsRetentionCheckIntervalMs, {
-      kind: 'expire-offsets',
-    });
-    this.armWakeup();
-    return { groups: this.groups.size, offsets: nOffsets };
+    return { groups: nGroups, offsets: nOffsets };
   }
 
-  /** Stops serving: parked requests are answered with NOT_COORDINATOR so clients look again. */
+  /** Drops the matching groups from memory: parked requests get NOT_COORDINATOR, timers go. */
+  private unload(matches: (groupId: string) => boolean): void {
+    const now = this.runtime.now();
+    for (const [id, parked] of [...this.joinCallbacks]) {
+      if (!matches(parked.groupId)) continue;
+      this.joinCallbacks.delete(id);
+      parked.cb(joinError('', ErrorCode.NOT_COORDINATOR));
+    }
+    for (const [id, parked] of [...this.syncCallbacks]) {
+      if (!matches(parked.groupId)) continue;
+      this.syncCallbacks.delete(id);
+      parked.cb(syncError(ErrorCode.NOT_COORDINATOR));
+    }
+    for (const [groupId, group] of [...this.groups]) {
+      if (!matches(groupId)) continue;
+      // Dead: a write still in flight for it finds the group gone and changes nothing.
+      group.transitionTo('Dead', now);
+      this.groups.delete(groupId);
+      this.initialDelays.delete(groupId);
+    }
+    this.timers.cancelWhere((action) => action.kind !== 'expire-offsets' && matches(action.groupId));
+    this.offsets.removeGroups(matches);
+    this.armWakeup();
+  }
+
+  /** Stops serving: every partition is unloaded and parked requests are answered with NOT_COORDINATOR. */
   shutdown(): void {
     this.active = false;
-    for (const cb of this.joinCallbacks.values()) cb(joinError('', ErrorCode.NOT_COORDINATOR));
-    for (const cb of this.syncCallbacks.values()) cb(syncError(ErrorCode.NOT_COORDINATOR));
-    this.joinCallbacks.clear();
-    this.syncCallbacks.clear();
+    this.shards.resignAll();
+    this.unload(() => true);
+    this.timers.cancel(EXPIRE_OFFSETS);
+    this.wakeup = null;
     this.runtime.setWakeup(null);
   }
 
@@ -346,7 +463,7 @@ export class GroupCoordinator {
         return;
       case 'expire-offsets':
         this.expireOffsets(now);
-        this.timers.schedule('expire-offsets', now + this.config.offsetsRetentionCheckIntervalMs, action);
+        this.timers.schedule(EXPIRE_OFFSETS, now + this.config.offsetsRetentionCheckIntervalMs, action);
         return;
     }
   }
@@ -375,30 +492,30 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- parked requests
 
-  private parkJoin(version: number, cb: JoinCallback): Waiter {
+  private parkJoin(groupId: string, version: number, cb: JoinCallback): Waiter {
     const id = this.nextWaiterId++;
-    this.joinCallbacks.set(id, cb);
+    this.joinCallbacks.set(id, { groupId, cb });
     return { id, version };
   }
 
-  private parkSync(version: number, cb: SyncCallback): Waiter {
+  private parkSync(groupId: string, version: number, cb: SyncCallback): Waiter {
     const id = this.nextWaiterId++;
-    this.syncCallbacks.set(id, cb);
+    this.syncCallbacks.set(id, { groupId, cb });
     return { id, version };
   }
 
   private answerJoin(w: Waiter | null, r: JoinGroupResponseInit): void {
     if (w === null) return;
-    const cb = this.joinCallbacks.get(w.id);
+    const parked = this.joinCallbacks.get(w.id);
     this.joinCallbacks.delete(w.id);
-    cb?.(r);
+    parked?.cb(r);
   }
 
   private answerSync(w: Waiter | null, r: SyncGroupResponseInit): void {
     if (w === null) return;
-    const cb = this.syncCallbacks.get(w.id);
+    const parked = this.syncCallbacks.get(w.id);
     this.syncCallbacks.delete(w.id);
-    cb?.(r);
+    parked?.cb(r);
   }
 
   /** Requests of a removed member: nobody will complete them, so they are told who they are not. */
@@ -435,6 +552,11 @@ export class GroupCoordinator {
       p.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs
     ) {
       respond(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+      return;
+    }
+    const notServed = this.coordinatorError(p.groupId);
+    if (notServed !== ErrorCode.NONE) {
+      respond(joinError(p.memberId, notServed));
       return;
     }
     const isUnknownMember = p.memberId === '';
@@ -528,7 +650,7 @@ export class GroupCoordinator {
     this.answerJoin(fencedJoin, joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
     this.answerSync(fencedSync, syncError(ErrorCode.FENCED_INSTANCE_ID));
     this.cancelHeartbeat(group.groupId, oldMemberId);
-    const waiter = this.parkJoin(origin.apiVersion, respond);
+    const waiter = this.parkJoin(group.groupId, origin.apiVersion, respond);
     group.updateMember(member, protocols, rebalanceTimeout(p), p.sessionTimeoutMs, waiter);
     this.completeAndScheduleNextHeartbeat(group, member);
     switch (group.state) {
@@ -542,6 +664,8 @@ export class GroupCoordinator {
         }
         const generationId = group.generationId;
         void this.storeGroup(group, group.groupAssignment()).then((errorCode) => {
+          // Unloaded meanwhile: the parked request was answered NOT_COORDINATOR.
+          if (this.groups.get(group.groupId) !== group) return;
           if (errorCode !== ErrorCode.NONE) {
             // Undo: the old id takes its place back and the rejoining member is told to retry.
             if (group.hasMember(newMemberId)) {
@@ -672,7 +796,7 @@ export class GroupCoordinator {
     member.isNew = true;
     // A member joining during the first rebalance extends the initial delay.
     if (group.is('PreparingRebalance') && group.generationId === 0) group.newMemberAdded = true;
-    group.add(member, this.parkJoin(origin.apiVersion, respond));
+    group.add(member, this.parkJoin(group.groupId, origin.apiVersion, respond));
     this.completeAndScheduleNextHeartbeat(group, member);
     this.maybePrepareRebalance(group, `member ${memberId} joined${p.reason ? ` (${p.reason})` : ''}`);
     if (group.is('PreparingRebalance')) this.tryCompleteJoin(group);
@@ -691,7 +815,7 @@ export class GroupCoordinator {
       protocols,
       rebalanceTimeout(p),
       p.sessionTimeoutMs,
-      this.parkJoin(origin.apiVersion, respond),
+      this.parkJoin(group.groupId, origin.apiVersion, respond),
     );
     // An older JoinGroup of the same member is superseded; Kafka answers it with the same outcome,
     // which a client no longer waits for, so it is told to rejoin.
@@ -898,8 +1022,9 @@ export class GroupCoordinator {
       respond(syncError(ErrorCode.INVALID_GROUP_ID));
       return;
     }
-    if (!this.active) {
-      respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    const notServed = this.coordinatorError(p.groupId);
+    if (notServed !== ErrorCode.NONE) {
+      respond(syncError(notServed));
       return;
     }
     const group = this.groups.get(p.groupId);
@@ -950,7 +1075,7 @@ export class GroupCoordinator {
       case 'CompletingRebalance': {
         const previous = group.takeSyncWaiter(member);
         this.answerSync(previous, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
-        member.awaitingSync = this.parkSync(origin.apiVersion, respond);
+        member.awaitingSync = this.parkSync(group.groupId, origin.apiVersion, respond);
         group.removePendingSyncMember(p.memberId);
         if (!group.isLeader(p.memberId)) return;
         const assignment = new Map<string, Buffer>();
@@ -958,7 +1083,8 @@ export class GroupCoordinator {
         for (const id of group.memberIds()) if (!assignment.has(id)) assignment.set(id, EMPTY);
         const generationId = group.generationId;
         void this.storeGroup(group, assignment).then((errorCode) => {
-          // Another member may have joined meanwhile: only this generation's assignment counts.
+          // Another member may have joined meanwhile: only this generation's assignment counts
+          // (and an unloaded group is Dead: its parked requests were answered NOT_COORDINATOR).
           if (!group.is('CompletingRebalance') || group.generationId !== generationId) return;
           if (errorCode !== ErrorCode.NONE) {
             this.resetAndPropagateAssignmentError(group, errorCode);
@@ -993,7 +1119,10 @@ export class GroupCoordinator {
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     try {
       if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
-      if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      const notServed = this.coordinatorError(groupId);
+      // Kafka answers a heartbeat NONE while the group loads, so the member does not rejoin for it.
+      if (notServed === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return ErrorCode.NONE;
+      if (notServed !== ErrorCode.NONE) return notServed;
       const group = this.groups.get(groupId);
       if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
       if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -1027,7 +1156,8 @@ export class GroupCoordinator {
   ): { errorCode: number; members: LeaveGroupResponseMemberResponseInit[] } {
     try {
       if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
-      if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+      const notServed = this.coordinatorError(groupId);
+      if (notServed !== ErrorCode.NONE) return { errorCode: notServed, members: [] };
       const group = this.groups.get(groupId);
       const result = (m: LeaveMember, errorCode: number): LeaveGroupResponseMemberResponseInit => ({
         memberId: m.memberId,
@@ -1079,7 +1209,9 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode })),
       }));
-    if (!this.active) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const notServed = this.coordinatorError(p.groupId);
+    if (notServed !== ErrorCode.NONE) return all(notServed);
+    const shard = this.shardOf(p.groupId);
     let group = this.groups.get(p.groupId);
     if (group === undefined) {
       if (p.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
@@ -1102,8 +1234,10 @@ export class GroupCoordinator {
         await this.runtime.append(this.partitionFor(p.groupId), prepared.records);
       } catch (e) {
         log.error('could not write committed offsets', { group: p.groupId, error: String(e) });
-        errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        errorCode = appendErrorCode(e);
       }
+      // The partition moved to another broker meanwhile: the client commits again there.
+      if (errorCode === ErrorCode.NONE && !this.stillServes(shard)) errorCode = ErrorCode.NOT_COORDINATOR;
     }
     this.offsets.completeCommit(prepared.staged, errorCode === ErrorCode.NONE);
     const topics = prepared.topics.map((t) => ({
@@ -1146,7 +1280,9 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode })),
       }));
-    if (!this.active) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const notServed = this.coordinatorError(p.groupId);
+    if (notServed !== ErrorCode.NONE) return all(notServed);
+    const shard = this.shardOf(p.groupId);
     let group = this.groups.get(p.groupId);
     if (group === undefined) {
       group = new ClassicGroup({ groupId: p.groupId, state: 'Empty', now: this.runtime.now() });
@@ -1170,13 +1306,14 @@ export class GroupCoordinator {
         });
       } catch (e) {
         const refused = (e as { errorCode?: unknown }).errorCode;
-        if (typeof refused === 'number') {
+        if (typeof refused === 'number' && appendErrorCode(e) !== ErrorCode.NOT_COORDINATOR) {
           errorCode = refused;
         } else {
           log.error('could not write transactional offsets', { group: p.groupId, error: String(e) });
-          errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+          errorCode = appendErrorCode(e);
         }
       }
+      if (errorCode === ErrorCode.NONE && !this.stillServes(shard)) errorCode = ErrorCode.NOT_COORDINATOR;
     }
     if (errorCode === ErrorCode.NONE) {
       for (const s of prepared.staged)
@@ -1191,13 +1328,17 @@ export class GroupCoordinator {
     return mergeTopics(topics, unknown, p.topics);
   }
 
-  /** A transaction marker was written to `__consumer_offsets`: the producer's offsets commit or go. */
-  completeTransaction(producerId: bigint, commit: boolean): void {
-    this.offsets.completeTransaction(producerId, commit);
+  /**
+   * A transaction marker was written to `__consumer_offsets` partition `partition`: the
+   * producer's offsets for that partition's groups commit or go.
+   */
+  completeTransaction(producerId: bigint, commit: boolean, partition: number): void {
+    this.offsets.completeTransaction(producerId, commit, (groupId) => this.partitionFor(groupId) === partition);
   }
 
   fetchOffsets(groupId: string, topics: readonly FetchTopicRequest[] | null, requireStable: boolean) {
-    if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const notServed = this.coordinatorError(groupId);
+    if (notServed !== ErrorCode.NONE) return { errorCode: notServed, topics: [] };
     return { errorCode: ErrorCode.NONE, topics: this.offsets.fetch(groupId, topics, requireStable) };
   }
 
@@ -1208,7 +1349,8 @@ export class GroupCoordinator {
     errorCode: number;
     topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
   }> {
-    if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const notServed = this.coordinatorError(groupId);
+    if (notServed !== ErrorCode.NONE) return { errorCode: notServed, topics: [] };
     const group = this.groups.get(groupId);
     if (group === undefined || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     const consumerOrNone = group.protocolType === null || group.protocolType === CONSUMER_PROTOCOL_TYPE;
@@ -1241,7 +1383,7 @@ export class GroupCoordinator {
       return ErrorCode.NONE;
     } catch (e) {
       log.error('could not write to __consumer_offsets', { group: groupId, error: String(e) });
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return appendErrorCode(e);
     }
   }
 
@@ -1271,7 +1413,8 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- admin
 
   describeGroup(groupId: string): DescribeGroupsResponseDescribedGroupInit {
-    if (!this.active) return { groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    const notServed = this.coordinatorError(groupId);
+    if (notServed !== ErrorCode.NONE) return { groupId, errorCode: notServed };
     const group = this.groups.get(groupId);
     if (group === undefined) {
       return {
@@ -1307,6 +1450,8 @@ export class GroupCoordinator {
     typesFilter: readonly string[],
   ): { errorCode: number; groups: ListGroupsResponseListedGroupInit[] } {
     if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    // The groups of every partition served here; Kafka answers for none while one still loads.
+    if (this.shards.anyLoading) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, groups: [] };
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const groups: ListGroupsResponseListedGroupInit[] = [];
@@ -1328,8 +1473,9 @@ export class GroupCoordinator {
     const out: { groupId: string; errorCode: number }[] = [];
     const writes: Promise<number>[] = [];
     for (const groupId of groupIds) {
-      if (!this.active) {
-        out.push({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+      const notServed = this.coordinatorError(groupId);
+      if (notServed !== ErrorCode.NONE) {
+        out.push({ groupId, errorCode: notServed });
         continue;
       }
       const group = this.groups.get(groupId);

@@ -1,8 +1,9 @@
 /**
  * The group coordinator as the broker runs it: the pure core (group-coordinator.ts) on top of
  * the `__consumer_offsets` topic. Creates the topic on first use (compacted, with
- * offsets.topic.num.partitions partitions), replays it on start-up, appends the core's records
- * as v2 batches, and runs the core's timers with one unref'd Node timer.
+ * offsets.topic.num.partitions partitions), replays a partition when this broker becomes its
+ * leader (onElection) and forgets its groups when it stops leading it (onResignation), appends
+ * the core's records as v2 batches, and runs the core's timers with one unref'd Node timer.
  */
 import type { BrokerConfig } from '../../config/broker-config.js';
 import type { CreatableTopic, CreateTopicResult } from '../../controller/topic-operations.js';
@@ -16,6 +17,7 @@ import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
 import { random } from '../../runtime/random.js';
 import { clearTimer, setTimer, type Timer } from '../../runtime/timers.js';
+import { notCoordinatorError } from '../coordinator-shards.js';
 import { GroupCoordinator, type LoadedRecord } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 
@@ -31,6 +33,7 @@ export interface GroupServiceDeps {
   /** Number of partitions of a topic, or undefined when it does not exist. */
   readonly partitionCount: (topic: string) => number | undefined;
   readonly createTopics: (topics: readonly CreatableTopic[]) => Promise<CreateTopicResult[]>;
+  /** Live (unfenced) brokers: the replication factor of the topic is at most this. */
   readonly liveBrokers: () => number;
 }
 
@@ -38,6 +41,8 @@ export class GroupService {
   readonly core: GroupCoordinator;
   private timer: Timer | null = null;
   private readonly appendChains = new Map<number, Promise<void>>();
+  /** Loads in progress by partition. */
+  private readonly loads = new Map<number, Promise<void>>();
   private creating: Promise<boolean> | null = null;
   private closed = false;
 
@@ -67,44 +72,61 @@ export class GroupService {
     );
   }
 
-  /** Replays `__consumer_offsets` (if it exists) and starts serving. */
-  async start(): Promise<void> {
-    const n = this.deps.partitionCount(GROUP_METADATA_TOPIC) ?? 0;
+  /**
+   * This broker became the leader of `__consumer_offsets` partition `partition` at
+   * `leaderEpoch`: replays that partition, then serves its groups (COORDINATOR_LOAD_IN_PROGRESS
+   * meanwhile). Resolves once the load is over (or was not needed); a failed load is logged and
+   * the partition left unserved until the next election.
+   */
+  async onElection(partition: number, leaderEpoch: number): Promise<void> {
+    if (this.closed) return;
+    const running = this.loads.get(partition);
+    const shard = this.core.onElection(partition, leaderEpoch);
+    if (shard === null) return running;
     const started = performance.now();
-    const records: LoadedRecord[] = [];
-    for (let p = 0; p < n; p++) {
-      const part = this.deps.partition(GROUP_METADATA_TOPIC, p);
-      if (part === undefined) continue;
-      const from = part.log.logStartOffset;
-      await scanBatches(part.log, from, (batch, header) => {
-        if (isControl(header.attributes)) {
-          const marker = parseEndTxnMarkerBatch(batch);
-          if (marker !== null) {
-            records.push({
-              key: null,
-              value: null,
-              producerId: marker.producerId,
-              marker: marker.commit ? 'commit' : 'abort',
-            });
-          }
-          return;
-        }
-        const producerId = isTransactional(header.attributes) ? header.producerId : undefined;
-        for (const r of decodeRecords(batch)) {
-          if (r.offset < from) continue;
-          records.push(
-            producerId === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, producerId },
-          );
-        }
+    const load = (async () => {
+      const part = this.deps.partition(GROUP_METADATA_TOPIC, partition);
+      if (part === undefined) {
+        this.core.failLoad(shard);
+        log.warn('cannot load a __consumer_offsets partition that is not hosted here', { partition, leaderEpoch });
+        return;
+      }
+      let records: LoadedRecord[];
+      try {
+        records = await readGroupRecords(part);
+      } catch (err) {
+        this.core.failLoad(shard);
+        log.error('loading a __consumer_offsets partition failed', { partition, leaderEpoch, error: String(err) });
+        return;
+      }
+      const loaded = this.core.completeLoad(shard, records);
+      if (loaded === null) return;
+      // Empty partitions (all of a new topic's) are not worth an info line each.
+      log[records.length > 0 ? 'info' : 'debug']('group coordinator loaded a partition', {
+        partition,
+        leaderEpoch,
+        records: records.length,
+        groups: loaded.groups,
+        ms: Math.round(performance.now() - started),
       });
+    })();
+    this.loads.set(partition, load);
+    try {
+      await load;
+    } finally {
+      if (this.loads.get(partition) === load) this.loads.delete(partition);
     }
-    const loaded = this.core.load(records);
-    log.info('group coordinator loaded', {
-      partitions: n,
-      records: records.length,
-      groups: loaded.groups,
-      ms: Math.round(performance.now() - started),
-    });
+  }
+
+  /**
+   * This broker no longer leads `__consumer_offsets` partition `partition` (`leaderEpoch` is
+   * the new leader's; undefined when the partition is gone): its groups leave memory and their
+   * waiting requests get NOT_COORDINATOR.
+   */
+  onResignation(partition: number, leaderEpoch?: number): void {
+    if (this.core.onResignation(partition, leaderEpoch)) {
+      log.info('group coordinator unloaded a partition', { partition, leaderEpoch: leaderEpoch ?? null });
+    }
   }
 
   /**
@@ -136,6 +158,10 @@ export class GroupService {
         if (!ok) log.error('could not create __consumer_offsets', { error: r?.errorMessage ?? null });
         else log.info('created __consumer_offsets', { partitions: cfg.offsetsTopicNumPartitions });
         return ok;
+      } catch (err) {
+        // This node may not be the active controller (yet): the client retries its lookup.
+        log.warn('could not create __consumer_offsets', { error: String(err) });
+        return false;
       } finally {
         this.creating = null;
       }
@@ -150,8 +176,10 @@ export class GroupService {
   ): Promise<void> {
     const prev = this.appendChains.get(partition) ?? Promise.resolve();
     const next = prev.then(async () => {
+      // Only the leader writes: an append queued before a resignation is refused.
+      if (!this.core.leads(partition)) throw notCoordinatorError(GROUP_METADATA_TOPIC, partition);
       const part = this.deps.partition(GROUP_METADATA_TOPIC, partition);
-      if (part === undefined) throw new Error(`${GROUP_METADATA_TOPIC}-${partition} is not hosted here`);
+      if (part === undefined) throw notCoordinatorError(GROUP_METADATA_TOPIC, partition);
       const now = this.deps.now();
       const batch = buildRecordBatch({
         records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
@@ -195,4 +223,32 @@ export class GroupService {
     clearTimer(this.timer);
     this.timer = null;
   }
+}
+
+/** The records of a `__consumer_offsets` partition in log order, transaction markers included. */
+async function readGroupRecords(part: Partition): Promise<LoadedRecord[]> {
+  const records: LoadedRecord[] = [];
+  const from = part.log.logStartOffset;
+  await scanBatches(part.log, from, (batch, header) => {
+    if (isControl(header.attributes)) {
+      const marker = parseEndTxnMarkerBatch(batch);
+      if (marker !== null) {
+        records.push({
+          key: null,
+          value: null,
+          producerId: marker.producerId,
+          marker: marker.commit ? 'commit' : 'abort',
+        });
+      }
+      return;
+    }
+    const producerId = isTransactional(header.attributes) ? header.producerId : undefined;
+    for (const r of decodeRecords(batch)) {
+      if (r.offset < from) continue;
+      records.push(
+        producerId === undefined ? { key: r.key, value: r.value } : { key: r.key, value: r.value, producerId },
+      );
+    }
+  });
+  return records;
 }

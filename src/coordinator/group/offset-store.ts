@@ -120,21 +120,40 @@ export class OffsetStore {
   }
 
   /**
-   * The producer's transaction ended: on commit its offsets become the committed ones, on
-   * abort they are dropped. Returns the groups that had offsets in it.
+   * The producer's transaction ended for the groups `inScope` accepts (the groups of the
+   * `__consumer_offsets` partition that got the marker; all by default): on commit their
+   * offsets become the committed ones, on abort they are dropped. Returns those groups.
    */
-  completeTransaction(producerId: bigint, commit: boolean): string[] {
+  completeTransaction(
+    producerId: bigint,
+    commit: boolean,
+    inScope: (groupId: string) => boolean = () => true,
+  ): string[] {
     const groups = this.pendingTxn.get(producerId);
     if (groups === undefined) return [];
-    this.pendingTxn.delete(producerId);
-    if (commit) {
-      for (const [groupId, topics] of groups) {
-        for (const [topic, parts] of topics) {
-          for (const [partition, o] of parts) setIn(this.committed, groupId, topic, partition, o);
-        }
+    const completed: string[] = [];
+    for (const [groupId, topics] of [...groups]) {
+      if (!inScope(groupId)) continue;
+      groups.delete(groupId);
+      completed.push(groupId);
+      if (!commit) continue;
+      for (const [topic, parts] of topics) {
+        for (const [partition, o] of parts) setIn(this.committed, groupId, topic, partition, o);
       }
     }
-    return [...groups.keys()];
+    if (groups.size === 0) this.pendingTxn.delete(producerId);
+    return completed;
+  }
+
+  /** Forgets every offset (committed, in flight, transactional) of the groups that match: their partition was unloaded. */
+  removeGroups(matches: (groupId: string) => boolean): void {
+    for (const root of [this.committed, this.pending]) {
+      for (const groupId of [...root.keys()]) if (matches(groupId)) root.delete(groupId);
+    }
+    for (const [producerId, groups] of [...this.pendingTxn]) {
+      for (const groupId of [...groups.keys()]) if (matches(groupId)) groups.delete(groupId);
+      if (groups.size === 0) this.pendingTxn.delete(producerId);
+    }
   }
 
   /** Producer ids with transactional commits waiting for their markers. */

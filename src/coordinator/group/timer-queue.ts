@@ -61,6 +61,14 @@ export class TimerQueue<A> {
     return true;
   }
 
+  /** Cancels every timer whose action matches (a linear scan: for rare bulk removals). Returns how many. */
+  cancelWhere(matches: (action: A) => boolean): number {
+    const keys: string[] = [];
+    for (const e of this.heap) if (matches(e.action)) keys.push(e.key);
+    for (const k of keys) this.cancel(k);
+    return keys.length;
+  }
+
   has(key: string): boolean {
     return this.byKey.has(key);
   }

@@ -6,9 +6,9 @@
  * transaction on the partition that no marker will ever close: a hanging transaction, which
  * holds the last stable offset (and so every read_committed consumer) back for good.
  *
- * The coordinator of every transactional id is this broker, so `localTransactionVerifier`
- * asks the in-process coordinator; a verifier that sends AddPartitionsToTxn v4 to a remote
- * coordinator implements the same interface.
+ * `localTransactionVerifier` asks the in-process coordinator, which answers for the
+ * transactional ids of the `__transaction_state` partitions this broker leads; a verifier that
+ * sends AddPartitionsToTxn v4 to a remote coordinator implements the same interface.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { ProduceRequest, ProduceRequestPartitionProduceData } from '../../protocol/generated/api/00-produce.js';

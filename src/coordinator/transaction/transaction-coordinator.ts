@@ -12,11 +12,18 @@
  *   -> CompleteCommit | CompleteAbort (markers written) -> Ongoing | Empty (next InitProducerId) ...
  *   Dead (expired id) and PrepareEpochFence (an InitProducerId or a timeout fencing the epoch
  *   of an Ongoing transaction before aborting it).
+ *
+ * A transactional id lives in one `__transaction_state` partition. The core serves only the ids
+ * of partitions this broker leads and has loaded (onElection, completeLoad), as Kafka's
+ * TransactionStateManager: the others get NOT_COORDINATOR, and COORDINATOR_LOAD_IN_PROGRESS
+ * while their partition loads. The partition's leader epoch is the coordinator epoch of the
+ * markers it writes.
  */
 
 import { logger } from '../../observability/logger.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { TransactionLogValue } from '../../protocol/generated/transaction-coordinator/transaction-log-value.js';
+import { appendErrorCode, type CoordinatorShard, CoordinatorShards } from '../coordinator-shards.js';
 import { partitionFor } from '../group/partitioner.js';
 import {
   decodeTransactionLogKeyRecord,
@@ -96,8 +103,6 @@ export interface TransactionCoordinatorRuntime {
   generateProducerId(): Promise<bigint>;
   /** Writes the markers to every partition (retrying as needed); resolves once all are written. */
   writeMarkers(markers: TxnMarkers): Promise<void>;
-  /** The leader epoch of a `__transaction_state` partition: the coordinator epoch in markers. */
-  coordinatorEpoch(partition: number): number;
   /** The `__consumer_offsets` partition of a group (AddOffsetsToTxn adds it to the transaction). */
   groupPartition(groupId: string): TopicPartition;
 }
@@ -138,8 +143,12 @@ function failed(errorCode: number): ProducerIdAndEpoch {
 }
 
 export class TransactionCoordinator {
+  /** The transactional ids of the partitions loaded here. */
   private readonly txns = new Map<string, TransactionMetadata>();
-  private active = false;
+  /** False once shut down (COORDINATOR_NOT_AVAILABLE). */
+  private active = true;
+  /** The `__transaction_state` partitions this broker leads, loading or loaded. */
+  private readonly shards = new CoordinatorShards();
   /** Marker writes in flight, so shutdown and tests can wait for them. */
   private readonly completing = new Set<Promise<void>>();
 
@@ -147,10 +156,6 @@ export class TransactionCoordinator {
     private readonly config: TransactionCoordinatorConfig,
     private readonly runtime: TransactionCoordinatorRuntime,
   ) {}
-
-  get isActive(): boolean {
-    return this.active;
-  }
 
   partitionFor(transactionalId: string): number {
     return partitionFor(transactionalId, this.config.transactionStatePartitions);
@@ -165,37 +170,99 @@ export class TransactionCoordinator {
     while (this.completing.size > 0) await Promise.all([...this.completing]);
   }
 
-  // ---------------------------------------------------------------- loading
+  // ---------------------------------------------------------------- partitions led here
 
   /**
-   * Replays `__transaction_state` records in log order, then starts serving. Transactions
-   * found in PrepareCommit/PrepareAbort get their markers (re)written; Ongoing ones stay open
-   * until they time out.
+   * This broker became the leader of `__transaction_state` partition `partition` at
+   * `leaderEpoch` (the coordinator epoch). Returns the shard to load, or null when the
+   * partition is already loading or loaded.
    */
-  load(records: Iterable<{ key: Buffer | null; value: Buffer | null }>): { transactions: number } {
+  onElection(partition: number, leaderEpoch: number): CoordinatorShard | null {
+    return this.shards.elect(partition, leaderEpoch);
+  }
+
+  /**
+   * Replays the partition's records in log order, then serves its transactional ids.
+   * Transactions found in PrepareCommit/PrepareAbort get their markers (re)written; Ongoing
+   * ones stay open until they time out. Null, and nothing kept, when the partition was unloaded
+   * while it was being read.
+   */
+  completeLoad(
+    shard: CoordinatorShard,
+    records: Iterable<{ key: Buffer | null; value: Buffer | null }>,
+  ): { transactions: number } | null {
+    if (this.shards.get(shard.partition) !== shard || shard.state !== 'loading') return null;
+    const loaded = new Map<string, TransactionMetadata>();
+    let foreign = 0;
     for (const { key, value } of records) {
       if (key === null) continue;
       try {
         const id = decodeTransactionLogKeyRecord(key);
-        if (value === null) {
-          this.txns.delete(id);
+        if (this.partitionFor(id) !== shard.partition) {
+          foreign++;
           continue;
         }
-        this.txns.set(id, fromLogValue(id, decodeTransactionLogValueRecord(value)));
+        if (value === null) {
+          loaded.delete(id);
+          continue;
+        }
+        loaded.set(id, fromLogValue(id, decodeTransactionLogValueRecord(value)));
       } catch (err) {
         log.warn('skipping an unreadable __transaction_state record', { error: String(err) });
       }
     }
-    for (const [id, m] of this.txns) if (m.state === 'Dead') this.txns.delete(id);
-    this.active = true;
-    for (const m of this.txns.values()) {
+    if (foreign > 0) {
+      log.warn('skipped records of transactional ids that belong to another partition', {
+        partition: shard.partition,
+        foreign,
+      });
+    }
+    for (const [id, m] of loaded) if (m.state !== 'Dead') this.txns.set(id, m);
+    this.shards.loaded(shard);
+    for (const m of loaded.values()) {
       if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.sendMarkers(m);
     }
-    return { transactions: this.txns.size };
+    return { transactions: [...loaded.values()].filter((m) => m.state !== 'Dead').length };
+  }
+
+  /** Reading the partition failed: it is not served, and the next election loads it again. */
+  failLoad(shard: CoordinatorShard): void {
+    this.shards.failed(shard);
+  }
+
+  /**
+   * This broker no longer leads `partition` (`leaderEpoch` is the new leader's, undefined when
+   * the partition was deleted): its transactional ids leave memory. Writes in flight for them
+   * answer NOT_COORDINATOR when they finish, and their markers stop being retried. False when
+   * nothing was loaded here (or the resignation is older than the election).
+   */
+  onResignation(partition: number, leaderEpoch?: number): boolean {
+    if (this.shards.resign(partition, leaderEpoch) === undefined) return false;
+    for (const id of [...this.txns.keys()]) if (this.partitionFor(id) === partition) this.txns.delete(id);
+    return true;
+  }
+
+  /** Whether this broker leads `partition` (loading or loaded). */
+  leads(partition: number): boolean {
+    return this.shards.get(partition) !== undefined;
+  }
+
+  /** Whether markers of `transactionalId` at `coordinatorEpoch` are still this broker's to write. */
+  coordinates(transactionalId: string, coordinatorEpoch: number): boolean {
+    const shard = this.shards.active(this.partitionFor(transactionalId));
+    return this.active && shard !== undefined && shard.epoch === coordinatorEpoch;
+  }
+
+  /** Why a request for `transactionalId` cannot be served here (NONE when it can). */
+  private coordinatorError(transactionalId: string): number {
+    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return this.shards.errorFor(this.partitionFor(transactionalId));
   }
 
   shutdown(): void {
     this.active = false;
+    this.shards.resignAll();
+    this.txns.clear();
   }
 
   // ---------------------------------------------------------------- InitProducerId
@@ -216,7 +283,8 @@ export class TransactionCoordinator {
   async initProducerId(p: InitProducerIdParams): Promise<ProducerIdAndEpoch> {
     const invalid = this.validateInitProducerId(p.transactionalId, p.transactionTimeoutMs);
     if (invalid !== ErrorCode.NONE) return failed(invalid);
-    if (!this.active) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const notServed = this.coordinatorError(p.transactionalId);
+    if (notServed !== ErrorCode.NONE) return failed(notServed);
     let m = this.txns.get(p.transactionalId);
     if (m === undefined) {
       let producerId: bigint;
@@ -225,6 +293,9 @@ export class TransactionCoordinator {
       } catch {
         return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
+      // The partition may have moved while the id was allocated (Kafka's putTransactionStateIfNotExists).
+      const moved = this.coordinatorError(p.transactionalId);
+      if (moved !== ErrorCode.NONE) return failed(moved);
       m = this.txns.get(p.transactionalId);
       if (m === undefined) {
         const now = this.runtime.now();
@@ -282,6 +353,7 @@ export class TransactionCoordinator {
       } catch {
         return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
+      if (this.txns.get(p.transactionalId) !== m) return failed(this.coordinatorError(p.transactionalId));
       if (m.pendingState !== null) return failed(ErrorCode.CONCURRENT_TRANSACTIONS);
       next.previousProducerId = m.producerId;
       next.producerId = producerId;
@@ -318,7 +390,8 @@ export class TransactionCoordinator {
     producerEpoch: number,
     partitions: readonly TopicPartition[],
   ): Promise<number> {
-    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const notServed = this.coordinatorError(transactionalId);
+    if (notServed !== ErrorCode.NONE) return notServed;
     const m = this.txns.get(transactionalId);
     const err = this.checkProducer(m, producerId, producerEpoch);
     if (err !== ErrorCode.NONE || m === undefined) return err;
@@ -353,7 +426,8 @@ export class TransactionCoordinator {
     producerEpoch: number,
     partitions: readonly TopicPartition[],
   ): number[] {
-    if (!this.active) return partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const notServed = this.coordinatorError(transactionalId);
+    if (notServed !== ErrorCode.NONE) return partitions.map(() => notServed);
     const m = this.txns.get(transactionalId);
     if (m === undefined || m.producerId !== producerId)
       return partitions.map(() => ErrorCode.INVALID_PRODUCER_ID_MAPPING);
@@ -377,7 +451,8 @@ export class TransactionCoordinator {
     producerEpoch: number,
     commit: boolean,
   ): Promise<ProducerIdAndEpoch> {
-    if (!this.active) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const notServed = this.coordinatorError(transactionalId);
+    if (notServed !== ErrorCode.NONE) return failed(notServed);
     const m = this.txns.get(transactionalId);
     const err = this.checkProducer(m, producerId, producerEpoch);
     if (err !== ErrorCode.NONE || m === undefined) return failed(err);
@@ -416,11 +491,13 @@ export class TransactionCoordinator {
     const commit = m.state === 'PrepareCommit';
     const partitions: TopicPartition[] = [];
     for (const [topic, set] of m.partitions) for (const partition of set) partitions.push({ topic, partition });
+    const shard = this.shards.active(this.partitionFor(m.transactionalId));
+    if (shard === undefined) return;
     const markers: TxnMarkers = {
       transactionalId: m.transactionalId,
       producerId: m.producerId,
       producerEpoch: m.producerEpoch,
-      coordinatorEpoch: this.runtime.coordinatorEpoch(this.partitionFor(m.transactionalId)),
+      coordinatorEpoch: shard.epoch,
       commit,
       partitions,
     };
@@ -432,7 +509,8 @@ export class TransactionCoordinator {
         log.error('could not write transaction markers', { transactionalId: m.transactionalId, error: String(e) });
         return;
       }
-      if (!this.active) return;
+      // Unloaded meanwhile: the new coordinator completes the transaction from the log.
+      if (!this.active || !this.shards.isCurrent(shard) || this.txns.get(m.transactionalId) !== m) return;
       const next = snapshotOf(m);
       next.state = commit ? 'CompleteCommit' : 'CompleteAbort';
       next.partitions = new Map();
@@ -519,10 +597,11 @@ export class TransactionCoordinator {
 
   describe(transactionalIds: readonly string[]): DescribedTransaction[] {
     return transactionalIds.map((id) => {
-      const m = this.txns.get(id);
-      if (!this.active || m === undefined) {
+      const notServed = this.coordinatorError(id);
+      const m = notServed === ErrorCode.NONE ? this.txns.get(id) : undefined;
+      if (m === undefined) {
         return {
-          errorCode: this.active ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorCode: notServed === ErrorCode.NONE ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : notServed,
           transactionalId: id,
           transactionState: '',
           transactionTimeoutMs: 0,
@@ -546,15 +625,22 @@ export class TransactionCoordinator {
   }
 
   /**
-   * ListTransactions: filtered by state names, producer ids and (v1, KIP-994) the minimum time
-   * the transaction has been running. Unknown state names are reported back.
+   * ListTransactions: the transactional ids of the partitions served here, filtered by state
+   * names, producer ids and (v1, KIP-994) the minimum time the transaction has been running.
+   * Unknown state names are reported back. While a partition loads Kafka lists nothing and
+   * answers COORDINATOR_LOAD_IN_PROGRESS.
    */
   list(
     stateFilters: readonly string[],
     producerIdFilters: readonly bigint[],
     durationFilterMs: number,
     now: number = this.runtime.now(),
-  ): { unknownStateFilters: string[]; transactionStates: ListedTransaction[] } {
+  ): { errorCode: number; unknownStateFilters: string[]; transactionStates: ListedTransaction[] } {
+    if (!this.active)
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, unknownStateFilters: [], transactionStates: [] };
+    if (this.shards.anyLoading) {
+      return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, unknownStateFilters: [], transactionStates: [] };
+    }
     const known = new Set<string>(TRANSACTION_STATES);
     const unknownStateFilters = stateFilters.filter((s) => !known.has(s));
     const states = new Set(stateFilters.filter((s) => known.has(s)));
@@ -566,22 +652,33 @@ export class TransactionCoordinator {
       if (durationFilterMs >= 0 && (m.state !== 'Ongoing' || now - m.txnStartTimestamp < durationFilterMs)) continue;
       out.push({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: m.state });
     }
-    return { unknownStateFilters, transactionStates: out };
+    return { errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates: out };
   }
 
   // ---------------------------------------------------------------- writes
 
   /** Writes `next` to the log; applies it to `m` if the write succeeds. */
   private async transition(m: TransactionMetadata, next: TransactionMetadata): Promise<number> {
+    const partition = this.partitionFor(m.transactionalId);
+    const shard = this.shards.active(partition);
+    if (shard === undefined || this.txns.get(m.transactionalId) !== m) {
+      const err = this.coordinatorError(m.transactionalId);
+      return err === ErrorCode.NONE ? ErrorCode.NOT_COORDINATOR : err;
+    }
     m.pendingState = next.state;
     try {
-      await this.runtime.append(this.partitionFor(m.transactionalId), [
+      await this.runtime.append(partition, [
         { key: transactionLogKey(m.transactionalId), value: transactionLogValue(toLogValue(next)) },
       ]);
     } catch (e) {
       m.pendingState = null;
       log.error('could not write to __transaction_state', { transactionalId: m.transactionalId, error: String(e) });
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      return appendErrorCode(e);
+    }
+    if (!this.shards.isCurrent(shard) || this.txns.get(m.transactionalId) !== m) {
+      // Kafka: the partition was unloaded (or reloaded) while the state was being written.
+      m.pendingState = null;
+      return ErrorCode.NOT_COORDINATOR;
     }
     m.producerId = next.producerId;
     m.previousProducerId = next.previousProducerId;

@@ -1,9 +1,10 @@
 /**
  * The transaction coordinator as the broker runs it: the pure core (transaction-coordinator.ts)
  * on top of the `__transaction_state` topic (created on first use, compacted, with
- * transaction.state.log.num.partitions partitions, replayed on start-up), producer ids from
- * the ProducerIdManager, transaction markers appended to the partitions this broker leads, and
- * the timeout sweep every transaction.abort.timed.out.transaction.cleanup.interval.ms.
+ * transaction.state.log.num.partitions partitions; a partition is replayed when this broker
+ * becomes its leader and forgotten when it stops), producer ids from the ProducerIdManager,
+ * transaction markers appended to the partitions this broker leads, and the timeout sweep
+ * every transaction.abort.timed.out.transaction.cleanup.interval.ms.
  */
 import type { BrokerConfig } from '../../config/broker-config.js';
 import type { CreatableTopic, CreateTopicResult } from '../../controller/topic-operations.js';
@@ -17,6 +18,7 @@ import { isControl } from '../../protocol/records/record-batch.js';
 import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
 import { clearTimer, setRepeatingTimer, sleep, type Timer } from '../../runtime/timers.js';
+import { notCoordinatorError } from '../coordinator-shards.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
 import { partitionFor } from '../group/partitioner.js';
 import {
@@ -43,10 +45,14 @@ export interface TransactionServiceDeps {
   readonly partition: (topic: string, partition: number) => Partition | undefined;
   readonly partitionCount: (topic: string) => number | undefined;
   readonly createTopics: (topics: readonly CreatableTopic[]) => Promise<CreateTopicResult[]>;
+  /** Live (unfenced) brokers: the replication factor of the topic is at most this. */
   readonly liveBrokers: () => number;
   readonly producerIds: ProducerIdManager;
-  /** Called after a marker reached `__consumer_offsets`: the group coordinator commits or drops the producer's offsets. */
-  readonly onOffsetsMarker: (producerId: bigint, commit: boolean) => void;
+  /**
+   * Called after a marker reached `__consumer_offsets` partition `partition`: the group
+   * coordinator commits or drops the producer's offsets of that partition's groups.
+   */
+  readonly onOffsetsMarker: (producerId: bigint, commit: boolean, partition: number) => void;
 }
 
 export class TransactionService {
@@ -55,6 +61,8 @@ export class TransactionService {
   readonly verifier: TransactionVerifier;
   private readonly timers: Timer[] = [];
   private readonly appendChains = new Map<number, Promise<void>>();
+  /** Loads in progress by partition. */
+  private readonly loads = new Map<number, Promise<void>>();
   private creating: Promise<boolean> | null = null;
   private closed = false;
 
@@ -73,7 +81,6 @@ export class TransactionService {
         append: (partition, records) => this.append(partition, records),
         generateProducerId: () => deps.producerIds.generate(),
         writeMarkers: (m) => this.writeMarkers(m),
-        coordinatorEpoch: (partition) => deps.partition(TRANSACTION_STATE_TOPIC, partition)?.leaderEpoch ?? 0,
         groupPartition: (groupId) => ({
           topic: GROUP_METADATA_TOPIC,
           partition: partitionFor(groupId, offsetsPartitions()),
@@ -89,36 +96,21 @@ export class TransactionService {
    */
   async verifyProduce(req: ProduceRequest): Promise<Map<ProduceRequestPartitionProduceData, number>> {
     if (!this.deps.config().getBoolean(PARTITION_VERIFICATION_CONFIG)) return new Map();
-    // Only the coordinator of the id can answer. One hosted on another broker would be asked
-    // with AddPartitionsToTxn v4 (verifyOnly) through a remote TransactionVerifier; until
-    // there is one, such writes are not verified rather than refused.
+    // Only the coordinator of the id can answer. One on another broker would be asked with
+    // AddPartitionsToTxn v4 (verifyOnly) through a remote TransactionVerifier; until there is
+    // one, such writes are not verified rather than refused.
     if (
       req.transactionalId !== null &&
       this.deps.partitionCount(TRANSACTION_STATE_TOPIC) !== undefined &&
-      this.deps.partition(TRANSACTION_STATE_TOPIC, this.core.partitionFor(req.transactionalId)) === undefined
+      !this.core.leads(this.core.partitionFor(req.transactionalId))
     ) {
       return new Map();
     }
     return verifyTransactionalProduce(this.verifier, req);
   }
 
-  /** Replays `__transaction_state` (if it exists), completes what was being completed, starts the timeout sweep. */
-  async start(): Promise<void> {
-    const n = this.deps.partitionCount(TRANSACTION_STATE_TOPIC) ?? 0;
-    const records: { key: Buffer | null; value: Buffer | null }[] = [];
-    for (let p = 0; p < n; p++) {
-      const part = this.deps.partition(TRANSACTION_STATE_TOPIC, p);
-      if (part === undefined) continue;
-      const from = part.log.logStartOffset;
-      await scanBatches(part.log, from, (batch, header) => {
-        if (isControl(header.attributes)) return;
-        for (const r of decodeRecords(batch)) {
-          if (r.offset >= from) records.push({ key: r.key, value: r.value });
-        }
-      });
-    }
-    const loaded = this.core.load(records);
-    log.info('transaction coordinator loaded', { partitions: n, records: records.length, ...loaded });
+  /** Starts the timeout sweep and the expiry of unused transactional ids (over the partitions loaded here). */
+  start(): void {
     const cfg = this.deps.config();
     const abortEvery = cfg.getNumber('transaction.abort.timed.out.transaction.cleanup.interval.ms');
     const expireEvery = cfg.getNumber('transaction.remove.expired.transaction.cleanup.interval.ms');
@@ -127,6 +119,68 @@ export class TransactionService {
       setRepeatingTimer(() => this.core.removeExpiredTransactionalIds(this.deps.now()), expireEvery),
     );
     for (const t of this.timers) t.unref();
+  }
+
+  /**
+   * This broker became the leader of `__transaction_state` partition `partition` at
+   * `leaderEpoch`: replays that partition, then serves its transactional ids (completing the
+   * transactions it finds being completed). Resolves once the load is over (or was not
+   * needed); a failed load is logged and the partition left unserved until the next election.
+   */
+  async onElection(partition: number, leaderEpoch: number): Promise<void> {
+    if (this.closed) return;
+    const running = this.loads.get(partition);
+    const shard = this.core.onElection(partition, leaderEpoch);
+    if (shard === null) return running;
+    const started = performance.now();
+    const load = (async () => {
+      const part = this.deps.partition(TRANSACTION_STATE_TOPIC, partition);
+      if (part === undefined) {
+        this.core.failLoad(shard);
+        log.warn('cannot load a __transaction_state partition that is not hosted here', { partition, leaderEpoch });
+        return;
+      }
+      const records: { key: Buffer | null; value: Buffer | null }[] = [];
+      try {
+        const from = part.log.logStartOffset;
+        await scanBatches(part.log, from, (batch, header) => {
+          if (isControl(header.attributes)) return;
+          for (const r of decodeRecords(batch)) {
+            if (r.offset >= from) records.push({ key: r.key, value: r.value });
+          }
+        });
+      } catch (err) {
+        this.core.failLoad(shard);
+        log.error('loading a __transaction_state partition failed', { partition, leaderEpoch, error: String(err) });
+        return;
+      }
+      const loaded = this.core.completeLoad(shard, records);
+      if (loaded === null) return;
+      // Empty partitions (all of a new topic's) are not worth an info line each.
+      log[records.length > 0 ? 'info' : 'debug']('transaction coordinator loaded a partition', {
+        partition,
+        leaderEpoch,
+        records: records.length,
+        ...loaded,
+        ms: Math.round(performance.now() - started),
+      });
+    })();
+    this.loads.set(partition, load);
+    try {
+      await load;
+    } finally {
+      if (this.loads.get(partition) === load) this.loads.delete(partition);
+    }
+  }
+
+  /**
+   * This broker no longer leads `__transaction_state` partition `partition` (`leaderEpoch` is
+   * the new leader's; undefined when the partition is gone): its transactional ids leave memory.
+   */
+  onResignation(partition: number, leaderEpoch?: number): void {
+    if (this.core.onResignation(partition, leaderEpoch)) {
+      log.info('transaction coordinator unloaded a partition', { partition, leaderEpoch: leaderEpoch ?? null });
+    }
   }
 
   /** Makes sure `__transaction_state` exists (Kafka creates it on the first transactional FindCoordinator). */
@@ -163,6 +217,10 @@ export class TransactionService {
         if (!ok) log.error('could not create __transaction_state', { error: r?.errorMessage ?? null });
         else log.info('created __transaction_state', { partitions });
         return ok;
+      } catch (err) {
+        // This node may not be the active controller (yet): the client retries its lookup.
+        log.warn('could not create __transaction_state', { error: String(err) });
+        return false;
       } finally {
         this.creating = null;
       }
@@ -176,8 +234,10 @@ export class TransactionService {
       if (this.deps.partitionCount(TRANSACTION_STATE_TOPIC) === undefined && !(await this.ensureTopic())) {
         throw new Error(`${TRANSACTION_STATE_TOPIC} does not exist`);
       }
+      // Only the leader writes: an append queued before a resignation is refused.
+      if (!this.core.leads(partition)) throw notCoordinatorError(TRANSACTION_STATE_TOPIC, partition);
       const part = this.deps.partition(TRANSACTION_STATE_TOPIC, partition);
-      if (part === undefined) throw new Error(`${TRANSACTION_STATE_TOPIC}-${partition} is not hosted here`);
+      if (part === undefined) throw notCoordinatorError(TRANSACTION_STATE_TOPIC, partition);
       const now = this.deps.now();
       const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })) });
       const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
@@ -226,7 +286,7 @@ export class TransactionService {
     if (r.errorCode !== ErrorCode.NONE) return r.errorCode;
     part.log.highWatermark = part.log.logEndOffset;
     part.notifyAppend();
-    if (topic === GROUP_METADATA_TOPIC) this.deps.onOffsetsMarker(producerId, commit);
+    if (topic === GROUP_METADATA_TOPIC) this.deps.onOffsetsMarker(producerId, commit, partitionIndex);
     return ErrorCode.NONE;
   }
 
@@ -235,6 +295,10 @@ export class TransactionService {
     for (const tp of m.partitions) {
       for (let attempt = 1; ; attempt++) {
         if (this.closed) throw new Error('broker shutting down');
+        // Kafka drops the markers of a partition this broker resigned: its new coordinator sends them.
+        if (!this.core.coordinates(m.transactionalId, m.coordinatorEpoch)) {
+          throw new Error(`no longer the coordinator of ${m.transactionalId}`);
+        }
         let err: number;
         try {
           err = await this.writeMarker(

@@ -16,6 +16,7 @@ import type { JoinGroupResponseInit } from '../../../src/protocol/generated/api/
 import type { SyncGroupResponseInit } from '../../../src/protocol/generated/api/14-sync-group.js';
 import { encodeConsumerProtocolSubscription } from '../../../src/protocol/generated/data/consumer-protocol-subscription.js';
 import { Writer } from '../../../src/protocol/primitives/writer.js';
+import { loadAllPartitions } from './load-partitions.js';
 
 const CONFIG: GroupCoordinatorConfig = {
   groupMinSessionTimeoutMs: 6000,
@@ -58,7 +59,7 @@ function setup(config: Partial<GroupCoordinatorConfig> = {}) {
   const rt = new FakeRuntime();
   const gc = new GroupCoordinator({ ...CONFIG, ...config }, rt);
   rt.runTimers = (now) => gc.runDueTimers(now);
-  gc.load([]);
+  loadAllPartitions(gc, CONFIG.offsetsTopicPartitions);
   const advance = async (ms: number) => {
     rt.t += ms;
     gc.runDueTimers(rt.t);
@@ -662,8 +663,11 @@ test('state survives a reload: offsets, groups with members (evicted later if si
   rt2.t = rt.t;
   const gc2 = new GroupCoordinator({ ...CONFIG, groupInitialRebalanceDelayMs: 0 }, rt2);
   rt2.runTimers = (now) => gc2.runDueTimers(now);
-  const loaded = gc2.load(rt.records());
-  assert.equal(loaded.groups, 2);
+  const loaded = loadAllPartitions(gc2, CONFIG.offsetsTopicPartitions, rt.records());
+  assert.equal(
+    loaded.reduce((n, l) => n + l.groups, 0),
+    2,
+  );
   const g = gc2.group('g');
   assert.equal(g?.state, 'Stable');
   assert.equal(g?.generationId, generation);
@@ -772,7 +776,7 @@ test('DeleteGroups and OffsetDelete follow the group state', async () => {
   assert.ok(tombstones.some((x) => decodeCoordinatorKey(x.key).type === 'offset-commit'));
   // After a reload the deleted group stays gone.
   const gc2 = new GroupCoordinator(CONFIG, new FakeRuntime());
-  gc2.load(rt.records());
+  loadAllPartitions(gc2, CONFIG.offsetsTopicPartitions, rt.records());
   assert.equal(gc2.group('idle'), undefined);
   assert.equal(gc2.group('live')?.state, 'Stable');
 });

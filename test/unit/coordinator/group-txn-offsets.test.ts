@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { GroupCoordinator, type LoadedRecord } from '../../../src/coordinator/group/group-coordinator.js';
 import type { CoordinatorRecord } from '../../../src/coordinator/group/records.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { loadAllPartitions } from './load-partitions.js';
 
 const CONFIG = {
   groupMinSessionTimeoutMs: 6000,
@@ -29,7 +30,7 @@ function setup(preload: LoadedRecord[] = []) {
     setWakeup: () => {},
     randomId: () => 'id',
   });
-  gc.load(preload);
+  loadAllPartitions(gc, CONFIG.offsetsTopicPartitions, preload);
   const refuseWith = (code: number | null) => {
     refuse = code;
   };
@@ -72,16 +73,16 @@ test("transactional offsets are written in the producer's transaction and visibl
   assert.equal(fetched(gc, false)?.committedOffset, -1n);
   // KIP-447: a consumer asking for stable offsets is told to retry while the transaction is open.
   assert.equal(fetched(gc, true)?.errorCode, ErrorCode.UNSTABLE_OFFSET_COMMIT);
-  gc.completeTransaction(77n, true);
+  gc.completeTransaction(77n, true, gc.partitionFor('g'));
   assert.equal(fetched(gc, true)?.committedOffset, 10n);
 });
 
 test("an aborted transaction's offsets are dropped; the committed offset stays", async () => {
   const { gc } = setup();
   await commit(gc, 1n, 5n);
-  gc.completeTransaction(1n, true);
+  gc.completeTransaction(1n, true, gc.partitionFor('g'));
   await commit(gc, 2n, 99n);
-  gc.completeTransaction(2n, false);
+  gc.completeTransaction(2n, false, gc.partitionFor('g'));
   assert.equal(fetched(gc, true)?.committedOffset, 5n);
   assert.equal(fetched(gc, true)?.errorCode, ErrorCode.NONE);
 });
@@ -91,7 +92,7 @@ test('a refused write (a fenced producer) is answered with its error and stages 
   refuseWith(ErrorCode.INVALID_PRODUCER_EPOCH);
   const r = await commit(gc, 3n, 7n);
   assert.equal(r[0]?.partitions?.[0]?.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
-  gc.completeTransaction(3n, true);
+  gc.completeTransaction(3n, true, gc.partitionFor('g'));
   assert.equal(fetched(gc, false)?.committedOffset, -1n);
   refuseWith(null);
   const missing = await commit(gc, 3n, 7n, 'missing');

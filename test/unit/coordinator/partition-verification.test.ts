@@ -13,6 +13,7 @@ import {
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import type { ProduceRequest } from '../../../src/protocol/generated/api/00-produce.js';
 import { buildRecordBatch } from '../../../src/protocol/records/batch-builder.js';
+import { loadAllPartitions } from './load-partitions.js';
 
 function coordinator(): TransactionCoordinator {
   let nextId = 7000n;
@@ -21,14 +22,13 @@ function coordinator(): TransactionCoordinator {
     append: async () => {},
     generateProducerId: async () => nextId++,
     writeMarkers: async () => {},
-    coordinatorEpoch: () => 0,
     groupPartition: () => ({ topic: '__consumer_offsets', partition: 0 }),
   };
   const core = new TransactionCoordinator(
     { transactionMaxTimeoutMs: 900_000, transactionalIdExpirationMs: 604_800_000, transactionStatePartitions: 3 },
     runtime,
   );
-  core.load([]);
+  loadAllPartitions(core, 3);
   return core;
 }
 

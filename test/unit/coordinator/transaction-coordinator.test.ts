@@ -11,6 +11,7 @@ import {
   type TxnMarkers,
 } from '../../../src/coordinator/transaction/transaction-coordinator.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { loadAllPartitions } from './load-partitions.js';
 
 interface Harness {
   core: TransactionCoordinator;
@@ -40,14 +41,13 @@ function harness(opts: { preload?: { key: Buffer | null; value: Buffer | null }[
       if (holdMarkers.promise !== null) await holdMarkers.promise;
       markers.push(m);
     },
-    coordinatorEpoch: () => 7,
     groupPartition: (groupId) => ({ topic: '__consumer_offsets', partition: groupId.length % 3 }),
   };
   const core = new TransactionCoordinator(
     { transactionMaxTimeoutMs: 900_000, transactionalIdExpirationMs: 604_800_000, transactionStatePartitions: 50 },
     runtime,
   );
-  core.load(opts.preload ?? []);
+  loadAllPartitions(core, 50, opts.preload ?? [], 7);
   return { core, records, markers, clock, holdMarkers, failAppends };
 }
 

@@ -8,6 +8,7 @@ import type { BrokerServices } from '../../../src/handlers/broker-services.js';
 import type { RequestContext } from '../../../src/handlers/request-context.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import type { InitProducerIdRequest } from '../../../src/protocol/generated/api/22-init-producer-id.js';
+import { loadAllPartitions } from '../coordinator/load-partitions.js';
 
 type Answer = { errorCode: number; producerId: bigint; producerEpoch: number };
 
@@ -44,11 +45,10 @@ function transactionalHandler() {
       append: async () => {},
       generateProducerId: async () => 9000n,
       writeMarkers: async () => {},
-      coordinatorEpoch: () => 0,
       groupPartition: () => ({ topic: '__consumer_offsets', partition: 0 }),
     },
   );
-  core.load([]);
+  loadAllPartitions(core, 3);
   const created = { topics: 0 };
   const transactions = {
     core,
