@@ -166,6 +166,49 @@ const JOIN_ASK_TIMEOUT_MS = 2000;
 const JOIN_RETRY_MS = 500;
 const JOIN_REPORT_INTERVAL_MS = 5000;
 
+/**
+ * The PLAINTEXT entries of `listeners` and `advertised.listeners`. Raft, controller and client
+ * requests share one listener; any other listener name is refused, naming it.
+ */
+function listenerSettings(cfg: BrokerConfig): {
+  listenHost?: string;
+  listenPort?: number;
+  advertisedHost?: string;
+  advertisedPort?: number;
+} {
+  const parse = (key: string, text: string) => {
+    const entries = text
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '')
+      .map((e) => {
+        const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(e);
+        if (m === null) throw new Error(`${key}: "${e}" is not NAME://host:port`);
+        return { name: m[1] as string, host: (m[2] as string).replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+      });
+    const other = entries.filter((e) => e.name !== LISTENER_NAME);
+    if (other.length > 0) {
+      throw new Error(
+        `${key}: ${other.map((e) => e.name).join(', ')}: only the ${LISTENER_NAME} listener is supported yet (the metadata quorum, brokers and clients share it)`,
+      );
+    }
+    return entries[0];
+  };
+  const out: { listenHost?: string; listenPort?: number; advertisedHost?: string; advertisedPort?: number } = {};
+  const listen = parse('listeners', cfg.listeners);
+  if (listen !== undefined) {
+    out.listenHost = listen.host === '' ? '0.0.0.0' : listen.host;
+    out.listenPort = listen.port;
+  }
+  const advertisedText = cfg.getString('advertised.listeners');
+  const advertised = advertisedText === null ? undefined : parse('advertised.listeners', advertisedText);
+  if (advertised !== undefined) {
+    if (advertised.host !== '') out.advertisedHost = advertised.host;
+    out.advertisedPort = advertised.port;
+  }
+  return out;
+}
+
 /** A registered broker's address on `listener`, from the image. */
 function brokerAddress(image: MetadataImage, id: number, listener: string): NodeAddress | undefined {
   const e = image.brokers.get(id)?.endpoints.find((x) => x.name === listener);
@@ -241,6 +284,13 @@ export class Broker {
   private voterTimer: Timer | null = null;
   /** Registered and unfenced once: heartbeats run, and a clean shutdown fences this incarnation. */
   private registered = false;
+  /** What `listeners` and `advertised.listeners` say, once the config is resolved. */
+  private configured: {
+    listenHost?: string;
+    listenPort?: number;
+    advertisedHost?: string;
+    advertisedPort?: number;
+  } = {};
   /** The node id was picked at this start, when joining (another may be retried). */
   private idChosenAtJoin = false;
   /** This node's host as the --join list names it, advertised when no other is given. */
@@ -261,18 +311,44 @@ export class Broker {
     return this.nodeId ?? this.options.brokerId ?? 1;
   }
 
+  /** Where to listen: `host`/`port` if given, else the PLAINTEXT entry of `listeners`. */
+  private get listenHost(): string {
+    return this.options.host ?? this.configured.listenHost ?? '0.0.0.0';
+  }
+
+  private get listenPort(): number {
+    return this.options.port ?? this.configured.listenPort ?? 9092;
+  }
+
+  /** The port other nodes are told before this one listens (the bound one once it does). */
+  private get intendedPort(): number {
+    return this.options.advertisedPort ?? this.configured.advertisedPort ?? this.listenPort;
+  }
+
   /** Whether this node serves as a broker (Kafka's process.roles includes broker). */
   get isBroker(): boolean {
-    return (this.options.roles ?? ['broker']).includes('broker');
+    return this.roles.includes('broker');
+  }
+
+  /** --roles, else process.roles (broker and controller by default). */
+  private get roles(): ReadonlyArray<string> {
+    return this.options.roles ?? this.staticConfig?.getList('process.roles') ?? ['broker', 'controller'];
+  }
+
+  /** --join, else controller.quorum.bootstrap.servers. */
+  private get joinList(): string | undefined {
+    if (this.options.join !== undefined) return this.options.join;
+    const servers = this.staticConfig?.getList('controller.quorum.bootstrap.servers') ?? [];
+    return servers.length > 0 ? servers.join(',') : undefined;
   }
 
   get advertisedHost(): string {
-    const h = this.options.advertisedHost ?? this.seedHost ?? this.options.host ?? '0.0.0.0';
+    const h = this.options.advertisedHost ?? this.configured.advertisedHost ?? this.seedHost ?? this.listenHost;
     return h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h;
   }
 
   get advertisedPort(): number {
-    return this.options.advertisedPort ?? this.boundPort;
+    return this.options.advertisedPort ?? this.configured.advertisedPort ?? this.boundPort;
   }
 
   get config(): BrokerConfig {
@@ -308,6 +384,7 @@ export class Broker {
     if (this.options.roles !== undefined && this.options.roles.length === 0)
       throw new Error('a node needs a role: broker, controller or both');
     const cfg = this.resolveConfig();
+    this.configured = listenerSettings(cfg);
     this.staticConfig = cfg;
     this.effectiveConfig = cfg;
     let dataDir = this.options.dataDir;
@@ -327,12 +404,12 @@ export class Broker {
     const formattedId = formattedNodeId(metadataDir);
     let joinedVoters = loadJoinedVoters(metadataDir);
     if (formattedId !== undefined) {
-      if (this.options.join !== undefined) {
+      if (this.joinList !== undefined) {
         log.info('--join ignored: this node already belongs to a cluster', { dataDir: metadataDir });
       }
       this.nodeId = configuredId ?? formattedId;
-    } else if (this.options.join !== undefined) {
-      const plan = await this.planJoin(this.options.join, configuredId, clock);
+    } else if (this.joinList !== undefined) {
+      const plan = await this.planJoin(this.joinList, configuredId, clock);
       this.nodeId = plan.nodeId;
       this.idChosenAtJoin = configuredId === undefined && plan.kind === 'join';
       if (plan.kind === 'join') {
@@ -348,8 +425,9 @@ export class Broker {
       this.nodeId = configuredId ?? 1;
     }
     const meta = loadOrFormatMetaProperties(metadataDir, this.brokerId);
-    if (formattedId !== undefined && this.options.join !== undefined) {
-      await this.refuseOtherCluster(this.options.join, meta.clusterId);
+    const joinList = this.joinList;
+    if (formattedId !== undefined && joinList !== undefined) {
+      await this.refuseOtherCluster(joinList, meta.clusterId);
     }
     const self: Voter = {
       id: this.brokerId,
@@ -358,7 +436,7 @@ export class Broker {
         {
           name: LISTENER_NAME,
           host: this.advertisedHost,
-          port: this.options.advertisedPort ?? this.options.port ?? 9092,
+          port: this.intendedPort,
         },
       ],
       minSupportedVersion: 0,
@@ -645,8 +723,8 @@ export class Broker {
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
     this.server = new NetworkServer({
-      host: this.options.host ?? '0.0.0.0',
-      port: this.options.port ?? 9092,
+      host: this.listenHost,
+      port: this.listenPort,
       listenerName: LISTENER_NAME,
       maxRequestBytes: cfg.socketRequestMaxBytes,
       maxIdleMs: cfg.connectionsMaxIdleMs,
@@ -809,7 +887,7 @@ export class Broker {
    * never removed automatically.
    */
   private startVoterPromotion(metadata: RaftMetadataLog, client: ClusterClient): void {
-    const roles = this.options.roles ?? ['broker', 'controller'];
+    const roles = this.roles;
     const target = this.options.voters ?? DEFAULT_VOTERS;
     if (!roles.includes('controller')) return;
     let busy = false;
@@ -920,7 +998,7 @@ export class Broker {
       const i = seeds.findIndex((s) => this.isOwnAddress(s));
       if (i < 0) {
         throw new Error(
-          `--bootstrap-expect without a node id: this node (${this.advertisedHost}:${this.options.advertisedPort ?? this.options.port ?? 9092}) must be one of the --join members, or give --node-id`,
+          `--bootstrap-expect without a node id: this node (${this.advertisedHost}:${this.intendedPort}) must be one of the --join members, or give --node-id`,
         );
       }
       ownId = i + 1;
@@ -991,10 +1069,9 @@ export class Broker {
 
   /** Whether a seed address names this node. */
   private isOwnAddress(seed: SeedAddress): boolean {
-    const port = this.options.advertisedPort ?? this.options.port ?? 9092;
-    if (seed.port !== port) return false;
-    if (seed.host === this.advertisedHost || seed.host === this.options.host) return true;
-    const bound = this.options.host ?? '0.0.0.0';
+    if (seed.port !== this.intendedPort) return false;
+    if (seed.host === this.advertisedHost || seed.host === this.listenHost) return true;
+    const bound = this.listenHost;
     if (bound !== '0.0.0.0' && bound !== '::') return false;
     const local = new Set(['localhost']);
     for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) local.add(a.address);
@@ -1013,11 +1090,11 @@ export class Broker {
       minVersion: 0,
       maxVersion: 1,
       handle: () =>
-        unformedDescription(nodeId, this.advertisedHost, this.options.advertisedPort ?? this.options.port ?? 9092),
+        unformedDescription(nodeId, this.advertisedHost, this.intendedPort),
     });
     const server = new NetworkServer({
-      host: this.options.host ?? '0.0.0.0',
-      port: this.options.port ?? 9092,
+      host: this.listenHost,
+      port: this.listenPort,
       listenerName: LISTENER_NAME,
       maxRequestBytes: 1024 * 1024,
       maxIdleMs: 60_000,

@@ -38,9 +38,11 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write(BROKER_HELP);
     return 0;
   }
-  const listen = parseHostPort(flag(args, 'listen') ?? '0.0.0.0:9092', 9092);
+  // Without --listen, `listeners` says (PLAINTEXT://:9092 by default).
+  const listenRaw = flag(args, 'listen');
+  const listen = listenRaw === undefined ? undefined : parseHostPort(listenRaw, 9092);
   const advertiseRaw = flag(args, 'advertise');
-  const advertise = advertiseRaw === undefined ? undefined : parseHostPort(advertiseRaw, listen.port);
+  const advertise = advertiseRaw === undefined ? undefined : parseHostPort(advertiseRaw, listen?.port ?? 9092);
   const set = parseSetFlags(flagAll(args, 'set'));
   if (set.errors.length > 0) throw new Error(set.errors.join('\n'));
   const config: Record<string, string> = set.values;
@@ -58,8 +60,7 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   // One broker per process: every log line of this process is this node's.
   if (brokerId !== undefined) setLogNode(brokerId);
   const options: BrokerOptions = {
-    host: listen.host,
-    port: listen.port,
+    ...(listen !== undefined ? { host: listen.host, port: listen.port } : {}),
     ...(advertise ? { advertisedHost: advertise.host, advertisedPort: advertise.port } : {}),
     ...(brokerId !== undefined ? { brokerId } : {}),
     ...(joinList !== undefined ? { join: joinList } : {}),

@@ -283,6 +283,32 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     dynamic: 'read-only',
     doc: 'Older name for node.id; when both are set they must agree.',
   }),
+  b('process.roles', 'list', ['broker', 'controller'], {
+    validator: custom('broker, controller or both', (value) => {
+      if (!Array.isArray(value)) return null;
+      if (value.length === 0) return 'a node needs a role: broker, controller or both';
+      const bad = value.filter((r) => r !== 'broker' && r !== 'controller');
+      return bad.length === 0 ? null : `Unknown process role(s): ${bad.join(', ')}`;
+    }),
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'The roles of this node: broker, controller, or both (combined mode, the default).',
+  }),
+  b('controller.quorum.bootstrap.servers', 'list', [], {
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'host:port of any members of the cluster to join when this node has no state (the same as --join).',
+  }),
+  b('controller.quorum.voters', 'list', [], {
+    validator: custom('empty: voters are found through controller.quorum.bootstrap.servers', (value) =>
+      Array.isArray(value) && value.length > 0
+        ? 'a static voter set is not supported: name any member in controller.quorum.bootstrap.servers (or --join) instead'
+        : null,
+    ),
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'Not supported: the voters are the KRaft voter set (KIP-853), found through controller.quorum.bootstrap.servers.',
+  }),
   b('broker.rack', 'string', null, {
     importance: 'medium',
     dynamic: 'read-only',

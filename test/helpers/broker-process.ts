@@ -17,6 +17,8 @@ export interface BrokerProcessOptions {
   /** `--advertise HOST:PORT`, when clients must be told another address than the listen one. */
   advertise?: string;
   brokerId?: number;
+  /** No --listen: the broker listens where its settings (`listeners`) say. */
+  noListen?: boolean;
   /** Appended to the command line as is. */
   extraArgs?: readonly string[];
   /** The script node runs instead of bin/jocko.js (another build, or a stand-in). */
@@ -139,8 +141,9 @@ class BrokerProcessImpl implements BrokerProcess {
       'broker',
       '--data-dir',
       this.dataDir,
-      '--listen',
-      listenHost.includes(':') ? `[${listenHost}]:${port}` : `${listenHost}:${port}`,
+      ...(o.noListen === true
+        ? []
+        : ['--listen', listenHost.includes(':') ? `[${listenHost}]:${port}` : `${listenHost}:${port}`]),
     ];
     if (o.advertise !== undefined) args.push('--advertise', o.advertise);
     if (o.brokerId !== undefined) args.push('--broker-id', String(o.brokerId));
