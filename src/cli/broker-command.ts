@@ -67,7 +67,16 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
     env: process.env,
     ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
   });
-  await broker.start();
+  try {
+    await broker.start();
+  } catch (err) {
+    // What start-up opened (the listener, the quorum's timers and connections) would keep the
+    // process alive, half started, refusing every client: close it so the process exits.
+    await broker
+      .close()
+      .catch((closeErr: unknown) => log.warn('close after a failed start', { error: String(closeErr) }));
+    throw err;
+  }
   if (brokerId === undefined) setLogNode(broker.brokerId);
   // One write, so a reader of the first line has the second as well.
   process.stdout.write(
