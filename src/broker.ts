@@ -157,6 +157,8 @@ const INTERNAL_CONTROLLER_TIMEOUT_MS = 30_000;
 /** How long start-up waits to be registered and unfenced. */
 const STARTUP_REGISTRATION_TIMEOUT_MS = 60_000;
 const UNFENCE_POLL_MS = 50;
+/** Between registrations refused while an earlier run of this broker still has a session. */
+const REGISTRATION_RETRY_MS = 500;
 const SHUTDOWN_HEARTBEAT_TIMEOUT_MS = 2000;
 /** Voters a cluster grows to as nodes join, unless `voters` says otherwise. */
 const DEFAULT_VOTERS = 3;
@@ -766,18 +768,30 @@ export class Broker {
    */
   private async register(channel: ControllerChannel, cfg: BrokerConfig): Promise<void> {
     const deadline = performance.now() + STARTUP_REGISTRATION_TIMEOUT_MS;
-    const registered = await channel.registerBroker(
-      {
-        brokerId: this.brokerId,
-        incarnationId: random().uuid(),
-        endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
-        rack: cfg.getString('broker.rack'),
-      },
-      STARTUP_REGISTRATION_TIMEOUT_MS,
-    );
-    if (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION) {
-      throw new NodeIdInUseError(this.brokerId, this.idChosenAtJoin);
+    const registration = {
+      brokerId: this.brokerId,
+      incarnationId: random().uuid(),
+      endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
+      rack: cfg.getString('broker.rack'),
+    };
+    let registered = await channel.registerBroker(registration, STARTUP_REGISTRATION_TIMEOUT_MS);
+    // An id picked while joining that a live broker holds is given up at once (another is picked).
+    if (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION && this.idChosenAtJoin) {
+      throw new NodeIdInUseError(this.brokerId, true);
     }
+    // A run of this node that was killed moments ago still has a live session on the controller
+    // until broker.session.timeout.ms passes, and the controller refuses another incarnation
+    // meanwhile (Kafka's ClusterControlManager); Kafka's BrokerLifecycleManager retries, so do we.
+    if (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION)
+      log.info(
+        'the previous run of this broker still has a session on the controller: registering again until it ends',
+      );
+    while (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION && performance.now() < deadline) {
+      await sleep(REGISTRATION_RETRY_MS);
+      registered = await channel.registerBroker(registration, Math.max(1, deadline - performance.now()));
+    }
+    if (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION)
+      throw new NodeIdInUseError(this.brokerId, false);
     if (registered.errorCode !== 0) throw new Error(`broker registration failed: ${errorName(registered.errorCode)}`);
     this.brokerEpoch = registered.brokerEpoch;
     for (;;) {
@@ -1089,8 +1103,7 @@ export class Broker {
       apiKey: ApiKey.DescribeCluster,
       minVersion: 0,
       maxVersion: 1,
-      handle: () =>
-        unformedDescription(nodeId, this.advertisedHost, this.intendedPort),
+      handle: () => unformedDescription(nodeId, this.advertisedHost, this.intendedPort),
     });
     const server = new NetworkServer({
       host: this.listenHost,

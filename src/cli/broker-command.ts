@@ -78,7 +78,11 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
       await broker.start();
       break;
     } catch (err) {
-      await broker.close().catch(() => undefined);
+      // What start-up opened (the listener, the quorum's timers and connections) would keep the
+      // process alive, half started, refusing every client: close it so the process exits.
+      await broker
+        .close()
+        .catch((closeErr: unknown) => log.warn('close after a failed start', { error: String(closeErr) }));
       // Two nodes that joined at once may have picked the same id: the one refused holds
       // nothing yet, so it forgets the id and joins again with another.
       if (!(err instanceof NodeIdInUseError) || !err.chosenAtJoin || attempt >= MAX_JOIN_ATTEMPTS) throw err;

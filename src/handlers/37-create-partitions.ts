@@ -1,3 +1,4 @@
+import { NotControllerError } from '../metadata/raft-metadata-log.js';
 import type {
   CreatePartitionsRequest,
   CreatePartitionsResponseInit,
@@ -15,7 +16,11 @@ export function createPartitionsHandler(
     minVersion: 0,
     maxVersion: 3,
     async handle(req) {
-      const results = await services.controller.createPartitions(req.topics, req.validateOnly);
+      const results = await services.controller.createPartitions(req.topics, req.validateOnly).catch((err: unknown) => {
+        // Leadership lost before the change committed (it may still commit): retried elsewhere.
+        if (!(err instanceof NotControllerError)) throw err;
+        return req.topics.map((t) => ({ name: t.name, errorCode: err.errorCode, errorMessage: err.message }));
+      });
       return { throttleTimeMs: 0, results };
     },
   };

@@ -4,10 +4,11 @@ import type {
   IncrementalAlterConfigsResponseInit,
 } from '../protocol/generated/api/44-incremental-alter-configs.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
+import { notController } from './33-alter-configs.js';
 import type { BrokerServices } from './broker-services.js';
 import type { ApiHandler } from './registry.js';
 
-/** IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT per key (KIP-339). */
+/** IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT per key (KIP-339); NOT_CONTROLLER as AlterConfigs. */
 export function incrementalAlterConfigsHandler(
   services: BrokerServices,
 ): ApiHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponseInit> {
@@ -18,12 +19,14 @@ export function incrementalAlterConfigsHandler(
     async handle(req) {
       const responses = [];
       for (const r of req.resources) {
-        const res = await services.controller.alterConfigs(
-          r.resourceType,
-          r.resourceName,
-          r.configs.map((c) => ({ name: c.name, op: c.configOperation as AlterConfigOpId, value: c.value })),
-          { replace: false, validateOnly: req.validateOnly },
-        );
+        const res = await services.controller
+          .alterConfigs(
+            r.resourceType,
+            r.resourceName,
+            r.configs.map((c) => ({ name: c.name, op: c.configOperation as AlterConfigOpId, value: c.value })),
+            { replace: false, validateOnly: req.validateOnly },
+          )
+          .catch(notController);
         responses.push({ ...res, resourceType: r.resourceType, resourceName: r.resourceName });
       }
       return { throttleTimeMs: 0, responses };

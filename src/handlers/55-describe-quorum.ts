@@ -14,7 +14,8 @@ import type { ApiHandler } from './registry.js';
 
 /**
  * DescribeQuorum (KIP-595, KIP-836, KIP-853): the leader reports voters, observers and their
- * progress; another node answers NOT_LEADER_OR_FOLLOWER, as Kafka's Raft client does.
+ * progress; another node, a resigned leader included, answers NOT_LEADER_OR_FOLLOWER, as
+ * Kafka's Raft client does.
  * Registered by the Raft runtime.
  */
 export function describeQuorumHandler(
@@ -27,8 +28,9 @@ export function describeQuorumHandler(
     handle(req, ctx) {
       const rejection = describeQuorumRequestRejection(req);
       if (rejection !== undefined) return rejection;
+      // A resigned leader still names itself leader of its epoch, but describes nothing (Kafka).
+      if (!endpoint.isLeader) return describeQuorumErrorToWire(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       const quorum = endpoint.describeQuorum();
-      if (quorum.leaderId !== endpoint.nodeId) return describeQuorumErrorToWire(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       return describeQuorumToWire(quorum, ctx.apiVersion, (id) => endpoint.endpointsOf(id));
     },
     errorResponse(_req, errorCode) {

@@ -17,6 +17,11 @@ export interface RaftEndpoint {
    * INCONSISTENT_CLUSTER_ID: the core checks the cluster id, so it must arrive unchanged.
    */
   handle(from: number, request: RaftRequest<Buffer>): Promise<RaftResponse<Buffer>>;
+  /**
+   * Whether this node leads now. A leader that resigned (check-quorum, a shutdown) is not one,
+   * though it names itself leader of its epoch until the next one begins (Kafka's isLeader()).
+   */
+  readonly isLeader: boolean;
   describeQuorum(): QuorumDescription;
   /** The listeners of a node (a voter, or the leader of the current epoch); empty when unknown. */
   endpointsOf(nodeId: number): readonly Endpoint[];

@@ -138,6 +138,10 @@ export class RaftNode implements RaftEndpoint {
     return this.driver.handle(from, request);
   }
 
+  get isLeader(): boolean {
+    return this.core.role === 'leader';
+  }
+
   /** The quorum as this node sees it, with times as wall-clock milliseconds (DescribeQuorum's). */
   describeQuorum(): QuorumDescription {
     const clock = this.options.clock ?? systemClock;

@@ -12,7 +12,7 @@ export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
 /** A record as a reader saw it: partition, offset, value. */
 export type ReadRecord = readonly [partition: number, offset: number, value: string];
 
-export type Op = SendOp | PollOp | AssignOp | FaultOp | FinalReadOp;
+export type Op = SendOp | PollOp | AssignOp | FaultOp | FinalReadOp | AdminOp;
 
 interface OpBase {
   /** Milliseconds since the history began (monotonic). */
@@ -57,6 +57,18 @@ export interface FinalReadOp extends OpBase {
   readonly node: number;
   readonly partition: number;
   readonly records: readonly (readonly [offset: number, value: string])[];
+}
+
+/**
+ * A metadata change asked of one node (the metadata workload): create topic `topic`, or set its
+ * `retention.ms` to `value` (each value sent once in a run). `node` is the node asked.
+ */
+export interface AdminOp extends OpBase {
+  readonly f: 'create-topic' | 'alter-config';
+  readonly node: number;
+  readonly topic: string;
+  readonly value?: string;
+  readonly error?: string;
 }
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

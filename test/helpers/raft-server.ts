@@ -31,6 +31,9 @@ export async function listenForRaft(
       const n = endpoint();
       return n === undefined ? new Promise<never>(() => undefined) : n.handle(from, r);
     },
+    get isLeader() {
+      return endpoint()?.isLeader ?? false;
+    },
     describeQuorum: () => {
       const n = endpoint();
       if (n === undefined) throw new Error('node down');

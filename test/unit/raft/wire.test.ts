@@ -839,6 +839,8 @@ class FakeEndpoint implements RaftEndpoint {
   readonly clusterId = CLUSTER;
   readonly calls: Array<{ from: number; request: RaftRequest<Buffer> }> = [];
   quorum: QuorumDescription = { leaderId: 2, leaderEpoch: 6, highWatermark: 10, currentVoters: [], observers: [] };
+  /** A leader that resigned: still named leader of its epoch, no longer leading. */
+  resigned = false;
   constructor(
     readonly nodeId: number,
     private readonly answer: (request: RaftRequest<Buffer>) => RaftResponse<Buffer>,
@@ -846,6 +848,9 @@ class FakeEndpoint implements RaftEndpoint {
   handle(from: number, request: RaftRequest<Buffer>): Promise<RaftResponse<Buffer>> {
     this.calls.push({ from, request });
     return Promise.resolve(this.answer(request));
+  }
+  get isLeader(): boolean {
+    return this.quorum.leaderId === this.nodeId && !this.resigned;
   }
   describeQuorum(): QuorumDescription {
     return this.quorum;
@@ -1004,7 +1009,7 @@ describe('KRaft handlers over a RaftEndpoint', () => {
     assert.deepEqual(mine.responses?.[0]?.partitions?.[0]?.records, Buffer.from('batch'));
   });
 
-  test('DescribeQuorum is answered by the leader only', async () => {
+  test('DescribeQuorum is answered by the leader only, not by a leader that resigned', async () => {
     const leader = new FakeEndpoint(2, coreLike);
     leader.quorum = {
       leaderId: 2,
@@ -1023,6 +1028,9 @@ describe('KRaft handlers over a RaftEndpoint', () => {
     const follower = new FakeEndpoint(1, coreLike);
     const fres = await call(describeQuorumHandler(follower), req, ctx(ApiKey.DescribeQuorum, 2));
     assert.equal(fres.topics?.[0]?.partitions?.[0]?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    leader.resigned = true;
+    const rres = await call(describeQuorumHandler(leader), req, ctx(ApiKey.DescribeQuorum, 2));
+    assert.equal(rres.topics?.[0]?.partitions?.[0]?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
   });
 
   test('voter changes: a bad voter key is refused before the core; a good one gets the core’s answer', async () => {
@@ -1125,6 +1133,9 @@ function coreEndpoint(): RaftEndpoint {
       const answer = out.find((o) => o.type === 'respond' && o.handle === handle);
       if (answer?.type === 'respond') return Promise.resolve(answer.response as RaftResponse<Buffer>);
       return Promise.reject(new Error('the core did not answer'));
+    },
+    get isLeader() {
+      return core.role === 'leader';
     },
     describeQuorum: () => core.describeQuorum(0),
     endpointsOf: () => [],
