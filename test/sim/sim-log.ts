@@ -187,6 +187,10 @@ export class SimLog implements RaftLog<SimRecords> {
     return this.snapshots[this.snapshots.length - 1]?.id;
   }
 
+  earliestSnapshotId(): SnapshotId | undefined {
+    return this.snapshots[0]?.id;
+  }
+
   latestSnapshotControlRecords(): readonly ControlRecordAt[] {
     const latest = this.snapshots[this.snapshots.length - 1];
     return latest === undefined ? [] : snapshotControlRecords(decodeSnapshot(latest.bytes));
@@ -224,11 +228,20 @@ export class SimLog implements RaftLog<SimRecords> {
     }
     this.download = undefined;
     this.addSnapshot(id, d.bytes);
+    // As the real log's truncateToLatestSnapshot: snapshots below the new start are forgotten.
+    this.snapshots = this.snapshots.filter((s) => s.id.offset >= id.offset);
     this.batches = [];
     this.durableCount = 0;
     this.start = id.offset;
     this.mutatedFrom = 0;
     if (id.offset < this.truncatedTo) this.truncatedTo = id.offset;
+  }
+
+  /** The simulator keeps nothing below the latest snapshot (retention zero), so followers install snapshots often. */
+  maybeClean(): boolean {
+    const start = this.start;
+    this.deleteBeforeSnapshot();
+    return this.start !== start;
   }
 
   deleteBeforeSnapshot(): void {
