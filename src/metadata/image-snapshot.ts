@@ -13,7 +13,7 @@ import { ImageLoader, imageRecords } from './image-records.js';
 import { decodeMetadataRecord, encodeMetadataRecord } from './records.js';
 
 /** Records encoded per append: each append awaits its write, which lets other work run in between. */
-const RECORDS_PER_APPEND = 2000;
+const RECORDS_PER_APPEND = 500;
 
 export interface ImageSnapshotStats {
   readonly records: number;
