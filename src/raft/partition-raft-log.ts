@@ -575,6 +575,17 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
    * high watermark. Returns whether anything was deleted.
    */
   maybeClean(): boolean {
+    try {
+      return this.cleanByRetention();
+    } catch (err) {
+      // As Kafka's cleaner: a failed cleaning is logged and tried again later; what it did so
+      // far left the log consistent (the start at a snapshot, the snapshots below it gone).
+      log.error('cleaning the metadata log failed', { dir: this.dir, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  private cleanByRetention(): boolean {
     let cleaned = false;
     const { bytes, ms } = this.retention;
     if (bytes >= 0 && this.snapshots.length >= 2) {

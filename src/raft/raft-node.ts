@@ -142,13 +142,7 @@ export class RaftNode implements RaftEndpoint {
     this.driver.start();
     // The core reads the log start at every use, and cleaning only moves it up to a snapshot at
     // or below the high watermark, so the log can be cleaned between the core's steps.
-    this.cleanTimer = setRepeatingTimer(() => {
-      try {
-        this.log.maybeClean();
-      } catch (err) {
-        raftLog.error('cleaning the metadata log failed', { error: (err as Error).message });
-      }
-    }, LOG_CLEAN_INTERVAL_MS);
+    this.cleanTimer = setRepeatingTimer(() => this.log.maybeClean(), LOG_CLEAN_INTERVAL_MS);
     this.cleanTimer.unref();
   }
 
