@@ -11,7 +11,7 @@ import { isControl, LOG_OVERHEAD, maxTimestampAt, partitionLeaderEpochAt } from 
 import type { RaftNode, RaftNodeOptions } from '../raft/raft-node.js';
 import { RaftNode as RaftNodeClass } from '../raft/raft-node.js';
 import type { RaftRole, SnapshotId } from '../raft/types.js';
-import { systemClock } from '../runtime/clock.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import { applyBatch } from './apply-records.js';
 import { EMPTY_IMAGE, type MetadataImage } from './image.js';
 import { readImageSnapshot, writeImageSnapshot } from './image-snapshot.js';
@@ -55,6 +55,7 @@ export class RaftMetadataLog {
   private commitSeen = false;
   private readonly replacedListeners: ImageReplacedListener[] = [];
   private snapshots: SnapshotGenerator | undefined;
+  private clock: Clock = systemClock;
   private closing = false;
   private readonly listeners: Array<(delta: MetadataDelta) => void> = [];
   private readonly leaderListeners: Array<(leaderId: number | undefined, epoch: number) => void> = [];
@@ -94,6 +95,7 @@ export class RaftMetadataLog {
       },
     });
     const clock = options.clock ?? systemClock;
+    m.clock = clock;
     m.snapshots = new SnapshotGenerator(
       options.snapshots ?? DEFAULT_SNAPSHOT_GENERATOR_OPTIONS,
       () => clock.monotonic(),
@@ -325,7 +327,7 @@ export class RaftMetadataLog {
     const latest = raftLog.latestSnapshotId();
     if (this.failed !== undefined || this.closing || id.offset === 0) return;
     if ((latest !== undefined && latest.offset >= id.offset) || id.offset < raftLog.startOffset()) return;
-    const started = performance.now();
+    const started = this.clock.monotonic();
     const writer = await this.raft.beginSnapshot(id, this.appliedTimestamp);
     const written = await writeImageSnapshot(writer, image, () => this.closing || this.failed !== undefined);
     if (written === undefined) return;
@@ -334,7 +336,7 @@ export class RaftMetadataLog {
       reason,
       records: written.records,
       bytes: written.bytes,
-      ms: Math.round(performance.now() - started),
+      ms: Math.round(this.clock.monotonic() - started),
     });
     this.raft.snapshotCreated(id);
   }
