@@ -462,6 +462,14 @@ export class Broker {
       ...(joinedVoters === undefined
         ? { prepareLog: (raftLog: PartitionRaftLog) => bootstrapMetadataLog(raftLog, metadataDir, [self]) }
         : {}),
+      snapshots: {
+        maxBytesBetweenSnapshots: cfg.getNumber('metadata.log.max.record.bytes.between.snapshots'),
+        maxIntervalMs: cfg.getNumber('metadata.log.max.snapshot.interval.ms'),
+      },
+      logRetention: {
+        bytes: cfg.getNumber('metadata.max.retention.bytes'),
+        ms: cfg.getNumber('metadata.max.retention.ms'),
+      },
       onFatal: (err) => {
         // Kafka halts a node whose Raft client fails: nothing more may be acknowledged.
         log.error('the metadata quorum failed: stopping the broker', { error: err.message });
@@ -566,6 +574,14 @@ export class Broker {
     metadata.onChange((delta) => {
       // Once the partitions are open here, the coordinators load those this broker now leads.
       pendingApply = onDelta(delta).then(() => followLeadershipInDelta(this.brokerId, delta, this.coordinators));
+    });
+    // The leader's snapshot replaced the whole image (this node was too far behind): rebuild
+    // every view from it, and drop the committed offsets of topics it no longer has.
+    metadata.onImageReplaced((image, previous) => {
+      const gone = new Set<string>();
+      for (const t of previous.topicsById.values()) if (!image.topicsById.has(t.id)) gone.add(t.name);
+      if (gone.size > 0) this.groups?.core.onTopicsDeleted(gone);
+      pendingApply = onImage(image);
     });
     await onImage(metadata.snapshot());
     logs.start();

@@ -839,6 +839,29 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     dynamic: 'read-only',
     doc: 'How long a node waits for another node to answer a request of the metadata quorum or the controller.',
   }),
+  // ---- metadata log (KRaft, KIP-630 snapshots)
+  b('metadata.log.max.record.bytes.between.snapshots', 'long', 20 * MIB, {
+    validator: atLeast(1),
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'Bytes of metadata log applied since the latest snapshot after which a node writes a new snapshot of its metadata image.',
+  }),
+  b('metadata.log.max.snapshot.interval.ms', 'long', 3600000, {
+    validator: atLeast(0),
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'Longest time a committed metadata record waits before a snapshot includes it; 0 turns time-based snapshots off.',
+  }),
+  b('metadata.max.retention.bytes', 'long', 100 * MIB, {
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'Combined size of metadata log and snapshots above which old snapshots and the log below them are deleted (a soft limit: the latest snapshot and the log after it stay); -1 means no size limit.',
+  }),
+  b('metadata.max.retention.ms', 'long', 604800000, {
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'Age after which an old metadata snapshot and the log below the next one are deleted (a soft limit, as for the size); -1 means no time limit.',
+  }),
 
   // ---- group coordinator
   b('group.initial.rebalance.delay.ms', 'int', 3000, {

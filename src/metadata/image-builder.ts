@@ -34,6 +34,7 @@ export class ImageBuilder {
   private readonly changedConfigs = new Set<string>();
   private brokers: Map<number, BrokerRegistration> | null = null;
   private readonly changedBrokers = new Set<number>();
+  private features: Map<string, number> | null = null;
   private copiedEntries = 0;
   private finished = false;
 
@@ -140,6 +141,17 @@ export class ImageBuilder {
     this.changedBrokers.add(id);
   }
 
+  /** Sets a finalized feature level; level 0 removes the feature (Kafka's FeaturesDelta). */
+  setFeature(name: string, level: number): void {
+    this.assertOpen();
+    if (this.features === null) {
+      this.features = new Map(this.base.features);
+      this.copiedEntries += this.base.features.size;
+    }
+    if (level === 0) this.features.delete(name);
+    else this.features.set(name, level);
+  }
+
   /** The next image, whose last applied record is at `offset`, and what changed since the base. */
   finish(offset: number): { image: MetadataImage; delta: MetadataDelta } {
     this.assertOpen();
@@ -157,6 +169,7 @@ export class ImageBuilder {
       configs: this.configs ?? this.base.configs,
       nextProducerId: this.nextProducerId,
       brokers: this.brokers ?? this.base.brokers,
+      features: this.features ?? this.base.features,
     });
     const delta: MetadataDelta = {
       previous: this.base,
@@ -166,6 +179,7 @@ export class ImageBuilder {
       changedConfigs: this.changedConfigs,
       changedBrokers: this.changedBrokers,
       producerIdsChanged: this.nextProducerId !== this.base.nextProducerId,
+      featuresChanged: this.features !== null,
       copiedEntries: this.copiedEntries,
     };
     return { image, delta };

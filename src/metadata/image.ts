@@ -45,6 +45,8 @@ export interface MetadataImage {
   readonly nextProducerId: bigint;
   /** Registered brokers by id, fenced or not. */
   readonly brokers: ReadonlyMap<number, BrokerRegistration>;
+  /** Finalized feature levels by feature name (FeatureLevelRecord; level 0 removes a feature). */
+  readonly features: ReadonlyMap<string, number>;
 }
 
 export const EMPTY_IMAGE: MetadataImage = Object.freeze({
@@ -54,6 +56,7 @@ export const EMPTY_IMAGE: MetadataImage = Object.freeze({
   configs: new Map(),
   nextProducerId: 0n,
   brokers: new Map(),
+  features: new Map(),
 });
 
 export function configKey(resourceType: number, resourceName: string): string {

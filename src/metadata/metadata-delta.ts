@@ -27,6 +27,8 @@ export interface MetadataDelta {
   /** Brokers registered, re-registered, fenced, unfenced or unregistered (absent from `image.brokers`). */
   readonly changedBrokers: ReadonlySet<number>;
   readonly producerIdsChanged: boolean;
+  /** A FeatureLevelRecord set or removed a feature level. */
+  readonly featuresChanged: boolean;
   /**
    * Map entries copied to build the new image (a changed topic's partition map is copied once
    * per batch, not once per record): with the record count, the work the batch cost.

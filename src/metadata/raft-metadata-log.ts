@@ -1,19 +1,28 @@
 // The metadata log replicated by KRaft: the controller (on the Raft leader) appends batches of
 // metadata records through Raft and answers once they are committed; every node applies the
-// committed batches, in order, to its image and tells the listeners what changed.
+// committed batches, in order, to its image and tells the listeners what changed. Every node
+// also snapshots its image now and then (KIP-630), starts from its latest snapshot, and takes
+// the leader's snapshot as its whole image when it is too far behind to fetch the log.
 
 import { logger } from '../observability/logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { decodeRecords } from '../protocol/records/record.js';
-import { isControl, LOG_OVERHEAD } from '../protocol/records/record-batch.js';
+import { isControl, LOG_OVERHEAD, maxTimestampAt, partitionLeaderEpochAt } from '../protocol/records/record-batch.js';
 import type { RaftNode, RaftNodeOptions } from '../raft/raft-node.js';
 import { RaftNode as RaftNodeClass } from '../raft/raft-node.js';
-import type { RaftRole } from '../raft/types.js';
+import type { RaftRole, SnapshotId } from '../raft/types.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import { clearTimer, setTimer } from '../runtime/timers.js';
 import { applyBatch } from './apply-records.js';
 import { EMPTY_IMAGE, type MetadataImage } from './image.js';
+import { readImageSnapshot, writeImageSnapshot } from './image-snapshot.js';
 import type { MetadataDelta } from './metadata-delta.js';
 import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from './records.js';
+import {
+  DEFAULT_SNAPSHOT_GENERATOR_OPTIONS,
+  SnapshotGenerator,
+  type SnapshotGeneratorOptions,
+} from './snapshot-generator.js';
 
 const log = logger('metadata');
 
@@ -33,10 +42,22 @@ interface CommitWaiter {
 /** Bytes read from the log per step while applying committed batches. */
 const APPLY_READ_BYTES = 1024 * 1024;
 
+/** Called when the whole image is replaced by a snapshot's: views are rebuilt from `image`. */
+export type ImageReplacedListener = (image: MetadataImage, previous: MetadataImage) => void;
+
 export class RaftMetadataLog {
   private current: MetadataImage = EMPTY_IMAGE;
   /** The next log offset to apply (everything below it is in `current`). */
   private applied = 0;
+  /** The epoch and append time of the batch that ends at `applied` (what a snapshot there is named by). */
+  private appliedEpoch = 0;
+  private appliedTimestamp = -1;
+  /** Whether a commit was heard since start-up (an image loaded from a snapshot may be behind). */
+  private commitSeen = false;
+  private readonly replacedListeners: ImageReplacedListener[] = [];
+  private snapshots: SnapshotGenerator | undefined;
+  private clock: Clock = systemClock;
+  private closing = false;
   private readonly listeners: Array<(delta: MetadataDelta) => void> = [];
   private readonly leaderListeners: Array<(leaderId: number | undefined, epoch: number) => void> = [];
   private waiters: CommitWaiter[] = [];
@@ -48,9 +69,16 @@ export class RaftMetadataLog {
 
   private constructor(readonly clusterId: string) {}
 
-  /** Opens the Raft-replicated metadata log; `start()` joins the quorum. */
+  /**
+   * Opens the Raft-replicated metadata log and loads its latest snapshot, if any, as the image
+   * (the log after it is applied as it commits); `start()` joins the quorum.
+   */
   static async open(
-    options: Omit<RaftNodeOptions, 'listener'> & { onFatal?: (err: Error) => void },
+    options: Omit<RaftNodeOptions, 'listener'> & {
+      onFatal?: (err: Error) => void;
+      /** When to snapshot the image (Kafka's defaults when absent). */
+      snapshots?: SnapshotGeneratorOptions;
+    },
   ): Promise<RaftMetadataLog> {
     const m = new RaftMetadataLog(options.clusterId);
     m.raftNode = await RaftNodeClass.open({
@@ -62,14 +90,34 @@ export class RaftMetadataLog {
           // The core never truncates below the high watermark; nothing applied is affected.
           if (offset < m.applied) m.fail(new Error(`metadata log truncated to ${offset} below applied ${m.applied}`));
         },
-        onSnapshotLoaded: (id) =>
-          m.fail(new Error(`metadata snapshots are not loaded yet (snapshot ${id.offset}-${id.epoch})`)),
+        onSnapshotLoaded: (id) => m.installSnapshot(id),
         onFatal: (err) => {
           m.fail(err);
           options.onFatal?.(err);
         },
       },
     });
+    const clock = options.clock ?? systemClock;
+    m.clock = clock;
+    m.snapshots = new SnapshotGenerator(
+      options.snapshots ?? DEFAULT_SNAPSHOT_GENERATOR_OPTIONS,
+      () => clock.monotonic(),
+      (reason) => m.writeSnapshot(reason),
+    );
+    const latest = m.raft.log.latestSnapshotId();
+    if (latest !== undefined) {
+      try {
+        m.loadSnapshot(latest);
+      } catch (err) {
+        await m.raftNode.close();
+        throw err;
+      }
+      log.info('loaded the metadata image from the latest snapshot', {
+        snapshot: `${latest.offset}-${latest.epoch}`,
+        topics: m.current.topicsByName.size,
+        brokers: m.current.brokers.size,
+      });
+    }
     return m;
   }
 
@@ -100,6 +148,15 @@ export class RaftMetadataLog {
     this.listeners.push(listener);
   }
 
+  /**
+   * Called when the image is replaced as a whole by a snapshot received from the leader (this
+   * node was too far behind to fetch the log): no delta says what changed, so listeners rebuild
+   * their views from the image. Deltas follow from there as usual.
+   */
+  onImageReplaced(listener: ImageReplacedListener): void {
+    this.replacedListeners.push(listener);
+  }
+
   /** Called when the leader (active controller) changes; undefined while none is known. */
   onLeaderChange(listener: (leaderId: number | undefined, epoch: number) => void): void {
     this.leaderListeners.push(listener);
@@ -116,7 +173,7 @@ export class RaftMetadataLog {
    */
   get isActiveController(): boolean {
     const core = this.raft.core;
-    return core.role === 'leader' && core.highWatermark > 0 && this.applied >= core.highWatermark;
+    return core.leaderEpochCommitted && this.applied >= core.highWatermark;
   }
 
   /** The Raft epoch this node is the active controller in; undefined when it is not. */
@@ -124,9 +181,9 @@ export class RaftMetadataLog {
     return this.isActiveController ? this.raft.core.epoch : undefined;
   }
 
-  /** Resolves once this node has applied every record committed when it was called... or at least one commit. */
+  /** Resolves once this node has heard of a commit since start-up and applied everything committed. */
   caughtUp(): Promise<void> {
-    if (this.applied > 0 && this.applied >= this.raft.core.highWatermark) return Promise.resolve();
+    if (this.commitSeen && this.applied >= this.raft.core.highWatermark) return Promise.resolve();
     return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
   }
 
@@ -188,7 +245,12 @@ export class RaftMetadataLog {
   /** Applies every committed batch below `highWatermark`, in order. */
   private applyCommitted(highWatermark: number): void {
     if (this.failed !== undefined) return;
+    this.commitSeen = true;
     const raftLog = this.raft.log;
+    // The log restarted past what is applied: a snapshot from the leader was just installed in
+    // the log, and `installSnapshot` follows with it.
+    if (this.applied < raftLog.startOffset()) return;
+    let appliedBytes = 0;
     while (this.applied < highWatermark) {
       const buf = raftLog.read(this.applied, APPLY_READ_BYTES);
       if (buf.length === 0) break;
@@ -207,8 +269,9 @@ export class RaftMetadataLog {
           break;
         }
         progressed = true;
+        appliedBytes += size;
         if (isControl(batch.readInt16BE(21))) {
-          this.applied = last + 1;
+          this.advanceApplied(batch, last);
           continue;
         }
         const records: MetadataRecord[] = [];
@@ -223,11 +286,12 @@ export class RaftMetadataLog {
           return;
         }
         this.current = next.image;
-        this.applied = last + 1;
+        this.advanceApplied(batch, last);
         for (const l of this.listeners) l(next.delta);
       }
       if (!progressed) break;
     }
+    this.snapshots?.batchesApplied(appliedBytes);
     // Control batches advance the applied offset without a new image; keep the image's offset.
     if (this.waiters.length > 0) {
       const keep: CommitWaiter[] = [];
@@ -251,6 +315,70 @@ export class RaftMetadataLog {
     }
   }
 
+  private advanceApplied(batch: Buffer, lastOffset: number): void {
+    this.applied = lastOffset + 1;
+    this.appliedEpoch = partitionLeaderEpochAt(batch, 0);
+    this.appliedTimestamp = maxTimestampAt(batch, 0);
+  }
+
+  /** Makes snapshot `id` of the log the image (at start-up, before anything is applied). */
+  private loadSnapshot(id: SnapshotId): void {
+    const raftLog = this.raft.log;
+    this.current = readImageSnapshot(raftLog, id);
+    this.applied = id.offset;
+    this.appliedEpoch = id.epoch;
+    this.appliedTimestamp = raftLog.snapshotTimestamp(id);
+    this.snapshots?.reset();
+  }
+
+  /**
+   * The Raft core installed the leader's snapshot `id` (the log now starts at its end): the image
+   * becomes the snapshot's, listeners rebuild from it, and applying goes on from there.
+   */
+  private installSnapshot(id: SnapshotId): void {
+    if (this.failed !== undefined) return;
+    const previous = this.current;
+    try {
+      this.loadSnapshot(id);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    log.info('replaced the metadata image with the leader’s snapshot', {
+      snapshot: `${id.offset}-${id.epoch}`,
+      previousOffset: previous.offset,
+      topics: this.current.topicsByName.size,
+      brokers: this.current.brokers.size,
+    });
+    for (const l of this.replacedListeners) l(this.current, previous);
+    this.applyCommitted(this.raft.core.highWatermark);
+  }
+
+  /**
+   * Writes a snapshot of the image as it is now, at the applied offset (a committed batch end),
+   * unless the latest snapshot already covers it; then tells the core, which cleans the log.
+   */
+  private async writeSnapshot(reason: string): Promise<void> {
+    const raftLog = this.raft.log;
+    const id: SnapshotId = { offset: this.applied, epoch: this.appliedEpoch };
+    const image = this.current;
+    const latest = raftLog.latestSnapshotId();
+    if (this.failed !== undefined || this.closing || id.offset === 0) return;
+    if ((latest !== undefined && latest.offset >= id.offset) || id.offset < raftLog.startOffset()) return;
+    const started = this.clock.monotonic();
+    const writer = await this.raft.beginSnapshot(id, this.appliedTimestamp);
+    const written = await writeImageSnapshot(writer, image, () => this.closing || this.failed !== undefined);
+    if (written === undefined) return;
+    log.info('wrote a metadata snapshot', {
+      snapshot: `${id.offset}-${id.epoch}`,
+      reason,
+      records: written.records,
+      bytes: written.bytes,
+      ms: Math.round(this.clock.monotonic() - started),
+    });
+    this.raft.snapshotCreated(id);
+  }
+
   private fail(err: Error): void {
     if (this.failed !== undefined) return;
     this.failed = err;
@@ -261,9 +389,11 @@ export class RaftMetadataLog {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.reject(new NotControllerError('the metadata log is closing'));
+    await this.snapshots?.close();
     await this.raftNode?.close();
   }
 }

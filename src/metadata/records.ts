@@ -1,5 +1,9 @@
 import { decodeConfigRecord, encodeConfigRecord } from '../protocol/generated/metadata-records/config-record.js';
 import {
+  decodeFeatureLevelRecord,
+  encodeFeatureLevelRecord,
+} from '../protocol/generated/metadata-records/feature-level-record.js';
+import {
   decodeFenceBrokerRecord,
   encodeFenceBrokerRecord,
 } from '../protocol/generated/metadata-records/fence-broker-record.js';
@@ -72,6 +76,7 @@ export interface MetadataRecordData {
   FenceBrokerRecord: { id: number; epoch: bigint };
   UnfenceBrokerRecord: { id: number; epoch: bigint };
   RemoveTopicRecord: { topicId: string };
+  FeatureLevelRecord: { name: string; featureLevel: number };
   ProducerIdsRecord: { brokerId: number; brokerEpoch: bigint; nextProducerId: bigint };
 }
 
@@ -242,6 +247,16 @@ export const METADATA_RECORDS: RecordTable = {
       }
       image.removeTopic(d.topicId);
     },
+  },
+  FeatureLevelRecord: {
+    apiKey: 12,
+    version: 0,
+    encode: encodeFeatureLevelRecord,
+    decode: (r, v) => {
+      const d = decodeFeatureLevelRecord(r, v);
+      return { name: d.name, featureLevel: d.featureLevel };
+    },
+    apply: (image, d) => image.setFeature(d.name, d.featureLevel),
   },
   ProducerIdsRecord: {
     apiKey: 15,

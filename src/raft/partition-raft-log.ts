@@ -12,7 +12,6 @@
  * stored bytes.
  */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BrokerConfig } from '../config/broker-config.js';
 import { defaultLogConfig, type LogConfig } from '../config/topic-config.js';
@@ -31,14 +30,10 @@ import {
 } from '../protocol/records/record-batch.js';
 import { fsyncDir, fsyncDirOffLoop, readExactly, writeFully } from '../storage/file-io.js';
 import { PartitionLog, type PartitionLogOptions } from '../storage/partition-log.js';
-import {
-  controlRecordInput,
-  decodeControlRecord,
-  snapshotFooterInput,
-  snapshotHeaderInput,
-} from './control-records.js';
+import { controlRecordInput, decodeControlRecord } from './control-records.js';
 import type { RaftLog } from './raft-log.js';
-import type { AppendInfo, ControlRecord, ControlRecordAt, LogEntry, OffsetAndEpoch, SnapshotId } from './types.js';
+import { type SnapshotHeader, SnapshotWriter } from './snapshot-writer.js';
+import type { AppendInfo, ControlRecordAt, LogEntry, OffsetAndEpoch, SnapshotId } from './types.js';
 
 const log = logger('raft');
 
@@ -48,8 +43,8 @@ export const DELETED_SNAPSHOT_SUFFIX = '.checkpoint.deleted';
 const SNAPSHOT_NAME = /^(\d{20})-(\d{10})\.checkpoint(\.part|\.deleted)?$/;
 /** Bytes of the log read at a time when scanning it for control records. */
 const SCAN_READ_BYTES = 1024 * 1024;
-/** A snapshot's data batches are cut at about this size (Kafka's KafkaRaftClient.MAX_BATCH_SIZE_BYTES). */
-const SNAPSHOT_BATCH_BYTES = 8 * 1024 * 1024;
+/** Tells apart the temporary files of snapshots this process writes itself. */
+let localSnapshotSeq = 0;
 
 /** Kafka's snapshot file name: `<offset, 20 digits>-<epoch, 10 digits>.checkpoint`. */
 export function snapshotFileName(id: SnapshotId, suffix = SNAPSHOT_SUFFIX): string {
@@ -92,8 +87,27 @@ export function metadataLogConfig(overrides: Partial<LogConfig> = {}): LogConfig
   };
 }
 
+/**
+ * How much the log keeps below its latest snapshot (KafkaMetadataLog's retention): old
+ * snapshots, and the records below the next one, go once the log and snapshots together pass
+ * `bytes` or a snapshot is older than `ms` (-1: no limit). The latest snapshot and everything
+ * after it always stay.
+ */
+export interface MetadataLogRetention {
+  /** metadata.max.retention.bytes (Kafka default 100 MiB). */
+  readonly bytes: number;
+  /** metadata.max.retention.ms (Kafka default 7 days). */
+  readonly ms: number;
+}
+
+export const DEFAULT_METADATA_LOG_RETENTION: MetadataLogRetention = {
+  bytes: 100 * 1024 * 1024,
+  ms: 7 * 24 * 60 * 60 * 1000,
+};
+
 export interface PartitionRaftLogOptions extends PartitionLogOptions {
   readonly config?: LogConfig;
+  readonly retention?: MetadataLogRetention;
 }
 
 interface SnapshotDownload {
@@ -118,6 +132,7 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
     readonly dir: string,
     private readonly log: PartitionLog,
     private readonly now: () => number,
+    private readonly retention: MetadataLogRetention,
   ) {}
 
   /**
@@ -128,7 +143,12 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
    */
   static open(dir: string, options: PartitionRaftLogOptions = {}): PartitionRaftLog {
     const partitionLog = PartitionLog.open(dir, options.config ?? metadataLogConfig(), options);
-    const raftLog = new PartitionRaftLog(dir, partitionLog, options.now ?? Date.now);
+    const raftLog = new PartitionRaftLog(
+      dir,
+      partitionLog,
+      options.now ?? Date.now,
+      options.retention ?? DEFAULT_METADATA_LOG_RETENTION,
+    );
     try {
       raftLog.loadSnapshots();
     } catch (err) {
@@ -144,7 +164,15 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
     let removed = false;
     for (const name of readdirSync(this.dir)) {
       const parsed = parseSnapshotFileName(name);
-      if (parsed === undefined) continue;
+      if (parsed === undefined) {
+        // A snapshot this node was writing itself when it stopped (see beginSnapshot).
+        if (name.endsWith(PARTIAL_SNAPSHOT_SUFFIX)) {
+          rmSync(join(this.dir, name), { force: true });
+          removed = true;
+          log.info('removed a partial snapshot file', { dir: this.dir, file: name });
+        }
+        continue;
+      }
       if (parsed.state !== 'complete' || parsed.id.offset < start) {
         rmSync(join(this.dir, name), { force: true });
         removed = true;
@@ -184,6 +212,11 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
 
   endOffset(): number {
     return this.log.logEndOffset;
+  }
+
+  /** Bytes of the log's segments on disk (snapshots not counted). */
+  sizeInBytes(): number {
+    return this.log.sizeInBytes;
   }
 
   /** The epoch of the last batch, -1 when the log holds none. */
@@ -411,69 +444,75 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
   }
 
   /**
-   * Writes a snapshot of the state machine as Kafka's RecordsSnapshotWriter lays one out: a
-   * control batch with the SnapshotHeader record and `control` (the KRaftVersion and Voters
-   * records), the `values` in data batches, a control batch with the SnapshotFooter — all in
-   * `id.epoch`, offsets from 0 — then makes it durable (`.part` file synced, renamed, directory
-   * synced, off the event loop) and names it. `id` must be a point the log holds.
+   * Starts a snapshot of the state machine at `id` (see SnapshotWriter): `id` must be a point
+   * the log holds, at or past its start, with an epoch that matches the log's. The writer's
+   * `freeze()` names the snapshot once it is durable.
    */
-  async createSnapshot(
-    id: SnapshotId,
-    contents: { lastContainedLogTimestamp: number; control: readonly ControlRecord[]; values: readonly Buffer[] },
-  ): Promise<void> {
+  async beginSnapshot(id: SnapshotId, header: SnapshotHeader): Promise<SnapshotWriter> {
+    const invalid = this.invalidSnapshotPoint(id);
+    if (invalid !== undefined) throw new RangeError(invalid);
+    const part = join(this.dir, `${snapshotFileName(id, '')}.${++localSnapshotSeq}${PARTIAL_SNAPSHOT_SUFFIX}`);
+    return SnapshotWriter.create(id, part, header, this.now, (sid, path) => this.publishSnapshot(sid, path));
+  }
+
+  /** Writes a whole snapshot at once (beginSnapshot, one append, freeze); resolves as freeze does. */
+  async createSnapshot(id: SnapshotId, contents: SnapshotHeader & { values: readonly Buffer[] }): Promise<boolean> {
+    const writer = await this.beginSnapshot(id, contents);
+    try {
+      await writer.append(contents.values);
+      return await writer.freeze();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+  }
+
+  /** Why `id` cannot be a snapshot of this log now; undefined when it can. */
+  private invalidSnapshotPoint(id: SnapshotId): string | undefined {
     if (id.offset < this.startOffset() || id.offset > this.endOffset()) {
-      throw new RangeError(
-        `snapshot ${snapshotFileName(id)} outside the log [${this.startOffset()}, ${this.endOffset()}]`,
-      );
+      return `snapshot ${snapshotFileName(id)} outside the log [${this.startOffset()}, ${this.endOffset()}]`;
     }
     if (id.offset > 0) {
       const at = this.endOffsetForEpoch(id.epoch);
       if (at.epoch !== id.epoch || at.offset < id.offset) {
-        throw new RangeError(
-          `snapshot ${snapshotFileName(id)} does not match the log's epochs (${at.epoch}@${at.offset})`,
-        );
+        return `snapshot ${snapshotFileName(id)} does not match the log's epochs (${at.epoch}@${at.offset})`;
       }
     }
-    const now = this.now();
-    const batches: Buffer[] = [];
-    let next = 0;
-    const push = (records: RecordInput[], control: boolean): void => {
-      const b = buildRecordBatch({ baseOffset: next, records, control, partitionLeaderEpoch: id.epoch });
-      next += records.length;
-      batches.push(b);
-    };
-    push(
-      [
-        snapshotHeaderInput(contents.lastContainedLogTimestamp, now),
-        ...contents.control.map((c) => controlRecordInput(c, now)),
-      ],
-      true,
-    );
-    let pending: RecordInput[] = [];
-    let pendingBytes = 0;
-    for (const value of contents.values) {
-      if (pending.length > 0 && pendingBytes + value.length > SNAPSHOT_BATCH_BYTES) {
-        push(pending, false);
-        pending = [];
-        pendingBytes = 0;
-      }
-      pending.push({ value, timestamp: now });
-      pendingBytes += value.length;
-    }
-    if (pending.length > 0) push(pending, false);
-    push([snapshotFooterInput(now)], true);
+    return undefined;
+  }
 
-    const part = join(this.dir, snapshotFileName(id, PARTIAL_SNAPSHOT_SUFFIX));
-    const fh = await open(part, 'w', 0o644);
-    try {
-      await fh.writev(batches);
-      await fh.sync();
-    } finally {
-      await fh.close();
+  /**
+   * Names a snapshot this node wrote (its synced `.part` file): renamed, the directory synced,
+   * then added — unless the log moved past its point meanwhile (a snapshot received from the
+   * leader restarted the log above it), in which case the file is dropped. The checks and the
+   * rename run without yielding, so a download completing at the same time cannot interleave.
+   */
+  private async publishSnapshot(id: SnapshotId, partPath: string): Promise<boolean> {
+    const invalid = this.invalidSnapshotPoint(id);
+    if (invalid !== undefined) {
+      rmSync(partPath, { force: true });
+      log.info('dropped a snapshot the log moved past while it was written', { dir: this.dir, reason: invalid });
+      return false;
     }
-    await rename(part, this.snapshotPath(id));
+    const final = this.snapshotPath(id);
+    renameSync(partPath, final);
     await fsyncDirOffLoop(this.dir);
+    if (id.offset < this.startOffset()) {
+      if (!this.snapshots.some((s) => compareIds(s, id) === 0)) rmSync(final, { force: true });
+      return false;
+    }
     this.addSnapshot(id);
+    return true;
+  }
+
+  /**
+   * Calls `visit` with each batch of snapshot `id` (the bytes of one whole batch), after checking
+   * the file is intact batches from a SnapshotHeader to a SnapshotFooter.
+   */
+  forEachSnapshotBatch(id: SnapshotId, visit: (batch: Buffer) => void): void {
+    const path = this.snapshotPath(id);
+    checkSnapshotFile(path);
+    scanSnapshot(path, visit);
   }
 
   beginSnapshotDownload(id: SnapshotId): void {
@@ -518,11 +557,110 @@ export class PartitionRaftLog implements RaftLog<Buffer> {
     this.restartAt(id);
   }
 
+  /** Drops every record and snapshot below the latest snapshot, whatever the retention. */
   deleteBeforeSnapshot(): void {
     const latest = this.latestSnapshotId();
-    if (latest === undefined || latest.offset <= this.startOffset()) return;
-    this.log.deleteRecordsBefore(latest.offset);
+    if (latest !== undefined) this.deleteBefore(latest);
+  }
+
+  earliestSnapshotId(): SnapshotId | undefined {
+    return this.snapshots[0];
+  }
+
+  /**
+   * KafkaMetadataLog.maybeClean: while the log and its snapshots together exceed the retention
+   * bytes, and then while the oldest snapshot is older than the retention time, the oldest
+   * snapshot goes and the log restarts at the next one (its records below it go with it). The
+   * latest snapshot always stays, so the log start only ever moves to a snapshot at or below the
+   * high watermark. Returns whether anything was deleted.
+   */
+  maybeClean(): boolean {
+    try {
+      return this.cleanByRetention();
+    } catch (err) {
+      // As Kafka's cleaner: a failed cleaning is logged and tried again later; what it did so
+      // far left the log consistent (the start at a snapshot, the snapshots below it gone).
+      log.error('cleaning the metadata log failed', { dir: this.dir, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  private cleanByRetention(): boolean {
+    let cleaned = false;
+    const { bytes, ms } = this.retention;
+    if (bytes >= 0 && this.snapshots.length >= 2) {
+      const sizes = new Map(this.snapshots.map((s) => [snapshotFileName(s), this.snapshotSize(s)]));
+      let snapshotBytes = 0;
+      for (const size of sizes.values()) snapshotBytes += size;
+      cleaned =
+        this.cleanSnapshots((s) => {
+          if (this.log.sizeInBytes + snapshotBytes <= bytes) return undefined;
+          const reason = `the log (${this.log.sizeInBytes} bytes) and snapshots (${snapshotBytes} bytes) exceed ${bytes} bytes`;
+          snapshotBytes -= sizes.get(snapshotFileName(s)) ?? 0;
+          return reason;
+        }) || cleaned;
+    }
+    if (ms >= 0 && this.snapshots.length >= 2) {
+      const now = this.now();
+      cleaned =
+        this.cleanSnapshots((s) => {
+          const at = this.snapshotTimestamp(s);
+          return now - at > ms ? `its last record is ${now - at} ms old, retention is ${ms} ms` : undefined;
+        }) || cleaned;
+    }
+    return cleaned;
+  }
+
+  /**
+   * Kafka's cleanSnapshots: walks the snapshots oldest first and, while `why` gives a reason to
+   * delete one, restarts the log at the next one; stops at the first it keeps.
+   */
+  private cleanSnapshots(why: (snapshot: SnapshotId) => string | undefined): boolean {
+    const list = [...this.snapshots];
+    let cleaned = false;
+    for (let i = 0; i + 1 < list.length; i++) {
+      const snapshot = list[i] as SnapshotId;
+      const reason = why(snapshot);
+      if (reason === undefined) break;
+      const next = list[i + 1] as SnapshotId;
+      if (!this.deleteBefore(next)) break;
+      log.info('deleted a metadata snapshot and the log below the next one', {
+        dir: this.dir,
+        snapshot: snapshotFileName(snapshot),
+        logStartOffset: next.offset,
+        reason,
+      });
+      cleaned = true;
+    }
+    return cleaned;
+  }
+
+  /** Moves the log start up to snapshot `id`, deleting the records and snapshots below it. */
+  private deleteBefore(id: SnapshotId): boolean {
+    if (id.offset <= this.startOffset() || !this.snapshots.some((s) => compareIds(s, id) === 0)) return false;
+    this.log.deleteRecordsBefore(id.offset);
     this.forgetSnapshotsBefore(this.startOffset());
+    return true;
+  }
+
+  /** The SnapshotHeader's lastContainedLogTimestamp of snapshot `id`. */
+  snapshotTimestamp(id: SnapshotId): number {
+    const path = this.snapshotPath(id);
+    const fd = openSync(path, 'r');
+    try {
+      const size = statSync(path).size;
+      if (size < RECORD_BATCH_HEADER_SIZE) throw new Error(`${path}: torn batch at byte 0`);
+      const length = readExactly(fd, BATCH_LENGTH_OFFSET, 4, path).readInt32BE(0);
+      if (LOG_OVERHEAD + length > size) throw new Error(`${path}: torn batch at byte 0`);
+      const batch = readExactly(fd, 0, LOG_OVERHEAD + length, path);
+      for (const r of decodeRecords(batch)) {
+        const c = decodeControlRecord(r);
+        if (c.kind === 'snapshotHeader') return c.lastContainedLogTimestamp;
+      }
+      throw new Error(`${path}: the snapshot does not begin with a SnapshotHeader record`);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   // ------------------------------------------------------------------ snapshot helpers

@@ -19,6 +19,7 @@ import type {
   AddRaftVoterRequest,
   AppendResult,
   BeginQuorumEpochRequest,
+  ControlRecord,
   ControlRecordAt,
   ElectionState,
   EndQuorumEpochRequest,
@@ -178,8 +179,11 @@ export class RaftCore<R> {
   ) {
     this.localKey = { id: config.nodeId, directoryId: config.directoryId };
     this.voterSets = new VoterSetHistory(config.bootstrapVoters);
+    // Kafka's KRaftControlRecordStateMachine: the latest snapshot's voters, then the log after it
+    // (records the log still holds below that snapshot are the snapshot's own history).
+    const snapshotEnd = log.latestSnapshotId()?.offset ?? 0;
     this.voterSets.reset(log.latestSnapshotControlRecords());
-    this.voterSets.apply(log.controlRecords());
+    this.voterSets.apply(log.controlRecords().filter((c) => c.offset >= snapshotEnd));
     this.hw = log.latestSnapshotId()?.offset ?? log.startOffset();
     this.flushedOffset = log.endOffset();
     this.lastPersisted = persisted;
@@ -228,6 +232,14 @@ export class RaftCore<R> {
   get highWatermark(): number {
     return this.hw;
   }
+  /**
+   * Whether this node leads and the first record of its epoch is committed (KIP-595): only then
+   * does it know every record committed before its epoch.
+   */
+  get leaderEpochCommitted(): boolean {
+    const s = this.state;
+    return s.role === 'leader' && this.hw > s.epochStartOffset;
+  }
   get voters(): readonly Voter[] {
     return this.voterSets.voters;
   }
@@ -236,6 +248,20 @@ export class RaftCore<R> {
   }
   get isVoter(): boolean {
     return findVoter(this.voterSets.voters, this.localKey) !== undefined;
+  }
+
+  /**
+   * The Raft control records a snapshot of the state machine at `id` starts with (KRaftVersion
+   * and Voters as of its point). `id` must be committed and past the latest snapshot.
+   */
+  snapshotControlRecords(id: SnapshotId): ControlRecord[] {
+    invariant(id.offset <= this.hw, `snapshot at ${id.offset} beyond the high watermark ${this.hw}`);
+    const latest = this.log.latestSnapshotId();
+    invariant(
+      latest === undefined || id.offset >= latest.offset,
+      `snapshot at ${id.offset} before the latest snapshot ${latest?.offset}`,
+    );
+    return this.voterSets.controlRecordsAt(id.offset);
   }
 
   /** The earliest time this core needs a `tick`. */
@@ -1043,23 +1069,25 @@ export class RaftCore<R> {
     req: FetchRequest<R>,
   ): FetchResponse<R> | undefined {
     // Kafka's validateOffsetAndEpoch. KIP-630: a follower behind the log start, or whose last
-    // epoch the log no longer holds, loads the snapshot first. KIP-595: otherwise its last fetched
-    // epoch is checked against ours and, on divergence, it is told where our log of that epoch
-    // ends so it truncates.
+    // epoch the log no longer holds (checked against the snapshot the log starts at), loads the
+    // latest snapshot first. KIP-595: otherwise its last fetched epoch is checked against ours
+    // and, on divergence, it is told where our log of that epoch ends so it truncates.
     const start = this.log.startOffset();
     if (start !== 0 || req.fetchOffset !== 0) {
-      const snapshot = start > 0 ? this.log.latestSnapshotId() : undefined;
+      const earliest = start > 0 ? this.log.earliestSnapshotId() : undefined;
       invariant(
-        start === 0 || (snapshot !== undefined && snapshot.offset === start),
-        `log start ${start} is not the end offset of the latest snapshot`,
+        start === 0 || (earliest !== undefined && earliest.offset === start),
+        `log start ${start} is not the end offset of the earliest snapshot`,
       );
       if (
-        snapshot !== undefined &&
+        earliest !== undefined &&
         (req.fetchOffset < start ||
-          (req.fetchOffset === start && req.lastFetchedEpoch !== snapshot.epoch) ||
-          req.lastFetchedEpoch < snapshot.epoch)
+          (req.fetchOffset === start && req.lastFetchedEpoch !== earliest.epoch) ||
+          req.lastFetchedEpoch < earliest.epoch)
       ) {
-        return this.fetchResponse(s, undefined, undefined, snapshot);
+        const latest = this.log.latestSnapshotId();
+        invariant(latest !== undefined, 'a log with an earliest snapshot has a latest one');
+        return this.fetchResponse(s, undefined, undefined, latest);
       }
       const end = this.log.endOffsetForEpoch(req.lastFetchedEpoch);
       if (end.epoch !== req.lastFetchedEpoch || end.offset < req.fetchOffset) {
@@ -1692,6 +1720,6 @@ export class RaftCore<R> {
 
   private handleSnapshotCreated(id: SnapshotId): void {
     invariant(id.offset <= this.hw, `snapshot at ${id.offset} beyond the high watermark ${this.hw}`);
-    this.log.deleteBeforeSnapshot();
+    this.log.maybeClean();
   }
 }

@@ -11,8 +11,9 @@ import type { AppendInfo, ControlRecordAt, LogEntry, OffsetAndEpoch, SnapshotId 
  */
 export interface RaftLog<R> {
   /**
-   * The first offset still in the log: 0, or the latest snapshot's end offset once the records
-   * it covers are gone (the core relies on this: records go only up to the latest snapshot).
+   * The first offset still in the log: 0, or the end offset of a snapshot once the records it
+   * covers are gone — the earliest snapshot kept (the core relies on this: the log start only
+   * moves to a snapshot, never past the latest, and never past the high watermark).
    */
   startOffset(): number;
   /** The offset the next append gets. */
@@ -50,6 +51,8 @@ export interface RaftLog<R> {
 
   // Snapshots (KIP-630). A snapshot is written whole and durable before it is named here.
   latestSnapshotId(): SnapshotId | undefined;
+  /** The oldest snapshot kept: when the log starts past 0, the one it starts at. */
+  earliestSnapshotId(): SnapshotId | undefined;
   /** Control records held in the latest snapshot (its VotersRecord and KRaftVersionRecord). */
   latestSnapshotControlRecords(): readonly ControlRecordAt[];
   snapshotSize(id: SnapshotId): number;
@@ -63,6 +66,10 @@ export interface RaftLog<R> {
    * end offset (Kafka's `truncateToLatestSnapshot`).
    */
   completeSnapshotDownload(id: SnapshotId): void;
-  /** Drops records below the latest snapshot when the log start may move (retention). */
-  deleteBeforeSnapshot(): void;
+  /**
+   * Deletes old snapshots and the records below the next one as far as retention asks
+   * (KafkaMetadataLog.maybeClean); the latest snapshot and the log after it stay. Returns
+   * whether anything was deleted.
+   */
+  maybeClean(): boolean;
 }

@@ -8,12 +8,14 @@ import { ClusterClient, type NodeAddress } from '../client/cluster-client.js';
 import { logger } from '../observability/logger.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { testSwitches } from '../runtime/test-switches.js';
-import { PartitionRaftLog } from './partition-raft-log.js';
+import { clearTimer, setRepeatingTimer, type Timer } from '../runtime/timers.js';
+import { type MetadataLogRetention, metadataLogConfig, PartitionRaftLog } from './partition-raft-log.js';
 import { QuorumStateFile } from './quorum-state-file.js';
 import { RaftCore } from './raft-core.js';
 import { RaftDriver, type RaftListener } from './raft-driver.js';
 import type { RaftEndpoint } from './raft-endpoint.js';
 import { WireRaftTransport } from './raft-transport.js';
+import type { SnapshotWriter } from './snapshot-writer.js';
 import {
   type AppendResult,
   DEFAULT_RAFT_TIMEOUTS,
@@ -22,12 +24,16 @@ import {
   type RaftConfig,
   type RaftRequest,
   type RaftResponse,
+  type SnapshotId,
   type Voter,
 } from './types.js';
 
 const raftLog = logger('raft');
 
 export const METADATA_LOG_DIR = '__cluster_metadata-0';
+
+/** How often the log is checked against its retention (Kafka's KafkaRaftClient cleans every 60 s). */
+const LOG_CLEAN_INTERVAL_MS = 60_000;
 
 export type RaftTimeouts = { readonly [K in keyof typeof DEFAULT_RAFT_TIMEOUTS]: number };
 
@@ -47,6 +53,10 @@ export interface RaftNodeOptions {
   readonly listener?: RaftListener;
   /** Runs on the opened log before the core reads it (formatting a new log, importing old data). */
   readonly prepareLog?: (log: PartitionRaftLog) => void | Promise<void>;
+  /** metadata.max.retention.bytes / .ms (Kafka's defaults when absent). */
+  readonly logRetention?: MetadataLogRetention;
+  /** The metadata log's segment size (Kafka's metadata.log.segment.bytes, 1 GiB by default). */
+  readonly logSegmentBytes?: number;
   readonly clock?: Clock;
   readonly random?: () => number;
 }
@@ -59,6 +69,7 @@ export class RaftNode implements RaftEndpoint {
   private readonly client: ClusterClient;
   /** Where other nodes were last heard to listen (from voter sets and leader hints). */
   private readonly known = new Map<number, readonly Endpoint[]>();
+  private cleanTimer: Timer | undefined;
 
   private constructor(
     private readonly options: RaftNodeOptions,
@@ -105,7 +116,12 @@ export class RaftNode implements RaftEndpoint {
     mkdirSync(dir, { recursive: true });
     const stateFile = new QuorumStateFile(dir);
     const persisted = await stateFile.read();
-    const metadataLog = PartitionRaftLog.open(dir);
+    const metadataLog = PartitionRaftLog.open(dir, {
+      ...(options.logRetention !== undefined ? { retention: options.logRetention } : {}),
+      ...(options.logSegmentBytes !== undefined
+        ? { config: metadataLogConfig({ segmentBytes: options.logSegmentBytes }) }
+        : {}),
+    });
     try {
       await options.prepareLog?.(metadataLog);
     } catch (err) {
@@ -127,6 +143,25 @@ export class RaftNode implements RaftEndpoint {
 
   start(): void {
     this.driver.start();
+    // The core reads the log start at every use, and cleaning only moves it up to a snapshot at
+    // or below the high watermark, so the log can be cleaned between the core's steps.
+    this.cleanTimer = setRepeatingTimer(() => this.log.maybeClean(), LOG_CLEAN_INTERVAL_MS);
+    this.cleanTimer.unref();
+  }
+
+  /**
+   * Starts a snapshot of the state machine at `id`: a committed batch end past the latest
+   * snapshot, `id.epoch` the epoch of the batch before it. The snapshot begins with the Raft
+   * control records in force there. Once the writer's `freeze()` resolves true, call
+   * `snapshotCreated(id)`.
+   */
+  async beginSnapshot(id: SnapshotId, lastContainedLogTimestamp: number): Promise<SnapshotWriter> {
+    return this.log.beginSnapshot(id, { lastContainedLogTimestamp, control: this.core.snapshotControlRecords(id) });
+  }
+
+  /** Tells the core a snapshot was written (it cleans the log as retention allows). */
+  snapshotCreated(id: SnapshotId): void {
+    this.driver.snapshotCreated(id);
   }
 
   /** Appends values as one batch when this node leads; see `AppendResult`. */
@@ -182,6 +217,8 @@ export class RaftNode implements RaftEndpoint {
   }
 
   async close(): Promise<void> {
+    clearTimer(this.cleanTimer);
+    this.cleanTimer = undefined;
     this.driver.close();
     this.client.close();
     await this.driver.settled();

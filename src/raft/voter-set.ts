@@ -1,4 +1,4 @@
-import type { ControlRecordAt, ReplicaKey, Voter } from './types.js';
+import type { ControlRecord, ControlRecordAt, ReplicaKey, Voter } from './types.js';
 
 /** Whether `key` names `voter`: same id, and the same directory id when both sides have one. */
 export function sameReplica(voter: ReplicaKey, key: ReplicaKey): boolean {
@@ -70,5 +70,22 @@ export class VoterSetHistory {
 
   get kraftVersion(): number {
     return this.versions[this.versions.length - 1]!.version;
+  }
+
+  /**
+   * The KRaftVersion and Voters records a snapshot ending at `endOffset` holds (what Kafka's
+   * RecordsSnapshotWriter writes after the header): the kraft.version and the voter set recorded
+   * below that offset; none under kraft.version 0, no Voters record while only the bootstrap set
+   * is known. Answers for offsets at or past the snapshot this history was last reset from.
+   */
+  controlRecordsAt(endOffset: number): ControlRecord[] {
+    let version = this.versions[0]!;
+    for (const v of this.versions) if (v.offset < endOffset) version = v;
+    if (version.version === 0) return [];
+    const out: ControlRecord[] = [{ type: 'KRaftVersion', kraftVersion: version.version }];
+    let set = this.sets[0]!;
+    for (const s of this.sets) if (s.offset < endOffset) set = s;
+    if (set.offset >= 0) out.push({ type: 'Voters', voters: set.voters });
+    return out;
   }
 }

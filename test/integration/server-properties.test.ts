@@ -33,7 +33,11 @@ function properties(t: { after: (fn: () => void) => void }, text: string): { dir
 test('listeners, advertised.listeners, node.id and controller.quorum.bootstrap.servers from a properties file act', async (t) => {
   const [p1, p2] = [await freePort(), await freePort()];
   const first = properties(t, `node.id=5\nlisteners=PLAINTEXT://127.0.0.1:${p1}\nprocess.roles=broker,controller\n`);
-  const a = await startBrokerProcess({ dataDir: join(first.dir, 'data'), extraArgs: ['--config', first.path], noListen: true });
+  const a = await startBrokerProcess({
+    dataDir: join(first.dir, 'data'),
+    extraArgs: ['--config', first.path],
+    noListen: true,
+  });
   t.after(() => a.dispose());
   assert.equal(a.port, p1, 'listens where listeners says');
   assert.match(a.output().stdout, /jocko broker 5 listening/);
@@ -41,15 +45,23 @@ test('listeners, advertised.listeners, node.id and controller.quorum.bootstrap.s
     t,
     `listeners=PLAINTEXT://:${p2}\nadvertised.listeners=PLAINTEXT://127.0.0.1:${p2}\ncontroller.quorum.bootstrap.servers=127.0.0.1:${p1}\n`,
   );
-  const b = await startBrokerProcess({ dataDir: join(second.dir, 'data'), extraArgs: ['--config', second.path], noListen: true });
+  const b = await startBrokerProcess({
+    dataDir: join(second.dir, 'data'),
+    extraArgs: ['--config', second.path],
+    noListen: true,
+  });
   t.after(() => b.dispose());
   assert.equal(b.port, p2);
   // It joined the first one's cluster (an id no member uses), as --join would.
   assert.match(b.output().stdout, /jocko broker 6 listening/);
-  const status = await run(process.execPath, [jockoBin, 'cluster', 'status', '--bootstrap', `127.0.0.1:${p2}`, '--format', 'json'], {
-    cwd: repoRoot,
-    timeoutMs: 20_000,
-  });
+  const status = await run(
+    process.execPath,
+    [jockoBin, 'cluster', 'status', '--bootstrap', `127.0.0.1:${p2}`, '--format', 'json'],
+    {
+      cwd: repoRoot,
+      timeoutMs: 20_000,
+    },
+  );
   const s = JSON.parse(status.stdout) as { brokers: Array<{ id: number; port: number }> };
   assert.deepEqual(
     s.brokers.map((x) => [x.id, x.port]).sort(),

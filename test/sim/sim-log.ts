@@ -187,6 +187,10 @@ export class SimLog implements RaftLog<SimRecords> {
     return this.snapshots[this.snapshots.length - 1]?.id;
   }
 
+  earliestSnapshotId(): SnapshotId | undefined {
+    return this.snapshots[0]?.id;
+  }
+
   latestSnapshotControlRecords(): readonly ControlRecordAt[] {
     const latest = this.snapshots[this.snapshots.length - 1];
     return latest === undefined ? [] : snapshotControlRecords(decodeSnapshot(latest.bytes));
@@ -224,6 +228,8 @@ export class SimLog implements RaftLog<SimRecords> {
     }
     this.download = undefined;
     this.addSnapshot(id, d.bytes);
+    // As the real log's truncateToLatestSnapshot: snapshots below the new start are forgotten.
+    this.snapshots = this.snapshots.filter((s) => s.id.offset >= id.offset);
     this.batches = [];
     this.durableCount = 0;
     this.start = id.offset;
@@ -231,14 +237,36 @@ export class SimLog implements RaftLog<SimRecords> {
     if (id.offset < this.truncatedTo) this.truncatedTo = id.offset;
   }
 
+  /**
+   * Where retention restarts the log when it is cleaned: one of the snapshots above the log start
+   * (oldest first), or undefined to keep everything. By default the latest: nothing is kept
+   * below it, so followers install snapshots often; the simulation draws it from the seed, so
+   * logs also start at an older snapshot than the latest (Kafka's retention by size and time).
+   */
+  chooseCleanPoint: (candidates: readonly SnapshotId[]) => SnapshotId | undefined = (c) => c[c.length - 1];
+
+  maybeClean(): boolean {
+    const candidates = this.snapshots.filter((s) => s.id.offset > this.start).map((s) => s.id);
+    if (candidates.length === 0) return false;
+    const to = this.chooseCleanPoint(candidates);
+    if (to === undefined) return false;
+    this.deleteBefore(to);
+    return true;
+  }
+
   deleteBeforeSnapshot(): void {
     const latest = this.latestSnapshotId();
-    if (latest === undefined || latest.offset <= this.start) return;
+    if (latest !== undefined) this.deleteBefore(latest);
+  }
+
+  /** Restarts the log at snapshot `id`: the batches and snapshots below it go. */
+  private deleteBefore(id: SnapshotId): void {
+    if (id.offset <= this.start) return;
     let drop = 0;
-    while (drop < this.batches.length && this.batches[drop]!.lastOffset < latest.offset) drop++;
+    while (drop < this.batches.length && this.batches[drop]!.lastOffset < id.offset) drop++;
     this.batches.splice(0, drop);
     this.durableCount = Math.max(0, this.durableCount - drop);
-    this.start = this.batches[0]?.baseOffset ?? latest.offset;
+    this.start = this.batches[0]?.baseOffset ?? id.offset;
     this.snapshots = this.snapshots.filter((s) => s.id.offset >= this.start);
   }
 

@@ -237,6 +237,11 @@ export class Simulation {
         endpoints: endpointsOf(id),
       };
       const node = new SimNode(id, config);
+      // Retention: mostly nothing below the latest snapshot, sometimes an older one kept, sometimes all.
+      node.log.chooseCleanPoint = (c) => {
+        const r = this.rng.next();
+        return r < 0.6 ? c[c.length - 1] : r < 0.85 ? this.rng.pick(c) : undefined;
+      };
       if (params.kraftVersion1) {
         node.log.appendAsLeader(
           [

@@ -68,6 +68,11 @@ const KAFKA_BROKER_DEFAULTS: Record<string, ConfigValue> = {
   'compression.type': 'producer',
   'unclean.leader.election.enable': false,
   'sasl.enabled.mechanisms': ['GSSAPI'],
+  // KRaftConfigs.
+  'metadata.log.max.record.bytes.between.snapshots': 20971520,
+  'metadata.log.max.snapshot.interval.ms': 3600000,
+  'metadata.max.retention.bytes': 104857600,
+  'metadata.max.retention.ms': 604800000,
 };
 
 const KAFKA_TOPIC_DEFAULTS: Record<string, ConfigValue> = {

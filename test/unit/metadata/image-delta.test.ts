@@ -141,6 +141,28 @@ test('broker registrations, fencing, unregistration and producer-id blocks are n
   assert.equal(gone.delta.producerIdsChanged, false);
 });
 
+test('a FeatureLevelRecord sets a finalized level, level 0 removes the feature, and the delta says so', () => {
+  const feature = (name: string, featureLevel: number): MetadataRecord => ({
+    type: 'FeatureLevelRecord',
+    data: { name, featureLevel },
+  });
+  const set = applyBatch(EMPTY_IMAGE, [feature('metadata.version', 21), feature('group.version', 1)], 1);
+  assert.deepEqual(
+    [...set.image.features],
+    [
+      ['metadata.version', 21],
+      ['group.version', 1],
+    ],
+  );
+  assert.equal(set.delta.featuresChanged, true);
+  const removed = applyBatch(set.image, [feature('group.version', 0)], 2);
+  assert.deepEqual([...removed.image.features], [['metadata.version', 21]]);
+  assert.equal(set.image.features.get('group.version'), 1, 'the previous image is unchanged');
+  const other = applyBatch(removed.image, [topicRecord(1)], 3);
+  assert.equal(other.delta.featuresChanged, false);
+  assert.equal(other.image.features, removed.image.features, 'an untouched feature map is shared');
+});
+
 test('a config change touches only its resource: no topic map is copied', () => {
   const before = base();
   const { delta } = applyBatch(before, [topicConfig('t1', 'a', '1'), topicConfig('t1', 'b', '2')], 10);

@@ -54,6 +54,7 @@ const SAMPLES: { readonly [K in MetadataRecordType]: Extract<MetadataRecord, { t
   FenceBrokerRecord: { type: 'FenceBrokerRecord', data: { id: 4, epoch: 17n } },
   UnfenceBrokerRecord: { type: 'UnfenceBrokerRecord', data: { id: 5, epoch: 18n } },
   RemoveTopicRecord: { type: 'RemoveTopicRecord', data: { topicId: '0b6f0c7e-3c8e-4f0a-9a3b-2d5c6e7f8091' } },
+  FeatureLevelRecord: { type: 'FeatureLevelRecord', data: { name: 'metadata.version', featureLevel: 21 } },
   ProducerIdsRecord: { type: 'ProducerIdsRecord', data: { brokerId: 1, brokerEpoch: 3n, nextProducerId: 2000n } },
 };
 
@@ -67,6 +68,7 @@ const KAFKA_API_KEYS: { readonly [K in MetadataRecordType]: number } = {
   FenceBrokerRecord: 7,
   UnfenceBrokerRecord: 8,
   RemoveTopicRecord: 9,
+  FeatureLevelRecord: 12,
   ProducerIdsRecord: 15,
 };
 

@@ -15,7 +15,8 @@ export function lastOffsetOf(b: MemBatch): number {
 export class MemoryLog implements RaftLog<MemBatch[]> {
   batches: MemBatch[] = [];
   private start = 0;
-  private snapshot: { id: SnapshotId; bytes: Buffer; control: ControlRecordAt[] } | undefined;
+  /** Snapshots kept, oldest first. */
+  private snapshots: Array<{ id: SnapshotId; bytes: Buffer; control: ControlRecordAt[] }> = [];
   private download: { id: SnapshotId; chunks: Buffer[] } | undefined;
 
   startOffset(): number {
@@ -27,7 +28,7 @@ export class MemoryLog implements RaftLog<MemBatch[]> {
   }
   lastFetchedEpoch(): number {
     const last = this.batches[this.batches.length - 1];
-    return last?.epoch ?? this.snapshot?.id.epoch ?? 0;
+    return last?.epoch ?? this.latestSnapshotId()?.epoch ?? 0;
   }
   endOffsetForEpoch(epoch: number): OffsetAndEpoch {
     let found: OffsetAndEpoch | undefined;
@@ -40,7 +41,7 @@ export class MemoryLog implements RaftLog<MemBatch[]> {
       found = { epoch: b.epoch, offset: lastOffsetOf(b) + 1 };
     }
     if (found !== undefined) return found;
-    const snap = this.snapshot?.id;
+    const snap = this.earliestSnapshotId();
     if (snap !== undefined && snap.offset === this.start) return snap;
     return { offset: this.batches[0]?.baseOffset ?? this.start, epoch };
   }
@@ -100,16 +101,21 @@ export class MemoryLog implements RaftLog<MemBatch[]> {
     return out;
   }
   latestSnapshotId(): SnapshotId | undefined {
-    return this.snapshot?.id;
+    return this.snapshots.at(-1)?.id;
   }
   latestSnapshotControlRecords(): ControlRecordAt[] {
-    return this.snapshot?.control ?? [];
+    return this.snapshots.at(-1)?.control ?? [];
   }
-  snapshotSize(_id: SnapshotId): number {
-    return this.snapshot?.bytes.length ?? 0;
+  private snapshotOf(id: SnapshotId) {
+    const s = this.snapshots.find((x) => x.id.offset === id.offset && x.id.epoch === id.epoch);
+    if (s === undefined) throw new Error(`no snapshot ${id.offset}-${id.epoch}`);
+    return s;
   }
-  readSnapshot(_id: SnapshotId, position: number, maxBytes: number): Buffer {
-    return this.snapshot!.bytes.subarray(position, position + maxBytes);
+  snapshotSize(id: SnapshotId): number {
+    return this.snapshotOf(id).bytes.length;
+  }
+  readSnapshot(id: SnapshotId, position: number, maxBytes: number): Buffer {
+    return this.snapshotOf(id).bytes.subarray(position, position + maxBytes);
   }
   beginSnapshotDownload(id: SnapshotId): void {
     this.download = { id, chunks: [] };
@@ -118,18 +124,33 @@ export class MemoryLog implements RaftLog<MemBatch[]> {
     this.download!.chunks.push(bytes);
   }
   completeSnapshotDownload(id: SnapshotId): void {
-    this.snapshot = { id, bytes: Buffer.concat(this.download!.chunks), control: [] };
+    this.snapshots = [{ id, bytes: Buffer.concat(this.download!.chunks), control: [] }];
     this.download = undefined;
     this.batches = [];
     this.start = id.offset;
   }
   /** Test helper: takes a snapshot of everything below `offset` (the state machine's job). */
   createSnapshot(id: SnapshotId, bytes: Buffer): void {
-    this.snapshot = { id, bytes, control: this.controlRecords().filter((c) => c.offset < id.offset) };
+    this.snapshots.push({ id, bytes, control: this.controlRecords().filter((c) => c.offset < id.offset) });
+    this.snapshots.sort((a, b) => a.id.offset - b.id.offset);
+  }
+  earliestSnapshotId(): SnapshotId | undefined {
+    return this.snapshots[0]?.id;
+  }
+  /** Keeps nothing below the snapshot (retention zero). */
+  maybeClean(): boolean {
+    const start = this.start;
+    this.deleteBeforeSnapshot();
+    return this.start !== start;
   }
   deleteBeforeSnapshot(): void {
-    const snap = this.snapshot;
-    if (snap === undefined) return;
+    const latest = this.latestSnapshotId();
+    if (latest !== undefined) this.startAtSnapshot(latest);
+  }
+  /** Test helper: moves the log start up to snapshot `id` (records and older snapshots below it go). */
+  startAtSnapshot(id: SnapshotId): void {
+    const snap = this.snapshotOf(id);
+    this.snapshots = this.snapshots.filter((s) => s.id.offset >= id.offset);
     this.batches = this.batches.filter((b) => lastOffsetOf(b) >= snap.id.offset);
     if (this.batches[0] !== undefined && this.batches[0].baseOffset < snap.id.offset) {
       const b = this.batches[0];

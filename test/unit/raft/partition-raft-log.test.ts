@@ -17,6 +17,8 @@ import {
 import { decodeControlRecord } from '../../../src/raft/control-records.js';
 import {
   InvalidRaftRecordsError,
+  type MetadataLogRetention,
+  metadataLogConfig,
   PartitionRaftLog,
   parseSnapshotFileName,
   snapshotFileName,
@@ -501,4 +503,172 @@ test('a log that starts past 0 with no snapshot reaching its start refuses to op
     () => PartitionRaftLog.open(dir, { resources: new StorageResources(), now: () => NOW }),
     /starts at 10 but no snapshot reaches it/,
   );
+});
+
+// ------------------------------------------------------------------ snapshots written in pieces, retention
+
+function openWith(
+  t: TestContext,
+  options: { dir?: string; retention?: MetadataLogRetention; segmentBytes?: number; now?: () => number },
+): PartitionRaftLog {
+  const log = PartitionRaftLog.open(options.dir ?? newDir(t), {
+    resources: new StorageResources(),
+    now: options.now ?? (() => NOW),
+    ...(options.retention !== undefined ? { retention: options.retention } : {}),
+    ...(options.segmentBytes !== undefined
+      ? { config: metadataLogConfig({ segmentBytes: options.segmentBytes }) }
+      : {}),
+  });
+  scratchOf(t).logs.push(log);
+  return log;
+}
+
+const snapshotFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => n.includes('.checkpoint'))
+    .sort();
+
+test('a snapshot written in pieces is a private .part file until frozen, and a crash leaves nothing that opening keeps', async (t) => {
+  const dir = newDir(t);
+  const log = openLog(t, dir);
+  withEpochs(log);
+  const id = { offset: 20, epoch: 3 };
+  const writer = await log.beginSnapshot(id, { lastContainedLogTimestamp: NOW, control: [] });
+  await writer.append([Buffer.from('one'), Buffer.from('two')]);
+  await writer.append([Buffer.from('three')]);
+  const [part] = snapshotFiles(dir);
+  assert.match(part ?? '', /^00000000000000000020-0000000003\.\d+\.checkpoint\.part$/);
+  assert.equal(log.latestSnapshotId(), undefined, 'not named before it is frozen');
+  log.abandon();
+  const again = openLog(t, dir);
+  assert.deepEqual(snapshotFiles(dir), [], 'the partial file is removed on open');
+  assert.equal(again.latestSnapshotId(), undefined);
+  await writer.abort(); // the crashed writer's file handle
+
+  const second = await again.beginSnapshot(id, { lastContainedLogTimestamp: NOW - 7, control: [] });
+  await second.append([Buffer.from('one'), Buffer.from('two')]);
+  await second.append([Buffer.from('three')]);
+  assert.equal(await second.freeze(), true);
+  assert.deepEqual(snapshotFiles(dir), [snapshotFileName(id)]);
+  const values: string[] = [];
+  again.forEachSnapshotBatch(id, (batch) => {
+    const b = decodeBatch(batch);
+    if (!isControl(b.header.attributes)) for (const r of b.records) values.push(String(r.value));
+  });
+  assert.deepEqual(values, ['one', 'two', 'three']);
+  assert.equal(again.snapshotTimestamp(id), NOW - 7);
+  await assert.rejects(second.append([Buffer.from('late')]), /snapshot writer frozen/);
+});
+
+test('an aborted snapshot leaves no file, and one the log moved past while it was written is dropped at freeze', async (t) => {
+  const log = openLog(t);
+  withEpochs(log);
+  const aborted = await log.beginSnapshot({ offset: 10, epoch: 1 }, { lastContainedLogTimestamp: NOW, control: [] });
+  await aborted.append([Buffer.from('x')]);
+  await aborted.abort();
+  assert.deepEqual(snapshotFiles(log.dir), []);
+
+  const writer = await log.beginSnapshot({ offset: 10, epoch: 1 }, { lastContainedLogTimestamp: NOW, control: [] });
+  await writer.append([Buffer.from('old state')]);
+  // Meanwhile the leader's snapshot at 20 arrives and the log restarts there.
+  const leader = openLog(t);
+  withEpochs(leader);
+  const id = { offset: 20, epoch: 3 };
+  await leader.createSnapshot(id, { lastContainedLogTimestamp: NOW, control: [], values: [Buffer.from('s')] });
+  log.beginSnapshotDownload(id);
+  log.writeSnapshotChunk(id, 0, leader.readSnapshot(id, 0, 1 << 20));
+  log.completeSnapshotDownload(id);
+  assert.equal(await writer.freeze(), false);
+  assert.deepEqual(snapshotFiles(log.dir), [snapshotFileName(id)]);
+  assert.deepEqual(log.latestSnapshotId(), id);
+  assert.deepEqual(log.earliestSnapshotId(), id);
+});
+
+/** Snapshots at 5, 10 and 20 of the log of withEpochs, each with a value of `valueBytes`. */
+async function threeSnapshots(log: PartitionRaftLog, valueBytes: number, timestamps = [NOW, NOW, NOW]) {
+  const ids = [
+    { offset: 5, epoch: 1 },
+    { offset: 10, epoch: 1 },
+    { offset: 20, epoch: 3 },
+  ];
+  for (const [i, id] of ids.entries()) {
+    await log.createSnapshot(id, {
+      lastContainedLogTimestamp: timestamps[i] as number,
+      control: [],
+      values: [Buffer.alloc(valueBytes, 1)],
+    });
+  }
+  return ids;
+}
+
+test('retention by size: oldest snapshots go, the log restarting at the next, until log and snapshots fit', async (t) => {
+  const probe = openWith(t, { retention: { bytes: -1, ms: -1 } });
+  withEpochs(probe);
+  const ids = await threeSnapshots(probe, 1000);
+  const logBytes = probe.sizeInBytes();
+  const snapshotBytes = probe.snapshotSize(ids[0]!);
+  assert.equal(probe.maybeClean(), false, 'no limit: nothing goes');
+  assert.equal(probe.startOffset(), 0);
+
+  // Room for the log and two snapshots: only the oldest goes.
+  const log = openWith(t, { retention: { bytes: logBytes + 2 * snapshotBytes + 10, ms: -1 } });
+  withEpochs(log);
+  await threeSnapshots(log, 1000);
+  assert.equal(log.maybeClean(), true);
+  assert.equal(log.startOffset(), 10);
+  assert.deepEqual(log.earliestSnapshotId(), ids[1]);
+  assert.deepEqual(snapshotFiles(log.dir), [snapshotFileName(ids[1]!), snapshotFileName(ids[2]!)]);
+  assert.deepEqual(contents(log).slice(0, 2), ['v10', 'v11']);
+  assert.deepEqual(log.endOffsetForEpoch(0), ids[1], 'older than the log: the snapshot it starts at');
+  assert.equal(log.maybeClean(), false, 'within the limit now');
+
+  // No room at all: everything below the latest snapshot goes, the latest stays.
+  const tight = openWith(t, { retention: { bytes: 0, ms: -1 } });
+  withEpochs(tight);
+  await threeSnapshots(tight, 1000);
+  assert.equal(tight.maybeClean(), true);
+  assert.equal(tight.startOffset(), 20);
+  assert.deepEqual(snapshotFiles(tight.dir), [snapshotFileName(ids[2]!)]);
+  assert.deepEqual(contents(tight), ['v20', 'v21', 'v22', 'v23', 'v24']);
+});
+
+test('a single snapshot keeps the log below it, whatever the retention (Kafka deletes only between snapshots)', async (t) => {
+  const log = openWith(t, { retention: { bytes: 0, ms: 0 } });
+  withEpochs(log);
+  await log.createSnapshot({ offset: 20, epoch: 3 }, { lastContainedLogTimestamp: 0, control: [], values: [] });
+  assert.equal(log.maybeClean(), false);
+  assert.equal(log.startOffset(), 0);
+});
+
+test('retention by time: snapshots whose last record is older than the retention go, oldest first', async (t) => {
+  const log = openWith(t, { retention: { bytes: -1, ms: 60_000 } });
+  withEpochs(log);
+  const ids = await threeSnapshots(log, 10, [NOW - 120_000, NOW - 90_000, NOW - 30_000]);
+  assert.equal(log.maybeClean(), true);
+  assert.equal(log.startOffset(), 20, 'the two old snapshots went; the latest always stays');
+  assert.deepEqual(snapshotFiles(log.dir), [snapshotFileName(ids[2]!)]);
+
+  const recent = openWith(t, { retention: { bytes: -1, ms: 60_000 } });
+  withEpochs(recent);
+  await threeSnapshots(recent, 10, [NOW - 120_000, NOW - 30_000, NOW - 10_000]);
+  assert.equal(recent.maybeClean(), true);
+  assert.equal(recent.startOffset(), 10, 'stops at the first snapshot within the retention');
+});
+
+test('cleaning deletes whole segments below the new log start, and a reopened log starts there', async (t) => {
+  const dir = newDir(t);
+  const log = openWith(t, { dir, retention: { bytes: 0, ms: -1 }, segmentBytes: 300 });
+  withEpochs(log);
+  const segments = () => readdirSync(dir).filter((n) => n.endsWith('.log')).length;
+  const before = segments();
+  assert.ok(before > 3, `small segments (${before})`);
+  await threeSnapshots(log, 10);
+  assert.equal(log.maybeClean(), true);
+  assert.ok(segments() < before, `segments below the start deleted (${segments()} of ${before})`);
+  assert.equal(log.startOffset(), 20);
+  log.close();
+  const again = openWith(t, { dir, retention: { bytes: 0, ms: -1 }, segmentBytes: 300 });
+  assert.equal(again.startOffset(), 20);
+  assert.deepEqual(again.latestSnapshotId(), { offset: 20, epoch: 3 });
+  assert.deepEqual(contents(again), ['v20', 'v21', 'v22', 'v23', 'v24']);
 });

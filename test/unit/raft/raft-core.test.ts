@@ -611,6 +611,68 @@ describe('Raft core: snapshots (KIP-630)', () => {
   });
 });
 
+describe('Raft core: snapshots kept by retention (KafkaMetadataLog)', () => {
+  /** A leader whose log holds offsets 0-4 (epoch 1) and snapshots at 3 and 5, starting at the one at 3. */
+  function leaderStartingAtOlderSnapshot(): Node {
+    const n = new Node({ voters: [1, 2, 3] });
+    n.electLeader([2]);
+    n.step({ type: 'append', token: 1, values: [Buffer.from('a'), Buffer.from('b')] });
+    n.step({ type: 'append', token: 2, values: [Buffer.from('c')] });
+    n.step({ type: 'append', token: 3, values: [Buffer.from('d')] });
+    n.settle();
+    n.request(2, fetch({ fetchOffset: 5, lastFetchedEpoch: 1 }));
+    assert.equal(n.core.highWatermark, 5);
+    n.log.createSnapshot({ offset: 3, epoch: 1 }, Buffer.from('older'));
+    n.log.createSnapshot({ offset: 5, epoch: 1 }, Buffer.from('latest'));
+    n.log.startAtSnapshot({ offset: 3, epoch: 1 });
+    n.clear();
+    return n;
+  }
+
+  test('a Fetch below a log start that is an older snapshot is sent to the latest snapshot', () => {
+    const n = leaderStartingAtOlderSnapshot();
+    const r = n.responseTo(
+      n.request(3, fetch({ replicaId: 3, replicaDirectoryId: 'dir-3', fetchOffset: 1, lastFetchedEpoch: 1 })),
+    ) as FetchResponse<R>;
+    assert.deepEqual(r.snapshotId, { offset: 5, epoch: 1 });
+    assert.equal(r.logStartOffset, 3);
+  });
+
+  test('a Fetch between the log start and the latest snapshot is answered with the records kept there', () => {
+    const n = leaderStartingAtOlderSnapshot();
+    const r = n.responseTo(
+      n.request(3, fetch({ replicaId: 3, replicaDirectoryId: 'dir-3', fetchOffset: 3, lastFetchedEpoch: 1 })),
+    ) as FetchResponse<R>;
+    assert.equal(r.snapshotId, undefined);
+    assert.equal(r.divergingEpoch, undefined);
+    assert.deepEqual(
+      r.records?.map((b) => b.baseOffset),
+      [3, 4],
+    );
+  });
+
+  test('snapshot creation cleans the log as the log’s retention decides, never past the latest snapshot', () => {
+    const n = leaderStartingAtOlderSnapshot();
+    n.step({ type: 'snapshotCreated', snapshotId: { offset: 5, epoch: 1 } });
+    assert.equal(n.log.startOffset(), 5, 'this log keeps nothing below its latest snapshot');
+    assert.deepEqual(n.log.earliestSnapshotId(), { offset: 5, epoch: 1 });
+  });
+
+  test('the control records a snapshot starts with: kraft.version and the voter set at its point, none under kraft.version 0', () => {
+    const dynamic = new Node({ kraftVersion1: true });
+    dynamic.electLeader([2]);
+    dynamic.request(2, fetch({ fetchOffset: 3, lastFetchedEpoch: 1 }));
+    assert.equal(dynamic.core.highWatermark, 3);
+    assert.deepEqual(dynamic.core.snapshotControlRecords({ offset: 3, epoch: 1 }), [
+      { type: 'KRaftVersion', kraftVersion: 1 },
+      { type: 'Voters', voters: [1, 2, 3].map(voter) },
+    ]);
+    assert.throws(() => dynamic.core.snapshotControlRecords({ offset: 4, epoch: 1 }), /beyond the high watermark/);
+    const fixed = leaderStartingAtOlderSnapshot();
+    assert.deepEqual(fixed.core.snapshotControlRecords({ offset: 5, epoch: 1 }), []);
+  });
+});
+
 describe('Raft core: voter changes (KIP-853)', () => {
   function dynamicLeader(): Node {
     const n = new Node({ kraftVersion1: true });
