@@ -1,7 +1,7 @@
 import type { LogConfig } from '../config/topic-config.js';
 import { ConnectionFatalError } from '../network/errors.js';
 import { logger } from '../observability/logger.js';
-import { ErrorCode } from '../protocol/error-codes.js';
+import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import type {
   ProduceRequest,
   ProduceRequestPartitionProduceData,
@@ -319,6 +319,14 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
         const txnError = txnRefused?.get(p);
         if (txnError !== undefined) {
           setError(state, out, txnError);
+          // NOT_ENOUGH_REPLICAS: the coordinator could not answer yet (retried by the producer).
+          log[txnError === ErrorCode.NOT_ENOUGH_REPLICAS ? 'debug' : 'info']('refused a transactional write', {
+            topic: t.name,
+            partition: p.index,
+            transactionalId: req.transactionalId,
+            clientId: ctx.clientId,
+            error: errorName(txnError),
+          });
           continue;
         }
         const stored = applyTopicCompression(checked.batches, cfg);

@@ -28,6 +28,24 @@ let cluster: JoinedCluster;
 
 before(async () => {
   cluster = await startJoinedCluster(3, CONFIG);
+  // The internal topics are created up front and known to every node before the tests write:
+  // a node learns of a new topic a moment after the controller (the metadata log's commit
+  // reaches followers on their next fetch), and meanwhile a write that needs the coordinator
+  // is refused with a retriable error, which the tests' clients retry only a few times.
+  const client = new KafkaClient({ bootstrap: cluster.node(1).bootstrap, clientId: 'cluster-clients-setup' });
+  try {
+    await client.connect();
+    for (const keyType of [0, 1]) {
+      await waitFor(`FindCoordinator (key type ${keyType}) to create its topic`, async () => {
+        const r = await client.call<{ errorCode: number }>(ApiKey.FindCoordinator, { key: 'setup', keyType }, 3);
+        return r.errorCode === ErrorCode.NONE;
+      });
+    }
+  } finally {
+    client.close();
+  }
+  await leadersOf('__consumer_offsets', 6);
+  await leadersOf('__transaction_state', 6);
 });
 
 after(async () => {
