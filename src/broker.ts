@@ -635,6 +635,11 @@ export class Broker {
       producerIds,
       onOffsetsMarker: (producerId, commit, partition) =>
         groups.core.completeTransaction(producerId, commit, partition),
+      // Markers and produce-side checks reach the partitions and coordinators on other brokers.
+      brokerId: this.brokerId,
+      leaderOf: (topic, partition) =>
+        this.topicViews.get(topic)?.partitions.find((p) => p.partition === partition)?.leader,
+      interBroker: clusterClient,
     });
     this.transactions = transactions;
     transactions.start();

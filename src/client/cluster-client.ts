@@ -73,14 +73,17 @@ export class ClusterClient {
         (c) => {
           conn = c;
           let version: number;
+          let payload: unknown;
           try {
             version = c.pickVersion(apiKey, maxVersion);
+            // The body may refuse a version too old for what it must say (nothing is sent then).
+            payload = body(version);
           } catch (err) {
             clearTimer(timer);
             reject(err);
             return;
           }
-          this.send(nodeId, peer, c, apiKey, version, body(version), timer, resolve, reject);
+          this.send(nodeId, peer, c, apiKey, version, payload, timer, resolve, reject);
         },
         (err: Error) => {
           clearTimer(timer);

@@ -1,7 +1,7 @@
 import type { LogConfig } from '../config/topic-config.js';
 import { ConnectionFatalError } from '../network/errors.js';
 import { logger } from '../observability/logger.js';
-import { ErrorCode } from '../protocol/error-codes.js';
+import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import type {
   ProduceRequest,
   ProduceRequestPartitionProduceData,
@@ -16,7 +16,7 @@ import { scanRecords } from '../protocol/records/record.js';
 import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
 import type { LeaderAppendResult, Partition } from '../replication/partition.js';
 import { testSwitches } from '../runtime/test-switches.js';
-import type { BrokerServices } from './broker-services.js';
+import type { BrokerServices, BrokerView } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
 import type { RequestContext } from './request-context.js';
 import { ackBeforeWrite } from './unsafe-ack-before-write.js';
@@ -164,6 +164,8 @@ type PartitionResponse = ProduceResponsePartitionProduceResponseInit & Partition
 interface RequestState {
   anyError: boolean;
   pending: Array<Promise<void>> | null;
+  /** The live leaders named in NOT_LEADER_OR_FOLLOWER answers: the response's nodeEndpoints (v10+). */
+  leaders?: Map<number, BrokerView>;
 }
 
 function setError(state: RequestState, out: PartitionResponse, code: number, message: string | null = null): void {
@@ -265,9 +267,24 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           continue;
         }
         const partition = services.partition(t.name, p.index);
-        if (partition === undefined) {
-          const known = topic.partitions.some((x) => x.partition === p.index);
-          setError(state, out, known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        if (partition === undefined || !partition.isLeader) {
+          // Kafka: a partition this broker does not lead (not hosted, or hosted as a follower)
+          // is NOT_LEADER_OR_FOLLOWER; with the leader it knows (KIP-951) the client need not
+          // refresh its metadata first.
+          const known = topic.partitions.find((x) => x.partition === p.index);
+          if (known === undefined) {
+            setError(state, out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            continue;
+          }
+          setError(state, out, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+          if (ctx.apiVersion >= 10) {
+            const live = services.brokers().find((b) => b.id === known.leader);
+            out.currentLeader = { leaderId: live === undefined ? -1 : known.leader, leaderEpoch: known.leaderEpoch };
+            if (live !== undefined) {
+              state.leaders ??= new Map();
+              state.leaders.set(live.id, live);
+            }
+          }
           continue;
         }
         if (p.records === null) {
@@ -302,6 +319,14 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
         const txnError = txnRefused?.get(p);
         if (txnError !== undefined) {
           setError(state, out, txnError);
+          // NOT_ENOUGH_REPLICAS: the coordinator could not answer yet (retried by the producer).
+          log[txnError === ErrorCode.NOT_ENOUGH_REPLICAS ? 'debug' : 'info']('refused a transactional write', {
+            topic: t.name,
+            partition: p.index,
+            transactionalId: req.transactionalId,
+            clientId: ctx.clientId,
+            error: errorName(txnError),
+          });
           continue;
         }
         const stored = applyTopicCompression(checked.batches, cfg);
@@ -351,7 +376,14 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
         if (state.anyError) throw new ConnectionFatalError('acks=0 produce request failed');
         return NO_RESPONSE;
       }
-      return { responses, throttleTimeMs: 0 };
+      if (state.leaders === undefined) return { responses, throttleTimeMs: 0 };
+      const nodeEndpoints = [...state.leaders.values()].map((b) => ({
+        nodeId: b.id,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      }));
+      return { responses, throttleTimeMs: 0, nodeEndpoints };
     };
     return state.pending === null ? finish() : Promise.all(state.pending).then(finish);
   }

@@ -85,11 +85,18 @@ function nextOffsetAfter(records: Buffer): number {
   return h.baseOffset + h.lastOffsetDelta + 1;
 }
 
-function epochError(partition: Partition, currentLeaderEpoch: number): number {
-  if (currentLeaderEpoch < 0) return ErrorCode.NONE;
-  if (currentLeaderEpoch > partition.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
-  if (currentLeaderEpoch < partition.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
-  return ErrorCode.NONE;
+/**
+ * The error of a hosted partition before reading, in Kafka's order (Partition.getLocalLog): the
+ * current leader epoch, then leadership. Kafka lets a consumer fetch from a follower (KIP-392),
+ * but partition data is not replicated here yet, so only the leader's log holds the records:
+ * every fetch of a replica this broker does not lead is NOT_LEADER_OR_FOLLOWER.
+ */
+function resolveError(partition: Partition, currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch >= 0) {
+    if (currentLeaderEpoch > partition.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+    if (currentLeaderEpoch < partition.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+  }
+  return partition.isLeader ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
 }
 
 /** The response entry of one partition, built once from its final read. */
@@ -254,15 +261,15 @@ class FetchOperation {
   }
 
   /**
-   * After a wake-up: a partition that is no longer hosted here (deleted, moved away) gets the
-   * error a new request would get, and so does a fenced leader epoch, so the fetch answers at once
-   * (Kafka's DelayedFetch cases A, C and E).
+   * After a wake-up: a partition that is no longer hosted or led here (deleted, moved away) gets
+   * the error a new request would get, and so does a fenced leader epoch, so the fetch answers at
+   * once (Kafka's DelayedFetch cases A, B, C and E).
    */
   resolveAgain(): void {
     for (const r of this.reads) {
       if (r.partition === undefined) continue;
       if (this.services.partition(r.req.topic, r.req.partition) === r.partition) {
-        r.resolvedError = epochError(r.partition, r.req.currentLeaderEpoch);
+        r.resolvedError = resolveError(r.partition, r.req.currentLeaderEpoch);
         continue;
       }
       const topic = this.services.topic(r.req.topic);
@@ -398,7 +405,7 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
             const known = topic.partitions.some((x) => x.partition === p.partition);
             resolvedError = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           } else {
-            resolvedError = epochError(partition, p.currentLeaderEpoch);
+            resolvedError = resolveError(partition, p.currentLeaderEpoch);
           }
         }
         reads[i] = {

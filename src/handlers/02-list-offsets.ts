@@ -15,6 +15,8 @@ const EARLIEST = -2;
 const MAX_TIMESTAMP = -3; // KIP-734
 const EARLIEST_LOCAL = -4; // KIP-405
 const LATEST_TIERED = -5; // KIP-1005
+/** Kafka's ListOffsetsRequest.DEBUGGING_REPLICA_ID: may read a follower's offsets. */
+const DEBUGGING_REPLICA_ID = -2;
 
 /** ListOffsets: earliest, latest, by timestamp and max timestamp, per partition. */
 export function listOffsetsHandler(services: BrokerServices): ApiHandler<ListOffsetsRequest, ListOffsetsResponseInit> {
@@ -31,7 +33,13 @@ export function listOffsetsHandler(services: BrokerServices): ApiHandler<ListOff
         const partitions: ListOffsetsResponseListOffsetsPartitionResponseInit[] = [];
         topics.push({ name: t.name, partitions });
         for (const p of t.partitions) {
-          const found = lookupPartition(services, t.name, p.partitionIndex, v >= 4 ? p.currentLeaderEpoch : -1);
+          const found = lookupPartition(
+            services,
+            t.name,
+            p.partitionIndex,
+            v >= 4 ? p.currentLeaderEpoch : -1,
+            req.replicaId !== DEBUGGING_REPLICA_ID,
+          );
           const out: ListOffsetsResponseListOffsetsPartitionResponseInit = {
             partitionIndex: p.partitionIndex,
             errorCode: found.errorCode,

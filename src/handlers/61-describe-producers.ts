@@ -22,7 +22,8 @@ export function describeProducersHandler(
       for (const t of req.topics) {
         const partitions: DescribeProducersResponsePartitionResponseInit[] = [];
         for (const index of t.partitionIndexes) {
-          const found = lookupPartition(services, t.name, index, -1);
+          // Kafka answers from any replica hosted here (an admin client may ask a chosen broker).
+          const found = lookupPartition(services, t.name, index, -1, false);
           if (found.partition === undefined) {
             partitions.push({
               partitionIndex: index,

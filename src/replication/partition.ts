@@ -136,6 +136,10 @@ export class Partition {
   leaderEpoch: number;
   private waiters = new Set<Waiter>();
 
+  /**
+   * `leaderId` follows the metadata image; `localBrokerId` is the broker this replica lives on
+   * (by default the leader: a partition opened on its own is led here).
+   */
   constructor(
     readonly topic: string,
     readonly topicId: string,
@@ -143,9 +147,15 @@ export class Partition {
     readonly log: PartitionLogPort,
     leaderEpoch: number,
     public leaderId: number,
+    readonly localBrokerId: number = leaderId,
   ) {
     this.leaderEpoch = leaderEpoch;
     this.attachSnapshots();
+  }
+
+  /** Whether this broker leads the partition (Kafka's Partition.isLeader): only the leader appends and serves reads. */
+  get isLeader(): boolean {
+    return this.leaderId === this.localBrokerId;
   }
 
   private producers: ProducerStateManager | null = null;
@@ -171,7 +181,9 @@ export class Partition {
    * answers a duplicate to every Produce version), a sequence gap is
    * OUT_OF_ORDER_SEQUENCE_NUMBER, a new epoch must start at sequence 0, and a producer the
    * partition has no state for (new, or expired) may start at any sequence — since KIP-360 the
-   * broker no longer answers UNKNOWN_PRODUCER_ID. Clients may not write control batches.
+   * broker no longer answers UNKNOWN_PRODUCER_ID. Clients may not write control batches. A
+   * replica that is not the leader (when the append runs: leadership may move while it waits)
+   * refuses with NOT_LEADER_OR_FOLLOWER, as Kafka's appendRecordsToLeader does.
    */
   appendAsLeader(batches: Buffer, opts: LeaderAppendOptions): LeaderAppendResult | Promise<LeaderAppendResult> {
     const headers = opts.headers ?? splitBatches(batches).map((s) => readBatchHeader(batches, s.pos));
@@ -208,8 +220,14 @@ export class Partition {
     opts: LeaderAppendOptions,
     state: ProducerStateManager | null,
   ): LeaderAppendResult | Promise<LeaderAppendResult> {
+    if (!this.isLeader) {
+      return refused(
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        `Leader not local for partition ${this.topic}-${this.partition} on broker ${this.localBrokerId} (leader: ${this.leaderId})`,
+      );
+    }
     if (state !== null) {
-      const refusal = this.checkProducers(headers, opts.origin, state);
+      const refusal = this.checkProducers(batches, headers, opts.origin, state);
       if (refusal !== null) return refusal;
     }
     const r = this.log.append(batches, {
@@ -236,13 +254,17 @@ export class Partition {
 
   /** The checks before an append; a refusal or a duplicate answer, or null to append. */
   private checkProducers(
+    batches: Buffer,
     headers: readonly BatchHeader[],
     origin: AppendOrigin,
     state: ProducerStateManager,
   ): LeaderAppendResult | null {
     // Batches of one request follow each other: later ones are checked against earlier ones.
     let prev: { producerId: bigint; producerEpoch: number; lastSeq: number } | null = null;
+    let pos = 0;
     for (const h of headers) {
+      const at = pos;
+      pos += h.batchLength + LOG_OVERHEAD;
       if (h.producerId < 0n) continue;
       const b = producerBatchOf(h);
       if (b.isControl && origin === 'client') {
@@ -256,7 +278,12 @@ export class Partition {
           );
         }
       } else {
-        const c = state.check(origin === 'client' ? b : { ...b, isControl: true });
+        // A coordinator's marker also carries the coordinator's epoch, which may be fenced.
+        const marker =
+          origin === 'coordinator' && b.isControl
+            ? parseEndTxnMarkerBatch(batches.subarray(at, at + h.batchLength + LOG_OVERHEAD))
+            : null;
+        const c = state.check(origin === 'client' ? b : { ...b, isControl: true }, marker?.coordinatorEpoch);
         if (c.kind === 'error') return refused(c.errorCode, c.message);
         if (c.kind === 'duplicate') {
           return {

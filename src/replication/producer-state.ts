@@ -104,9 +104,10 @@ export class ProducerStateManager {
   /**
    * Checks a batch a client sent (Kafka's rules for the leader): a stale epoch is refused, a
    * batch already written is reported as a duplicate with its offsets, and a sequence gap is
-   * OUT_OF_ORDER_SEQUENCE_NUMBER. Batches without a producer id always pass.
+   * OUT_OF_ORDER_SEQUENCE_NUMBER. Batches without a producer id always pass. For a COMMIT/ABORT
+   * marker `markerCoordinatorEpoch` is the epoch of the coordinator that sent it.
    */
-  check(b: ProducerBatch): CheckResult {
+  check(b: ProducerBatch, markerCoordinatorEpoch?: number): CheckResult {
     if (b.producerId < 0n) return { kind: 'append' };
     const e = this.producers.get(b.producerId);
     if (e === undefined) return { kind: 'append' };
@@ -115,6 +116,15 @@ export class ProducerStateManager {
         kind: 'error',
         errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
         message: `Epoch of producer ${b.producerId} is ${b.producerEpoch}, which is smaller than the last seen epoch ${e.producerEpoch}`,
+      };
+    }
+    // Kafka's checkCoordinatorEpoch: a marker from a coordinator older than the one that wrote
+    // this producer's last marker comes from a stale coordinator and is fenced.
+    if (markerCoordinatorEpoch !== undefined && e.coordinatorEpoch > markerCoordinatorEpoch) {
+      return {
+        kind: 'error',
+        errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        message: `Coordinator epoch ${markerCoordinatorEpoch} of the marker for producer ${b.producerId} is older than the last seen ${e.coordinatorEpoch}`,
       };
     }
     if (b.isControl) return { kind: 'append' };

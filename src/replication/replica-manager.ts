@@ -110,14 +110,20 @@ export class ReplicaManager {
   private async assign(k: string, a: AssignedPartition): Promise<void> {
     const existing = this.partitions.get(k);
     if (existing !== undefined) {
+      const moved = existing.leaderId !== a.leader || existing.leaderEpoch !== a.leaderEpoch;
       existing.leaderEpoch = a.leaderEpoch;
       existing.leaderId = a.leader;
+      // Fetches waiting on this replica answer now (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH).
+      if (moved) existing.notifyAppend();
       return;
     }
     const plog = await this.store.open(a.topic, a.topicId, a.partition, this.logConfig(a.topic));
     // With a single replica the high watermark is the log end.
     if (a.replicas.length === 1) plog.highWatermark = plog.logEndOffset;
-    this.partitions.set(k, new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader));
+    this.partitions.set(
+      k,
+      new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader, this.brokerId),
+    );
   }
 
   /** producer.id.expiration.ms, on the broker's timer: forgets producers silent for that long. */

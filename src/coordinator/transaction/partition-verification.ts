@@ -7,8 +7,11 @@
  * holds the last stable offset (and so every read_committed consumer) back for good.
  *
  * `localTransactionVerifier` asks the in-process coordinator, which answers for the
- * transactional ids of the `__transaction_state` partitions this broker leads; a verifier that
- * sends AddPartitionsToTxn v4 to a remote coordinator implements the same interface.
+ * transactional ids of the `__transaction_state` partitions this broker leads; the
+ * verification channel (verification-channel.ts) asks the coordinator on another broker with
+ * AddPartitionsToTxn v4+. As in Kafka (UnifiedLog.maybeStartTransactionVerification), a
+ * partition where the producer's transaction is already open needs no check: only a
+ * transaction's first write to a partition costs a round trip to the coordinator.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { ProduceRequest, ProduceRequestPartitionProduceData } from '../../protocol/generated/api/00-produce.js';
@@ -43,6 +46,7 @@ export function produceErrorFor(verifyError: number): number {
     case ErrorCode.COORDINATOR_NOT_AVAILABLE:
     case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
     case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.NETWORK_EXCEPTION:
       return ErrorCode.NOT_ENOUGH_REPLICAS;
     default:
       return verifyError;
@@ -64,14 +68,16 @@ interface TransactionalWrite {
 }
 
 /**
- * Verifies every partition of a Produce request whose first batch is transactional. Returns
- * the produce error code of each such partition that failed (partitions absent from the map
- * passed). Produce v3+ carries one batch per partition and all batches of a request come from
- * one producer, so the first batch's producer id and epoch stand for the request.
+ * Verifies every partition of a Produce request whose first batch is transactional and that
+ * `needsCheck` says needs it. Returns the produce error code of each such partition that failed
+ * (partitions absent from the map passed). Produce v3+ carries one batch per partition and all
+ * batches of a request come from one producer, so the first batch's producer id and epoch stand
+ * for the request.
  */
 export async function verifyTransactionalProduce(
   verifier: TransactionVerifier,
   req: ProduceRequest,
+  needsCheck: (tp: TopicPartition, producerId: bigint, producerEpoch: number) => boolean = () => true,
 ): Promise<Map<ProduceRequestPartitionProduceData, number>> {
   const failed = new Map<ProduceRequestPartitionProduceData, number>();
   const transactionalId = req.transactionalId;
@@ -87,7 +93,7 @@ export async function verifyTransactionalProduce(
       if ((attributes & TRANSACTIONAL_FLAG) === 0 || (attributes & CONTROL_FLAG) !== 0) continue;
       const id = r.readBigInt64BE(PRODUCER_ID);
       if (id < 0n) continue;
-      if (writes.length === 0) {
+      if (producerId < 0n) {
         producerId = id;
         producerEpoch = r.readInt16BE(PRODUCER_EPOCH);
       } else if (id !== producerId) {
@@ -95,7 +101,8 @@ export async function verifyTransactionalProduce(
         failed.set(p, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
         continue;
       }
-      writes.push({ data: p, tp: { topic: t.name, partition: p.index } });
+      const tp = { topic: t.name, partition: p.index };
+      if (needsCheck(tp, producerId, producerEpoch)) writes.push({ data: p, tp });
     }
   }
   if (writes.length === 0) return failed;

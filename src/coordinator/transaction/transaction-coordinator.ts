@@ -77,6 +77,14 @@ export interface TransactionMetadata {
   pendingState: TransactionState | null;
 }
 
+/**
+ * `writeMarkers` stopped because the markers are no longer this coordinator's to write (it
+ * resigned the partition, a newer coordinator epoch exists, the broker is shutting down).
+ */
+export class TxnMarkersCancelledError extends Error {
+  override readonly name = 'TxnMarkersCancelledError';
+}
+
 /** The markers a transaction's end needs: one control batch per partition. */
 export interface TxnMarkers {
   readonly transactionalId: string;
@@ -506,7 +514,11 @@ export class TransactionCoordinator {
         await this.runtime.writeMarkers(markers);
       } catch (e) {
         // The transaction stays in its Prepare state; it is completed again after a reload.
-        log.error('could not write transaction markers', { transactionalId: m.transactionalId, error: String(e) });
+        if (e instanceof TxnMarkersCancelledError) {
+          log.info('transaction markers cancelled', { transactionalId: m.transactionalId, why: e.message });
+        } else {
+          log.error('could not write transaction markers', { transactionalId: m.transactionalId, error: String(e) });
+        }
         return;
       }
       // Unloaded meanwhile: the new coordinator completes the transaction from the log.

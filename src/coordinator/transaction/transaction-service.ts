@@ -3,8 +3,11 @@
  * on top of the `__transaction_state` topic (created on first use, compacted, with
  * transaction.state.log.num.partitions partitions; a partition is replayed when this broker
  * becomes its leader and forgotten when it stops), producer ids from the ProducerIdManager,
- * transaction markers appended to the partitions this broker leads, and the timeout sweep
- * every transaction.abort.timed.out.transaction.cleanup.interval.ms.
+ * transaction markers written to every partition of a transaction (directly to those this
+ * broker leads, with WriteTxnMarkers to the leaders of the others: marker-channel.ts), the
+ * produce-side check of transactional writes with the transaction's coordinator, here or on
+ * another broker (KIP-890), and the timeout sweep every
+ * transaction.abort.timed.out.transaction.cleanup.interval.ms.
  */
 import type { BrokerConfig } from '../../config/broker-config.js';
 import type { CreatableTopic, CreateTopicResult } from '../../controller/topic-operations.js';
@@ -17,10 +20,11 @@ import { decodeRecords } from '../../protocol/records/record.js';
 import { isControl } from '../../protocol/records/record-batch.js';
 import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
-import { clearTimer, setRepeatingTimer, sleep, type Timer } from '../../runtime/timers.js';
+import { clearTimer, setRepeatingTimer, type Timer } from '../../runtime/timers.js';
 import { notCoordinatorError } from '../coordinator-shards.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
 import { partitionFor } from '../group/partitioner.js';
+import { type InterBrokerClient, TransactionMarkerChannel } from './marker-channel.js';
 import {
   localTransactionVerifier,
   PARTITION_VERIFICATION_CONFIG,
@@ -30,14 +34,11 @@ import {
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { TransactionStateRecord } from './records.js';
 import { TransactionCoordinator, type TxnMarkers } from './transaction-coordinator.js';
+import { TransactionVerificationChannel } from './verification-channel.js';
 
 const log = logger('transaction-coordinator');
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
-
-/** Marker writes are retried this many times (with a growing pause) before the transaction waits for a reload. */
-const MARKER_ATTEMPTS = 20;
-const MARKER_RETRY_MAX_MS = 1000;
 
 export interface TransactionServiceDeps {
   readonly config: () => BrokerConfig;
@@ -53,12 +54,23 @@ export interface TransactionServiceDeps {
    * coordinator commits or drops the producer's offsets of that partition's groups.
    */
   readonly onOffsetsMarker: (producerId: bigint, commit: boolean, partition: number) => void;
+  /** This broker's id (default: the leader of every partition, as a lone broker). */
+  readonly brokerId?: number;
+  /**
+   * A partition's leader in the metadata image: -1 when it has none, undefined when the
+   * metadata has no such partition. Default: this broker leads every partition it hosts.
+   */
+  readonly leaderOf?: (topic: string, partition: number) => number | undefined;
+  /** Requests to other brokers (WriteTxnMarkers, AddPartitionsToTxn verifyOnly). */
+  readonly interBroker?: InterBrokerClient;
 }
 
 export class TransactionService {
   readonly core: TransactionCoordinator;
   /** How a partition leader checks a transactional write with the coordinator (KIP-890). */
   readonly verifier: TransactionVerifier;
+  private readonly markers: TransactionMarkerChannel;
+  private readonly remoteVerification: TransactionVerificationChannel | undefined;
   private readonly timers: Timer[] = [];
   private readonly appendChains = new Map<number, Promise<void>>();
   /** Loads in progress by partition. */
@@ -88,6 +100,25 @@ export class TransactionService {
       },
     );
     this.verifier = localTransactionVerifier(this.core);
+    // Without a broker id (a lone broker in tests) any id serves: every hosted partition is led here.
+    const brokerId = deps.brokerId ?? 0;
+    const leaderOf =
+      deps.leaderOf ??
+      ((topic: string, partition: number) => {
+        const n = deps.partitionCount(topic);
+        if (n === undefined || partition >= n) return undefined;
+        return deps.partition(topic, partition) === undefined ? -1 : brokerId;
+      });
+    this.markers = new TransactionMarkerChannel({
+      localBrokerId: brokerId,
+      leaderOf,
+      writeLocal: (topic, partition, producerId, producerEpoch, coordinatorEpoch, commit) =>
+        this.writeMarker(topic, partition, producerId, producerEpoch, coordinatorEpoch, commit),
+      client: deps.interBroker,
+      coordinates: (id, epoch) => this.core.coordinates(id, epoch),
+    });
+    this.remoteVerification =
+      deps.interBroker === undefined ? undefined : new TransactionVerificationChannel({ client: deps.interBroker });
   }
 
   /**
@@ -96,17 +127,40 @@ export class TransactionService {
    */
   async verifyProduce(req: ProduceRequest): Promise<Map<ProduceRequestPartitionProduceData, number>> {
     if (!this.deps.config().getBoolean(PARTITION_VERIFICATION_CONFIG)) return new Map();
-    // Only the coordinator of the id can answer. One on another broker would be asked with
-    // AddPartitionsToTxn v4 (verifyOnly) through a remote TransactionVerifier; until there is
-    // one, such writes are not verified rather than refused.
-    if (
-      req.transactionalId !== null &&
-      this.deps.partitionCount(TRANSACTION_STATE_TOPIC) !== undefined &&
-      !this.core.leads(this.core.partitionFor(req.transactionalId))
-    ) {
-      return new Map();
+    if (req.transactionalId === null) return new Map();
+    return verifyTransactionalProduce(this.verifierOf(req.transactionalId), req, (tp, producerId, producerEpoch) =>
+      this.needsVerification(tp, producerId, producerEpoch),
+    );
+  }
+
+  /**
+   * Who answers for `transactionalId`: the coordinator here when this broker leads its
+   * `__transaction_state` partition (or the topic does not exist yet: it answers NOT_COORDINATOR),
+   * else the partition's leader, asked with AddPartitionsToTxn v4+ (verifyOnly).
+   */
+  private verifierOf(transactionalId: string): TransactionVerifier {
+    if (this.deps.partitionCount(TRANSACTION_STATE_TOPIC) === undefined) return this.verifier;
+    const partition = this.core.partitionFor(transactionalId);
+    if (this.core.leads(partition)) return this.verifier;
+    const leader = this.deps.leaderOf?.(TRANSACTION_STATE_TOPIC, partition);
+    const remote = this.remoteVerification;
+    if (leader === undefined || leader < 0 || leader === this.deps.brokerId || remote === undefined) {
+      // No coordinator to ask (no leader, or one here that has not loaded the partition yet).
+      return this.verifier;
     }
-    return verifyTransactionalProduce(this.verifier, req);
+    return remote.verifierFor(leader);
+  }
+
+  /**
+   * Kafka checks only a transaction's first write to a partition (UnifiedLog's
+   * maybeStartTransactionVerification): once the producer's transaction is open there at this
+   * epoch, it was verified. A partition not led here is refused by the append anyway.
+   */
+  private needsVerification(tp: { topic: string; partition: number }, producerId: bigint, producerEpoch: number) {
+    const part = this.deps.partition(tp.topic, tp.partition);
+    if (part === undefined || !part.isLeader) return false;
+    const e = part.loadedProducerState?.entry(producerId);
+    return !(e !== undefined && e.currentTxnFirstOffset !== null && e.producerEpoch === producerEpoch);
   }
 
   /** Starts the timeout sweep and the expiry of unused transactional ids (over the partitions loaded here). */
@@ -290,46 +344,15 @@ export class TransactionService {
     return ErrorCode.NONE;
   }
 
-  /** The coordinator's side: every partition of the transaction gets its marker, retried while it fails. */
-  private async writeMarkers(m: TxnMarkers): Promise<void> {
-    for (const tp of m.partitions) {
-      for (let attempt = 1; ; attempt++) {
-        if (this.closed) throw new Error('broker shutting down');
-        // Kafka drops the markers of a partition this broker resigned: its new coordinator sends them.
-        if (!this.core.coordinates(m.transactionalId, m.coordinatorEpoch)) {
-          throw new Error(`no longer the coordinator of ${m.transactionalId}`);
-        }
-        let err: number;
-        try {
-          err = await this.writeMarker(
-            tp.topic,
-            tp.partition,
-            m.producerId,
-            m.producerEpoch,
-            m.coordinatorEpoch,
-            m.commit,
-          );
-        } catch (e) {
-          log.warn('transaction marker write failed', { topic: tp.topic, partition: tp.partition, error: String(e) });
-          err = ErrorCode.KAFKA_STORAGE_ERROR;
-        }
-        // A deleted partition needs no marker; a newer epoch already there means a newer producer moved on.
-        if (
-          err === ErrorCode.NONE ||
-          err === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
-          err === ErrorCode.INVALID_PRODUCER_EPOCH
-        ) {
-          break;
-        }
-        if (attempt >= MARKER_ATTEMPTS)
-          throw new Error(`marker for ${tp.topic}-${tp.partition} failed with error ${err}`);
-        await sleep(Math.min(MARKER_RETRY_MAX_MS, 20 * 2 ** attempt), { unref: true });
-      }
-    }
+  /** The coordinator's side: every partition of the transaction gets its marker (marker-channel.ts). */
+  private writeMarkers(m: TxnMarkers): Promise<void> {
+    return this.markers.writeMarkers(m);
   }
 
   close(): void {
     this.closed = true;
+    this.markers.close();
+    this.remoteVerification?.close();
     this.core.shutdown();
     for (const t of this.timers.splice(0)) clearTimer(t);
   }

@@ -59,3 +59,29 @@ test('a node that does not answer in time is given up on: the request rejects an
   assert.ok(sockets.length >= 1);
   await waitFor('the stalled connection to be closed by the client', () => sockets[0]!.readableEnded, 5000);
 });
+
+test('a body that refuses the version it is given rejects the request, sends nothing, and leaves the connection usable', async (t) => {
+  const broker = await startBroker();
+  t.after(() => broker.close());
+  const client = new ClusterClient({
+    resolve: () => ({ host: broker.host, port: broker.port }),
+    clientId: 'cluster-client-test',
+  });
+  t.after(() => client.close());
+  const refused = client.request(
+    1,
+    ApiKey.DescribeCluster,
+    (v) => {
+      throw new Error(`v${v} is too old`);
+    },
+    5000,
+  );
+  await assert.rejects(refused, /is too old/);
+  const ok = await client.request<DescribeClusterResponse>(
+    1,
+    ApiKey.DescribeCluster,
+    () => ({ includeClusterAuthorizedOperations: false, endpointType: 1 }),
+    5000,
+  );
+  assert.equal(ok.response.errorCode, 0);
+});

@@ -168,6 +168,52 @@ test('a coordinator marker with an older epoch than the producer is refused', as
   assert.equal((await append(partition, marker, 'coordinator')).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
 });
 
+test('a marker from a coordinator older than the last one that wrote for the producer is TRANSACTION_COORDINATOR_FENCED', async (t) => {
+  const { partition } = open(t);
+  const marker = (coordinatorEpoch: number, commit: boolean) =>
+    buildEndTxnMarkerBatch({ producerId: 22n, producerEpoch: 0, coordinatorEpoch, commit, timestamp: TS });
+  assert.equal((await append(partition, idem(22n, 0, 0, 1, true))).errorCode, ErrorCode.NONE);
+  assert.equal((await append(partition, marker(5, true), 'coordinator')).errorCode, ErrorCode.NONE);
+  assert.equal((await append(partition, idem(22n, 0, 1, 1, true))).errorCode, ErrorCode.NONE);
+  const end = partition.log.logEndOffset;
+  const stale = await append(partition, marker(4, false), 'coordinator');
+  assert.equal(stale.errorCode, ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+  assert.equal(partition.log.logEndOffset, end, 'nothing written');
+  assert.equal(partition.loadedProducerState?.firstUnstableOffset(), 2, 'the transaction is still open');
+  // The same coordinator epoch (a retry) and a newer one are accepted.
+  assert.equal((await append(partition, marker(5, true), 'coordinator')).errorCode, ErrorCode.NONE);
+  assert.equal(partition.loadedProducerState?.firstUnstableOffset(), null);
+});
+
+test('a replica this broker does not lead refuses appends with NOT_LEADER_OR_FOLLOWER until it leads', async (t) => {
+  const log = PartitionLog.open(tempDir(t), logConfig({}));
+  // Hosted on broker 1, led by broker 2.
+  const partition = new Partition('t', 'id', 0, log, 3, 2, 1);
+  assert.equal(partition.isLeader, false);
+  for (const [batch, origin] of [
+    [plain(), 'client'],
+    [idem(30n, 0, 0), 'client'],
+    [
+      buildEndTxnMarkerBatch({ producerId: 30n, producerEpoch: 0, coordinatorEpoch: 0, commit: true, timestamp: TS }),
+      'coordinator',
+    ],
+  ] as const) {
+    const r = await append(partition, batch, origin);
+    assert.equal(r.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.equal(r.firstOffset, -1);
+  }
+  assert.equal(log.logEndOffset, 0, 'nothing written');
+  partition.leaderId = 1;
+  partition.leaderEpoch = 4;
+  const r = await append(partition, plain(2));
+  assert.equal(r.errorCode, ErrorCode.NONE);
+  assert.equal(r.firstOffset, 0);
+  // Leadership moving away refuses the next append again.
+  partition.leaderId = 3;
+  assert.equal((await append(partition, plain())).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  log.close();
+});
+
 test('producer state is snapshotted on segment roll and clean shutdown, and loaded from the newest snapshot', async (t) => {
   const { dir, log: l, partition } = open(t, undefined, 1024);
   let seq = 0;

@@ -1,0 +1,89 @@
+import { type BrokerProcess, startBrokerProcess } from './broker-process.js';
+import { jockoBin, repoRoot } from './paths.js';
+import { assertRunOk, run } from './run.js';
+import { waitFor } from './wait.js';
+
+/**
+ * A cluster of `jocko broker` processes formed the way an operator forms one: the first node
+ * starts alone, each next one names a member with --join. Resolves once every node sees every
+ * broker live and a quorum leader. `dispose()` stops every process and removes their data.
+ */
+export interface JoinedCluster {
+  readonly nodes: readonly BrokerProcess[];
+  /** Node `id`'s process (ids are 1..n in start order). */
+  node(id: number): BrokerProcess;
+  dispose(): Promise<void>;
+}
+
+/** Short quorum and session timeouts so the cluster forms within seconds. */
+export const FAST_CLUSTER_CONFIG: Readonly<Record<string, string>> = {
+  'controller.quorum.election.timeout.ms': '500',
+  'controller.quorum.fetch.timeout.ms': '1000',
+  'controller.quorum.election.backoff.max.ms': '500',
+  'broker.session.timeout.ms': '3000',
+  'broker.heartbeat.interval.ms': '500',
+};
+
+interface StatusJson {
+  leaderId: number;
+  brokers: Array<{ id: number }>;
+}
+
+/** `jocko cluster status --format json` through `bootstrap`. */
+export async function clusterStatus(bootstrap: string): Promise<StatusJson> {
+  const r = await run(process.execPath, [jockoBin, 'cluster', 'status', '--bootstrap', bootstrap, '--format', 'json'], {
+    cwd: repoRoot,
+    timeoutMs: 20_000,
+  });
+  assertRunOk(r);
+  return JSON.parse(r.stdout) as StatusJson;
+}
+
+export async function startJoinedCluster(
+  size: number,
+  config: Readonly<Record<string, string>> = {},
+): Promise<JoinedCluster> {
+  const nodes: BrokerProcess[] = [];
+  const dispose = async () => {
+    await Promise.all(nodes.map((b) => b.dispose()));
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      const join = nodes[i - 1]?.bootstrap;
+      nodes.push(
+        await startBrokerProcess({
+          config: { ...FAST_CLUSTER_CONFIG, ...config },
+          startTimeoutMs: 60_000,
+          ...(join === undefined ? {} : { extraArgs: ['--join', join] }),
+        }),
+      );
+    }
+    const want = Array.from({ length: size }, (_, i) => i + 1).join();
+    for (const b of nodes) {
+      await waitFor(
+        `brokers ${want} live, seen through ${b.bootstrap}`,
+        async () => {
+          const s = await clusterStatus(b.bootstrap);
+          const ids = s.brokers
+            .map((x) => x.id)
+            .sort((x, y) => x - y)
+            .join();
+          return s.leaderId >= 0 && ids === want;
+        },
+        { timeoutMs: 45_000, intervalMs: 300 },
+      );
+    }
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return {
+    nodes,
+    node(id: number): BrokerProcess {
+      const b = nodes[id - 1];
+      if (b === undefined) throw new Error(`no node ${id} in a cluster of ${nodes.length}`);
+      return b;
+    },
+    dispose,
+  };
+}
