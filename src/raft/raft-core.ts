@@ -228,6 +228,10 @@ export class RaftCore<R> {
   get highWatermark(): number {
     return this.hw;
   }
+  /** The offset of this leader's LeaderChange record, the first of its epoch; undefined unless leading. */
+  get epochStartOffset(): number | undefined {
+    return this.state.role === 'leader' ? this.state.epochStartOffset : undefined;
+  }
   get voters(): readonly Voter[] {
     return this.voterSets.voters;
   }
