@@ -11,9 +11,10 @@
  * - 3 nodes: the ACTIVE controller is killed (-9) and restarted, or paused (SIGSTOP) past the
  *   check-quorum timeout and resumed, in turn; each time another node must be elected (the
  *   failover times are printed).
- * - 3 nodes: the active controller is cut off from the other nodes (its client link stays up):
- *   it must resign within 1.5 × the fetch timeout (KIP-595 check-quorum) and acknowledge
- *   nothing sent to it meanwhile, while the others elect a new leader.
+ * - 3 nodes: the active controller is cut off from the other nodes (its client link stays up),
+ *   its links cut (connections dropped) or stalled (held open, delivered late at the heal): it
+ *   must resign within 1.5 × the fetch timeout (KIP-595 check-quorum) and acknowledge nothing
+ *   sent to it meanwhile, while the others elect a new leader.
  * - 5 nodes (5 voters): a shorter series of kills and pauses of the active controller.
  *
  * JOCKO_QUORUM_FAULT_CYCLES sets the 3-node series' cycles (default 6: the file stays near
@@ -229,7 +230,11 @@ test('3 nodes: the active controller killed (-9) or paused in turn: a new one is
   assertClean(r);
 });
 
-test('3 nodes: the active controller cut off from the other nodes resigns within 1.5 × the fetch timeout and acknowledges nothing sent to it meanwhile', async (t) => {
+/**
+ * The active controller's links to and from every other node are cut (connections dropped and
+ * refused) or stalled (held open, nothing forwarded until the heal, then everything at once).
+ */
+async function isolationRun(t: TestContext, kind: 'cut' | 'stall'): Promise<void> {
   /** Requests sent to the cut-off node while it was cut off; `beforeHeal`: answered before the heal. */
   const cutOff: Array<{ type: string; beforeHeal: boolean; error?: string }> = [];
   let resignedMs = -1;
@@ -240,9 +245,9 @@ test('3 nodes: the active controller cut off from the other nodes resigns within
     async ({ cluster, history, workload, rand, fetchTimeoutMs }) => {
       fetchTimeout = fetchTimeoutMs;
       const old = await waitFor('an active controller', () => cluster.activeController(), 30_000);
-      history.record({ f: 'fault', type: 'invoke', process: 'nemesis', fault: 'isolate', node: old.id });
+      history.record({ f: 'fault', type: 'invoke', process: 'nemesis', fault: `isolate-${kind}`, node: old.id });
       const cut = performance.now();
-      cluster.isolate(old.id);
+      cluster.isolate(old.id, kind);
       // Clients that keep asking the cut-off node itself (its client link is up) for changes.
       let healed = false;
       const kinds: AdminKind[] = ['create', 'alter', 'create-refused'];
@@ -267,10 +272,10 @@ test('3 nodes: the active controller cut off from the other nodes resigns within
       await sleep(ISOLATION_HOLD_MS);
       healed = true;
       cluster.heal(old.id);
-      history.record({ f: 'fault', type: 'ok', process: 'nemesis', fault: 'isolate', node: old.id });
+      history.record({ f: 'fault', type: 'ok', process: 'nemesis', fault: `isolate-${kind}`, node: old.id });
       await Promise.all(pinned);
       t.diagnostic(
-        `node ${old.id} (leader in epoch ${old.epoch}) cut off: it stopped leading after ${resignedMs} ms ` +
+        `node ${old.id} (leader in epoch ${old.epoch}) cut off (${kind}): it stopped leading after ${resignedMs} ms ` +
           `(check-quorum bound ${1.5 * fetchTimeoutMs} ms); node ${next.id} elected in epoch ${next.epoch} after ${electedMs} ms`,
       );
     },
@@ -295,7 +300,13 @@ test('3 nodes: the active controller cut off from the other nodes resigns within
     'the cut-off node acknowledged changes',
   );
   assertClean(r);
-});
+}
+
+test('3 nodes: the active controller cut off from the other nodes resigns within 1.5 × the fetch timeout and acknowledges nothing sent to it meanwhile', (t) =>
+  isolationRun(t, 'cut'));
+
+test('3 nodes: the active controller whose links to the others stall (held open) resigns in time and acknowledges nothing; the held messages arrive late and harm nothing', (t) =>
+  isolationRun(t, 'stall'));
 
 test('5 nodes, 5 voters: the active controller killed or paused in turn: a new one is elected each time, nothing acknowledged is lost', async (t) => {
   const cycles = Math.max(2, Math.ceil(CYCLES / 2));
