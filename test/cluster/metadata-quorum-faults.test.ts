@@ -104,6 +104,13 @@ async function metadataRun(
     const acks = workload.acknowledged;
     await cluster.waitFormed(60_000);
     await waitFor('an acknowledged admin request after healing', () => workload.acknowledged > acks, 30_000);
+  } catch (err) {
+    // The cluster stopped making progress: say what the logs hold (a node whose metadata log
+    // stopped on a record it could not apply stops acknowledging anything).
+    await workload.stop();
+    history.close();
+    for (const n of cluster.nodes) await cluster.kill9(n.id);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${explainStuck(cluster, history, prefix)}`);
   } finally {
     await workload.stop();
     history.close();
@@ -140,6 +147,25 @@ async function metadataRun(
   assert.deepEqual(workload.problems, []);
   passed = result.valid && compared.differences.length === 0;
   return { result, logDifferences: compared.differences, batchesCompared: compared.batches, highWatermark };
+}
+
+/**
+ * For a run that got stuck: the checker over each node's whole metadata log (uncommitted tails
+ * included, so only a hint), without the nodes' answers.
+ */
+function explainStuck(cluster: Cluster, history: HistoryRecorder, prefix: string): string {
+  const ops = readHistory(history.path);
+  return cluster.nodes
+    .map((n) => {
+      try {
+        const records = metadataLogRecords(batchesBelow(metadataLogDir(n.dataDir), Number.MAX_SAFE_INTEGER));
+        const r = checkMetadata(ops, records, [], prefix);
+        return `node ${n.id}'s whole metadata log (${records.length} records):\n${describeMetadataCheck(r)}`;
+      } catch (err) {
+        return `node ${n.id}'s metadata log could not be read: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    })
+    .join('\n');
 }
 
 function assertClean(r: RunResult): void {
