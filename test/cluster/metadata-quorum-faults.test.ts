@@ -313,7 +313,7 @@ async function isolationRun(t: TestContext, kind: 'cut' | 'stall'): Promise<void
   }
   t.diagnostic(
     `requests sent to the cut-off node while cut off: ${cutOff.length} (${[...counts].map(([k, v]) => `${k}: ${v}`).join(', ')}); ` +
-      `errors: ${[...new Set(cutOff.map((c) => c.error?.split(':')[0]))].join(', ')}`,
+      `errors: ${[...new Set(cutOff.flatMap((c) => (c.error === undefined ? [] : [c.error.split(':')[0]])))].join(', ')}`,
   );
   assert.ok(resignedMs >= 0);
   // 1.5 × the fetch timeout from its last majority of fetches (just before the cut).
