@@ -32,6 +32,23 @@ export class NotControllerError extends Error {
   readonly errorCode = ErrorCode.NOT_CONTROLLER;
 }
 
+/**
+ * Whether a node may act as the controller: it leads, the high watermark has passed the first
+ * record of its epoch, and it has applied everything committed. A new leader's log may end with
+ * records of earlier epochs that its high watermark (learnt as a follower) does not cover yet:
+ * they commit with its epoch's first record (KIP-595). Deciding before they are applied decides
+ * on an image without them: a topic created in the old epoch is created again under another
+ * id, and every node then stops on the second TopicRecord. Kafka's Raft client likewise tells
+ * the controller that it leads only once it has read up to the epoch start offset.
+ */
+export function mayActAsController(
+  core: { readonly role: RaftRole; readonly highWatermark: number; readonly epochStartOffset: number | undefined },
+  applied: number,
+): boolean {
+  const start = core.epochStartOffset;
+  return core.role === 'leader' && start !== undefined && core.highWatermark > start && applied >= core.highWatermark;
+}
+
 interface CommitWaiter {
   readonly lastOffset: number;
   readonly epoch: number;
@@ -167,13 +184,9 @@ export class RaftMetadataLog {
     return this.raft.core.leaderId;
   }
 
-  /**
-   * Whether this node may act as the controller now: it leads, and it has applied everything
-   * committed before its epoch (KIP-595: its own epoch's first record is committed).
-   */
+  /** Whether this node may act as the controller now (see `mayActAsController`). */
   get isActiveController(): boolean {
-    const core = this.raft.core;
-    return core.leaderEpochCommitted && this.applied >= core.highWatermark;
+    return mayActAsController(this.raft.core, this.applied);
   }
 
   /** The Raft epoch this node is the active controller in; undefined when it is not. */

@@ -240,6 +240,11 @@ export class RaftCore<R> {
     const s = this.state;
     return s.role === 'leader' && this.hw > s.epochStartOffset;
   }
+
+  /** The offset of this leader's LeaderChange record, the first of its epoch; undefined unless leading. */
+  get epochStartOffset(): number | undefined {
+    return this.state.role === 'leader' ? this.state.epochStartOffset : undefined;
+  }
   get voters(): readonly Voter[] {
     return this.voterSets.voters;
   }
