@@ -152,7 +152,7 @@ export interface BrokerOptions {
 }
 
 const LISTENER_NAME = 'PLAINTEXT';
-/** How long internal operations (internal topics, producer id blocks) wait for a controller. */
+/** How long producer id block requests wait for a controller (InitProducerId waits on them). */
 const INTERNAL_CONTROLLER_TIMEOUT_MS = 30_000;
 /** How long start-up waits to be registered and unfenced. */
 const STARTUP_REGISTRATION_TIMEOUT_MS = 60_000;
@@ -514,6 +514,9 @@ export class Broker {
       clusterId: metadata.clusterId,
     });
     this.channel = channel;
+    // Topic creation on behalf of a request (auto-creation, internal topics) answers within a
+    // couple of quorum request timeouts: NOT_CONTROLLER, which clients retry, rather than a hang.
+    const internalTimeoutMs = 2 * requestTimeoutMs;
 
     // Start-up: every view is built once from the whole image.
     const onImage = (image: MetadataImage) => {
@@ -606,7 +609,7 @@ export class Broker {
       partition: (topic, partition) => replicas.get(topic, partition),
       partitionCount: (topic) => this.topicViews.get(topic)?.partitions.length,
       createTopics: async (topics) => {
-        const r = await channel.createTopics(topics, false, INTERNAL_CONTROLLER_TIMEOUT_MS);
+        const r = await channel.createTopicsOrNotController(topics, false, internalTimeoutMs);
         await pendingApply;
         return r;
       },
@@ -627,7 +630,7 @@ export class Broker {
       partition: (topic, partition) => replicas.get(topic, partition),
       partitionCount: (topic) => this.topicViews.get(topic)?.partitions.length,
       createTopics: async (topics) => {
-        const r = await channel.createTopics(topics, false, INTERNAL_CONTROLLER_TIMEOUT_MS);
+        const r = await channel.createTopicsOrNotController(topics, false, internalTimeoutMs);
         await pendingApply;
         return r;
       },
@@ -660,7 +663,7 @@ export class Broker {
         // Admin changes resolve only after the broker has applied them (logs created or removed).
         // Through the channel: auto-creation (Metadata) reaches the controller from any broker.
         createTopics: async (...a: Parameters<Controller['createTopics']>) => {
-          const r = await channel.createTopics(a[0], a[1], INTERNAL_CONTROLLER_TIMEOUT_MS);
+          const r = await channel.createTopicsOrNotController(a[0], a[1], internalTimeoutMs);
           await pendingApply;
           return r;
         },

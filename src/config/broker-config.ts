@@ -211,7 +211,14 @@ export class BrokerConfig {
     if (input.env !== undefined) {
       for (const envName of Object.keys(input.env).sort()) {
         const raw = input.env[envName];
-        if (!envName.startsWith(ENV_PREFIX) || raw === undefined || raw === '' || NON_CONFIG_ENV.has(envName)) continue;
+        if (
+          !envName.startsWith(ENV_PREFIX) ||
+          raw === undefined ||
+          raw === '' ||
+          NON_CONFIG_ENV.has(envName) ||
+          envName.startsWith('JOCKO_TEST_')
+        )
+          continue;
         const name = ENV_TO_CONFIG.get(envName);
         if (name === undefined) {
           warnings.push({

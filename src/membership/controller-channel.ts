@@ -27,6 +27,7 @@ import {
 } from '../protocol/generated/api/63-broker-heartbeat.js';
 import type { AllocateProducerIdsResponse } from '../protocol/generated/api/67-allocate-producer-ids.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
+import { ZERO_UUID } from '../protocol/primitives/reader.js';
 import { RAFT_SEND_VERSIONS } from '../raft/wire/common.js';
 import { describeQuorumRequestToWire, describeQuorumResponseFromWire } from '../raft/wire/describe-quorum.js';
 import { sleep } from '../runtime/timers.js';
@@ -227,6 +228,31 @@ export class ControllerChannel {
       },
       timeoutMs,
     );
+  }
+
+  /**
+   * `createTopics`, but a controller that cannot be reached in time is answered per topic as
+   * NOT_CONTROLLER (retriable: clients ask again) instead of an error.
+   */
+  async createTopicsOrNotController(
+    topics: readonly CreatableTopic[],
+    validateOnly: boolean,
+    timeoutMs: number,
+  ): Promise<CreateTopicResult[]> {
+    try {
+      return await this.createTopics(topics, validateOnly, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof ControllerUnavailableError)) throw err;
+      return topics.map((t) => ({
+        name: t.name,
+        topicId: ZERO_UUID,
+        errorCode: ErrorCode.NOT_CONTROLLER,
+        errorMessage: err.message,
+        numPartitions: -1,
+        replicationFactor: -1,
+        overrides: {},
+      }));
+    }
   }
 
   /** Creates topics on the active controller (internal topics, auto-creation). */
