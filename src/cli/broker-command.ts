@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Broker } from '../broker.js';
 import { parseSetFlags } from '../config/broker-config.js';
+import { startEventLoopStats } from '../observability/event-loop-stats.js';
 import { logger, setLogNode } from '../observability/logger.js';
 import { flag, flagAll, type ParsedArgs, parseHostPort } from './args.js';
 
@@ -53,6 +54,7 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   const roles = rolesText === undefined ? undefined : parseRoles(rolesText);
   // One broker per process: every log line of this process is this node's.
   if (brokerId !== undefined) setLogNode(brokerId);
+  startEventLoopStats(process.env);
   const broker = new Broker({
     host: listen.host,
     port: listen.port,
