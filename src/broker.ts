@@ -72,7 +72,7 @@ import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
-import { errorName } from './protocol/error-codes.js';
+import { ErrorCode, errorName } from './protocol/error-codes.js';
 import type { AddRaftVoterResponse } from './protocol/generated/api/80-add-raft-voter.js';
 import { ApiKey } from './protocol/generated/api-table.js';
 import type { PartitionRaftLog } from './raft/partition-raft-log.js';
@@ -130,6 +130,8 @@ const INTERNAL_CONTROLLER_TIMEOUT_MS = 30_000;
 /** How long start-up waits to be registered and unfenced. */
 const STARTUP_REGISTRATION_TIMEOUT_MS = 60_000;
 const UNFENCE_POLL_MS = 50;
+/** Wait between registrations refused because the previous incarnation's session is still live. */
+const REGISTRATION_RETRY_MS = 500;
 const SHUTDOWN_HEARTBEAT_TIMEOUT_MS = 2000;
 /** Voters a cluster grows to as nodes join, unless `voters` says otherwise. */
 const DEFAULT_VOTERS = 3;
@@ -645,15 +647,32 @@ export class Broker {
    */
   private async register(channel: ControllerChannel, cfg: BrokerConfig): Promise<void> {
     const deadline = performance.now() + STARTUP_REGISTRATION_TIMEOUT_MS;
-    const registered = await channel.registerBroker(
-      {
+    const registration = {
+      brokerId: this.brokerId,
+      incarnationId: random().uuid(),
+      endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
+      rack: cfg.getString('broker.rack'),
+    };
+    let registered = await channel.registerBroker(registration, STARTUP_REGISTRATION_TIMEOUT_MS);
+    // A node restarted soon after a crash finds its previous incarnation still registered with a
+    // live session on the controller, which refuses a second one until that session ends
+    // (broker.session.timeout.ms): Kafka's broker retries its registration meanwhile.
+    if (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION) {
+      log.info('registration refused while an earlier incarnation of this node has a live session: retrying', {
         brokerId: this.brokerId,
-        incarnationId: random().uuid(),
-        endPoints: [{ name: LISTENER_NAME, host: this.advertisedHost, port: this.advertisedPort, securityProtocol: 0 }],
-        rack: cfg.getString('broker.rack'),
-      },
-      STARTUP_REGISTRATION_TIMEOUT_MS,
-    );
+      });
+    }
+    while (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION && performance.now() < deadline) {
+      await sleep(REGISTRATION_RETRY_MS);
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      registered = await channel.registerBroker(registration, left);
+    }
+    if (registered.errorCode === ErrorCode.DUPLICATE_BROKER_REGISTRATION) {
+      throw new Error(
+        `broker registration failed: DUPLICATE_BROKER_REGISTRATION (another process still runs as node ${this.brokerId})`,
+      );
+    }
     if (registered.errorCode !== 0) throw new Error(`broker registration failed: ${errorName(registered.errorCode)}`);
     this.brokerEpoch = registered.brokerEpoch;
     for (;;) {
