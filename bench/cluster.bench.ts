@@ -4,16 +4,23 @@
  *   controller and to a follower (which forwards it), next to a 1-voter cluster measured in the
  *   same run, in interleaved blocks (the machine may be shared);
  * - idle CPU of every node (utime+stime from /proc) over 20 s, against 2% of a core, with no
- *   topics and with 5,000 (the 1-voter broker's, measured in the same window, beside it);
- * - CreateTopics time with 5,000 topics present next to the same with none: near 1, or the
- *   work per request grows with the topics. Names with and without dots are measured apart:
- *   a name with a dot or an underscore is checked for collisions with the existing names;
+ *   topics (the 1-voter broker's beside it) and with 5,000 (the few-topics cluster's beside it),
+ *   each measured in the same window as what is beside it;
+ * - CreateTopics time on a cluster holding 5,000 topics next to one holding few, both running
+ *   at once and measured in interleaved blocks: near 1, or the work per request grows with the
+ *   topics. Names with and without dots are measured apart (a name with a dot or an underscore
+ *   is checked for collisions with the existing names). In process beside it: applying a batch
+ *   of one new topic to an image of 5,000 topics next to an empty image;
  * - the active controller's event-loop delay p99.99 under the produce benchmark's load, from the
  *   broker's own histogram (JOCKO_EVENT_LOOP_STATS=1), against controller.quorum.fetch.timeout.ms
  *   (2 s): a loop stalled that long would cost an election. The quorum's leader and epoch are
  *   compared before and after the load.
  */
+import { randomUUID } from 'node:crypto';
 import { KafkaClient } from '../src/client/kafka-client.js';
+import { applyBatch } from '../src/metadata/apply-records.js';
+import { EMPTY_IMAGE, type MetadataImage } from '../src/metadata/image.js';
+import type { MetadataRecord } from '../src/metadata/records.js';
 import { ErrorCode, errorName } from '../src/protocol/error-codes.js';
 import { ApiKey } from '../src/protocol/generated/api-table.js';
 import { Compression } from '../src/protocol/records/record-batch.js';
@@ -96,23 +103,28 @@ async function idleCpu(pids: readonly number[], ms: number): Promise<number[]> {
   return pids.map((pid, i) => ((cpuSeconds(pid) - (before[i] as number)) / wall) * 100);
 }
 
-async function reportIdleCpu(cluster: BenchCluster, single: BrokerProcess | undefined, what: string): Promise<void> {
+/**
+ * Idle CPU of every node of `cluster` over IDLE_MS, one row each; `beside`'s processes are
+ * measured in the same window and their highest figure is printed as `besideName`.
+ */
+async function reportIdleCpu(
+  cluster: BenchCluster,
+  what: string,
+  beside: { readonly name: string; readonly nodes: readonly BrokerProcess[] },
+): Promise<void> {
   const q = await settledQuorum(cluster, 3);
   // Let start-up and the last requests' after-effects (flushes, session checks) pass first.
   await sleep(2000);
   const pids = cluster.nodes.map((n) => n.pid);
-  const pct = await idleCpu(single === undefined ? pids : [...pids, single.pid], IDLE_MS);
+  const pct = await idleCpu([...pids, ...beside.nodes.map((n) => n.pid)], IDLE_MS);
+  const besidePct = Math.max(...pct.slice(pids.length));
   cluster.nodes.forEach((_, i) => {
     const id = i + 1;
     const role = id === q.quorum.leaderId ? 'leader' : 'follower';
-    results.add(
-      `idle CPU node ${id} (${role}), ${what}`,
-      '% core',
-      pct[i] as number,
-      IDLE_TARGET_PCT,
-      'target',
-      single === undefined ? { seconds: IDLE_MS / 1000 } : { seconds: IDLE_MS / 1000, oneVoterPct: pct[3] as number },
-    );
+    results.add(`idle CPU node ${id} (${role}), ${what}`, '% core', pct[i] as number, IDLE_TARGET_PCT, 'target', {
+      seconds: IDLE_MS / 1000,
+      [beside.name]: besidePct,
+    });
   });
 }
 
@@ -123,7 +135,7 @@ async function votersPhase(): Promise<void> {
   const clients: KafkaClient[] = [];
   try {
     cluster = await startBenchCluster(3);
-    await reportIdleCpu(cluster, single, 'no topics');
+    await reportIdleCpu(cluster, 'no topics', { name: 'oneVoterPct', nodes: [single] });
     const q = await settledQuorum(cluster, 3);
     const leader = cluster.node(q.quorum.leaderId);
     const follower = cluster.nodes.find((n) => n !== leader) as BrokerProcess;
@@ -158,34 +170,31 @@ async function votersPhase(): Promise<void> {
   }
 }
 
-/** Phase 2: CreateTopics with 5,000 topics present next to none, and idle CPU with them. */
+/**
+ * Phase 2: CreateTopics on a cluster holding 5,000 topics next to one holding few, both running
+ * at once and measured in interleaved blocks; then idle CPU of the first next to the second.
+ */
 async function topicCountPhase(): Promise<void> {
-  const cluster = await startBenchCluster(3);
+  inProcessApply();
+  const full = await startBenchCluster(3);
+  let few: BenchCluster | undefined;
   const clients: KafkaClient[] = [];
-  try {
+  const controllerOf = async (cluster: BenchCluster) => {
     const q = await settledQuorum(cluster, 3);
     const c = await clientOf(cluster.node(q.quorum.leaderId));
     clients.push(c);
-    let n = 0;
-    const measure = async (to: KafkaClient): Promise<{ plain: number[]; dotted: number[] }> => {
-      const plain: number[] = [];
-      const dotted: number[] = [];
-      for (let i = 0; i < TOPIC_OPS; i++) {
-        plain.push(await createTopics(to, [{ name: `bench-count-${n}` }]));
-        dotted.push(await createTopics(to, [{ name: `bench.count.${n}` }]));
-        n++;
-      }
-      return { plain, dotted };
-    };
-    for (let i = 0; i < BLOCK; i++) await createTopics(c, [{ name: `warm-${i}` }, { name: `warm.${i}` }]);
-    const before = await measure(c);
-    let created = BLOCK * 2 + TOPIC_OPS * 2;
+    return { client: c, epoch: q.quorum.leaderEpoch };
+  };
+  try {
+    few = await startBenchCluster(3);
+    const fullBefore = await controllerOf(full);
+    let created = 0;
     const bulkStart = performance.now();
     for (let b = 0; created < TOPICS; b++) {
       const count = Math.min(BULK_PER_REQUEST, TOPICS - created);
       // Half of the names have dots, so the collision check has names to compare with.
       await createTopics(
-        c,
+        fullBefore.client,
         Array.from({ length: count }, (_, i) => ({ name: i % 2 === 0 ? `bulk-${b}-${i}` : `bulk.${b}.${i}` })),
       );
       created += count;
@@ -193,34 +202,87 @@ async function topicCountPhase(): Promise<void> {
     results.note(
       `${created} topics created (${BULK_PER_REQUEST} per request) in ${((performance.now() - bulkStart) / 1000).toFixed(1)} s`,
     );
-    // Measured on the controller of now (a leader change would route every request through a forwarder).
-    const q1 = await settledQuorum(cluster, 3);
-    const now = q1.quorum.leaderId === q.quorum.leaderId ? c : await clientOf(cluster.node(q1.quorum.leaderId));
-    if (now !== c) clients.push(now);
-    const after = await measure(now);
+    // Measured on the controllers of now (after a leader change a request would be forwarded).
+    const targets = [
+      { ...(await controllerOf(full)), plain: [] as number[], dotted: [] as number[] },
+      { ...(await controllerOf(few)), plain: [] as number[], dotted: [] as number[] },
+    ];
+    let n = 0;
+    for (const t of targets) for (let i = 0; i < BLOCK; i++) await createTopics(t.client, [{ name: `warm-${n++}` }]);
+    for (let done = 0; done < TOPIC_OPS; done += BLOCK / 2) {
+      for (const t of targets) {
+        for (let i = 0; i < BLOCK / 2; i++) {
+          t.plain.push(await createTopics(t.client, [{ name: `bench-count-${n}` }]));
+          t.dotted.push(await createTopics(t.client, [{ name: `bench.count.${n}` }]));
+          n++;
+        }
+      }
+    }
+    const [withTopics, withFew] = targets as [(typeof targets)[number], (typeof targets)[number]];
     for (const kind of ['plain', 'dotted'] as const) {
-      const b = sorted(before[kind]);
-      const a = sorted(after[kind]);
+      const a = sorted(withTopics[kind]);
+      const b = sorted(withFew[kind]);
       const label = kind === 'plain' ? 'names without dots' : 'names with dots';
       results.add(
         `CreateTopics p50 with ${TOPICS} topics, ${label}`,
         'ms',
         percentile(a, 50),
         percentile(b, 50),
-        `≤${TOPIC_OPS * 2 + BLOCK * 2} topics`,
+        `≤${BLOCK + TOPIC_OPS * 2} topics`,
         {
           p99: percentile(a, 99),
           baselineP99: percentile(b, 99),
           ops: a.length,
-          leaderEpochChanges: q1.quorum.leaderEpoch - q.quorum.leaderEpoch,
+          leaderEpochChanges: withTopics.epoch - fullBefore.epoch,
         },
       );
     }
-    await reportIdleCpu(cluster, undefined, `${TOPICS} topics`);
+    await reportIdleCpu(full, `${TOPICS} topics`, { name: 'fewTopicsClusterMaxPct', nodes: few.nodes });
   } finally {
-    for (const x of clients) x.close();
-    await cluster.dispose();
+    for (const c of clients) c.close();
+    await few?.dispose();
+    await full.dispose();
   }
+}
+
+/**
+ * In process, the part of applying a batch that follows the number of topics: applying one new
+ * topic to an image of 5,000 topics next to an empty image (the image's topic maps are copied
+ * for every batch that touches a topic).
+ */
+function inProcessApply(): void {
+  const topic = (name: string): MetadataRecord[] => {
+    const topicId = randomUUID();
+    return [
+      { type: 'TopicRecord', data: { name, topicId } },
+      {
+        type: 'PartitionRecord',
+        data: { partitionId: 0, topicId, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0 },
+      },
+    ];
+  };
+  const many = applyBatch(
+    EMPTY_IMAGE,
+    Array.from({ length: TOPICS }, (_, i) => topic(i % 2 === 0 ? `bulk-${i}` : `bulk.${i}`)).flat(),
+    2 * TOPICS,
+  ).image;
+  const perBatchUs = (image: MetadataImage): number => {
+    const rounds = 200;
+    const batches = Array.from({ length: rounds }, (_, i) => topic(`new-${i}`));
+    const t0 = performance.now();
+    for (const [i, b] of batches.entries()) applyBatch(image, b, 3 * TOPICS + i);
+    return ((performance.now() - t0) * 1000) / rounds;
+  };
+  // Twice each, the first pass warming up; the second is kept.
+  perBatchUs(EMPTY_IMAGE);
+  perBatchUs(many);
+  results.add(
+    `apply one new topic, image of ${TOPICS} topics (in process)`,
+    'µs',
+    perBatchUs(many),
+    perBatchUs(EMPTY_IMAGE),
+    'empty image',
+  );
 }
 
 interface LoopStats {
