@@ -5,7 +5,8 @@
 //   --quick   smaller volumes and fewer cases (the whole suite in under 2 minutes); results go
 //             to bench/results/<name>.quick.json so they never overwrite a full run.
 //   filters   run only the benches whose path contains one of them (produce, consume, latency,
-//             resources, storage, codec, records, metadata, raft-sim, recorder).
+//             resources, storage, codec, records, metadata, raft-sim, recorder, cluster (both
+//             cluster benches), cluster-failover, cluster.bench).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

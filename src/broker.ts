@@ -378,6 +378,20 @@ export class Broker {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      // A start that fails part-way (a port in use, a refused registration) closes what it
+      // opened: the quorum, the timers and the listener would otherwise keep the process alive,
+      // a Raft member serving nothing.
+      await this.close().catch((closeErr: unknown) =>
+        log.warn('closing after a failed start failed', { error: String(closeErr) }),
+      );
+      throw err;
+    }
+  }
+
+  private async open(): Promise<void> {
     if (testSwitches.unsafeAckBeforeWrite)
       log.warn(
         'JOCKO_TEST_UNSAFE_ACK=1: acks=all produce is acknowledged before it is written (test only: loses data)',

@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker, type BrokerOptions, NodeIdInUseError } from '../broker.js';
 import { parseSetFlags } from '../config/broker-config.js';
+import { startEventLoopStats } from '../observability/event-loop-stats.js';
 import { logger, setLogNode } from '../observability/logger.js';
 import { flag, flagAll, type ParsedArgs, parseHostPort } from './args.js';
 
@@ -59,6 +60,7 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   const roles = rolesText === undefined ? undefined : parseRoles(rolesText);
   // One broker per process: every log line of this process is this node's.
   if (brokerId !== undefined) setLogNode(brokerId);
+  startEventLoopStats(process.env);
   const options: BrokerOptions = {
     ...(listen !== undefined ? { host: listen.host, port: listen.port } : {}),
     ...(advertise ? { advertisedHost: advertise.host, advertisedPort: advertise.port } : {}),

@@ -72,6 +72,7 @@ export const ENV_PREFIX = 'JOCKO_';
 export const NON_CONFIG_ENV: ReadonlySet<string> = new Set([
   'JOCKO_LOG_LEVEL',
   'JOCKO_LOG_FORMAT',
+  'JOCKO_EVENT_LOOP_STATS',
   'JOCKO_TEST_UNSAFE_ACK',
 ]);
 

@@ -21,6 +21,28 @@ export interface AssignedPartition {
   readonly leaderEpoch: number;
 }
 
+/**
+ * Opening or creating a partition's log is synchronous file work (mkdir, open, directory fsyncs:
+ * milliseconds each). A change of many partitions yields to the event loop once it has worked
+ * this long, so a CreateTopics of a thousand partitions does not hold up every other request for
+ * seconds: the metadata quorum's fetches among them, whose timeout would cost an election.
+ */
+const SLICE_MS = 10;
+
+/** A check to await between units of synchronous work: it yields (setImmediate) once SLICE_MS has passed. */
+function timeSlicer(): () => Promise<void> | undefined {
+  let since = performance.now();
+  return () => {
+    if (performance.now() - since < SLICE_MS) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        since = performance.now();
+        resolve();
+      }),
+    );
+  };
+}
+
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
@@ -57,13 +79,20 @@ export class ReplicaManager {
    */
   apply(assigned: readonly AssignedPartition[]): Promise<void> {
     return this.serialize(async () => {
+      const pause = timeSlicer();
       const wanted = new Map<string, AssignedPartition>();
       for (const a of assigned) if (a.replicas.includes(this.brokerId)) wanted.set(key(a.topic, a.partition), a);
       for (const [k, p] of [...this.partitions]) {
         const a = wanted.get(k);
-        if (a === undefined || a.topicId !== p.topicId) await this.remove(k, p);
+        if (a === undefined || a.topicId !== p.topicId) {
+          await this.remove(k, p);
+          await pause();
+        }
       }
-      for (const [k, a] of wanted) await this.assign(k, a);
+      for (const [k, a] of wanted) {
+        await this.assign(k, a);
+        await pause();
+      }
     });
   }
 
@@ -77,11 +106,15 @@ export class ReplicaManager {
     readonly changedPartitions: readonly AssignedPartition[];
   }): Promise<void> {
     return this.serialize(async () => {
+      const pause = timeSlicer();
       for (const t of change.removedTopics) {
         for (const partition of t.partitions) {
           const k = key(t.topic, partition);
           const p = this.partitions.get(k);
-          if (p !== undefined && p.topicId === t.topicId) await this.remove(k, p);
+          if (p !== undefined && p.topicId === t.topicId) {
+            await this.remove(k, p);
+            await pause();
+          }
         }
       }
       for (const a of change.changedPartitions) {
@@ -90,6 +123,7 @@ export class ReplicaManager {
         if (p !== undefined && (p.topicId !== a.topicId || !a.replicas.includes(this.brokerId)))
           await this.remove(k, p);
         if (a.replicas.includes(this.brokerId)) await this.assign(k, a);
+        await pause();
       }
     });
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Admin, Consumer } from 'kafkajs';
@@ -155,6 +156,21 @@ test('jocko broker: an invalid --set value exits non-zero naming the setting; th
   const { stdout } = broker.output();
   assert.match(stdout, new RegExp(`listening on 127\\.0\\.0\\.1:${broker.port}\\b`), stdout);
   assert.match(stdout, /connect with bootstrap servers kafka\.example\.com:19092/, stdout);
+});
+
+test('jocko broker: a listen port already in use exits non-zero naming the address, instead of running on without a listener', async (t) => {
+  const dataDir = tempDir(t, 'jocko-cli-broker-');
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  const port = (holder.address() as { port: number }).port;
+  const r = await run(process.execPath, [jockoBin, 'broker', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+    cwd: repoRoot,
+    timeoutMs: 20_000,
+  });
+  assert.equal(r.timedOut, false, `the broker kept running after its start failed\n${formatRun(r)}`);
+  assert.notEqual(r.code, 0, formatRun(r));
+  assert.match(r.stderr, new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`), formatRun(r));
 });
 
 test('jocko topic create|list|describe|alter|delete against a broker process, with Kafka errors', async (t) => {

@@ -118,3 +118,39 @@ test('the replica manager follows deltas: it touches only the partitions a batch
   assert.equal(rm.get('b', 0)?.topicId, topicId(3));
   assert.equal(rm.size, 52);
 });
+
+test('opening many partitions lets the event loop run between them (a CreateTopics of thousands never stalls it)', async () => {
+  // A store whose open() does 3 ms of synchronous work, as creating a log's directory and files does.
+  const store: LogStorePort = {
+    open: async () => {
+      const end = performance.now() + 3;
+      while (performance.now() < end);
+      return { logStartOffset: 0, logEndOffset: 0, highWatermark: 0, sizeInBytes: 0 } as unknown as PartitionLogPort;
+    },
+    remove: async () => undefined,
+    close: async () => undefined,
+  };
+  const rm = new ReplicaManager(1, store, () => ({}) as never);
+  const assigned = (n: number) =>
+    Array.from({ length: 100 }, (_, partition) => ({
+      topic: `t${n}`,
+      topicId: topicId(n),
+      partition,
+      replicas: [1],
+      leader: 1,
+      leaderEpoch: 0,
+    }));
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  try {
+    // 300 ms of synchronous work each: without yielding, the timer could not fire before the end.
+    await rm.apply(assigned(1));
+    assert.ok(ticks >= 10, `the 1 ms timer fired ${ticks} times while apply opened 100 partitions (300 ms)`);
+    ticks = 0;
+    await rm.update({ removedTopics: [], changedPartitions: assigned(2) });
+    assert.ok(ticks >= 10, `the 1 ms timer fired ${ticks} times while update opened 100 partitions (300 ms)`);
+  } finally {
+    clearInterval(timer);
+  }
+  assert.equal(rm.size, 200);
+});
