@@ -1030,13 +1030,22 @@ export class RaftCore<R> {
       return;
     }
     const replicaId = req.replicaId >= 0 ? req.replicaId : from;
+    const hwBefore = this.hw;
     const response = this.tryCompleteFetch(s, replicaId, req);
     if (this.state !== s) {
       // Counting this fetch committed this leader's own removal and it resigned.
       this.respond(handle, this.fetchError(ErrorCode.NOT_LEADER_OR_FOLLOWER));
       return;
     }
-    if (response !== undefined || req.maxWaitMs <= 0 || this.parked.length >= MAX_PARKED_FETCHES) {
+    // A fetch whose offset advanced the high watermark is answered at once: parked, its sender
+    // would learn the new high watermark only when the wait ends (the parked fetches completed by
+    // the advance were the others').
+    if (
+      response !== undefined ||
+      req.maxWaitMs <= 0 ||
+      this.parked.length >= MAX_PARKED_FETCHES ||
+      this.hw > hwBefore
+    ) {
       this.respond(handle, response ?? this.fetchResponse(s, undefined, undefined, undefined));
       return;
     }

@@ -475,14 +475,23 @@ describe('Raft core: replication and the high watermark (KIP-595)', () => {
     assert.equal(r?.leaderId, 2);
   });
 
-  test('a Fetch with nothing new waits up to max wait, and is answered when data arrives', () => {
+  test('a Fetch with nothing new waits up to max wait, and is answered when data arrives or when it advances the high watermark', () => {
     const n = leaderWithData();
+    // Node 2 reaching offset 3 commits the leader's records: answered at once with the new high watermark.
+    const first = n.request(2, fetch({ fetchOffset: 3, lastFetchedEpoch: 1, maxWaitMs: 500 }));
+    assert.equal((n.responseTo(first) as FetchResponse<R>).highWatermark, 3);
     const h = n.request(2, fetch({ fetchOffset: 3, lastFetchedEpoch: 1, maxWaitMs: 500 }));
     assert.equal(n.responseTo(h), undefined);
     n.step({ type: 'append', token: 2, values: [Buffer.from('c')] });
     const r = n.responseTo(h) as FetchResponse<R>;
     assert.equal(r.records?.[0]?.baseOffset, 3);
     n.settle();
+    // The follower's next Fetch makes offset 3 committed: it is answered at once, so the follower
+    // learns the new high watermark without waiting.
+    const advancing = n.request(2, fetch({ fetchOffset: 4, lastFetchedEpoch: 1, maxWaitMs: 500 }));
+    const advanced = n.responseTo(advancing) as FetchResponse<R>;
+    assert.equal(advanced.records, undefined);
+    assert.equal(advanced.highWatermark, 4);
     const idle = n.request(2, fetch({ fetchOffset: 4, lastFetchedEpoch: 1, maxWaitMs: 500 }));
     n.advance(499);
     assert.equal(n.responseTo(idle), undefined);
