@@ -22,7 +22,7 @@ test('a node restarted right after a crash registers once the session of its cra
   await second.restart();
   assert.match(
     second.output().stderr,
-    /registration refused while an earlier incarnation of this node has a live session/,
+    /the previous run of this broker still has a session on the controller: registering again until it ends/,
   );
   const live = await waitFor('both brokers live again', async () => {
     const ids = (await client.describeCluster()).brokers.map((b) => b.brokerId);
