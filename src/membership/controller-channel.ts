@@ -36,6 +36,8 @@ const log = logger('membership');
 
 /** Wait between attempts while no controller is known or the one asked is not it. */
 const RETRY_BACKOFF_MS = 50;
+/** The longest wait between attempts: a new controller is found within this of being elected. */
+const RETRY_BACKOFF_MAX_MS = 100;
 
 /** No controller answered the operation before its deadline. */
 export class ControllerUnavailableError extends Error {
@@ -91,7 +93,7 @@ export class ControllerChannel {
     for (let attempt = 0; !this.closed; attempt++) {
       const left = deadline - performance.now();
       if (left <= 0) break;
-      if (attempt > 0) await sleep(Math.min(RETRY_BACKOFF_MS * Math.min(attempt, 10), Math.max(1, left)));
+      if (attempt > 0) await sleep(Math.min(RETRY_BACKOFF_MS * attempt, RETRY_BACKOFF_MAX_MS, Math.max(1, left)));
       const metadata = this.options.metadata;
       const leader = metadata.controllerId;
       const self = metadata.raft.nodeId;
