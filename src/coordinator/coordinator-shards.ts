@@ -9,6 +9,7 @@
  * Pure bookkeeping: the coordinator core owns an instance, its service reads the partition
  * and hands the records over.
  */
+import type { Logger } from '../observability/logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 
 /** One partition led here. The same object stays in place until the partition is unloaded. */
@@ -126,4 +127,71 @@ export function notCoordinatorError(topic: string, partition: number): Error {
   return Object.assign(new Error(`${topic}-${partition} is not coordinated by this broker`), {
     errorCode: ErrorCode.NOT_COORDINATOR,
   });
+}
+
+/** What `PartitionLoads.elect` needs of a coordinator core and its service. */
+export interface ShardLoader<H, R> {
+  /** e.g. `__consumer_offsets`, for log lines. */
+  readonly topic: string;
+  /** e.g. `group coordinator`, for log lines. */
+  readonly what: string;
+  readonly log: Logger;
+  onElection(partition: number, leaderEpoch: number): CoordinatorShard | null;
+  /** The partition to replay, undefined when it is not hosted here. */
+  hosted(partition: number): H | undefined;
+  read(hosted: H): Promise<R[]>;
+  completeLoad(shard: CoordinatorShard, records: R[]): Record<string, number> | null;
+  failLoad(shard: CoordinatorShard): void;
+}
+
+/**
+ * The replays of a coordinator's partitions in progress, one per partition: on an election the
+ * partition is read, handed to the core, and the load logged; a failed load leaves the
+ * partition unserved until the next election. Shared by the group and transaction services.
+ */
+export class PartitionLoads {
+  private readonly running = new Map<number, Promise<void>>();
+
+  /** Resolves once the load this election needs is over (or with the one running, if any). */
+  async elect<H, R>(loader: ShardLoader<H, R>, partition: number, leaderEpoch: number): Promise<void> {
+    const running = this.running.get(partition);
+    const shard = loader.onElection(partition, leaderEpoch);
+    if (shard === null) return running;
+    const load = this.load(loader, shard, leaderEpoch);
+    this.running.set(partition, load);
+    try {
+      await load;
+    } finally {
+      if (this.running.get(partition) === load) this.running.delete(partition);
+    }
+  }
+
+  private async load<H, R>(loader: ShardLoader<H, R>, shard: CoordinatorShard, leaderEpoch: number): Promise<void> {
+    const { partition } = shard;
+    const started = performance.now();
+    const hosted = loader.hosted(partition);
+    if (hosted === undefined) {
+      loader.failLoad(shard);
+      loader.log.warn(`cannot load a ${loader.topic} partition that is not hosted here`, { partition, leaderEpoch });
+      return;
+    }
+    let records: R[];
+    try {
+      records = await loader.read(hosted);
+    } catch (err) {
+      loader.failLoad(shard);
+      loader.log.error(`loading a ${loader.topic} partition failed`, { partition, leaderEpoch, error: String(err) });
+      return;
+    }
+    const loaded = loader.completeLoad(shard, records);
+    if (loaded === null) return;
+    // Empty partitions (all of a new topic's) are not worth an info line each.
+    loader.log[records.length > 0 ? 'info' : 'debug'](`${loader.what} loaded a partition`, {
+      partition,
+      leaderEpoch,
+      records: records.length,
+      ...loaded,
+      ms: Math.round(performance.now() - started),
+    });
+  }
 }

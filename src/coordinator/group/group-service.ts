@@ -17,7 +17,7 @@ import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
 import { random } from '../../runtime/random.js';
 import { clearTimer, setTimer, type Timer } from '../../runtime/timers.js';
-import { notCoordinatorError } from '../coordinator-shards.js';
+import { notCoordinatorError, PartitionLoads } from '../coordinator-shards.js';
 import { GroupCoordinator, type LoadedRecord } from './group-coordinator.js';
 import type { CoordinatorRecord } from './records.js';
 
@@ -42,7 +42,7 @@ export class GroupService {
   private timer: Timer | null = null;
   private readonly appendChains = new Map<number, Promise<void>>();
   /** Loads in progress by partition. */
-  private readonly loads = new Map<number, Promise<void>>();
+  private readonly loads = new PartitionLoads();
   private creating: Promise<boolean> | null = null;
   private closed = false;
 
@@ -78,44 +78,22 @@ export class GroupService {
    * meanwhile). Resolves once the load is over (or was not needed); a failed load is logged and
    * the partition left unserved until the next election.
    */
-  async onElection(partition: number, leaderEpoch: number): Promise<void> {
-    if (this.closed) return;
-    const running = this.loads.get(partition);
-    const shard = this.core.onElection(partition, leaderEpoch);
-    if (shard === null) return running;
-    const started = performance.now();
-    const load = (async () => {
-      const part = this.deps.partition(GROUP_METADATA_TOPIC, partition);
-      if (part === undefined) {
-        this.core.failLoad(shard);
-        log.warn('cannot load a __consumer_offsets partition that is not hosted here', { partition, leaderEpoch });
-        return;
-      }
-      let records: LoadedRecord[];
-      try {
-        records = await readGroupRecords(part);
-      } catch (err) {
-        this.core.failLoad(shard);
-        log.error('loading a __consumer_offsets partition failed', { partition, leaderEpoch, error: String(err) });
-        return;
-      }
-      const loaded = this.core.completeLoad(shard, records);
-      if (loaded === null) return;
-      // Empty partitions (all of a new topic's) are not worth an info line each.
-      log[records.length > 0 ? 'info' : 'debug']('group coordinator loaded a partition', {
-        partition,
-        leaderEpoch,
-        records: records.length,
-        groups: loaded.groups,
-        ms: Math.round(performance.now() - started),
-      });
-    })();
-    this.loads.set(partition, load);
-    try {
-      await load;
-    } finally {
-      if (this.loads.get(partition) === load) this.loads.delete(partition);
-    }
+  onElection(partition: number, leaderEpoch: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.loads.elect(
+      {
+        topic: GROUP_METADATA_TOPIC,
+        what: 'group coordinator',
+        log,
+        onElection: (p, epoch) => this.core.onElection(p, epoch),
+        hosted: (p) => this.deps.partition(GROUP_METADATA_TOPIC, p),
+        read: readGroupRecords,
+        completeLoad: (shard, records) => this.core.completeLoad(shard, records),
+        failLoad: (shard) => this.core.failLoad(shard),
+      },
+      partition,
+      leaderEpoch,
+    );
   }
 
   /**

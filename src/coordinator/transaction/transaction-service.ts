@@ -21,7 +21,7 @@ import { isControl } from '../../protocol/records/record-batch.js';
 import { scanBatches } from '../../replication/log-scan.js';
 import type { Partition } from '../../replication/partition.js';
 import { clearTimer, setRepeatingTimer, type Timer } from '../../runtime/timers.js';
-import { notCoordinatorError } from '../coordinator-shards.js';
+import { notCoordinatorError, PartitionLoads } from '../coordinator-shards.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
 import { partitionFor } from '../group/partitioner.js';
 import { type InterBrokerClient, TransactionMarkerChannel } from './marker-channel.js';
@@ -74,7 +74,7 @@ export class TransactionService {
   private readonly timers: Timer[] = [];
   private readonly appendChains = new Map<number, Promise<void>>();
   /** Loads in progress by partition. */
-  private readonly loads = new Map<number, Promise<void>>();
+  private readonly loads = new PartitionLoads();
   private creating: Promise<boolean> | null = null;
   private closed = false;
 
@@ -181,50 +181,22 @@ export class TransactionService {
    * transactions it finds being completed). Resolves once the load is over (or was not
    * needed); a failed load is logged and the partition left unserved until the next election.
    */
-  async onElection(partition: number, leaderEpoch: number): Promise<void> {
-    if (this.closed) return;
-    const running = this.loads.get(partition);
-    const shard = this.core.onElection(partition, leaderEpoch);
-    if (shard === null) return running;
-    const started = performance.now();
-    const load = (async () => {
-      const part = this.deps.partition(TRANSACTION_STATE_TOPIC, partition);
-      if (part === undefined) {
-        this.core.failLoad(shard);
-        log.warn('cannot load a __transaction_state partition that is not hosted here', { partition, leaderEpoch });
-        return;
-      }
-      const records: { key: Buffer | null; value: Buffer | null }[] = [];
-      try {
-        const from = part.log.logStartOffset;
-        await scanBatches(part.log, from, (batch, header) => {
-          if (isControl(header.attributes)) return;
-          for (const r of decodeRecords(batch)) {
-            if (r.offset >= from) records.push({ key: r.key, value: r.value });
-          }
-        });
-      } catch (err) {
-        this.core.failLoad(shard);
-        log.error('loading a __transaction_state partition failed', { partition, leaderEpoch, error: String(err) });
-        return;
-      }
-      const loaded = this.core.completeLoad(shard, records);
-      if (loaded === null) return;
-      // Empty partitions (all of a new topic's) are not worth an info line each.
-      log[records.length > 0 ? 'info' : 'debug']('transaction coordinator loaded a partition', {
-        partition,
-        leaderEpoch,
-        records: records.length,
-        ...loaded,
-        ms: Math.round(performance.now() - started),
-      });
-    })();
-    this.loads.set(partition, load);
-    try {
-      await load;
-    } finally {
-      if (this.loads.get(partition) === load) this.loads.delete(partition);
-    }
+  onElection(partition: number, leaderEpoch: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.loads.elect(
+      {
+        topic: TRANSACTION_STATE_TOPIC,
+        what: 'transaction coordinator',
+        log,
+        onElection: (p, epoch) => this.core.onElection(p, epoch),
+        hosted: (p) => this.deps.partition(TRANSACTION_STATE_TOPIC, p),
+        read: readTransactionRecords,
+        completeLoad: (shard, records) => this.core.completeLoad(shard, records),
+        failLoad: (shard) => this.core.failLoad(shard),
+      },
+      partition,
+      leaderEpoch,
+    );
   }
 
   /**
@@ -356,4 +328,17 @@ export class TransactionService {
     this.core.shutdown();
     for (const t of this.timers.splice(0)) clearTimer(t);
   }
+}
+
+/** The records of a `__transaction_state` partition, from its log start (markers skipped). */
+async function readTransactionRecords(part: Partition): Promise<Array<{ key: Buffer | null; value: Buffer | null }>> {
+  const records: Array<{ key: Buffer | null; value: Buffer | null }> = [];
+  const from = part.log.logStartOffset;
+  await scanBatches(part.log, from, (batch, header) => {
+    if (isControl(header.attributes)) return;
+    for (const r of decodeRecords(batch)) {
+      if (r.offset >= from) records.push({ key: r.key, value: r.value });
+    }
+  });
+  return records;
 }
