@@ -24,9 +24,15 @@ export const FAST_CLUSTER_CONFIG: Readonly<Record<string, string>> = {
   'broker.heartbeat.interval.ms': '500',
 };
 
-interface StatusJson {
+/** What `jocko cluster status --format json` prints (the fields tests read). */
+export interface StatusJson {
+  clusterId: string;
   leaderId: number;
-  brokers: Array<{ id: number }>;
+  leaderEpoch: number;
+  voters: Array<{ id: number; directoryId: string; status: string }>;
+  observers: Array<{ id: number; directoryId: string }>;
+  controllerId: number;
+  brokers: Array<{ id: number; host: string; port: number }>;
 }
 
 /** `jocko cluster status --format json` through `bootstrap`. */

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { type BrokerProcess, type BrokerProcessOptions, startBrokerProcess } from '../helpers/broker-process.js';
+import { clusterStatus, FAST_CLUSTER_CONFIG, type StatusJson } from '../helpers/joined-cluster.js';
 import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
 import { kcatMetadata } from '../helpers/kcat.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
@@ -16,33 +17,8 @@ import { assertRunOk, formatRun, run } from '../helpers/run.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** Short quorum and session timeouts so the tests see changes within seconds (printed by each test). */
-const FAST: Record<string, string> = {
-  'controller.quorum.election.timeout.ms': '500',
-  'controller.quorum.fetch.timeout.ms': '1000',
-  'controller.quorum.election.backoff.max.ms': '500',
-  'broker.session.timeout.ms': '3000',
-  'broker.heartbeat.interval.ms': '500',
-};
-
-interface StatusJson {
-  clusterId: string;
-  leaderId: number;
-  leaderEpoch: number;
-  voters: Array<{ id: number; directoryId: string; status: string }>;
-  observers: Array<{ id: number; directoryId: string }>;
-  controllerId: number;
-  brokers: Array<{ id: number; host: string; port: number }>;
-}
-
-async function status(bootstrap: string): Promise<StatusJson> {
-  const r = await run(process.execPath, [jockoBin, 'cluster', 'status', '--bootstrap', bootstrap, '--format', 'json'], {
-    cwd: repoRoot,
-    timeoutMs: 20_000,
-  });
-  assertRunOk(r);
-  return JSON.parse(r.stdout) as StatusJson;
-}
+const FAST = FAST_CLUSTER_CONFIG;
+const status = clusterStatus;
 
 /** Ports no process listens on now, for nodes that must know each other's address before they start. */
 async function freePorts(n: number): Promise<number[]> {
