@@ -345,7 +345,7 @@ export class RaftCore<R> {
       s.electionDeadline = now + this.randomElectionTimeout();
       s.nextDiscoveryAt = now;
     } else if (s.role === 'follower') {
-      s.fetchDeadline = now + this.config.fetchTimeoutMs;
+      s.fetchDeadline = now + this.randomFetchTimeout();
       s.nextFetchAt = now;
     } else if (s.role === 'resigned') {
       s.electionDeadline = now + this.randomElectionTimeout();
@@ -520,6 +520,14 @@ export class RaftCore<R> {
     this.onRequestLost(requestId, f);
   }
 
+  private randomFetchTimeout(): number {
+    // Up to a tenth below the configured timeout, never above it (the setting is a maximum). The
+    // survivors of a dead leader last heard from it in the same long-poll answer; without this
+    // spread their deadlines expire within a millisecond of each other, both stand in the same
+    // epoch, the vote splits and the election costs a backoff and another election timeout.
+    return this.config.fetchTimeoutMs - Math.floor(this.random() * (this.config.fetchTimeoutMs / 10));
+  }
+
   private randomElectionTimeout(): number {
     // Kafka: electionTimeoutMs + random.nextInt(electionTimeoutMs).
     return this.config.electionTimeoutMs + Math.floor(this.random() * this.config.electionTimeoutMs);
@@ -623,7 +631,7 @@ export class RaftCore<R> {
       epoch,
       leaderId,
       votedKey,
-      fetchDeadline: this.now + this.config.fetchTimeoutMs,
+      fetchDeadline: this.now + this.randomFetchTimeout(),
       nextFetchAt: this.now,
       snapshot: undefined,
     };
@@ -1620,7 +1628,7 @@ export class RaftCore<R> {
       s.nextFetchAt = this.now + RETRY_BACKOFF_MS;
       return;
     }
-    s.fetchDeadline = this.now + this.config.fetchTimeoutMs;
+    s.fetchDeadline = this.now + this.randomFetchTimeout();
     s.nextFetchAt = this.now;
     if (res.divergingEpoch !== undefined) {
       const end = this.log.truncateToEndOffset(res.divergingEpoch);
@@ -1668,7 +1676,7 @@ export class RaftCore<R> {
       res.position !== want.position
     )
       return;
-    s.fetchDeadline = this.now + this.config.fetchTimeoutMs;
+    s.fetchDeadline = this.now + this.randomFetchTimeout();
     this.log.writeSnapshotChunk(want.id, res.position, res.unalignedRecords);
     want.position += res.unalignedRecords.length;
     s.nextFetchAt = this.now;

@@ -33,6 +33,8 @@ interface NodeOptions {
   bugs?: PlantedBugs;
   /** kraft.version 1 with a VotersRecord in the log (dynamic voters). */
   kraftVersion1?: boolean;
+  /** The core's source of randomness; a constant 0.5 unless given. */
+  random?: () => number;
 }
 
 /** One core, a manual clock, and everything it output so far. */
@@ -68,7 +70,7 @@ class Node {
       },
       this.log,
       opts.persisted,
-      () => 0.5,
+      opts.random ?? (() => 0.5),
       opts.bugs,
     );
     this.out.push(...this.core.start(this.now));
@@ -335,11 +337,30 @@ describe('Raft core: elections (KIP-595)', () => {
   test('a follower that hears nothing from its leader within the fetch timeout stands for election', () => {
     const n = new Node({ persisted: { epoch: 3, leaderId: 2, votedKey: undefined } });
     assert.equal(n.core.role, 'follower');
-    n.advance(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs - 1);
+    // The deadline is spread over the last tenth of the timeout, never beyond it.
+    n.advance(Math.floor(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs * 0.9) - 1);
     assert.equal(n.core.role, 'follower');
-    n.advance(1);
+    n.advance(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs - Math.floor(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs * 0.9) + 1);
     assert.equal(n.core.role, 'candidate');
     assert.equal(n.core.epoch, 4);
+  });
+
+  test('followers of one leader reach their fetch deadlines at different times', () => {
+    // Two followers that last heard from the leader at the same instant must not stand in the
+    // same epoch together, or the first election after the leader dies splits.
+    const deadlines = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      const n = new Node({ persisted: { epoch: 3, leaderId: 2, votedKey: undefined }, random: () => i / 8 });
+      let t = 0;
+      while (n.core.role === 'follower' && t < DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs + 1) {
+        n.advance(1);
+        t++;
+      }
+      assert.equal(n.core.role, 'candidate');
+      assert.ok(t <= DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs, `stood after ${t} ms, beyond the fetch timeout`);
+      deadlines.add(t);
+    }
+    assert.ok(deadlines.size >= 6, `only ${deadlines.size} distinct deadlines among 8 followers`);
   });
 
   test('EndQuorumEpoch: the first preferred successor stands at once', () => {
