@@ -205,7 +205,13 @@ interface StatusView {
   readonly voters: ReplicaView[];
   readonly observers: ReplicaView[];
   readonly controllerId: number;
-  readonly brokers: Array<{ id: number; host: string; port: number; rack: string | null }>;
+  /**
+   * The brokers serving clients (DescribeCluster), then every other node the quorum's leader
+   * hears from: a broker that is fenced (its session timed out, or it is shutting down) or a
+   * node that is only a controller. DescribeCluster before v2 lists unfenced brokers only, so
+   * the two cannot be told apart here.
+   */
+  readonly brokers: Array<{ id: number; host: string; port: number; rack: string | null; serving: boolean }>;
 }
 
 function endpointText(e: Endpoint): string {
@@ -259,10 +265,27 @@ export function statusView(s: QuorumStatus, now: number): StatusView {
     ],
     observers: q.observers.map((o) => view(o, 'Observer')),
     controllerId: s.cluster.controllerId,
-    brokers: [...s.cluster.brokers]
-      .sort((a, b) => a.brokerId - b.brokerId)
-      .map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack })),
+    brokers: brokerRows(s),
   };
+}
+
+function brokerRows(s: QuorumStatus): StatusView['brokers'] {
+  const rows: Array<StatusView['brokers'][number]> = s.cluster.brokers.map((b) => ({
+    id: b.brokerId,
+    host: b.host,
+    port: b.port,
+    rack: b.rack,
+    serving: true,
+  }));
+  const serving = new Set(rows.map((r) => r.id));
+  for (const r of [...s.quorum.currentVoters, ...s.quorum.observers]) {
+    if (serving.has(r.replicaId)) continue;
+    serving.add(r.replicaId);
+    // A voter's listener is known from DescribeQuorum v2; an observer's is not.
+    const e = s.nodes.get(r.replicaId)?.[0];
+    rows.push({ id: r.replicaId, host: e?.host ?? '-', port: e?.port ?? -1, rack: null, serving: false });
+  }
+  return rows.sort((a, b) => a.id - b.id);
 }
 
 function replicaSummary(r: ReplicaView): string {
@@ -303,8 +326,18 @@ export function statusText(v: StatusView): string {
     ),
     '\n',
     formatTable(
-      ['BrokerId', 'Host', 'Port', 'Rack', 'Controller'],
-      v.brokers.map((b) => [String(b.id), b.host, String(b.port), b.rack ?? '-', b.id === v.controllerId ? 'yes' : '']),
+      ['BrokerId', 'Host', 'Port', 'Rack', 'Controller', 'State'],
+      v.brokers.map((b) => [
+        String(b.id),
+        b.host,
+        b.port < 0 ? '-' : String(b.port),
+        b.rack ?? '-',
+        b.id === v.controllerId ? 'yes' : '',
+        b.serving ? 'serving' : 'not serving',
+      ]),
     ),
+    v.brokers.some((b) => !b.serving)
+      ? '\nnot serving: in the quorum but not a live broker (fenced, shutting down, or a controller only)\n'
+      : '',
   ].join('');
 }

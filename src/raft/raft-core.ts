@@ -51,6 +51,8 @@ import { findVoter, majority, sameReplica, VoterSetHistory } from './voter-set.j
 const ELECTION_BACKOFF_BASE_MS = 100;
 /** How long to wait before re-sending a failed request (controller.quorum.retry.backoff.ms). */
 const RETRY_BACKOFF_MS = 20;
+/** An observer that has not fetched for this long leaves the leader's DescribeQuorum answer. */
+const OBSERVER_SESSION_TIMEOUT_MS = 5 * 60 * 1000;
 /** Bounds: parked fetches at the leader, in-flight requests, pending voter changes. */
 const MAX_PARKED_FETCHES = 10_000;
 const MAX_IN_FLIGHT = 10_000;
@@ -319,8 +321,14 @@ export class RaftCore<R> {
     const voters = this.voterSets.voters;
     const observers: ReplicaDescription[] = [];
     if (s.role === 'leader') {
-      for (const p of s.replicas.values()) {
-        if (findVoter(voters, p.key) === undefined) observers.push(describe(p, p.key));
+      for (const [id, p] of s.replicas) {
+        if (findVoter(voters, p.key) !== undefined) continue;
+        // Kafka's LeaderState forgets an observer that has not fetched for five minutes.
+        if (p.lastFetchTimestamp >= 0 && now - p.lastFetchTimestamp > OBSERVER_SESSION_TIMEOUT_MS) {
+          s.replicas.delete(id);
+          continue;
+        }
+        observers.push(describe(p, p.key));
       }
     }
     return {
@@ -890,7 +898,18 @@ export class RaftCore<R> {
       this.respondError(handle, req, ErrorCode.FENCED_LEADER_EPOCH);
       return;
     }
-    if (req.candidateEpoch > this.state.epoch) this.becomeUnattached(req.candidateEpoch, undefined);
+    if (req.candidateEpoch > this.state.epoch) {
+      const prev = this.state;
+      this.becomeUnattached(req.candidateEpoch, undefined);
+      // A follower stands when its fetch deadline passes; another's candidacy must not put that
+      // off unless this voter grants it (a granted vote restarts the timer below). Otherwise a
+      // candidate whose log is behind, which cannot win, delays the one that can by a whole
+      // election timeout.
+      const next = this.state;
+      if (prev.role === 'follower' && next.role === 'unattached') {
+        next.electionDeadline = Math.min(next.electionDeadline, Math.max(prev.fetchDeadline, this.now));
+      }
+    }
     // KIP-853: the request names the voter it is meant for; another replica must not answer.
     if (
       req.voterId >= 0 &&

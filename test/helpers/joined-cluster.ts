@@ -32,7 +32,16 @@ export interface StatusJson {
   voters: Array<{ id: number; directoryId: string; status: string }>;
   observers: Array<{ id: number; directoryId: string }>;
   controllerId: number;
-  brokers: Array<{ id: number; host: string; port: number }>;
+  /** Live brokers (serving), then other quorum members (fenced brokers, controllers only). */
+  brokers: Array<{ id: number; host: string; port: number; serving: boolean }>;
+}
+
+/** The ids of the brokers serving clients, in order. */
+export function servingBrokers(s: StatusJson): number[] {
+  return s.brokers
+    .filter((b) => b.serving)
+    .map((b) => b.id)
+    .sort((x, y) => x - y);
 }
 
 /** `jocko cluster status --format json` through `bootstrap`. */
@@ -70,10 +79,7 @@ export async function startJoinedCluster(
         `brokers ${want} live, seen through ${b.bootstrap}`,
         async () => {
           const s = await clusterStatus(b.bootstrap);
-          const ids = s.brokers
-            .map((x) => x.id)
-            .sort((x, y) => x - y)
-            .join();
+          const ids = servingBrokers(s).join();
           return s.leaderId >= 0 && ids === want;
         },
         { timeoutMs: 45_000, intervalMs: 300 },

@@ -98,7 +98,7 @@ test('jocko cluster status shows the lone broker as the one voter and leader, wi
   assert.deepEqual(json.observers, []);
   assert.match(json.clusterId, /^[A-Za-z0-9_-]{22}$/);
   assert.equal(json.controllerId, 1);
-  assert.deepEqual(json.brokers, [{ id: 1, host: '127.0.0.1', port: broker.port, rack: null }]);
+  assert.deepEqual(json.brokers, [{ id: 1, host: '127.0.0.1', port: broker.port, rack: null, serving: true }]);
 
   assert.match(text, new RegExp(`^ClusterId: +${json.clusterId}$`, 'm'), text);
   assert.match(text, /^LeaderId: +1$/m, text);

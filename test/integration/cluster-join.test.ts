@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { type BrokerProcess, type BrokerProcessOptions, startBrokerProcess } from '../helpers/broker-process.js';
-import { clusterStatus, FAST_CLUSTER_CONFIG, type StatusJson } from '../helpers/joined-cluster.js';
+import { clusterStatus, FAST_CLUSTER_CONFIG, type StatusJson, servingBrokers } from '../helpers/joined-cluster.js';
 import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
 import { kcatMetadata } from '../helpers/kcat.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
@@ -19,6 +19,16 @@ import { waitFor } from '../helpers/wait.js';
 
 const FAST = FAST_CLUSTER_CONFIG;
 const status = clusterStatus;
+
+/** `jocko cluster status` as text, through `bootstrap`. */
+async function statusText(bootstrap: string): Promise<string> {
+  const r = await run(process.execPath, [jockoBin, 'cluster', 'status', '--bootstrap', bootstrap], {
+    cwd: repoRoot,
+    timeoutMs: 20_000,
+  });
+  assertRunOk(r);
+  return r.stdout;
+}
 
 /** Ports no process listens on now, for nodes that must know each other's address before they start. */
 async function freePorts(n: number): Promise<number[]> {
@@ -73,7 +83,7 @@ async function waitForCluster(
       last = s;
       const voters = s.voters.map((v) => v.id).sort((a, b) => a - b);
       const observers = s.observers.map((v) => v.id).sort((a, b) => a - b);
-      const brokers = s.brokers.map((b) => b.id).sort((a, b) => a - b);
+      const brokers = servingBrokers(s);
       const ok =
         voters.join() === want.voters.join() &&
         (want.observers === undefined || observers.join() === want.observers.join()) &&
@@ -157,7 +167,10 @@ test('five nodes started alike with --bootstrap-expect form one cluster: three v
     async () => {
       const x = await status(all[4]!.bootstrap);
       const ids = [...x.voters, ...x.observers].map((v) => v.id).sort((a, b) => a - b);
-      return x.voters.length === 3 && x.observers.length === 2 && ids.join() === '1,2,3,4,5' && x.brokers.length === 5
+      return x.voters.length === 3 &&
+        x.observers.length === 2 &&
+        ids.join() === '1,2,3,4,5' &&
+        servingBrokers(x).length === 5
         ? x
         : false;
     },
@@ -201,7 +214,7 @@ test('a voter restarted with a wiped data dir comes back with a new directory id
     async () => {
       const s = await status(second.bootstrap);
       const obs = s.observers.find((o) => o.id === 3);
-      return obs !== undefined && obs.directoryId !== oldDir && s.brokers.some((b) => b.id === 3) ? s : false;
+      return obs !== undefined && obs.directoryId !== oldDir && servingBrokers(s).includes(3) ? s : false;
     },
     { timeoutMs: 45_000, intervalMs: 300 },
   );
@@ -258,7 +271,17 @@ test('a killed broker is fenced when its session times out and leaves the broker
   const third = await n.start({ extraArgs: ['--join', first.bootstrap, '--voters', '1'] });
   await waitForCluster(first.bootstrap, { voters: [1], observers: [2, 3], brokers: [1, 2, 3] });
   await third.kill9();
-  await waitForCluster(second.bootstrap, { voters: [1], brokers: [1, 2] });
+  const fenced = await waitForCluster(second.bootstrap, { voters: [1], brokers: [1, 2] });
+  // The leader still hears of it as an observer (for up to five minutes): listed, not serving.
+  assert.deepEqual(
+    fenced.brokers.map((b) => [b.id, b.serving]),
+    [
+      [1, true],
+      [2, true],
+      [3, false],
+    ],
+  );
+  assert.match(await statusText(second.bootstrap), /^3 .*not serving\s*$/m);
   await third.restart();
   await waitForCluster(second.bootstrap, { voters: [1], brokers: [1, 2, 3] });
   // A clean stop fences at once (controlled shutdown), well before the session would time out.
@@ -288,7 +311,8 @@ test('separated roles: a broker-only node never becomes a voter, a controller-on
   const first = await n.start({});
   await n.start({ brokerId: 2, extraArgs: ['--join', first.bootstrap, '--roles', 'broker'] });
   await n.start({ brokerId: 3, extraArgs: ['--join', first.bootstrap, '--roles', 'controller'] });
-  await waitForCluster(first.bootstrap, { voters: [1, 3], observers: [2], brokers: [1, 2] });
+  const s = await waitForCluster(first.bootstrap, { voters: [1, 3], observers: [2], brokers: [1, 2] });
+  assert.deepEqual(s.brokers.find((b) => b.id === 3)?.serving, false, 'the controller-only node serves no clients');
   const admin = await kafkajsAdmin(t, kafkajsClient([first.bootstrap]));
   await admin.createTopics({ topics: [{ topic: 'placed', numPartitions: 4 }] });
   const meta = await admin.fetchTopicMetadata({ topics: ['placed'] });

@@ -345,6 +345,25 @@ describe('Raft core: elections (KIP-595)', () => {
     assert.equal(n.core.epoch, 4);
   });
 
+  test('a follower that refuses a candidate whose log is behind still stands by its own fetch deadline', () => {
+    const log = new MemoryLog();
+    log.appendAsLeader([{ kind: 'data', value: Buffer.from('a') }], 3);
+    const n = new Node({ log, persisted: { epoch: 3, leaderId: 2, votedKey: undefined } });
+    assert.equal(n.core.role, 'follower');
+    n.advance(1000);
+    // Node 3 stood first, but holds nothing of epoch 3: refused.
+    const h = n.request(
+      3,
+      vote({ candidateId: 3, candidateDirectoryId: 'dir-3', candidateEpoch: 4, lastOffsetEpoch: 2, lastOffset: 0 }),
+    );
+    n.settle();
+    assert.equal(voteGranted(n, h), false);
+    // Its fetch deadline (1900 ms with this randomness) still holds: no extra election timeout.
+    n.advance(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs - 1000);
+    assert.equal(n.core.role, 'candidate');
+    assert.equal(n.core.epoch, 5);
+  });
+
   test('followers of one leader reach their fetch deadlines at different times', () => {
     // Two followers that last heard from the leader at the same instant must not stand in the
     // same epoch together, or the first election after the leader dies splits.
