@@ -90,6 +90,7 @@ import {
   updateRaftVoterRequestToWire,
   updateRaftVoterResponseFromWire,
 } from './raft/wire/voter-changes.js';
+import { ReplicaFetcherManager } from './replication/replica-fetcher.js';
 import { type AssignedPartition, ReplicaManager } from './replication/replica-manager.js';
 import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
@@ -234,8 +235,10 @@ function assigned(t: TopicImage, p: PartitionImage): AssignedPartition {
     topicId: t.id,
     partition: p.partition,
     replicas: p.replicas,
+    isr: p.isr,
     leader: p.leader,
     leaderEpoch: p.leaderEpoch,
+    partitionEpoch: p.partitionEpoch,
   };
 }
 
@@ -264,6 +267,9 @@ export class Broker {
   private metadata: RaftMetadataLog | null = null;
   private replicas: ReplicaManager | null = null;
   private producerExpiry: Timer | null = null;
+  private isrCheck: Timer | null = null;
+  /** Replica fetchers' own connections, so their long polls never hold up Raft or controller requests. */
+  private replicationClient: ClusterClient | null = null;
   /** This broker's heartbeats to the controller in this process, and the controller's session check. */
   private heartbeatTimer: Timer | null = null;
   private sessionCheckTimer: Timer | null = null;
@@ -528,6 +534,49 @@ export class Broker {
       clusterId: metadata.clusterId,
     });
     this.channel = channel;
+    const resolveNode = (id: number) =>
+      metadata.raft.addressOf(id) ?? brokerAddress(metadata.snapshot(), id, LISTENER_NAME);
+    const replicationClient = new ClusterClient({
+      resolve: resolveNode,
+      clientId: interBrokerClientId(this.brokerId),
+      connectTimeoutMs: cfg.getNumber('replica.socket.timeout.ms'),
+    });
+    this.replicationClient = replicationClient;
+    const fetchers = new ReplicaFetcherManager(replicationClient, {
+      brokerId: this.brokerId,
+      brokerEpoch: () => this.brokerEpoch,
+      maxWaitMs: cfg.getNumber('replica.fetch.wait.max.ms'),
+      minBytes: cfg.getNumber('replica.fetch.min.bytes'),
+      responseMaxBytes: cfg.getNumber('replica.fetch.response.max.bytes'),
+      partitionMaxBytes: cfg.getNumber('replica.fetch.max.bytes'),
+      backoffMs: cfg.getNumber('replica.fetch.backoff.ms'),
+      flushBeforeFetch: () => true,
+    });
+    replicas.startReplication({
+      fetchers,
+      sendIsrChange: (p, isr) => {
+        const brokers = metadata.snapshot().brokers;
+        return channel.alterPartition(
+          {
+            brokerId: this.brokerId,
+            brokerEpoch: this.brokerEpoch,
+            topicId: p.topicId,
+            partition: p.partition,
+            leaderEpoch: p.leaderEpoch,
+            partitionEpoch: p.partitionEpoch,
+            isr: isr.map((id) => ({ brokerId: id, brokerEpoch: brokers.get(id)?.epoch ?? -1n })),
+          },
+          requestTimeoutMs,
+        );
+      },
+      replicaLagTimeMaxMs: () => this.config.getNumber('replica.lag.time.max.ms'),
+    });
+    // Kafka checks for lagging followers every half replica.lag.time.max.ms.
+    this.isrCheck = setRepeatingTimer(
+      () => replicas.shrinkIsrs(clock.now()),
+      Math.max(100, Math.floor(cfg.getNumber('replica.lag.time.max.ms') / 2)),
+    );
+    this.isrCheck.unref();
     // Topic creation on behalf of a request (auto-creation, internal topics) answers within a
     // couple of quorum request timeouts: NOT_CONTROLLER, which clients retry, rather than a hang.
     const internalTimeoutMs = 2 * requestTimeoutMs;
@@ -1271,7 +1320,12 @@ export class Broker {
     this.channel = null;
     this.clusterClient?.close();
     this.clusterClient = null;
-    await this.replicas?.close();
+    if (this.isrCheck !== null) clearTimer(this.isrCheck);
+    this.isrCheck = null;
+    const replicas = this.replicas;
+    this.replicationClient?.close();
+    this.replicationClient = null;
+    await replicas?.close();
     await this.metadata?.close();
     this.replicas = null;
     this.metadata = null;

@@ -174,24 +174,51 @@ function setError(state: RequestState, out: PartitionResponse, code: number, mes
   state.anyError = true;
 }
 
+/**
+ * The answer for one partition's append. With acks=all it waits (Kafka's DelayedProduce) until
+ * the high watermark covers the append, up to the request's timeout: then a promise is returned.
+ */
 function applyAppend(
   state: RequestState,
   out: PartitionResponse,
   partition: Partition,
   topic: string,
   r: LeaderAppendResult,
-): void {
+  acks: number,
+  timeoutMs: number,
+): Promise<void> | undefined {
   if (r.errorCode !== ErrorCode.NONE) {
     setError(state, out, r.errorCode, r.errorMessage);
     log.debug('refused produce', { topic, partition: out.index, error: r.errorMessage });
-    return;
+    return undefined;
   }
   out.baseOffset = BigInt(r.firstOffset);
   out.logAppendTimeMs = BigInt(r.logAppendTime);
   out.logStartOffset = BigInt(partition.log.logStartOffset);
-  if (r.duplicate) return;
-  partition.log.highWatermark = partition.log.logEndOffset;
-  partition.notifyAppend();
+  if (!r.duplicate) {
+    // Followers' long polls wake first; the high watermark moves now only if no one else is in sync.
+    partition.notifyAppend();
+    partition.maybeIncrementHighWatermark();
+  }
+  if (acks !== -1) return undefined;
+  const replicated = (code: number): void => {
+    if (code === ErrorCode.NONE) return;
+    setError(
+      state,
+      out,
+      code,
+      code === ErrorCode.REQUEST_TIMED_OUT ? 'timed out waiting for the in-sync replicas' : null,
+    );
+    if (code !== ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+      log.debug('acks=all produce not replicated', { topic, partition: out.index, error: errorName(code) });
+    }
+  };
+  const w = partition.waitForHighWatermark(r.lastOffset + 1, timeoutMs);
+  if (typeof w === 'number') {
+    replicated(w);
+    return undefined;
+  }
+  return w.then(replicated);
 }
 
 function appendFailed(
@@ -292,8 +319,9 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           continue;
         }
         if (acks === -1) {
-          const isr = topic.partitions.find((x) => x.partition === p.index)?.isr.length ?? 0;
+          const isr = partition.isr.length;
           const minIsr = cfg.minInsyncReplicas;
+          partition.minInsyncReplicas = minIsr;
           if (isr < minIsr) {
             setError(
               state,
@@ -358,12 +386,16 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             state.pending ??= [];
             state.pending.push(
               r.then(
-                (res) => applyAppend(state, out, partition, t.name, res),
+                (res) => applyAppend(state, out, partition, t.name, res, acks, req.timeoutMs),
                 (err) => appendFailed(state, out, t.name, p.index, err),
               ),
             );
           } else {
-            applyAppend(state, out, partition, t.name, r);
+            const waiting = applyAppend(state, out, partition, t.name, r, acks, req.timeoutMs);
+            if (waiting !== undefined) {
+              state.pending ??= [];
+              state.pending.push(waiting);
+            }
           }
         } catch (err) {
           appendFailed(state, out, t.name, p.index, err);

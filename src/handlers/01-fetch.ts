@@ -48,6 +48,8 @@ interface PartitionRead extends PartitionResultSummary {
   logStartOffset: number;
   hasRecords: boolean;
   hasDivergingEpoch: boolean;
+  /** KIP-320: where the follower's log and the leader's last agree, when they diverge. */
+  diverging: { epoch: number; endOffset: number } | null;
   records: Buffer | null;
   aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null;
 }
@@ -87,9 +89,9 @@ function nextOffsetAfter(records: Buffer): number {
 
 /**
  * The error of a hosted partition before reading, in Kafka's order (Partition.getLocalLog): the
- * current leader epoch, then leadership. Kafka lets a consumer fetch from a follower (KIP-392),
- * but partition data is not replicated here yet, so only the leader's log holds the records:
- * every fetch of a replica this broker does not lead is NOT_LEADER_OR_FOLLOWER.
+ * current leader epoch, then leadership. Only the leader serves fetches here (consumers and
+ * followers alike; Kafka's fetch from follower, KIP-392, is not offered): a fetch of a replica
+ * this broker does not lead is NOT_LEADER_OR_FOLLOWER.
  */
 function resolveError(partition: Partition, currentLeaderEpoch: number): number {
   if (currentLeaderEpoch >= 0) {
@@ -97,6 +99,29 @@ function resolveError(partition: Partition, currentLeaderEpoch: number): number 
     if (currentLeaderEpoch < partition.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
   }
   return partition.isLeader ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+}
+
+/**
+ * A follower's fetch, on the leader: first where its log diverges from this one (KIP-320, Kafka's
+ * validateFetchOffsetAndEpoch: its last fetched epoch ends earlier here, or is unknown here),
+ * otherwise its fetch offset is its log end, which moves the ISR and the high watermark.
+ */
+function followerFetched(reads: readonly PartitionRead[], replicaId: number, version: number, now: number): void {
+  for (const r of reads) {
+    const p = r.partition;
+    if (p === undefined || r.resolvedError !== ErrorCode.NONE) continue;
+    const fetchOffset = r.req.fetchOffset;
+    const lastEpoch = r.req.lastFetchedEpoch;
+    if (version >= 12 && lastEpoch >= 0) {
+      const end = p.log.endOffsetForEpoch(lastEpoch);
+      if (end.epoch < lastEpoch || end.endOffset < fetchOffset) {
+        r.diverging = { epoch: end.epoch, endOffset: end.endOffset };
+        r.hasDivergingEpoch = true;
+        continue;
+      }
+    }
+    p.onFollowerFetch(replicaId, fetchOffset, now);
+  }
 }
 
 /** The response entry of one partition, built once from its final read. */
@@ -111,6 +136,8 @@ function partitionData(services: BrokerServices, r: PartitionRead): FetchRespons
     preferredReadReplica: -1,
     records: r.records ?? EMPTY_RECORDS,
   };
+  if (r.diverging !== null)
+    data.divergingEpoch = { epoch: r.diverging.epoch, endOffset: BigInt(r.diverging.endOffset) };
   if (r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER || r.errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
     const t = services.topic(r.req.topic)?.partitions.find((x) => x.partition === r.req.partition);
     if (t !== undefined) data.currentLeader = { leaderId: t.leader, leaderEpoch: t.leaderEpoch };
@@ -186,6 +213,12 @@ class FetchOperation {
     r.aborted = this.readCommitted ? [] : null;
     const p = r.partition;
     if (p === undefined || r.errorCode !== ErrorCode.NONE) return undefined;
+    if (r.diverging !== null) {
+      r.highWatermark = p.highWatermark;
+      r.lastStableOffset = p.lastStableOffset;
+      r.logStartOffset = p.log.logStartOffset;
+      return undefined;
+    }
     if (this.readCommitted && !this.isFollower) {
       // read_committed needs the open transactions (the LSO), which the producer state knows.
       const state = p.producerState();
@@ -418,11 +451,13 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
           logStartOffset: -1,
           hasRecords: false,
           hasDivergingEpoch: false,
+          diverging: null,
           records: null,
           aborted: null,
         };
       }
 
+      if (isFollower) followerFetched(reads, replicaId, version, services.clock.now());
       const responseMaxBytes = version >= 3 ? Math.max(0, req.maxBytes) : Number.POSITIVE_INFINITY;
       const readCommitted = version >= 4 && req.isolationLevel === 1;
       const op = new FetchOperation(services, reads, version, isFollower, readCommitted, responseMaxBytes);

@@ -30,8 +30,8 @@ export function ackBeforeWrite(partition: Partition, received: Buffer, opts: Lea
           firstOffset: r.firstOffset,
         });
       if (r.errorCode === 0) {
-        partition.log.highWatermark = partition.log.logEndOffset;
         partition.notifyAppend();
+        partition.maybeIncrementHighWatermark();
       }
     };
     try {

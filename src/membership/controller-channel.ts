@@ -17,6 +17,7 @@ import {
   defaultCreateTopicsRequestCreatableTopic,
 } from '../protocol/generated/api/19-create-topics.js';
 import type { DescribeQuorumResponse } from '../protocol/generated/api/55-describe-quorum.js';
+import type { AlterPartitionResponse } from '../protocol/generated/api/56-alter-partition.js';
 import {
   type BrokerRegistrationResponse,
   defaultBrokerRegistrationRequest,
@@ -204,6 +205,72 @@ export class ControllerChannel {
           shouldShutDown: r.shouldShutDown,
         };
       },
+      timeoutMs,
+    );
+  }
+
+  /**
+   * Kafka's AlterPartition for one partition this broker leads: proposes its new ISR (v3, with
+   * each member's broker epoch) and returns the partition as the controller now has it. Always
+   * sent as a request, to this node too when it is the active controller, so the controller's
+   * handler is the one place that checks and applies it.
+   */
+  async alterPartition(
+    change: {
+      brokerId: number;
+      brokerEpoch: bigint;
+      topicId: string;
+      partition: number;
+      leaderEpoch: number;
+      partitionEpoch: number;
+      isr: ReadonlyArray<{ brokerId: number; brokerEpoch: bigint }>;
+    },
+    timeoutMs: number,
+  ): Promise<{ errorCode: number; isr?: number[]; leaderEpoch?: number; partitionEpoch?: number }> {
+    const remote = async (id: number, t: number) => {
+      const r = await this.send<AlterPartitionResponse>(
+        id,
+        ApiKey.AlterPartition,
+        (version) => {
+          if (version < 2) throw new Error(`AlterPartition v${version} names topics without ids`);
+          return {
+            brokerId: change.brokerId,
+            brokerEpoch: change.brokerEpoch,
+            topics: [
+              {
+                topicId: change.topicId,
+                partitions: [
+                  {
+                    partitionIndex: change.partition,
+                    leaderEpoch: change.leaderEpoch,
+                    newIsr: change.isr.map((m) => m.brokerId),
+                    newIsrWithEpochs: change.isr.map((m) => ({ brokerId: m.brokerId, brokerEpoch: m.brokerEpoch })),
+                    leaderRecoveryState: 0,
+                    partitionEpoch: change.partitionEpoch,
+                  },
+                ],
+              },
+            ],
+          };
+        },
+        t,
+      );
+      if (r.errorCode === ErrorCode.NOT_CONTROLLER) return MOVED;
+      if (r.errorCode !== ErrorCode.NONE) return { errorCode: r.errorCode };
+      const p = r.topics[0]?.partitions[0];
+      if (p === undefined) return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR };
+      if (p.errorCode !== ErrorCode.NONE) return { errorCode: p.errorCode };
+      return { errorCode: ErrorCode.NONE, isr: p.isr, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch };
+    };
+    return this.call(
+      'partition change',
+      async () => {
+        const self = this.options.metadata.raft.nodeId;
+        const r = await remote(self, Math.min(this.options.requestTimeoutMs, timeoutMs));
+        if (r === MOVED) throw new NotControllerError('this node is no longer the active controller');
+        return r;
+      },
+      remote,
       timeoutMs,
     );
   }

@@ -13,8 +13,9 @@ import { scanBatches } from './log-scan.js';
 import { type CompletedTxn, lastSequenceOf, type ProducerBatch, ProducerStateManager } from './producer-state.js';
 /**
  * One partition hosted by this broker: its log, its leader epoch, its high watermark, and the
- * fetches waiting for data (long polling). With one broker every replica is the leader and the
- * high watermark follows the log end; the replication issue adds followers and the ISR here.
+ * fetches waiting for data (long polling). As leader it follows its followers' fetch offsets,
+ * moves the high watermark to the smallest log end of the in-sync replicas, and proposes ISR
+ * changes (Kafka's Partition); as follower its log is written by the replica fetcher.
  */
 
 /** What a partition needs from its storage log (src/storage/partition-log.ts). */
@@ -42,6 +43,10 @@ export interface PartitionLogPort {
     | Promise<{ offset: number; timestamp: number } | null>;
   deleteRecordsBefore(offset: number): void | Promise<void>;
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
+  /** A follower's truncations and its latest epoch (the storage log has them; test doubles may not). */
+  truncateTo?(offset: number): void;
+  truncateFullyAndStartAt?(offset: number): void;
+  latestEpoch?(): number;
   readonly sizeInBytes: number;
   /** The aborted-transaction index (src/storage/txn-index.ts), when the log keeps one. */
   appendAbortedTxn?(e: AbortedTxn): void;
@@ -129,12 +134,73 @@ export function producerBatchOf(h: BatchHeader): ProducerBatch {
   };
 }
 
+/** The partition's replicas as the metadata image gives them. */
+export interface ReplicaAssignment {
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+/** What the leader knows of one follower, from its fetches (Kafka's Replica state). */
+interface FollowerProgress {
+  /** The follower's fetch offset: its log end offset. -1 until it fetches in this leader epoch. */
+  logEndOffset: number;
+  /** When it last had everything the leader had (at its previous fetch); 0 never. */
+  lastCaughtUpMs: number;
+  lastFetchMs: number;
+  /** The leader's log end offset at that previous fetch. */
+  lastFetchLeaderLogEnd: number;
+}
+
+/** A proposed ISR, sent to the controller with AlterPartition; it answers with the partition as it now stands. */
+export type IsrChangeSender = (
+  p: Partition,
+  isr: readonly number[],
+) => Promise<{ errorCode: number; isr?: readonly number[]; leaderEpoch?: number; partitionEpoch?: number }>;
+
+interface HighWatermarkWaiter {
+  readonly offset: number;
+  readonly resolve: (errorCode: number) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * After a coordinator's append (group or transaction state, written with acks=all as Kafka
+ * does): moves the high watermark if it can, then waits for the in-sync replicas; throws with
+ * the error code when they do not follow in `timeoutMs`.
+ */
+export async function awaitReplication(part: Partition, lastOffset: number, timeoutMs: number): Promise<void> {
+  part.notifyAppend();
+  part.maybeIncrementHighWatermark();
+  const code = await part.waitForHighWatermark(lastOffset + 1, timeoutMs);
+  if (code !== ErrorCode.NONE) {
+    throw Object.assign(new Error(`the in-sync replicas did not confirm the write: ${code}`), { errorCode: code });
+  }
+}
+
 /** Producer ids expire after this long without writes unless the broker says otherwise (Kafka's default). */
 const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 export class Partition {
   leaderEpoch: number;
   private waiters = new Set<Waiter>();
+  replicas: readonly number[];
+  isr: readonly number[];
+  partitionEpoch = 0;
+  /** min.insync.replicas for acks=all (kept current by the replica manager). */
+  minInsyncReplicas = 1;
+  /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
+  replicaLagTimeMaxMs = 30_000;
+  /** Proposes ISR changes; without one (a lone broker) the ISR never changes here. */
+  isrChangeSender: IsrChangeSender | null = null;
+  private readonly followers = new Map<number, FollowerProgress>();
+  /** An ISR proposed and not yet answered: the high watermark counts the larger of it and the ISR (Kafka's maximal ISR). */
+  private pendingIsr: readonly number[] | null = null;
+  /** The log end offset when this replica became leader: a follower joins the ISR only once it has that much. */
+  private leaderEpochStartOffset = 0;
+  private hwWaiters: HighWatermarkWaiter[] = [];
 
   /**
    * `leaderId` follows the metadata image; `localBrokerId` is the broker this replica lives on
@@ -150,6 +216,8 @@ export class Partition {
     readonly localBrokerId: number = leaderId,
   ) {
     this.leaderEpoch = leaderEpoch;
+    this.replicas = [localBrokerId];
+    this.isr = [localBrokerId];
     this.attachSnapshots();
   }
 
@@ -416,6 +484,250 @@ export class Partition {
 
   get highWatermark(): number {
     return this.log.highWatermark;
+  }
+
+  // ------------------------------------------------------------------------------ replication
+
+  /**
+   * Follows the metadata image's view of this partition. Returns what changed for this replica:
+   * it became the leader, it became (or moved to another leader as) a follower, or neither.
+   */
+  applyAssignment(a: ReplicaAssignment, now: number): 'leader' | 'follower' | 'unchanged' {
+    const wasLeader = this.isLeader;
+    const epochChanged = a.leaderEpoch !== this.leaderEpoch || a.leader !== this.leaderId;
+    if (a.leaderEpoch < this.leaderEpoch) return 'unchanged';
+    this.replicas = a.replicas;
+    if (a.partitionEpoch >= this.partitionEpoch) {
+      this.isr = a.isr;
+      this.partitionEpoch = a.partitionEpoch;
+      this.pendingIsr = null;
+    }
+    this.leaderEpoch = a.leaderEpoch;
+    this.leaderId = a.leader;
+    if (this.isLeader) {
+      if (!wasLeader || epochChanged) {
+        // Kafka's makeLeader: every follower starts unknown; those in the ISR count as caught up now.
+        this.followers.clear();
+        for (const r of a.replicas) {
+          if (r === this.localBrokerId) continue;
+          this.followers.set(r, {
+            logEndOffset: -1,
+            lastCaughtUpMs: a.isr.includes(r) ? now : 0,
+            lastFetchMs: 0,
+            lastFetchLeaderLogEnd: -1,
+          });
+        }
+        this.leaderEpochStartOffset = this.log.logEndOffset;
+        // The producer state a follower kept may miss what it fetched: rebuilt from the log when needed.
+        if (!wasLeader) this.dropProducerState();
+      } else {
+        for (const r of a.replicas) {
+          if (r !== this.localBrokerId && !this.followers.has(r)) {
+            this.followers.set(r, { logEndOffset: -1, lastCaughtUpMs: 0, lastFetchMs: 0, lastFetchLeaderLogEnd: -1 });
+          }
+        }
+        for (const r of [...this.followers.keys()]) if (!a.replicas.includes(r)) this.followers.delete(r);
+      }
+      this.maybeIncrementHighWatermark();
+      this.notifyAppend();
+      return !wasLeader || epochChanged ? 'leader' : 'unchanged';
+    }
+    if (wasLeader) {
+      this.followers.clear();
+      this.failHighWatermarkWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
+    if (epochChanged) this.notifyAppend();
+    return epochChanged || wasLeader ? 'follower' : 'unchanged';
+  }
+
+  private dropProducerState(): void {
+    if (this.producersLoading !== null) return;
+    this.producers = null;
+  }
+
+  /** The replicas the high watermark waits for: the ISR, with any proposed additions. */
+  private maximalIsr(): readonly number[] {
+    const pending = this.pendingIsr;
+    if (pending === null) return this.isr;
+    const all = new Set([...this.isr, ...pending]);
+    return [...all];
+  }
+
+  /**
+   * The leader's high watermark: the smallest log end offset among the in-sync replicas (its
+   * own included). It only moves forward; waiting long polls and acks=all produces are woken.
+   */
+  maybeIncrementHighWatermark(): boolean {
+    if (!this.isLeader) return false;
+    let hw = this.log.logEndOffset;
+    for (const r of this.maximalIsr()) {
+      if (r === this.localBrokerId) continue;
+      const f = this.followers.get(r);
+      // An ISR member not heard from yet in this epoch holds the high watermark where it is.
+      const end = f === undefined ? -1 : f.logEndOffset;
+      if (end < hw) hw = end;
+    }
+    if (hw <= this.log.highWatermark) return false;
+    this.log.highWatermark = hw;
+    this.completeHighWatermarkWaiters();
+    this.notifyAppend();
+    return true;
+  }
+
+  /**
+   * A follower's fetch at `fetchOffset` (Kafka's updateFollowerFetchState): its log end, whether
+   * it is caught up, then the ISR and the high watermark. Returns false for a replica that is not
+   * one of this partition's followers.
+   */
+  onFollowerFetch(replicaId: number, fetchOffset: number, now: number): boolean {
+    if (!this.isLeader) return false;
+    const f = this.followers.get(replicaId);
+    if (f === undefined) return false;
+    const leaderEnd = this.log.logEndOffset;
+    const end = Math.min(fetchOffset, leaderEnd);
+    if (fetchOffset >= leaderEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, now);
+    else if (f.lastFetchLeaderLogEnd >= 0 && fetchOffset >= f.lastFetchLeaderLogEnd) {
+      f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs);
+    }
+    f.logEndOffset = end;
+    f.lastFetchMs = now;
+    f.lastFetchLeaderLogEnd = leaderEnd;
+    this.maybeExpandIsr(replicaId, f);
+    this.maybeIncrementHighWatermark();
+    return true;
+  }
+
+  private maybeExpandIsr(replicaId: number, f: FollowerProgress): void {
+    if (this.pendingIsr !== null || this.isr.includes(replicaId) || this.isrChangeSender === null) return;
+    // Kafka's isFollowerInSync: caught up to the high watermark and to this epoch's start.
+    if (f.logEndOffset < this.log.highWatermark || f.logEndOffset < this.leaderEpochStartOffset) return;
+    this.proposeIsr([...this.isr, replicaId]);
+  }
+
+  /** Drops from the ISR the followers not caught up within replica.lag.time.max.ms (run periodically by the leader). */
+  maybeShrinkIsr(now: number): void {
+    if (!this.isLeader || this.pendingIsr !== null || this.isrChangeSender === null) return;
+    const out = this.isr.filter((r) => {
+      if (r === this.localBrokerId) return false;
+      const f = this.followers.get(r);
+      return f === undefined || now - f.lastCaughtUpMs > this.replicaLagTimeMaxMs;
+    });
+    if (out.length === 0) return;
+    this.proposeIsr(this.isr.filter((r) => !out.includes(r)));
+  }
+
+  private proposeIsr(isr: readonly number[]): void {
+    const send = this.isrChangeSender;
+    if (send === null) return;
+    this.pendingIsr = isr;
+    const epoch = this.leaderEpoch;
+    const sent = this.partitionEpoch;
+    send(this, isr).then(
+      (r) => {
+        if (this.pendingIsr !== isr) return;
+        this.pendingIsr = null;
+        if (r.errorCode !== ErrorCode.NONE || epoch !== this.leaderEpoch) return;
+        if (r.partitionEpoch !== undefined && r.isr !== undefined && r.partitionEpoch > this.partitionEpoch) {
+          this.isr = r.isr;
+          this.partitionEpoch = r.partitionEpoch;
+        } else if (this.partitionEpoch === sent) {
+          return;
+        }
+        this.maybeIncrementHighWatermark();
+      },
+      () => {
+        if (this.pendingIsr === isr) this.pendingIsr = null;
+      },
+    );
+  }
+
+  /**
+   * acks=all: resolves with NONE once the high watermark covers `offset` (NOT_ENOUGH_REPLICAS_
+   * AFTER_APPEND if the ISR is then smaller than min.insync.replicas), REQUEST_TIMED_OUT after
+   * `timeoutMs`, or NOT_LEADER_OR_FOLLOWER if leadership moves meanwhile.
+   */
+  waitForHighWatermark(offset: number, timeoutMs: number): number | Promise<number> {
+    if (!this.isLeader) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (this.log.highWatermark >= offset) return this.afterReplicated();
+    return new Promise<number>((resolve) => {
+      const waiter: HighWatermarkWaiter = {
+        offset,
+        resolve,
+        timer: setTimeout(
+          () => {
+            const i = this.hwWaiters.indexOf(waiter);
+            if (i >= 0) this.hwWaiters.splice(i, 1);
+            resolve(ErrorCode.REQUEST_TIMED_OUT);
+          },
+          Math.max(0, timeoutMs),
+        ),
+      };
+      this.hwWaiters.push(waiter);
+    });
+  }
+
+  private afterReplicated(): number {
+    return this.isr.length < this.minInsyncReplicas ? ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND : ErrorCode.NONE;
+  }
+
+  private completeHighWatermarkWaiters(): void {
+    if (this.hwWaiters.length === 0) return;
+    const hw = this.log.highWatermark;
+    const left: HighWatermarkWaiter[] = [];
+    for (const w of this.hwWaiters) {
+      if (w.offset <= hw) {
+        clearTimeout(w.timer);
+        w.resolve(this.afterReplicated());
+      } else left.push(w);
+    }
+    this.hwWaiters = left;
+  }
+
+  private failHighWatermarkWaiters(errorCode: number): void {
+    const ws = this.hwWaiters;
+    this.hwWaiters = [];
+    for (const w of ws) {
+      clearTimeout(w.timer);
+      w.resolve(errorCode);
+    }
+  }
+
+  /** Whether an acks=all write may be appended now (Kafka checks the ISR against min.insync.replicas first). */
+  get hasEnoughReplicas(): boolean {
+    return this.isr.length >= this.minInsyncReplicas;
+  }
+
+  /** A follower's append of batches fetched from the leader: offsets and epochs kept as they are. */
+  appendAsFollower(batches: Buffer): void | Promise<void> {
+    const r = this.log.append(batches, { assignOffsets: false, leaderEpoch: this.leaderEpoch });
+    if (r instanceof Promise) return r.then(() => this.notifyAppend());
+    this.notifyAppend();
+  }
+
+  /** A follower learns the leader's high watermark; it never exceeds what this replica holds. */
+  followLeaderHighWatermark(leaderHw: number): void {
+    const hw = Math.min(leaderHw, this.log.logEndOffset);
+    if (hw === this.log.highWatermark) return;
+    this.log.highWatermark = hw;
+    this.notifyAppend();
+  }
+
+  /** Removes this replica's records from `offset` on (a diverging epoch, KIP-320). */
+  truncateTo(offset: number): void {
+    if (offset >= this.log.logEndOffset) return;
+    this.log.truncateTo?.(offset);
+    this.dropProducerState();
+  }
+
+  /** Empties this replica's log and starts it at `offset` (behind the leader's log start). */
+  truncateFullyAndStartAt(offset: number): void {
+    this.log.truncateFullyAndStartAt?.(offset);
+    this.dropProducerState();
+  }
+
+  /** The latest leader epoch in this replica's log, -1 if none (a follower's lastFetchedEpoch). */
+  get lastFetchedEpoch(): number {
+    return this.log.latestEpoch?.() ?? -1;
   }
 
   /** After a marker's append: an aborted transaction goes to the aborted-transaction index. */

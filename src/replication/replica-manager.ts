@@ -1,6 +1,7 @@
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
-import { Partition, type PartitionLogPort } from './partition.js';
+import { type IsrChangeSender, Partition, type PartitionLogPort } from './partition.js';
+import type { ReplicaFetcherManager } from './replica-fetcher.js';
 
 const log = logger('replicas');
 
@@ -17,8 +18,18 @@ export interface AssignedPartition {
   readonly topicId: string;
   readonly partition: number;
   readonly replicas: readonly number[];
+  readonly isr: readonly number[];
   readonly leader: number;
   readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+/** How hosted partitions replicate: the fetchers that copy led partitions here, and the ISR channel. */
+export interface ReplicationPort {
+  readonly fetchers: ReplicaFetcherManager;
+  readonly sendIsrChange: IsrChangeSender;
+  /** replica.lag.time.max.ms */
+  readonly replicaLagTimeMaxMs: () => number;
 }
 
 /**
@@ -55,11 +66,45 @@ export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   private sync: Promise<void> = Promise.resolve();
 
+  private replication: ReplicationPort | null = null;
+
   constructor(
     private readonly brokerId: number,
     private readonly store: LogStorePort,
     private readonly logConfig: (topic: string) => LogConfig,
   ) {}
+
+  /** Starts replicating: partitions led elsewhere are fetched, the ISR of those led here is kept. */
+  startReplication(port: ReplicationPort): void {
+    this.replication = port;
+    for (const p of this.partitions.values()) this.wire(p, p.isLeader ? 'leader' : 'follower');
+  }
+
+  /** Leaders drop followers that fell behind (run every half replica.lag.time.max.ms, as Kafka). */
+  shrinkIsrs(now: number): void {
+    const lag = this.replication?.replicaLagTimeMaxMs();
+    for (const p of this.partitions.values()) {
+      if (!p.isLeader || p.replicas.length < 2) continue;
+      if (lag !== undefined) p.replicaLagTimeMaxMs = lag;
+      p.maybeShrinkIsr(now);
+    }
+  }
+
+  /** Topic settings a partition needs at hand (min.insync.replicas). */
+  refreshConfig(topic: string): void {
+    for (const p of this.partitions.values()) {
+      if (p.topic === topic) p.minInsyncReplicas = this.logConfig(topic).minInsyncReplicas;
+    }
+  }
+
+  private wire(p: Partition, role: 'leader' | 'follower' | 'unchanged'): void {
+    const r = this.replication;
+    if (r === null) return;
+    p.isrChangeSender = r.sendIsrChange;
+    p.replicaLagTimeMaxMs = r.replicaLagTimeMaxMs();
+    if (role === 'leader') r.fetchers.unfollow(p);
+    else if (role === 'follower') r.fetchers.follow(p);
+  }
 
   get(topic: string, partition: number): Partition | undefined {
     return this.partitions.get(key(topic, partition));
@@ -135,29 +180,30 @@ export class ReplicaManager {
 
   private async remove(k: string, p: Partition): Promise<void> {
     this.partitions.delete(k);
+    this.replication?.fetchers.unfollow(p);
+    p.applyAssignment(
+      { replicas: p.replicas, isr: p.isr, leader: -1, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch },
+      Date.now(),
+    );
     p.notifyAppend();
     await this.store.remove(p.topic, p.partition);
     log.info('removed partition', { topic: p.topic, partition: p.partition });
   }
 
-  /** Opens (or creates) an assigned partition, or follows a leader change of one already open. */
+  /** Opens (or creates) an assigned partition, or follows a leader or ISR change of one already open. */
   private async assign(k: string, a: AssignedPartition): Promise<void> {
-    const existing = this.partitions.get(k);
-    if (existing !== undefined) {
-      const moved = existing.leaderId !== a.leader || existing.leaderEpoch !== a.leaderEpoch;
-      existing.leaderEpoch = a.leaderEpoch;
-      existing.leaderId = a.leader;
-      // Fetches waiting on this replica answer now (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH).
-      if (moved) existing.notifyAppend();
-      return;
+    let p = this.partitions.get(k);
+    if (p === undefined) {
+      const config = this.logConfig(a.topic);
+      const plog = await this.store.open(a.topic, a.topicId, a.partition, config);
+      p = new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader, this.brokerId);
+      p.minInsyncReplicas = config.minInsyncReplicas;
+      this.partitions.set(k, p);
+      // Opened as follower or leader below: a fresh replica starts with nothing confirmed.
+      p.leaderId = -1;
     }
-    const plog = await this.store.open(a.topic, a.topicId, a.partition, this.logConfig(a.topic));
-    // With a single replica the high watermark is the log end.
-    if (a.replicas.length === 1) plog.highWatermark = plog.logEndOffset;
-    this.partitions.set(
-      k,
-      new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader, this.brokerId),
-    );
+    const role = p.applyAssignment(a, Date.now());
+    this.wire(p, role);
   }
 
   /** producer.id.expiration.ms, on the broker's timer: forgets producers silent for that long. */
@@ -169,6 +215,7 @@ export class ReplicaManager {
 
   async close(): Promise<void> {
     await this.sync.catch(() => undefined);
+    await this.replication?.fetchers.close();
     for (const p of this.partitions.values()) {
       p.notifyAppend();
       // Clean shutdown: the next start loads producer state from here instead of the batches.

@@ -1072,6 +1072,11 @@ export class PartitionLog implements PartitionLogPort {
   }
 
   /** The leader epoch checkpoint's entries, oldest first. */
+  /** The epoch of the last batch in the log, -1 for an empty log. */
+  latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+
   leaderEpochEntries(): ReadonlyArray<{ epoch: number; startOffset: number }> {
     return this.epochs.all;
   }

@@ -109,7 +109,7 @@ test('jocko cluster status shows the lone broker as the one voter and leader, wi
   assert.match(text, /^CurrentObservers: +\[\]$/m, text);
   // The replication table: the leader's own row, its log end offset at the high watermark.
   assert.match(text, new RegExp(`^1 +${directoryId} +${hw} +0 +\\d+ ms ago +\\d+ ms ago +Leader$`, 'm'), text);
-  assert.match(text, new RegExp(`^1 +127\\.0\\.0\\.1 +${broker.port} +- +yes$`, 'm'), text);
+  assert.match(text, new RegExp(`^1 +127\\.0\\.0\\.1 +${broker.port} +- +yes +serving$`, 'm'), text);
 });
 
 test("jocko cluster remove-voter and add-voter print the quorum leader's Kafka error and exit 1; the voters stay", async (t) => {

@@ -14,7 +14,7 @@ import { parseEndTxnMarkerBatch } from '../../protocol/records/control-record.js
 import { decodeRecords } from '../../protocol/records/record.js';
 import { isControl, isTransactional } from '../../protocol/records/record-batch.js';
 import { scanBatches } from '../../replication/log-scan.js';
-import type { Partition } from '../../replication/partition.js';
+import { awaitReplication, type Partition } from '../../replication/partition.js';
 import { random } from '../../runtime/random.js';
 import { clearTimer, setTimer, type Timer } from '../../runtime/timers.js';
 import { notCoordinatorError, PartitionLoads } from '../coordinator-shards.js';
@@ -172,8 +172,7 @@ export class GroupService {
           errorCode: r.errorCode,
         });
       }
-      part.log.highWatermark = part.log.logEndOffset;
-      part.notifyAppend();
+      await awaitReplication(part, r.lastOffset, this.deps.config().getNumber('offsets.commit.timeout.ms'));
     });
     const settled = next.catch(() => undefined);
     this.appendChains.set(partition, settled);

@@ -19,7 +19,7 @@ import { buildEndTxnMarkerBatch } from '../../protocol/records/control-record.js
 import { decodeRecords } from '../../protocol/records/record.js';
 import { isControl } from '../../protocol/records/record-batch.js';
 import { scanBatches } from '../../replication/log-scan.js';
-import type { Partition } from '../../replication/partition.js';
+import { awaitReplication, type Partition } from '../../replication/partition.js';
 import { clearTimer, setRepeatingTimer, type Timer } from '../../runtime/timers.js';
 import { notCoordinatorError, PartitionLoads } from '../coordinator-shards.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-service.js';
@@ -35,6 +35,9 @@ import type { ProducerIdManager } from './producer-id-manager.js';
 import type { TransactionStateRecord } from './records.js';
 import { TransactionCoordinator, type TxnMarkers } from './transaction-coordinator.js';
 import { TransactionVerificationChannel } from './verification-channel.js';
+
+/** How long a transaction-state write or marker waits for the in-sync replicas (Kafka's request.timeout.ms default). */
+const REPLICATION_TIMEOUT_MS = 30_000;
 
 const log = logger('transaction-coordinator');
 
@@ -268,8 +271,7 @@ export class TransactionService {
       const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })) });
       const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
       if (r.errorCode !== ErrorCode.NONE) throw new Error(r.errorMessage ?? `append refused with error ${r.errorCode}`);
-      part.log.highWatermark = part.log.logEndOffset;
-      part.notifyAppend();
+      await awaitReplication(part, r.lastOffset, REPLICATION_TIMEOUT_MS);
     });
     const settled = next.catch(() => undefined);
     this.appendChains.set(partition, settled);
@@ -310,8 +312,11 @@ export class TransactionService {
     // As a coordinator append: the producer's epoch is checked, and the marker ends its transaction here.
     const r = await part.appendAsLeader(batch, { origin: 'coordinator' });
     if (r.errorCode !== ErrorCode.NONE) return r.errorCode;
-    part.log.highWatermark = part.log.logEndOffset;
     part.notifyAppend();
+    part.maybeIncrementHighWatermark();
+    // Kafka writes markers with acks=all: the answer waits for the in-sync replicas.
+    const replicated = await part.waitForHighWatermark(r.lastOffset + 1, REPLICATION_TIMEOUT_MS);
+    if (replicated !== ErrorCode.NONE) return replicated;
     if (topic === GROUP_METADATA_TOPIC) this.deps.onOffsetsMarker(producerId, commit, partitionIndex);
     return ErrorCode.NONE;
   }

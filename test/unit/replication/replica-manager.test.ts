@@ -53,8 +53,10 @@ function changeOf(delta: MetadataDelta) {
         topicId: d.topic.id,
         partition: p,
         replicas: part.replicas,
+        isr: part.isr,
         leader: part.leader,
         leaderEpoch: part.leaderEpoch,
+        partitionEpoch: part.partitionEpoch,
       });
     }
   }
@@ -81,8 +83,10 @@ test('the replica manager follows deltas: it touches only the partitions a batch
         topicId: t.id,
         partition: p.partition,
         replicas: p.replicas,
+        isr: p.isr,
         leader: p.leader,
         leaderEpoch: p.leaderEpoch,
+        partitionEpoch: p.partitionEpoch,
       })),
     ),
   );
@@ -137,8 +141,10 @@ test('opening many partitions lets the event loop run between them (a CreateTopi
       topicId: topicId(n),
       partition,
       replicas: [1],
+      isr: [1],
       leader: 1,
       leaderEpoch: 0,
+      partitionEpoch: 0,
     }));
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
