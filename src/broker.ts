@@ -268,6 +268,7 @@ export class Broker {
   private replicas: ReplicaManager | null = null;
   private producerExpiry: Timer | null = null;
   private isrCheck: Timer | null = null;
+  private hwCheckpoint: Timer | null = null;
   /** Replica fetchers' own connections, so their long polls never hold up Raft or controller requests. */
   private replicationClient: ClusterClient | null = null;
   /** This broker's heartbeats to the controller in this process, and the controller's session check. */
@@ -512,7 +513,12 @@ export class Broker {
         maxBytesPerSecond: cfg.getNumber('log.cleaner.io.max.bytes.per.second'),
       },
     });
-    const replicas = new ReplicaManager(this.brokerId, logs, (topic) => this.logConfig(topic));
+    const replicas = new ReplicaManager(
+      this.brokerId,
+      logs,
+      (topic) => this.logConfig(topic),
+      join(logDirs[0] as string, 'replication-offset-checkpoint'),
+    );
     this.replicas = replicas;
     const controller = new Controller(metadata, () => this.config, {
       now: () => clock.monotonic(),
@@ -577,6 +583,11 @@ export class Broker {
       Math.max(100, Math.floor(cfg.getNumber('replica.lag.time.max.ms') / 2)),
     );
     this.isrCheck.unref();
+    this.hwCheckpoint = setRepeatingTimer(
+      () => replicas.checkpointHighWatermarks(),
+      cfg.getNumber('replica.high.watermark.checkpoint.interval.ms'),
+    );
+    this.hwCheckpoint.unref();
     // Topic creation on behalf of a request (auto-creation, internal topics) answers within a
     // couple of quorum request timeouts: NOT_CONTROLLER, which clients retry, rather than a hang.
     const internalTimeoutMs = 2 * requestTimeoutMs;
@@ -1322,6 +1333,8 @@ export class Broker {
     this.clusterClient = null;
     if (this.isrCheck !== null) clearTimer(this.isrCheck);
     this.isrCheck = null;
+    if (this.hwCheckpoint !== null) clearTimer(this.hwCheckpoint);
+    this.hwCheckpoint = null;
     const replicas = this.replicas;
     this.replicationClient?.close();
     this.replicationClient = null;

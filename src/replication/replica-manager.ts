@@ -1,5 +1,6 @@
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
+import { readTextIfExists, writeFileAtomically } from '../storage/file-io.js';
 import { type IsrChangeSender, Partition, type PartitionLogPort } from './partition.js';
 import type { ReplicaFetcherManager } from './replica-fetcher.js';
 
@@ -67,12 +68,38 @@ export class ReplicaManager {
   private sync: Promise<void> = Promise.resolve();
 
   private replication: ReplicationPort | null = null;
+  /** High watermarks read from the checkpoint at start, used once per partition as it opens. */
+  private readonly checkpointed: Map<string, number>;
+  private lastCheckpoint = '';
 
+  /**
+   * `hwCheckpointPath`: Kafka's replication-offset-checkpoint (one file per broker here, in the
+   * first log directory): every partition's high watermark, so a restarted leader does not offer
+   * consumers records its followers may not have.
+   */
   constructor(
     private readonly brokerId: number,
     private readonly store: LogStorePort,
     private readonly logConfig: (topic: string) => LogConfig,
-  ) {}
+    private readonly hwCheckpointPath: string | null = null,
+  ) {
+    this.checkpointed = hwCheckpointPath === null ? new Map() : readHighWatermarks(hwCheckpointPath);
+  }
+
+  /** Writes every hosted partition's high watermark (on a timer, and at close) when any changed. */
+  checkpointHighWatermarks(): void {
+    if (this.hwCheckpointPath === null) return;
+    const lines: string[] = [];
+    for (const p of this.partitions.values()) lines.push(`${p.topic} ${p.partition} ${p.highWatermark}`);
+    const text = `0\n${lines.length}\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`;
+    if (text === this.lastCheckpoint) return;
+    try {
+      writeFileAtomically(this.hwCheckpointPath, text, true);
+      this.lastCheckpoint = text;
+    } catch (err) {
+      log.error('writing the high watermark checkpoint failed', { path: this.hwCheckpointPath, error: String(err) });
+    }
+  }
 
   /** Starts replicating: partitions led elsewhere are fetched, the ISR of those led here is kept. */
   startReplication(port: ReplicationPort): void {
@@ -196,6 +223,12 @@ export class ReplicaManager {
     if (p === undefined) {
       const config = this.logConfig(a.topic);
       const plog = await this.store.open(a.topic, a.topicId, a.partition, config);
+      // The log opens with its high watermark at its end; a replicated partition starts from the
+      // checkpoint instead (its start when there is none), and its leader moves it on from there.
+      const hw = this.checkpointed.get(k);
+      this.checkpointed.delete(k);
+      if (hw !== undefined) plog.highWatermark = Math.min(hw, plog.logEndOffset);
+      else if (a.replicas.length > 1) plog.highWatermark = plog.logStartOffset;
       p = new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader, this.brokerId);
       p.minInsyncReplicas = config.minInsyncReplicas;
       this.partitions.set(k, p);
@@ -216,6 +249,7 @@ export class ReplicaManager {
   async close(): Promise<void> {
     await this.sync.catch(() => undefined);
     await this.replication?.fetchers.close();
+    this.checkpointHighWatermarks();
     for (const p of this.partitions.values()) {
       p.notifyAppend();
       // Clean shutdown: the next start loads producer state from here instead of the batches.
@@ -232,4 +266,22 @@ export class ReplicaManager {
     this.partitions.clear();
     await this.store.close();
   }
+}
+
+/** Kafka's replication-offset-checkpoint: a version line (0), a count, then `topic partition offset` lines. */
+function readHighWatermarks(path: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const text = readTextIfExists(path);
+  if (text === null) return out;
+  const lines = text.split('\n');
+  if (lines[0]?.trim() !== '0') {
+    log.warn('ignoring a high watermark checkpoint of an unknown version', { path });
+    return out;
+  }
+  for (const line of lines.slice(2)) {
+    const m = /^(\S+) (\d+) (\d+)$/.exec(line.trim());
+    if (m === null) continue;
+    out.set(key(m[1] as string, Number(m[2])), Number(m[3]));
+  }
+  return out;
 }

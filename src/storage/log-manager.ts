@@ -55,6 +55,16 @@ export interface LogManagerOptions {
  * (rename to `-delete`, then remove, as Kafka does), applies retention on a schedule, and
  * marks a clean shutdown so the next start can trust the files.
  */
+const PARTITION_METADATA = 'partition.metadata';
+
+/** The topic id a partition directory's partition.metadata names; null when there is none (an older log). */
+function readPartitionMetadata(path: string): string | null {
+  const text = readTextIfExists(path);
+  if (text === null) return null;
+  const m = /^topic_id:\s*(\S+)\s*$/m.exec(text);
+  return m?.[1] ?? null;
+}
+
 export class LogManager implements LogStorePort {
   private readonly logs = new Map<string, { log: PartitionLog; dir: string; topic: string; partition: number }>();
   private timer: Timer | null = null;
@@ -107,11 +117,23 @@ export class LogManager implements LogStorePort {
     return join(d, name);
   }
 
-  async open(topic: string, _topicId: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+  async open(topic: string, topicId: string, partition: number, config: LogConfig): Promise<PartitionLog> {
     const k = `${topic}-${partition}`;
     const existing = this.logs.get(k);
     if (existing !== undefined) return existing.log;
     const dir = this.dirFor(topic, partition);
+    // Kafka's partition.metadata: the log belongs to one topic id. A broker that was down while
+    // its topic was deleted and created again finds the old log under the same name: it is
+    // deleted, never adopted.
+    const metadataPath = join(dir, PARTITION_METADATA);
+    const owner = readPartitionMetadata(metadataPath);
+    if (owner !== null && owner !== topicId) {
+      log.warn('deleting the log of an earlier topic of the same name', { topic, partition, topicId: owner });
+      const doomed = `${dir}.${random().uuid().replaceAll('-', '')}-delete`;
+      renameSync(dir, doomed);
+      this.closedCleanly.delete(dir);
+      this.removeInBackground(doomed);
+    }
     const plog = PartitionLog.open(dir, config, {
       resources: this.resources,
       // Only the first open after the start: from then on the log is written to.
@@ -119,6 +141,7 @@ export class LogManager implements LogStorePort {
       ...(this.options.now !== undefined ? { now: this.options.now } : {}),
       ...(this.options.syncFile !== undefined ? { syncFile: this.options.syncFile } : {}),
     });
+    if (owner !== topicId) writeFileAtomically(metadataPath, `version: 0\ntopic_id: ${topicId}\n`);
     this.logs.set(k, { log: plog, dir, topic, partition });
     return plog;
   }

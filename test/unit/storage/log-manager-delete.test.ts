@@ -1,6 +1,6 @@
 /** Deleting a partition: renamed to `-delete` at once, files removed in the background, leftovers removed at start. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LogManager } from '../../../src/storage/log-manager.js';
@@ -40,4 +40,26 @@ test('a -delete directory left by a crash is removed in the background at start,
   await manager.close();
   assert.equal(manager.pendingDeletions, 0);
   assert.deepEqual(readdirSync(dir).sort(), ['.clean-shutdown-logs', 'kept-0']);
+});
+
+test('a partition directory of another topic id (deleted and created again while away) is deleted, not adopted', async (t) => {
+  const dir = tempDir(t);
+  const first = new LogManager({ logDirs: [dir], retentionCheckIntervalMs: 60_000 });
+  const log = await first.open('reborn', 'topic-id-a', 0, logConfig());
+  for (let i = 0; i < 5; i++) log.append(batch({ valueSize: 100 }), { assignOffsets: true, leaderEpoch: 0 });
+  await first.close();
+  // The same topic id: the log is kept.
+  const second = new LogManager({ logDirs: [dir], retentionCheckIntervalMs: 60_000 });
+  assert.equal((await second.open('reborn', 'topic-id-a', 0, logConfig())).logEndOffset, 5);
+  await second.close();
+  // Another topic of the same name: it starts empty, and partition.metadata names the new id.
+  const third = new LogManager({ logDirs: [dir], retentionCheckIntervalMs: 60_000 });
+  t.after(() => third.close());
+  assert.equal((await third.open('reborn', 'topic-id-b', 0, logConfig())).logEndOffset, 0);
+  assert.match(readFileSync(join(dir, 'reborn-0', 'partition.metadata'), 'utf8'), /^topic_id: topic-id-b$/m);
+  await third.deletionsSettled();
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith('reborn')),
+    ['reborn-0'],
+  );
 });
