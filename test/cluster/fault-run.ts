@@ -28,6 +28,13 @@ export interface FaultRunOptions {
   readonly producers?: readonly ProducerFamily[];
   /** For 'netns-partition': the namespaces the nodes run in. */
   readonly netns?: NetnsLayout;
+  /**
+   * Replicated partitions on a cluster formed by --join (at least 3 nodes): the topic has this
+   * replication factor and min.insync.replicas 2, the faults strike the node leading a random
+   * partition, and the final read of each partition is its leader's (recorded as node 0), its
+   * replicas compared byte for byte once every follower is back in the ISR.
+   */
+  readonly replicationFactor?: number;
   /** SIGSTOP length: longer than the producers' request timeout. */
   readonly pauseMs?: number;
   /**
@@ -53,10 +60,12 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   const seed = testSeed();
   const rand = seededRandom(seed);
   const partitions = o.partitions ?? 3;
+  const replicated = o.replicationFactor !== undefined && o.replicationFactor > 1;
   const cluster = await Cluster.start({
     nodes: o.nodes ?? 1,
     ...(o.env ? { env: o.env } : {}),
     ...(o.netns ? { netns: o.netns } : {}),
+    ...(replicated ? { joined: {}, config: REPLICATION_CONFIG } : {}),
   });
   let passed = false;
   // JOCKO_CLUSTER_KEEP=1 keeps every run's dir, not only the failed ones.
@@ -75,8 +84,16 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   const admin = new KafkaClient({ bootstrap: cluster.node(1).direct, clientId: 'cluster-admin' });
   await admin.connect();
   try {
-    const [created] = await admin.createTopics([{ name: topic, numPartitions: partitions, replicationFactor: 1 }]);
+    const [created] = await admin.createTopics([
+      {
+        name: topic,
+        numPartitions: partitions,
+        replicationFactor: o.replicationFactor ?? 1,
+        ...(replicated ? { configs: { 'min.insync.replicas': '2' } } : {}),
+      },
+    ]);
     if (created?.errorCode !== 0) throw new Error(`create ${topic}: ${JSON.stringify(created)}`);
+    if (replicated) await waitFullIsr(cluster, topic, partitions, 30_000);
   } finally {
     admin.close();
   }
@@ -101,7 +118,9 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     const links: Array<'cut' | 'stall' | 'delay'> = ['cut', 'stall', 'delay'];
     for (; cycles < o.cycles; cycles++) {
       await sleep(randomInt(rand, 100, 700));
-      const node = cluster.nodes[randomInt(rand, 0, cluster.nodes.length - 1)]?.id ?? 1;
+      const node = replicated
+        ? await leaderOf(cluster, topic, randomInt(rand, 0, partitions - 1))
+        : (cluster.nodes[randomInt(rand, 0, cluster.nodes.length - 1)]?.id ?? 1);
       const acksBefore = workload.acknowledged;
       const record = (type: 'invoke' | 'ok', fault: string) =>
         history.record({ f: 'fault', type, process: 'nemesis', fault, node });
@@ -153,12 +172,22 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     await sleep(300);
     await workload.stopProducers();
 
-    // The final reads: every partition from every node, directly.
-    for (const n of cluster.nodes)
+    if (replicated) {
+      // Every follower back in the ISR, so each replica holds everything below the high watermark.
+      await waitFullIsr(cluster, topic, partitions, 60_000);
       for (let p = 0; p < partitions; p++) {
-        const r = await finalRead(history, n, topic, p);
-        ends.set(p, Math.max(ends.get(p) ?? 0, r.highWatermark));
+        const leader = cluster.node(await leaderOf(cluster, topic, p));
+        const r = await finalRead(history, { id: 0, direct: leader.direct }, topic, p);
+        ends.set(p, r.highWatermark);
       }
+    } else {
+      // The final reads: every partition from every node, directly.
+      for (const n of cluster.nodes)
+        for (let p = 0; p < partitions; p++) {
+          const r = await finalRead(history, n, topic, p);
+          ends.set(p, Math.max(ends.get(p) ?? 0, r.highWatermark));
+        }
+    }
     await waitFor(
       'the consumers to reach the end of every partition',
       () => workload.consumersReached(ends),
@@ -178,7 +207,9 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     batchesCompared += c.batches;
   }
   if (workload.problems.length > 0) throw new Error(`workload problems: ${workload.problems.join('; ')}`);
-  const result = checkHistory(readHistory(history.path), { nodes: cluster.nodes.map((n) => n.id) });
+  const result = checkHistory(readHistory(history.path), {
+    nodes: replicated ? [0] : cluster.nodes.map((n) => n.id),
+  });
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   t.diagnostic(
     `${cycles} ${o.fault} cycles in ${seconds} s, ${history.ops} operations, ${batchesCompared} batches compared ` +
@@ -186,4 +217,67 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   );
   passed = o.expect === 'valid' ? result.valid && replicaDifferences.length === 0 : result.lost.length > 0;
   return { result, cycles, replicaDifferences, batchesCompared, seconds };
+}
+
+/**
+ * Replication settings for the fault runs: a follower that stops fetching leaves the ISR after
+ * 3 s (Kafka's 30 s would stall acks=all writes for that long after each fault).
+ */
+const REPLICATION_CONFIG: Readonly<Record<string, string>> = {
+  'replica.lag.time.max.ms': '3000',
+  'replica.fetch.wait.max.ms': '200',
+  'replica.fetch.backoff.ms': '200',
+};
+
+interface PartitionView {
+  partitionIndex: number;
+  leaderId: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+}
+
+/** The partitions of `topic` as a live node's Metadata answer has them (any node that answers). */
+async function partitionsOf(cluster: Cluster, topic: string): Promise<PartitionView[] | undefined> {
+  for (const n of cluster.nodes) {
+    if (n.paused) continue;
+    const c = new KafkaClient({ bootstrap: n.direct, clientId: 'fault-metadata', requestTimeoutMs: 3000 });
+    try {
+      await c.connect();
+      const md = await c.metadata([topic]);
+      const t = md.topics.find((x) => x.name === topic);
+      if (t !== undefined && t.errorCode === 0) return t.partitions as PartitionView[];
+    } catch {
+      // Down or restarting: ask another.
+    } finally {
+      c.close();
+    }
+  }
+  return undefined;
+}
+
+async function leaderOf(cluster: Cluster, topic: string, partition: number): Promise<number> {
+  return waitFor(
+    `a leader of ${topic}-${partition}`,
+    async () => {
+      const ps = await partitionsOf(cluster, topic);
+      const leader = ps?.find((p) => p.partitionIndex === partition)?.leaderId ?? -1;
+      return leader > 0 ? leader : false;
+    },
+    30_000,
+  );
+}
+
+async function waitFullIsr(cluster: Cluster, topic: string, partitions: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `every replica of ${topic} in the ISR`,
+    async () => {
+      const ps = await partitionsOf(cluster, topic);
+      return (
+        ps !== undefined &&
+        ps.length === partitions &&
+        ps.every((p) => p.leaderId > 0 && p.isrNodes.length === p.replicaNodes.length)
+      );
+    },
+    timeoutMs,
+  );
 }
