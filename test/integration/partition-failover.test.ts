@@ -78,6 +78,31 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
   const preferred = p0.replicas[0];
   assert.equal(leader, preferred, 'a new partition is led by its first replica');
 
+  // The internal topics, created on the first FindCoordinator of each kind, are replicated
+  // three times with min.insync.replicas 2 (min(3, brokers) and min(2, RF)).
+  const setup = await clientOf(t, cluster.node(3));
+  for (const keyType of [0, 1]) {
+    await waitFor(`FindCoordinator (key type ${keyType}) to create its topic`, async () => {
+      const r = await setup.call<{ errorCode: number }>(ApiKey.FindCoordinator, { key: 'setup', keyType }, 3);
+      return r.errorCode === ErrorCode.NONE;
+    });
+  }
+  for (const internal of ['__consumer_offsets', '__transaction_state']) {
+    const m = await waitFor(`${internal} known`, async () => {
+      const x = await admin.fetchTopicMetadata({ topics: [internal] }).catch(() => undefined);
+      return x?.topics[0]?.partitions.length ? x : false;
+    });
+    assert.ok(
+      m.topics[0]?.partitions.every((p) => p.replicas.length === 3),
+      `${internal}: replication factor 3`,
+    );
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: internal, configNames: ['min.insync.replicas'] }],
+    });
+    assert.equal(described.resources[0]?.configEntries[0]?.configValue, '2', `${internal}: min.insync.replicas`);
+  }
+
   const survivors = [1, 2, 3].filter((id) => id !== leader);
   const watcher = await clientOf(t, cluster.node(survivors[0] as number));
   const before = await partitionMetadata(watcher, topic, 0);
