@@ -405,6 +405,28 @@ export class Controller {
   }
 
   /**
+   * Automatic preferred-leader balancing (Kafka's `auto.leader.rebalance.enable`): a preferred
+   * election for up to `limit` partitions whose first replica is in the ISR and live but does
+   * not lead (Kafka elects at most 1000 per round). Resolves with how many moved; nothing
+   * happens off the active controller.
+   */
+  balancePartitionLeaders(limit = 1000): Promise<number> {
+    return this.run(
+      (image) => {
+        if (this.metadata.activeEpoch !== undefined && this.metadata.activeEpoch() === undefined) {
+          return { records: [], response: 0 };
+        }
+        const ctx = this.replication();
+        const imbalanced = replicationOps.imbalancedPartitions(image, ctx, limit);
+        if (imbalanced.length === 0) return { records: [], response: 0 };
+        const { records } = replicationOps.electLeaders(image, ctx, replicationOps.ElectionType.PREFERRED, imbalanced);
+        return { records, response: records.length };
+      },
+      (_, records) => logPartitionChanges('preferred leaders balanced', records),
+    );
+  }
+
+  /**
    * ElectLeaders (see `electLeaders` in replication-operations.ts). Answered only by the active
    * controller: elsewhere it throws NotControllerError.
    */

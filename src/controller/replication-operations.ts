@@ -430,17 +430,22 @@ export function electLeaders(
 }
 
 /**
- * The partitions whose leader is not their preferred (first) replica although it could lead:
- * in the ISR and live (Kafka's automatic preferred-leader balancing, `auto.leader.rebalance.enable`).
+ * Up to `limit` partitions whose leader is not their preferred (first) replica although it
+ * could lead: in the ISR and live (Kafka's automatic preferred-leader balancing,
+ * `auto.leader.rebalance.enable`).
  */
 export function imbalancedPartitions(
   image: MetadataImage,
   ctx: ReplicationContext,
+  limit: number,
 ): Array<{ topic: string; partitions: number[] }> {
   const out: Array<{ topic: string; partitions: number[] }> = [];
+  let found = 0;
   for (const topic of image.topicsByName.values()) {
+    if (found >= limit) break;
     const partitions: number[] = [];
     for (const p of topic.partitions.values()) {
+      if (found >= limit) break;
       const preferred = p.replicas[0];
       if (
         preferred !== undefined &&
@@ -449,6 +454,7 @@ export function imbalancedPartitions(
         isActiveBroker(image, ctx, preferred)
       ) {
         partitions.push(p.partition);
+        found++;
       }
     }
     if (partitions.length > 0) out.push({ topic: topic.name, partitions });

@@ -565,3 +565,58 @@ test('ElectLeaders UNCLEAN gives a leaderless partition a live replica outside t
     'unknown election type',
   );
 });
+
+test('preferred-leader balancing moves leadership back to first replicas that are live and in the ISR, at most `limit` per round', async () => {
+  const s = await threeBrokers();
+  await topic2(s);
+  await sessionTimesOut(s, 1);
+  assert.deepEqual([partition(s, 0).leader, partition(s, 1).leader], [2, 2]);
+  assert.equal(await s.controller.balancePartitionLeaders(), 0, 'broker 1 is fenced: nothing to balance');
+  const again = await s.controller.registerBroker({
+    brokerId: 1,
+    incarnationId: incarnation(41),
+    endPoints: [endpoint],
+    rack: null,
+  });
+  await heartbeat(s, 1, again.brokerEpoch);
+  s.epochs[0] = again.brokerEpoch;
+  assert.equal(await s.controller.balancePartitionLeaders(), 0, 'broker 1 is live but in no ISR yet');
+  await alterOne(s, 2, alter(partition(s, 0), [2, 3, 1]));
+  const p3 = s.store.image().topicsByName.get('t2')?.partitions.get(0);
+  assert.ok(p3 !== undefined && p3.leader === 2);
+  const r = await s.controller.alterPartition(
+    {
+      brokerId: 2,
+      brokerEpoch: s.epochs[1] as bigint,
+      topics: [{ topicName: '', topicId: testTopicId(2), partitions: [alter(p3, [2, 1])] }],
+    },
+    2,
+  );
+  assert.equal(r.topics[0]?.partitions[0]?.errorCode, 0);
+  assert.equal(await s.controller.balancePartitionLeaders(1), 1, 'one per round');
+  assert.equal(await s.controller.balancePartitionLeaders(1), 1);
+  assert.equal(await s.controller.balancePartitionLeaders(1), 0, 'balanced');
+  assert.equal(partition(s, 0).leader, 1);
+  assert.equal(s.store.image().topicsByName.get('t2')?.partitions.get(0)?.leader, 1);
+  s.state.epoch = undefined;
+  assert.equal(await s.controller.balancePartitionLeaders(), 0, 'off the active controller nothing happens');
+});
+
+/** Topic t2: one partition, replicas [1, 2], led by 1. */
+async function topic2(s: Setup): Promise<void> {
+  await s.store.commit([
+    { type: 'TopicRecord', data: { name: 't2', topicId: testTopicId(2) } },
+    {
+      type: 'PartitionRecord',
+      data: {
+        partitionId: 0,
+        topicId: testTopicId(2),
+        replicas: [1, 2],
+        isr: [1, 2],
+        leader: 1,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      },
+    },
+  ]);
+}
