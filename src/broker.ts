@@ -44,8 +44,10 @@ import { alterConfigsHandler } from './handlers/33-alter-configs.js';
 import { describeLogDirsHandler } from './handlers/35-describe-log-dirs.js';
 import { createPartitionsHandler } from './handlers/37-create-partitions.js';
 import { deleteGroupsHandler } from './handlers/42-delete-groups.js';
+import { electLeadersHandler } from './handlers/43-elect-leaders.js';
 import { incrementalAlterConfigsHandler } from './handlers/44-incremental-alter-configs.js';
 import { offsetDeleteHandler } from './handlers/47-offset-delete.js';
+import { alterPartitionHandler } from './handlers/56-alter-partition.js';
 import { describeClusterHandler } from './handlers/60-describe-cluster.js';
 import { describeProducersHandler } from './handlers/61-describe-producers.js';
 import { brokerRegistrationHandler } from './handlers/62-broker-registration.js';
@@ -761,6 +763,12 @@ export class Broker {
         brokerHeartbeat: (...a: Parameters<Controller['brokerHeartbeat']>) => controller.brokerHeartbeat(...a),
         allocateProducerIds: (...a: Parameters<Controller['allocateProducerIds']>) =>
           controller.allocateProducerIds(...a),
+        alterPartition: (...a: Parameters<Controller['alterPartition']>) => controller.alterPartition(...a),
+        electLeaders: async (...a: Parameters<Controller['electLeaders']>) => {
+          const r = await controller.electLeaders(...a);
+          await pendingApply;
+          return r;
+        },
       } as unknown as Controller,
       controllerId: () => metadata.controllerId ?? -1,
       raft: metadata.raft,
@@ -818,6 +826,8 @@ export class Broker {
     r.register(brokerHeartbeatHandler(services));
     r.register(forwarded(unregisterBrokerHandler(services), channel, clusterClient));
     r.register(allocateProducerIdsHandler(services));
+    r.register(alterPartitionHandler(services));
+    r.register(forwarded(electLeadersHandler(services), channel, clusterClient));
     for (const h of raftHandlers(metadata.raft)) r.register(h);
 
     // Requests answered from the live brokers wait until this broker is registered and unfenced.

@@ -2,6 +2,12 @@ import type { MetadataImage } from '../metadata/image.js';
 import type { BrokerEndpoint, MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { ControllerResult, SimpleResult } from './controller-operation.js';
+import {
+  hasLeaderships,
+  partitionChangesForRemovedBrokers,
+  partitionChangesForUnfencedBroker,
+  type ReplicationContext,
+} from './replication-operations.js';
 
 export interface BrokerRegistrationRequest {
   readonly brokerId: number;
@@ -20,6 +26,11 @@ export interface RegistrationContext {
   readonly clusterId?: string;
   /** Whether the registered incarnation of this id still has a live session (unfenced, heard from in time). */
   readonly hasLiveSession: boolean;
+  /**
+   * For replacing an incarnation the image still counts as live (its session ended without a
+   * fence, or a new controller did not count it): its partitions are handed on as if it were fenced.
+   */
+  readonly replication?: ReplicationContext;
 }
 
 /**
@@ -58,6 +69,13 @@ export function registerBroker(
     return { records: [], response: { errorCode: ErrorCode.INVALID_REGISTRATION, brokerEpoch: -1n } };
   }
   const brokerEpoch = BigInt(context.nextOffset);
+  // The previous incarnation leaves every ISR and leadership first, so leader epochs move on
+  // before the new incarnation leads again. The changes follow the registration, whose offset
+  // is the new epoch; they are computed against the image before it.
+  const handedOn =
+    existing !== undefined && !existing.fenced && context.replication !== undefined
+      ? partitionChangesForRemovedBrokers(image, context.replication, new Set([registration.brokerId]))
+      : [];
   return {
     records: [
       {
@@ -72,6 +90,7 @@ export function registerBroker(
           inControlledShutdown: false,
         },
       },
+      ...handedOn,
     ],
     response: { errorCode: 0, brokerEpoch },
   };
@@ -83,6 +102,7 @@ export function changeFencing(
   brokerId: number,
   brokerEpoch: bigint,
   fenced: boolean,
+  replication?: ReplicationContext,
 ): ControllerResult<SimpleResult> {
   const b = image.brokers.get(brokerId);
   if (b === undefined) {
@@ -102,11 +122,37 @@ export function changeFencing(
   }
   if (b.fenced === fenced) return { records: [], response: { errorCode: 0, errorMessage: null } };
   return {
-    records: [
-      { type: fenced ? 'FenceBrokerRecord' : 'UnfenceBrokerRecord', data: { id: brokerId, epoch: brokerEpoch } },
-    ],
+    records: fenced
+      ? fenceRecords(image, replication, brokerId, b.epoch)
+      : unfenceRecords(image, replication, brokerId, b.epoch),
     response: { errorCode: 0, errorMessage: null },
   };
+}
+
+/**
+ * Fencing a broker (Kafka's handleBrokerFenced): its partitions are handed on (it leaves every
+ * ISR, other brokers take its leaderships), then the FenceBrokerRecord.
+ */
+function fenceRecords(
+  image: MetadataImage,
+  replication: ReplicationContext | undefined,
+  brokerId: number,
+  epoch: bigint,
+): MetadataRecord[] {
+  const changes =
+    replication === undefined ? [] : partitionChangesForRemovedBrokers(image, replication, new Set([brokerId]));
+  return [...changes, { type: 'FenceBrokerRecord', data: { id: brokerId, epoch } }];
+}
+
+/** Unfencing a broker (Kafka's handleBrokerUnfenced): the UnfenceBrokerRecord, then leaders for the partitions without one. */
+function unfenceRecords(
+  image: MetadataImage,
+  replication: ReplicationContext | undefined,
+  brokerId: number,
+  epoch: bigint,
+): MetadataRecord[] {
+  const changes = replication === undefined ? [] : partitionChangesForUnfencedBroker(image, replication, brokerId);
+  return [{ type: 'UnfenceBrokerRecord', data: { id: brokerId, epoch } }, ...changes];
 }
 
 export interface BrokerHeartbeat {
@@ -122,6 +168,22 @@ export interface BrokerHeartbeatReply extends SimpleResult {
   readonly isCaughtUp: boolean;
   readonly isFenced: boolean;
   readonly shouldShutDown: boolean;
+  /**
+   * While the broker is in controlled shutdown: the offset of the last record that moved its
+   * partitions away, which every other live broker must have applied before it may go. Null
+   * or absent when it is not in controlled shutdown.
+   */
+  readonly controlledShutdownOffset?: bigint | null;
+}
+
+/** What a heartbeat decision needs besides the image: replication context and the broker's shutdown state. */
+export interface HeartbeatContext extends ReplicationContext {
+  /** The broker's controlled shutdown offset (see BrokerHeartbeatReply), null when it is not shutting down. */
+  readonly controlledShutdownOffset: bigint | null;
+  /** The lowest metadata offset the other live brokers have reported (Kafka's lowestActiveOffset). */
+  readonly lowestActiveOffset: bigint;
+  /** The offset the first record this operation appends gets. */
+  readonly nextOffset: number;
 }
 
 function heartbeatError(errorCode: number, errorMessage: string): ControllerResult<BrokerHeartbeatReply> {
@@ -134,13 +196,22 @@ function heartbeatError(errorCode: number, errorMessage: string): ControllerResu
 /**
  * A broker's heartbeat (Kafka's BrokerHeartbeatManager.calculateNextBrokerState): a fenced
  * broker that asks to be unfenced is unfenced once it has applied the log up to its own
- * RegisterBrokerRecord; a broker that asks to be fenced is fenced; one that asks to shut down is
- * fenced and told it may. An unknown broker or another incarnation's epoch is
- * STALE_BROKER_EPOCH, as in Kafka. Kafka first moves the partition leaderships of a broker in
- * controlled shutdown; partition leadership does not move between brokers yet, so here a
- * shutdown is granted at once.
+ * RegisterBrokerRecord, and takes the leadership of partitions that had none; a broker that asks
+ * to be fenced is fenced, its partitions handed on. An unknown broker or another incarnation's
+ * epoch is STALE_BROKER_EPOCH, as in Kafka.
+ *
+ * Controlled shutdown (KIP-631): an unfenced broker that asks to shut down and leads partitions
+ * enters controlled shutdown: it leaves every ISR and its leaderships move to other ISR members
+ * (leader -1 where there is none), and it is told to wait. On a later heartbeat, once it leads
+ * nothing and every other live broker has applied those changes, it is fenced and told it may
+ * shut down. A broker that leads nothing is fenced and told so at once. Without `context` (no
+ * partitions to hand on) a shutdown is granted at once.
  */
-export function brokerHeartbeat(image: MetadataImage, hb: BrokerHeartbeat): ControllerResult<BrokerHeartbeatReply> {
+export function brokerHeartbeat(
+  image: MetadataImage,
+  hb: BrokerHeartbeat,
+  context?: HeartbeatContext,
+): ControllerResult<BrokerHeartbeatReply> {
   const b = image.brokers.get(hb.brokerId);
   if (b === undefined) {
     return heartbeatError(
@@ -155,27 +226,53 @@ export function brokerHeartbeat(image: MetadataImage, hb: BrokerHeartbeat): Cont
     );
   }
   const isCaughtUp = hb.currentMetadataOffset >= b.epoch;
-  let fenced: boolean;
-  let shouldShutDown = false;
-  if (hb.wantShutDown) {
-    fenced = true;
-    shouldShutDown = true;
-  } else if (b.fenced) {
-    fenced = hb.wantFence || !isCaughtUp;
-  } else {
-    fenced = hb.wantFence;
+  const reply = (
+    records: MetadataRecord[],
+    isFenced: boolean,
+    shouldShutDown: boolean,
+    controlledShutdownOffset: bigint | null = null,
+  ): ControllerResult<BrokerHeartbeatReply> => ({
+    records,
+    response: {
+      errorCode: 0,
+      errorMessage: null,
+      isCaughtUp,
+      isFenced,
+      shouldShutDown,
+      ...(controlledShutdownOffset !== null ? { controlledShutdownOffset } : {}),
+    },
+  });
+  if (b.fenced) {
+    if (hb.wantShutDown) return reply([], true, true);
+    if (!hb.wantFence && isCaughtUp) return reply(unfenceRecords(image, context, b.id, b.epoch), false, false);
+    return reply([], true, false);
   }
-  return {
-    records:
-      fenced === b.fenced
-        ? []
-        : [{ type: fenced ? 'FenceBrokerRecord' : 'UnfenceBrokerRecord', data: { id: b.id, epoch: b.epoch } }],
-    response: { errorCode: 0, errorMessage: null, isCaughtUp, isFenced: fenced, shouldShutDown },
-  };
+  const fence = (shouldShutDown: boolean) => reply(fenceRecords(image, context, b.id, b.epoch), true, shouldShutDown);
+  if (hb.wantFence) return fence(hb.wantShutDown);
+  const inControlledShutdown = context !== undefined && context.controlledShutdownOffset !== null;
+  if (!hb.wantShutDown && !inControlledShutdown) return reply([], false, false);
+  if (context === undefined || !hasLeaderships(image, b.id)) {
+    const settled =
+      context === undefined ||
+      context.controlledShutdownOffset === null ||
+      context.lowestActiveOffset >= context.controlledShutdownOffset;
+    if (settled) return fence(true);
+    return reply([], false, false, context.controlledShutdownOffset);
+  }
+  const changes = partitionChangesForRemovedBrokers(image, context, new Set([b.id]));
+  const offset =
+    changes.length > 0
+      ? BigInt(context.nextOffset + changes.length - 1)
+      : (context.controlledShutdownOffset ?? BigInt(image.offset));
+  return reply(changes, false, false, offset);
 }
 
 /** Fences the unfenced ones of `brokerIds` (their sessions timed out); unknown or fenced ids are skipped. */
-export function fenceBrokers(image: MetadataImage, brokerIds: readonly number[]): ControllerResult<number[]> {
+export function fenceBrokers(
+  image: MetadataImage,
+  brokerIds: readonly number[],
+  replication?: ReplicationContext,
+): ControllerResult<number[]> {
   const fenced: number[] = [];
   const records: MetadataRecord[] = [];
   for (const id of brokerIds) {
@@ -184,11 +281,20 @@ export function fenceBrokers(image: MetadataImage, brokerIds: readonly number[])
     fenced.push(id);
     records.push({ type: 'FenceBrokerRecord', data: { id, epoch: b.epoch } });
   }
-  return { records, response: fenced };
+  // Their partitions are handed on together, so no partition moves to a broker fenced in the same batch.
+  const changes =
+    replication === undefined || fenced.length === 0
+      ? []
+      : partitionChangesForRemovedBrokers(image, replication, new Set(fenced));
+  return { records: [...changes, ...records], response: fenced };
 }
 
 /** Kafka's UnregisterBroker (decommissioning): removes the registration of a broker. */
-export function unregisterBroker(image: MetadataImage, brokerId: number): ControllerResult<SimpleResult> {
+export function unregisterBroker(
+  image: MetadataImage,
+  brokerId: number,
+  replication?: ReplicationContext,
+): ControllerResult<SimpleResult> {
   const b = image.brokers.get(brokerId);
   if (b === undefined) {
     return {
@@ -196,8 +302,11 @@ export function unregisterBroker(image: MetadataImage, brokerId: number): Contro
       response: { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, errorMessage: `Broker ${brokerId} is not registered` },
     };
   }
+  // Kafka's handleBrokerUnregistered: out of every ISR and leadership first.
+  const changes =
+    replication === undefined ? [] : partitionChangesForRemovedBrokers(image, replication, new Set([brokerId]));
   return {
-    records: [{ type: 'UnregisterBrokerRecord', data: { brokerId, brokerEpoch: b.epoch } }],
+    records: [...changes, { type: 'UnregisterBrokerRecord', data: { brokerId, brokerEpoch: b.epoch } }],
     response: { errorCode: 0, errorMessage: null },
   };
 }

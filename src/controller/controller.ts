@@ -16,6 +16,7 @@ import {
   ResourceType,
   type SimpleResult,
 } from './controller-operation.js';
+import * as replicationOps from './replication-operations.js';
 import { randomTopicId } from './topic-id.js';
 import * as topicOps from './topic-operations.js';
 
@@ -96,6 +97,11 @@ export class Controller {
 
   private context(): ControllerContext {
     return { config: this.config(), newTopicId: randomTopicId };
+  }
+
+  /** Config and the brokers in controlled shutdown, for the operations that elect leaders. */
+  private replication(): replicationOps.ReplicationContext {
+    return { config: this.config(), shuttingDown: this.heartbeats?.shuttingDown() ?? new Set() };
   }
 
   /**
@@ -190,6 +196,7 @@ export class Controller {
           nextOffset: this.metadata.nextOffset?.() ?? image.offset + 1,
           ...(this.options.clusterId !== undefined ? { clusterId: this.options.clusterId } : {}),
           hasLiveSession: sessions.hasValidSession(registration.brokerId, now),
+          replication: this.replication(),
         });
         const { errorCode } = result.response;
         if (errorCode === 0) {
@@ -206,14 +213,16 @@ export class Controller {
         }
         return result;
       },
-      (r) =>
+      (r, records) => {
         log.info('registered broker', {
           brokerId: registration.brokerId,
           brokerEpoch: r.brokerEpoch,
           incarnationId: registration.incarnationId,
           endpoints: registration.endPoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(','),
           replaced: replaced === null ? null : String(replaced),
-        }),
+        });
+        logPartitionChanges('the previous incarnation of a registered broker', records);
+      },
     );
   }
 
@@ -224,18 +233,32 @@ export class Controller {
    */
   brokerHeartbeat(hb: brokerOps.BrokerHeartbeat): Promise<brokerOps.BrokerHeartbeatReply> {
     let wasFenced = true;
+    let wasShuttingDown = false;
     return this.run(
       (image) => {
         const sessions = this.sessions(image);
         wasFenced = image.brokers.get(hb.brokerId)?.fenced ?? true;
-        const result = brokerOps.brokerHeartbeat(image, hb);
+        const controlledShutdownOffset = sessions.controlledShutdownOffset(hb.brokerId);
+        wasShuttingDown = controlledShutdownOffset !== null;
+        const result = brokerOps.brokerHeartbeat(image, hb, {
+          ...this.replication(),
+          controlledShutdownOffset,
+          lowestActiveOffset: sessions.lowestActiveOffset(hb.brokerId),
+          nextOffset: this.metadata.nextOffset?.() ?? image.offset + 1,
+        });
         if (result.response.errorCode === 0) {
           // Kafka touches the session as it decides, before the records commit.
-          sessions.touch(hb.brokerId, result.response.isFenced, hb.currentMetadataOffset, this.now());
+          sessions.touch(
+            hb.brokerId,
+            result.response.isFenced,
+            hb.currentMetadataOffset,
+            this.now(),
+            result.response.controlledShutdownOffset ?? null,
+          );
         }
         return result;
       },
-      (r) => {
+      (r, records) => {
         if (r.isFenced && !wasFenced) {
           log.info('fenced broker', {
             brokerId: hb.brokerId,
@@ -244,7 +267,13 @@ export class Controller {
           });
         } else if (!r.isFenced && wasFenced) {
           log.info('unfenced broker', { brokerId: hb.brokerId, brokerEpoch: hb.brokerEpoch });
+        } else if (!wasShuttingDown && (r.controlledShutdownOffset ?? null) !== null) {
+          log.info('broker in controlled shutdown: moving its partitions away', {
+            brokerId: hb.brokerId,
+            brokerEpoch: hb.brokerEpoch,
+          });
         }
+        logPartitionChanges(`broker ${hb.brokerId} changed state`, records);
       },
     );
   }
@@ -277,9 +306,10 @@ export class Controller {
           if (image.brokers.has(id)) sessions.fence(id);
           else sessions.remove(id);
         }
-        return brokerOps.fenceBrokers(image, stale);
+        return brokerOps.fenceBrokers(image, stale, this.replication());
       },
       (_, records) => {
+        logPartitionChanges('brokers fenced on session timeout', records);
         for (const r of records) {
           if (r.type === 'FenceBrokerRecord')
             log.warn('fenced broker: its session timed out', {
@@ -299,8 +329,11 @@ export class Controller {
    */
   unfenceBroker(brokerId: number, brokerEpoch: bigint): Promise<SimpleResult> {
     return this.run(
-      (image) => brokerOps.changeFencing(image, brokerId, brokerEpoch, false),
-      () => log.info('unfenced broker', { brokerId, brokerEpoch }),
+      (image) => brokerOps.changeFencing(image, brokerId, brokerEpoch, false, this.replication()),
+      (_, records) => {
+        log.info('unfenced broker', { brokerId, brokerEpoch });
+        logPartitionChanges(`broker ${brokerId} unfenced`, records);
+      },
     );
   }
 
@@ -308,11 +341,14 @@ export class Controller {
   fenceBroker(brokerId: number, brokerEpoch: bigint): Promise<SimpleResult> {
     return this.run(
       (image) => {
-        const result = brokerOps.changeFencing(image, brokerId, brokerEpoch, true);
+        const result = brokerOps.changeFencing(image, brokerId, brokerEpoch, true, this.replication());
         if (result.response.errorCode === 0) this.heartbeats?.fence(brokerId);
         return result;
       },
-      () => log.info('fenced broker', { brokerId, brokerEpoch }),
+      (_, records) => {
+        log.info('fenced broker', { brokerId, brokerEpoch });
+        logPartitionChanges(`broker ${brokerId} fenced`, records);
+      },
     );
   }
 
@@ -320,16 +356,91 @@ export class Controller {
   unregisterBroker(brokerId: number): Promise<SimpleResult> {
     return this.run(
       (image) => {
-        const result = brokerOps.unregisterBroker(image, brokerId);
+        const result = brokerOps.unregisterBroker(image, brokerId, this.replication());
         if (result.records.length > 0) this.heartbeats?.remove(brokerId);
         return result;
       },
       (_, records) => {
-        const r = records[0];
+        const r = records[records.length - 1];
         if (r?.type === 'UnregisterBrokerRecord') {
           log.info('unregistered broker', { brokerId, brokerEpoch: r.data.brokerEpoch });
         }
+        logPartitionChanges(`broker ${brokerId} unregistered`, records);
       },
+    );
+  }
+
+  /**
+   * AlterPartition from a partition leader (see `alterPartition` in replication-operations.ts).
+   * Answered only by the active controller: elsewhere it throws NotControllerError.
+   */
+  alterPartition(
+    request: replicationOps.AlterPartitionRequestData,
+    version: number,
+  ): Promise<replicationOps.AlterPartitionResult> {
+    return this.run(
+      (image) => {
+        this.sessions(image);
+        const result = replicationOps.alterPartition(image, this.replication(), request, version);
+        if (result.response.errorCode !== 0) {
+          log.info('refused AlterPartition: stale broker epoch', {
+            brokerId: request.brokerId,
+            brokerEpoch: request.brokerEpoch,
+            registered: String(image.brokers.get(request.brokerId)?.epoch ?? 'no'),
+          });
+        }
+        for (const r of result.rejected) {
+          log.info('refused an ISR change', {
+            brokerId: request.brokerId,
+            topic: r.topic,
+            partition: r.partition,
+            error: errorName(r.errorCode),
+            why: r.why,
+          });
+        }
+        return result;
+      },
+      (_, records) => logPartitionChanges(`AlterPartition from broker ${request.brokerId}`, records),
+    );
+  }
+
+  /**
+   * Automatic preferred-leader balancing (Kafka's `auto.leader.rebalance.enable`): a preferred
+   * election for up to `limit` partitions whose first replica is in the ISR and live but does
+   * not lead (Kafka elects at most 1000 per round). Resolves with how many moved; nothing
+   * happens off the active controller.
+   */
+  balancePartitionLeaders(limit = 1000): Promise<number> {
+    return this.run(
+      (image) => {
+        if (this.metadata.activeEpoch !== undefined && this.metadata.activeEpoch() === undefined) {
+          return { records: [], response: 0 };
+        }
+        const ctx = this.replication();
+        const imbalanced = replicationOps.imbalancedPartitions(image, ctx, limit);
+        if (imbalanced.length === 0) return { records: [], response: 0 };
+        const { records } = replicationOps.electLeaders(image, ctx, replicationOps.ElectionType.PREFERRED, imbalanced);
+        return { records, response: records.length };
+      },
+      (_, records) => logPartitionChanges('preferred leaders balanced', records),
+    );
+  }
+
+  /**
+   * ElectLeaders (see `electLeaders` in replication-operations.ts). Answered only by the active
+   * controller: elsewhere it throws NotControllerError.
+   */
+  electLeaders(
+    electionType: number,
+    topicPartitions: ReadonlyArray<{ topic: string; partitions: readonly number[] }> | null,
+  ): Promise<replicationOps.ElectLeadersResult> {
+    return this.run(
+      (image) => {
+        this.sessions(image);
+        return replicationOps.electLeaders(image, this.replication(), electionType, topicPartitions);
+      },
+      (_, records) =>
+        logPartitionChanges(electionType === 0 ? 'preferred leader election' : 'unclean leader election', records),
     );
   }
 }
@@ -350,4 +461,34 @@ function warnIgnoredTopicSettings(records: readonly MetadataRecord[]): void {
       });
     }
   }
+}
+
+/**
+ * Says what partition changes an operation made: a summary at info, each partition at debug; an
+ * unclean election (the new leader outside the ISR, which may lose acknowledged data) at warn.
+ */
+function logPartitionChanges(cause: string, records: readonly MetadataRecord[]): void {
+  let changed = 0;
+  let leaderless = 0;
+  for (const r of records) {
+    if (r.type !== 'PartitionChangeRecord') continue;
+    changed++;
+    const d = r.data;
+    if (d.leader === -1) leaderless++;
+    if (d.leaderRecoveryState === 1) {
+      log.warn('unclean leader election: the new leader was not in the ISR', {
+        topicId: d.topicId,
+        partition: d.partitionId,
+        leader: d.leader,
+      });
+    } else {
+      log.debug('partition changed', {
+        topicId: d.topicId,
+        partition: d.partitionId,
+        leader: d.leader === -2 ? 'unchanged' : d.leader,
+        isr: d.isr === null ? 'unchanged' : d.isr.join(','),
+      });
+    }
+  }
+  if (changed > 0) log.info('partition leadership and ISR changed', { cause, partitions: changed, leaderless });
 }

@@ -20,6 +20,7 @@ export const FORWARDED_APIS: ReadonlySet<number> = new Set([
   ApiKey.AlterConfigs,
   ApiKey.IncrementalAlterConfigs,
   ApiKey.UnregisterBroker,
+  ApiKey.ElectLeaders,
 ]);
 
 /** The client id brokers use towards each other: a request carrying it is never forwarded again. */

@@ -9,6 +9,8 @@ interface BrokerSession {
   lastContactMs: number;
   fenced: boolean;
   metadataOffset: bigint;
+  /** In controlled shutdown: the offset every other live broker must reach before it may go (null: not shutting down). */
+  controlledShutdownOffset: bigint | null;
 }
 
 export class BrokerHeartbeatManager {
@@ -23,18 +25,62 @@ export class BrokerHeartbeatManager {
       lastContactMs: nowMs,
       fenced,
       metadataOffset: s !== undefined && s.fenced !== fenced ? s.metadataOffset : -1n,
+      controlledShutdownOffset: null,
     });
   }
 
-  /** A heartbeat: the broker is alive now, in the given fencing state, at the given metadata offset. */
-  touch(brokerId: number, fenced: boolean, metadataOffset: bigint, nowMs: number): void {
-    this.sessions.set(brokerId, { lastContactMs: nowMs, fenced, metadataOffset });
+  /**
+   * A heartbeat: the broker is alive now, in the given fencing state, at the given metadata
+   * offset, and in controlled shutdown up to the given offset (null: not, or no longer; a fenced
+   * broker never is).
+   */
+  touch(
+    brokerId: number,
+    fenced: boolean,
+    metadataOffset: bigint,
+    nowMs: number,
+    controlledShutdownOffset: bigint | null = null,
+  ): void {
+    this.sessions.set(brokerId, {
+      lastContactMs: nowMs,
+      fenced,
+      metadataOffset,
+      controlledShutdownOffset: fenced ? null : controlledShutdownOffset,
+    });
   }
 
   /** Marks a session fenced without counting it as contact (a fence decided by the controller). */
   fence(brokerId: number): void {
     const s = this.sessions.get(brokerId);
-    if (s !== undefined) s.fenced = true;
+    if (s !== undefined) {
+      s.fenced = true;
+      s.controlledShutdownOffset = null;
+    }
+  }
+
+  /** The broker's controlled shutdown offset, null when it is not shutting down. */
+  controlledShutdownOffset(brokerId: number): bigint | null {
+    return this.sessions.get(brokerId)?.controlledShutdownOffset ?? null;
+  }
+
+  /** The brokers in controlled shutdown. */
+  shuttingDown(): Set<number> {
+    const out = new Set<number>();
+    for (const [id, s] of this.sessions) if (s.controlledShutdownOffset !== null) out.add(id);
+    return out;
+  }
+
+  /**
+   * The lowest metadata offset reported by the unfenced brokers other than `except` that are not
+   * shutting down (Kafka's lowestActiveOffset); the largest bigint there is when there are none.
+   */
+  lowestActiveOffset(except: number): bigint {
+    let lowest: bigint | null = null;
+    for (const [id, s] of this.sessions) {
+      if (id === except || s.fenced || s.controlledShutdownOffset !== null) continue;
+      if (lowest === null || s.metadataOffset < lowest) lowest = s.metadataOffset;
+    }
+    return lowest ?? BigInt(Number.MAX_SAFE_INTEGER);
   }
 
   remove(brokerId: number): void {

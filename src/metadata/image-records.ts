@@ -67,6 +67,7 @@ export function* imageRecords(image: MetadataImage): Generator<MetadataRecord, v
           leader: p.leader,
           leaderEpoch: p.leaderEpoch,
           partitionEpoch: p.partitionEpoch,
+          ...(p.leaderRecoveryState !== undefined ? { leaderRecoveryState: p.leaderRecoveryState } : {}),
         },
       };
     }

@@ -9,6 +9,8 @@ export interface PartitionImage {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /** KIP-704: 1 (RECOVERING) after an unclean election until the leader reports it recovered; absent means 0 (RECOVERED). */
+  readonly leaderRecoveryState?: number;
 }
 
 export interface TopicImage {

@@ -8,6 +8,10 @@ import {
   encodeFenceBrokerRecord,
 } from '../protocol/generated/metadata-records/fence-broker-record.js';
 import {
+  decodePartitionChangeRecord,
+  encodePartitionChangeRecord,
+} from '../protocol/generated/metadata-records/partition-change-record.js';
+import {
   decodePartitionRecord,
   encodePartitionRecord,
 } from '../protocol/generated/metadata-records/partition-record.js';
@@ -35,6 +39,7 @@ import {
 import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { Reader } from '../protocol/primitives/reader.js';
 import { Writer } from '../protocol/primitives/writer.js';
+import type { PartitionImage } from './image.js';
 import type { ImageBuilder } from './image-builder.js';
 
 /** A listener a broker can be reached on (RegisterBrokerRecord.EndPoints). */
@@ -64,6 +69,29 @@ export interface PartitionRecordData {
   leader: number;
   leaderEpoch: number;
   partitionEpoch: number;
+  /** KIP-704: 1 (RECOVERING) after an unclean election until the leader has recovered; absent or 0 otherwise. */
+  leaderRecoveryState?: number;
+}
+
+/** Kafka's PartitionChangeRecord.Leader when the leader does not change. */
+export const NO_LEADER_CHANGE = -2;
+
+/** Kafka's LeaderRecoveryState (KIP-704). */
+export const LeaderRecoveryState = { RECOVERED: 0, RECOVERING: 1 } as const;
+
+/**
+ * A change to one partition (Kafka's PartitionChangeRecord): only the fields that change are
+ * set. `leader` is NO_LEADER_CHANGE (-2) when the leader stays; `isr` and `replicas` are null when
+ * they stay; `leaderRecoveryState` is -1 when it stays. Applying it bumps the partition epoch, and
+ * the leader epoch when `leader` is set (even to the same broker).
+ */
+export interface PartitionChangeData {
+  partitionId: number;
+  topicId: string;
+  isr: number[] | null;
+  leader: number;
+  replicas: number[] | null;
+  leaderRecoveryState: number;
 }
 
 /** The fields of each KRaft record type the metadata log holds, by record name. */
@@ -72,6 +100,7 @@ export interface MetadataRecordData {
   UnregisterBrokerRecord: { brokerId: number; brokerEpoch: bigint };
   TopicRecord: { name: string; topicId: string };
   PartitionRecord: PartitionRecordData;
+  PartitionChangeRecord: PartitionChangeData;
   ConfigRecord: { resourceType: number; resourceName: string; name: string; value: string | null };
   FenceBrokerRecord: { id: number; epoch: bigint };
   UnfenceBrokerRecord: { id: number; epoch: bigint };
@@ -184,6 +213,9 @@ export const METADATA_RECORDS: RecordTable = {
         leader: d.leader,
         leaderEpoch: d.leaderEpoch,
         partitionEpoch: d.partitionEpoch,
+        ...(d.leaderRecoveryState !== LeaderRecoveryState.RECOVERED
+          ? { leaderRecoveryState: d.leaderRecoveryState }
+          : {}),
       };
     },
     apply: (image, d) => {
@@ -197,7 +229,41 @@ export const METADATA_RECORDS: RecordTable = {
         leader: d.leader,
         leaderEpoch: d.leaderEpoch,
         partitionEpoch: d.partitionEpoch,
+        ...(d.leaderRecoveryState !== undefined && d.leaderRecoveryState !== LeaderRecoveryState.RECOVERED
+          ? { leaderRecoveryState: d.leaderRecoveryState }
+          : {}),
       });
+    },
+  },
+  PartitionChangeRecord: {
+    apiKey: 5,
+    version: 0,
+    encode: encodePartitionChangeRecord,
+    decode: (r, v) => {
+      const d = decodePartitionChangeRecord(r, v);
+      // Replica reassignment (adding/removing replicas) and eligible leader replicas (KIP-966)
+      // are not used by this controller: a record naming them is one it never wrote.
+      if (d.addingReplicas !== null || d.removingReplicas !== null || d.eligibleLeaderReplicas !== null) {
+        throw new DecodeError(
+          `PartitionChangeRecord for ${d.topicId}-${d.partitionId} with replica reassignment or eligible leader replicas`,
+          0,
+        );
+      }
+      return {
+        partitionId: d.partitionId,
+        topicId: d.topicId,
+        isr: d.isr,
+        leader: d.leader,
+        replicas: d.replicas,
+        leaderRecoveryState: d.leaderRecoveryState,
+      };
+    },
+    apply: (image, d) => {
+      const before = image.topicById(d.topicId)?.partitions.get(d.partitionId);
+      if (before === undefined) {
+        throw new Error(`PartitionChangeRecord for unknown partition ${d.topicId}-${d.partitionId}`);
+      }
+      image.putPartition(d.topicId, applyPartitionChange(before, d));
     },
   },
   ConfigRecord: {
@@ -311,4 +377,22 @@ export function decodeMetadataRecord(buf: Buffer): MetadataRecord {
 /** Applies one record to the image being built, through its row of the table. */
 export function applyMetadataRecord(image: ImageBuilder, record: MetadataRecord): void {
   (kindOf(record.type) as MetadataRecordKind<MetadataRecord['data']>).apply(image, record.data);
+}
+
+/**
+ * A partition after a PartitionChangeRecord (Kafka's PartitionRegistration.merge): the partition
+ * epoch always bumps; the leader epoch bumps whenever the record names a leader, even the same one.
+ */
+export function applyPartitionChange(p: PartitionImage, d: PartitionChangeData): PartitionImage {
+  const leaderChanges = d.leader !== NO_LEADER_CHANGE;
+  const recovery = d.leaderRecoveryState === -1 ? (p.leaderRecoveryState ?? 0) : d.leaderRecoveryState;
+  return {
+    partition: p.partition,
+    replicas: d.replicas === null ? p.replicas : [...d.replicas],
+    isr: d.isr === null ? p.isr : [...d.isr],
+    leader: leaderChanges ? d.leader : p.leader,
+    leaderEpoch: leaderChanges ? p.leaderEpoch + 1 : p.leaderEpoch,
+    partitionEpoch: p.partitionEpoch + 1,
+    ...(recovery !== LeaderRecoveryState.RECOVERED ? { leaderRecoveryState: recovery } : {}),
+  };
 }

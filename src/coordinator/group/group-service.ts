@@ -127,6 +127,8 @@ export class GroupService {
             configs: [
               { name: 'cleanup.policy', value: 'compact' },
               { name: 'compression.type', value: 'producer' },
+              // Committed offsets survive the loss of one in-sync replica once there are three.
+              { name: 'min.insync.replicas', value: String(Math.min(2, rf)) },
               { name: 'segment.bytes', value: String(cfg.getNumber('offsets.topic.segment.bytes')) },
             ],
           },

@@ -45,6 +45,18 @@ const SAMPLES: { readonly [K in MetadataRecordType]: Extract<MetadataRecord, { t
       leader: 3,
       leaderEpoch: 5,
       partitionEpoch: 8,
+      leaderRecoveryState: 1,
+    },
+  },
+  PartitionChangeRecord: {
+    type: 'PartitionChangeRecord',
+    data: {
+      partitionId: 11,
+      topicId: '0b6f0c7e-3c8e-4f0a-9a3b-2d5c6e7f8091',
+      isr: [1],
+      leader: 1,
+      replicas: [3, 1, 4],
+      leaderRecoveryState: 1,
     },
   },
   ConfigRecord: {
@@ -65,6 +77,7 @@ const KAFKA_API_KEYS: { readonly [K in MetadataRecordType]: number } = {
   TopicRecord: 2,
   PartitionRecord: 3,
   ConfigRecord: 4,
+  PartitionChangeRecord: 5,
   FenceBrokerRecord: 7,
   UnfenceBrokerRecord: 8,
   RemoveTopicRecord: 9,
