@@ -60,6 +60,7 @@ import type { BrokerServices, BrokerView, TopicView } from './handlers/broker-se
 import { Dispatcher } from './handlers/dispatcher.js';
 import { FetchSessionCache } from './handlers/fetch-session-cache.js';
 import { forwarded, interBrokerClientId } from './handlers/forwarding.js';
+import { quorumOnlyDispatcher, ReadinessSwitch } from './handlers/quorum-first.js';
 import { raftHandlers } from './handlers/raft-handlers.js';
 import { HandlerRegistry } from './handlers/registry.js';
 import { StartupGate } from './handlers/startup-gate.js';
@@ -502,6 +503,22 @@ export class Broker {
     this.metadata = metadata;
     metadata.start();
     if (joinedVoters !== undefined) log.info('following the metadata log', { clusterId: metadata.clusterId });
+    // The listener opens now, for the quorum's requests only, so a voter can be elected and
+    // fetched from while it catches up; the broker's own requests follow once it is ready.
+    const gateway = new ReadinessSwitch(quorumOnlyDispatcher(metadata.raft, clock));
+    this.server = new NetworkServer({
+      host: this.listenHost,
+      port: this.listenPort,
+      listenerName: LISTENER_NAME,
+      maxRequestBytes: cfg.socketRequestMaxBytes,
+      maxIdleMs: cfg.connectionsMaxIdleMs,
+      maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
+      dispatcher: gateway,
+      clock,
+    });
+    const addr = await this.server.listen();
+    this.boundHost = addr.host;
+    this.boundPort = addr.port;
     await metadata.caughtUp();
     const logs = new LogManager({
       logDirs,
@@ -558,7 +575,7 @@ export class Broker {
       responseMaxBytes: cfg.getNumber('replica.fetch.response.max.bytes'),
       partitionMaxBytes: cfg.getNumber('replica.fetch.max.bytes'),
       backoffMs: cfg.getNumber('replica.fetch.backoff.ms'),
-      flushBeforeFetch: () => true,
+      flushBeforeFetch: (p) => !p.writeCaching,
     });
     replicas.startReplication({
       fetchers,
@@ -832,19 +849,7 @@ export class Broker {
 
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
-    this.server = new NetworkServer({
-      host: this.listenHost,
-      port: this.listenPort,
-      listenerName: LISTENER_NAME,
-      maxRequestBytes: cfg.socketRequestMaxBytes,
-      maxIdleMs: cfg.connectionsMaxIdleMs,
-      maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
-      dispatcher,
-      clock,
-    });
-    const addr = await this.server.listen();
-    this.boundHost = addr.host;
-    this.boundPort = addr.port;
+    gateway.ready(dispatcher);
     await this.updateVoterEndpoint(metadata);
     try {
       // A controller-only node (Kafka's separated mode) never registers as a broker: no
@@ -1305,6 +1310,7 @@ export class Broker {
       const p = this.replicas?.get(topic, partition);
       if (p !== undefined) (p.log as { setConfig?: (c: LogConfig) => void }).setConfig?.(cfg);
     }
+    this.replicas?.refreshConfig(topic);
   }
 
   async close(): Promise<void> {

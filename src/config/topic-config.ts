@@ -135,6 +135,8 @@ export interface LogConfig {
   readonly cleanupPolicy: readonly CleanupPolicy[];
   readonly maxMessageBytes: number;
   readonly minInsyncReplicas: number;
+  /** write.caching: replicas acknowledge from memory instead of after a flush. */
+  readonly writeCaching: boolean;
   readonly compressionType: TopicCompressionType;
   readonly compressionGzipLevel: number;
   readonly compressionLz4Level: number;
@@ -179,6 +181,7 @@ export function toLogConfig(effective: EffectiveTopicConfig): LogConfig {
     cleanupPolicy: Object.freeze(Array.isArray(policy) ? ([...new Set(policy)] as CleanupPolicy[]) : []),
     maxMessageBytes: num('max.message.bytes'),
     minInsyncReplicas: num('min.insync.replicas'),
+    writeCaching: bool('write.caching'),
     compressionType: str('compression.type') as TopicCompressionType,
     compressionGzipLevel: num('compression.gzip.level'),
     compressionLz4Level: num('compression.lz4.level'),

@@ -193,6 +193,16 @@ export class Partition {
   minInsyncReplicas = 1;
   /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR. */
   replicaLagTimeMaxMs = 30_000;
+  /**
+   * write.caching off (the default): with replicas, the leader counts toward the high watermark
+   * only what it has flushed, as followers report only what they flushed, so an acknowledged
+   * acks=all write is on the disk of every in-sync replica. On: page cache, as Kafka.
+   */
+  writeCaching = false;
+  /** Everything below this is on the leader's disk (replicated partitions without write caching). */
+  private flushedOffset = 0;
+  private leaderFlush: Promise<void> | null = null;
+  private leaderFlushAgain = false;
   /** Proposes ISR changes; without one (a lone broker) the ISR never changes here. */
   isrChangeSender: IsrChangeSender | null = null;
   private readonly followers = new Map<number, FollowerProgress>();
@@ -518,6 +528,10 @@ export class Partition {
           });
         }
         this.leaderEpochStartOffset = this.log.logEndOffset;
+        this.flushedOffset = Math.min(
+          this.log.logEndOffset,
+          (this.log as { recoveryPointOffset?: number }).recoveryPointOffset ?? 0,
+        );
         // The producer state a follower kept may miss what it fetched: rebuilt from the log when needed.
         if (!wasLeader) this.dropProducerState();
       } else {
@@ -560,6 +574,10 @@ export class Partition {
   maybeIncrementHighWatermark(): boolean {
     if (!this.isLeader) return false;
     let hw = this.log.logEndOffset;
+    if (this.flushesBeforeAck) {
+      if (this.flushedOffset < hw) this.flushLeader();
+      hw = Math.min(hw, this.flushedOffset);
+    }
     for (const r of this.maximalIsr()) {
       if (r === this.localBrokerId) continue;
       const f = this.followers.get(r);
@@ -614,6 +632,41 @@ export class Partition {
     });
     if (out.length === 0) return;
     this.proposeIsr(this.isr.filter((r) => !out.includes(r)));
+  }
+
+  /** Whether this replica's writes count only once flushed (replicated, write.caching off). */
+  get flushesBeforeAck(): boolean {
+    return !this.writeCaching && this.replicas.length > 1;
+  }
+
+  /** One flush at a time off the event loop; appends meanwhile are covered by the next one. */
+  private flushLeader(): void {
+    if (this.leaderFlush !== null) {
+      this.leaderFlushAgain = true;
+      return;
+    }
+    const flush = (this.log as { flushOffLoop?: () => Promise<number> }).flushOffLoop;
+    if (flush === undefined) {
+      this.flushedOffset = this.log.logEndOffset;
+      return;
+    }
+    this.leaderFlush = flush.call(this.log).then(
+      (upTo) => {
+        this.leaderFlush = null;
+        // A truncation meanwhile (leadership lost) cut what the flush covered.
+        if (upTo > this.flushedOffset) this.flushedOffset = Math.min(upTo, this.log.logEndOffset);
+        const again = this.leaderFlushAgain;
+        this.leaderFlushAgain = false;
+        if (!this.maybeIncrementHighWatermark() && again && this.flushedOffset < this.log.logEndOffset) {
+          this.flushLeader();
+        }
+      },
+      () => {
+        // The log closed (deleted, or the broker stopping): nothing more to acknowledge here.
+        this.leaderFlush = null;
+        this.leaderFlushAgain = false;
+      },
+    );
   }
 
   private proposeIsr(isr: readonly number[]): void {

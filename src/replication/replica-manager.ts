@@ -120,7 +120,10 @@ export class ReplicaManager {
   /** Topic settings a partition needs at hand (min.insync.replicas). */
   refreshConfig(topic: string): void {
     for (const p of this.partitions.values()) {
-      if (p.topic === topic) p.minInsyncReplicas = this.logConfig(topic).minInsyncReplicas;
+      if (p.topic !== topic) continue;
+      const config = this.logConfig(topic);
+      p.minInsyncReplicas = config.minInsyncReplicas;
+      p.writeCaching = config.writeCaching;
     }
   }
 
@@ -231,6 +234,7 @@ export class ReplicaManager {
       else if (a.replicas.length > 1) plog.highWatermark = plog.logStartOffset;
       p = new Partition(a.topic, a.topicId, a.partition, plog, a.leaderEpoch, a.leader, this.brokerId);
       p.minInsyncReplicas = config.minInsyncReplicas;
+      p.writeCaching = config.writeCaching;
       this.partitions.set(k, p);
       // Opened as follower or leader below: a fresh replica starts with nothing confirmed.
       p.leaderId = -1;
