@@ -1,6 +1,6 @@
 import { validateTopicConfigs } from '../config/config-values.js';
 import { topicDefaultsFrom } from '../config/topic-config.js';
-import { liveBrokerIds, type MetadataImage, replicationFactor } from '../metadata/image.js';
+import { collidingTopic, liveBrokerIds, type MetadataImage, replicationFactor } from '../metadata/image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
@@ -72,7 +72,6 @@ export function createTopics(
   const seen = new Map<string, number>();
   for (const t of topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
   const brokers = liveBrokerIds(image);
-  const collisions = new CollisionIndex(image);
   for (const t of topics) {
     const failed = (errorCode: number, errorMessage: string | null): CreateTopicResult => ({
       name: t.name,
@@ -96,7 +95,7 @@ export function createTopics(
       results.push(failed(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`));
       continue;
     }
-    const collision = collisions.collidingWith(t.name);
+    const collision = collidingTopic(image, t.name);
     if (collision !== null) {
       results.push(
         failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${collision}`),
@@ -294,27 +293,4 @@ export function createPartitions(
     });
   }
   return { records, response: out };
-}
-
-/**
- * Kafka refuses topic names that differ only by '.' versus '_' (they collide in metric names).
- * A name without either cannot collide with another name, so only names with one pay for the
- * index of normalized names, built once per request.
- */
-class CollisionIndex {
-  private normalized: Map<string, string> | null = null;
-
-  constructor(private readonly image: MetadataImage) {}
-
-  collidingWith(name: string): string | null {
-    if (!name.includes('.') && !name.includes('_')) return null;
-    if (this.normalized === null) {
-      this.normalized = new Map();
-      for (const e of this.image.topicsByName.keys()) {
-        if (e.includes('.') || e.includes('_')) this.normalized.set(e.replace(/\./g, '_'), e);
-      }
-    }
-    const e = this.normalized.get(name.replace(/\./g, '_'));
-    return e === undefined || e === name ? null : e;
-  }
 }

@@ -25,6 +25,16 @@ function shiftOf(level: number): number {
   return 30 - BITS * level;
 }
 
+/** Whether every hash a trie rooted at `level` holds is below 2^bits: level 0 holds any 32-bit hash. */
+function fitsAt(hash: number, level: number): boolean {
+  return hash < (LIMITS[level] as number);
+}
+
+/** One above the largest hash a trie rooted at each level holds. */
+const LIMITS = Array.from({ length: MAX_LEVEL + 1 }, (_, level) =>
+  level === 0 ? 2 ** 32 : 2 ** (shiftOf(level) + BITS),
+);
+
 function slotOf(hash: number, level: number): number {
   return (hash >>> shiftOf(level)) & 31;
 }
@@ -177,6 +187,7 @@ function deleteIn<K, V>(
   hash: number,
   key: K,
   edit: EditState,
+  isRoot: boolean,
 ): TrieNode<K, V> | undefined {
   if (node instanceof Leaf) {
     if (node.hash !== hash || !Object.is(node.key, key)) return node;
@@ -197,29 +208,30 @@ function deleteIn<K, V>(
   if ((node.bitmap & bit) === 0) return node;
   const index = bitCount(node.bitmap & (bit - 1));
   const child = node.children[index] as TrieNode<K, V>;
-  const next = deleteIn(child, level + 1, hash, key, edit);
+  const next = deleteIn(child, level + 1, hash, key, edit, false);
   if (next === child) return node;
   if (next === undefined) {
-    if (level > 0 && node.children.length === 2) {
+    if (!isRoot && node.children.length === 2) {
       const other = node.children[1 - index] as TrieNode<K, V>;
       if (!(other instanceof Branch)) return other;
     }
-    if (level > 0 && node.children.length === 1) return undefined;
+    if (!isRoot && node.children.length === 1) return undefined;
     const b = branchFor(node, edit);
     b.children.splice(index, 1);
     b.bitmap &= ~bit;
     return b;
   }
-  if (level > 0 && node.children.length === 1 && !(next instanceof Branch)) return next;
+  if (!isRoot && node.children.length === 1 && !(next instanceof Branch)) return next;
   const b = branchFor(node, edit);
   b.children[index] = next;
   return b;
 }
 
-function findLeaf<K, V>(root: Branch<K, V>, key: K): Leaf<K, V> | undefined {
+function findLeaf<K, V>(root: Branch<K, V>, rootLevel: number, key: K): Leaf<K, V> | undefined {
   const hash = hashOf(key as MapKey);
+  if (!fitsAt(hash, rootLevel)) return undefined;
   let node: TrieNode<K, V> = root;
-  for (let level = 0; ; level++) {
+  for (let level = rootLevel; ; level++) {
     if (node instanceof Branch) {
       const bit = 1 << slotOf(hash, level);
       if ((node.bitmap & bit) === 0) return undefined;
@@ -242,10 +254,15 @@ function* leavesOf<K, V>(node: TrieNode<K, V>): Generator<Leaf<K, V>, void, unde
 
 /** An immutable map: reading it is reading a ReadonlyMap; changes go through `edit()` (or `set`/`delete`). */
 export class PersistentMap<K extends MapKey, V> implements ReadonlyMap<K, V> {
-  private static readonly EMPTY = new PersistentMap<never, never>(EMPTY_BRANCH, 0);
+  private static readonly EMPTY = new PersistentMap<never, never>(EMPTY_BRANCH, MAX_LEVEL, 0);
 
   private constructor(
     /** @internal */ readonly root: Branch<K, V>,
+    /**
+     * @internal The level the root node is at: the lowest that holds every hash, so a map of small
+     * integers (a topic's partitions) is one node deep, not seven.
+     */
+    readonly rootLevel: number,
     readonly size: number,
   ) {}
 
@@ -262,16 +279,16 @@ export class PersistentMap<K extends MapKey, V> implements ReadonlyMap<K, V> {
   }
 
   /** @internal */
-  static of<K extends MapKey, V>(root: Branch<K, V>, size: number): PersistentMap<K, V> {
-    return size === 0 && root.children.length === 0 ? PersistentMap.empty() : new PersistentMap(root, size);
+  static of<K extends MapKey, V>(root: Branch<K, V>, rootLevel: number, size: number): PersistentMap<K, V> {
+    return size === 0 ? PersistentMap.empty() : new PersistentMap(root, rootLevel, size);
   }
 
   get(key: K): V | undefined {
-    return findLeaf(this.root, key)?.value;
+    return findLeaf(this.root, this.rootLevel, key)?.value;
   }
 
   has(key: K): boolean {
-    return findLeaf(this.root, key) !== undefined;
+    return findLeaf(this.root, this.rootLevel, key) !== undefined;
   }
 
   /** A new map with `key` set (this one unchanged). */
@@ -317,12 +334,14 @@ export class PersistentMap<K extends MapKey, V> implements ReadonlyMap<K, V> {
  */
 export class MapEditor<K extends MapKey, V> implements ReadonlyMap<K, V> {
   private root: Branch<K, V>;
+  private rootLevel: number;
   private count: number;
   private state: EditState = { owner: {}, copied: 0, sizeChange: 0 };
   private copiedBefore = 0;
 
   constructor(base: PersistentMap<K, V>) {
     this.root = base.root;
+    this.rootLevel = base.rootLevel;
     this.count = base.size;
   }
 
@@ -336,17 +355,26 @@ export class MapEditor<K extends MapKey, V> implements ReadonlyMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    return findLeaf(this.root, key)?.value;
+    return findLeaf(this.root, this.rootLevel, key)?.value;
   }
 
   has(key: K): boolean {
-    return findLeaf(this.root, key) !== undefined;
+    return findLeaf(this.root, this.rootLevel, key) !== undefined;
   }
 
   set(key: K, value: V): this {
     const edit = this.state;
     edit.sizeChange = 0;
-    this.root = setIn(this.root, 0, new Leaf(hashOf(key), key, value), edit);
+    const hash = hashOf(key);
+    // A hash above what the root holds: the root becomes slot 0 of a new root a level up.
+    while (!fitsAt(hash, this.rootLevel)) {
+      this.rootLevel--;
+      const only = this.root.children.length === 1 ? (this.root.children[0] as TrieNode<K, V>) : undefined;
+      // Below the root a branch never holds a lone leaf: the leaf moves up with it.
+      if (only !== undefined && !(only instanceof Branch)) this.root = new Branch(edit.owner, 1, [only]);
+      else if (this.root.children.length > 0) this.root = new Branch(edit.owner, 1, [this.root]);
+    }
+    this.root = setIn(this.root, this.rootLevel, new Leaf(hash, key, value), edit);
     this.count += edit.sizeChange;
     return this;
   }
@@ -354,9 +382,22 @@ export class MapEditor<K extends MapKey, V> implements ReadonlyMap<K, V> {
   delete(key: K): this {
     const edit = this.state;
     edit.sizeChange = 0;
-    const next = deleteIn(this.root, 0, hashOf(key), key, edit);
+    const hash = hashOf(key);
+    if (!fitsAt(hash, this.rootLevel)) return this;
+    const next = deleteIn(this.root, this.rootLevel, hash, key, edit, true);
     this.root = (next ?? EMPTY_BRANCH) as Branch<K, V>;
     this.count += edit.sizeChange;
+    // Down to the lowest root level that holds what is left, as a map built without the key has it.
+    if (this.count === 0) {
+      this.root = EMPTY_BRANCH as Branch<K, V>;
+      this.rootLevel = MAX_LEVEL;
+    }
+    while (this.rootLevel < MAX_LEVEL && this.root.bitmap === 1) {
+      const only = this.root.children[0] as TrieNode<K, V>;
+      this.rootLevel++;
+      if (only instanceof Branch) this.root = only;
+      else this.root = new Branch(edit.owner, 1 << slotOf(only.hash, this.rootLevel), [only]);
+    }
     return this;
   }
 
@@ -367,7 +408,7 @@ export class MapEditor<K extends MapKey, V> implements ReadonlyMap<K, V> {
   finish(): PersistentMap<K, V> {
     this.copiedBefore += this.state.copied;
     this.state = { owner: {}, copied: 0, sizeChange: 0 };
-    return PersistentMap.of(this.root, this.count);
+    return PersistentMap.of(this.root, this.rootLevel, this.count);
   }
 
   entries(): MapIterator<[K, V]> {
@@ -392,6 +433,6 @@ export class MapEditor<K extends MapKey, V> implements ReadonlyMap<K, V> {
 
   /** A read-only view of the current contents (valid until the next change). */
   private finishView(): PersistentMap<K, V> {
-    return PersistentMap.of(this.root, this.count);
+    return PersistentMap.of(this.root, this.rootLevel, this.count);
   }
 }
