@@ -175,4 +175,10 @@ test('CreatePartitions adding more than 10,000 partitions in all is refused whol
     [ErrorCode.NONE, ErrorCode.NONE],
   );
   assert.equal(atCap.records.length, MAX_RECORDS_PER_USER_OP);
+  // Billions of partitions are refused before any is placed.
+  const huge = createPartitions(image, [{ name: 'a', count: 2 ** 31 - 1, assignments: null }], false);
+  assert.deepEqual(
+    huge.response.map((r) => r.errorCode),
+    [ErrorCode.POLICY_VIOLATION],
+  );
 });
