@@ -31,7 +31,7 @@ import { encodeMetadataRecord, type MetadataRecord } from '../src/metadata/recor
 import { PartitionRaftLog } from '../src/raft/partition-raft-log.js';
 import { makeTempDir, removeTempDir } from '../test/helpers/tmp.js';
 import { startBenchBroker } from './lib/broker.js';
-import { QUICK, Results } from './lib/harness.js';
+import { cpuSeconds, QUICK, Results } from './lib/harness.js';
 
 const SIZES = QUICK ? [500, 1000, 2000] : [1000, 5000, 9999];
 const SNAPSHOT_TOPICS = QUICK ? 1000 : 5000;
@@ -79,6 +79,9 @@ function timeMs(fn: () => void): number {
 }
 
 function inProcess(): void {
+  // Warm-up (JIT) at the largest size, so the smallest size is not measured cold.
+  const warm = createTopicRecords(SIZES[SIZES.length - 1] as number);
+  for (let i = 0; i < 3; i++) applyBatch(EMPTY_IMAGE, warm, warm.length - 1);
   const perRecordUs: number[] = [];
   for (const n of SIZES) {
     const records = createTopicRecords(n);
@@ -199,7 +202,8 @@ async function snapshots(): Promise<void> {
   }
 }
 
-async function createTopicsTimes(script: string | undefined): Promise<number[]> {
+/** Wall-clock ms and broker CPU seconds (user + system) of each CreateTopics of SIZES. */
+async function createTopicsTimes(script: string | undefined): Promise<{ ms: number[]; cpu: number[] }> {
   const dataDir = makeTempDir('jocko-metadata-bench-');
   const broker = await startBenchBroker({
     dataDir,
@@ -214,7 +218,9 @@ async function createTopicsTimes(script: string | undefined): Promise<number[]> 
     });
     await admin.connect();
     const times: number[] = [];
+    const cpu: number[] = [];
     for (const n of SIZES) {
+      const cpu0 = cpuSeconds(broker.pid);
       const t = process.hrtime.bigint();
       const [r] = await admin.createTopics(
         [{ name: `bench-md-${n}`, numPartitions: n, replicationFactor: 1, configs: {} }],
@@ -225,12 +231,13 @@ async function createTopicsTimes(script: string | undefined): Promise<number[]> 
       if (r === undefined || r.errorCode !== 0)
         throw new Error(`create ${n}: error ${r?.errorCode} ${r?.errorMessage}`);
       times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      cpu.push(cpuSeconds(broker.pid) - cpu0);
       results.note(
-        `${script ?? 'this build'}: CreateTopics ${n} partitions in ${(times[times.length - 1] as number).toFixed(0)} ms`,
+        `${script ?? 'this build'}: CreateTopics ${n} partitions in ${(times[times.length - 1] as number).toFixed(0)} ms, broker CPU ${(cpu[cpu.length - 1] as number).toFixed(2)} s`,
       );
     }
     admin.close();
-    return times;
+    return { ms: times, cpu };
   } finally {
     await broker.stop();
     await removeTempDir(dataDir);
@@ -245,18 +252,24 @@ async function main(): Promise<void> {
   const base = baselineScript !== undefined ? await createTopicsTimes(baselineScript) : null;
   const first = SIZES[0] as number;
   SIZES.forEach((n, i) => {
-    const t = now[i] as number;
+    const t = now.ms[i] as number;
+    // Broker CPU next to the smallest size's scaled linearly: the broker's own work, which the
+    // wall-clock time (mostly creating and syncing partition log files) hides.
+    const cpu = { brokerCpuS: now.cpu[i] as number, cpuLinearS: ((now.cpu[0] as number) * n) / first };
     if (base !== null) {
-      results.add(`CreateTopics ${n} partitions (broker)`, 'ms', t, base[i] as number, 'baseline build', {
-        linear: ((now[0] as number) * n) / first,
+      results.add(`CreateTopics ${n} partitions (broker)`, 'ms', t, base.ms[i] as number, 'baseline build', {
+        linear: ((now.ms[0] as number) * n) / first,
+        ...cpu,
+        baselineCpuS: base.cpu[i] as number,
       });
     } else {
       results.add(
         `CreateTopics ${n} partitions (broker)`,
         'ms',
         t,
-        ((now[0] as number) * n) / first,
+        ((now.ms[0] as number) * n) / first,
         `linear from ${first}`,
+        cpu,
       );
     }
   });
