@@ -19,6 +19,22 @@ export interface ControllerContext {
   newTopicId(): string;
 }
 
+/**
+ * The most records one user operation (CreateTopics, CreatePartitions, the auto-creation of one
+ * Metadata request) may write: Kafka's QuorumController.MAX_RECORDS_PER_USER_OP, its largest
+ * metadata batch. One operation's records are applied as one batch on every node; the cap bounds
+ * that work, and the memory of a request asking for millions of partitions.
+ */
+export const MAX_RECORDS_PER_USER_OP = 10_000;
+
+/**
+ * The message of the POLICY_VIOLATION answering an operation over MAX_RECORDS_PER_USER_OP (Kafka
+ * turns its controller's BoundedListTooLongException into a PolicyViolationException).
+ */
+export function tooManyRecordsMessage(records: number): string {
+  return `Unable to perform excessively large batch operation: it needs at least ${records} metadata records, and one operation may write at most ${MAX_RECORDS_PER_USER_OP}.`;
+}
+
 export interface SimpleResult {
   readonly errorCode: number;
   readonly errorMessage: string | null;

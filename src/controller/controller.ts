@@ -6,13 +6,14 @@ import type { MetadataImage } from '../metadata/image.js';
 import { NotControllerError } from '../metadata/raft-metadata-log.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { logger } from '../observability/logger.js';
-import { errorName } from '../protocol/error-codes.js';
+import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { systemClock } from '../runtime/clock.js';
 import * as brokerOps from './broker-operations.js';
 import { alterConfigs } from './config-operations.js';
 import {
   type ControllerContext,
   type ControllerResult,
+  MAX_RECORDS_PER_USER_OP,
   ResourceType,
   type SimpleResult,
 } from './controller-operation.js';
@@ -130,7 +131,11 @@ export class Controller {
     validateOnly: boolean,
   ): Promise<topicOps.CreateTopicResult[]> {
     return this.run(
-      (image) => topicOps.createTopics(image, this.context(), topics, validateOnly),
+      (image) => {
+        const result = topicOps.createTopics(image, this.context(), topics, validateOnly);
+        warnIfTooLarge('CreateTopics', result.response);
+        return result;
+      },
       (results, records) => {
         for (const r of results) {
           if (r.errorCode === 0)
@@ -154,7 +159,11 @@ export class Controller {
     topics: readonly topicOps.CreatePartitionsTopic[],
     validateOnly: boolean,
   ): Promise<Array<{ name: string } & SimpleResult>> {
-    return this.run((image) => topicOps.createPartitions(image, topics, validateOnly));
+    return this.run((image) => {
+      const result = topicOps.createPartitions(image, topics, validateOnly);
+      warnIfTooLarge('CreatePartitions', result.response);
+      return result;
+    });
   }
 
   /**
@@ -443,6 +452,19 @@ export class Controller {
         logPartitionChanges(electionType === 0 ? 'preferred leader election' : 'unclean leader election', records),
     );
   }
+}
+
+/** Says where an operator looks that an operation was refused for needing too many records. */
+function warnIfTooLarge(operation: string, results: ReadonlyArray<{ name: string } & SimpleResult>): void {
+  const first = results[0];
+  if (first === undefined || first.errorCode !== ErrorCode.POLICY_VIOLATION) return;
+  log.warn('refused an operation that would write too many metadata records', {
+    operation,
+    topics: results.length,
+    firstTopic: first.name,
+    maxRecords: MAX_RECORDS_PER_USER_OP,
+    error: first.errorMessage,
+  });
 }
 
 /**

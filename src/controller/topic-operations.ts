@@ -1,13 +1,15 @@
 import { validateTopicConfigs } from '../config/config-values.js';
 import { topicDefaultsFrom } from '../config/topic-config.js';
-import { liveBrokerIds, type MetadataImage, replicationFactor } from '../metadata/image.js';
+import { collidingTopic, liveBrokerIds, type MetadataImage, replicationFactor } from '../metadata/image.js';
 import type { MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   type ControllerContext,
   type ControllerResult,
+  MAX_RECORDS_PER_USER_OP,
   ResourceType,
   type SimpleResult,
+  tooManyRecordsMessage,
   ZERO_TOPIC_ID,
 } from './controller-operation.js';
 import { assignReplicas } from './replica-placement.js';
@@ -59,7 +61,12 @@ function partitionRecord(topicId: string, partitionId: number, replicas: number[
   };
 }
 
-/** CreateTopics: a TopicRecord, its ConfigRecords and one PartitionRecord per partition for each valid topic. */
+/**
+ * CreateTopics: a TopicRecord, its ConfigRecords and one PartitionRecord per partition for each
+ * valid topic. A request whose valid topics need more than MAX_RECORDS_PER_USER_OP records (also
+ * with validateOnly, as in Kafka) is refused as a whole: every topic gets POLICY_VIOLATION, and
+ * nothing is written. The count is checked before any partition is placed.
+ */
 export function createTopics(
   image: MetadataImage,
   ctx: ControllerContext,
@@ -72,17 +79,14 @@ export function createTopics(
   const seen = new Map<string, number>();
   for (const t of topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
   const brokers = liveBrokerIds(image);
-  const collisions = new CollisionIndex(image);
+  /** Records the valid topics so far need (written or, with validateOnly, that would be). */
+  let recordCount = 0;
+  const tooLarge = (needed: number): ControllerResult<CreateTopicResult[]> => ({
+    records: [],
+    response: topics.map((t) => failedTopic(t.name, ErrorCode.POLICY_VIOLATION, tooManyRecordsMessage(needed))),
+  });
   for (const t of topics) {
-    const failed = (errorCode: number, errorMessage: string | null): CreateTopicResult => ({
-      name: t.name,
-      topicId: ZERO_TOPIC_ID,
-      errorCode,
-      errorMessage,
-      numPartitions: -1,
-      replicationFactor: -1,
-      overrides: {},
-    });
+    const failed = (errorCode: number, errorMessage: string | null) => failedTopic(t.name, errorCode, errorMessage);
     if ((seen.get(t.name) ?? 0) > 1) {
       results.push(failed(ErrorCode.INVALID_REQUEST, `Duplicate topic name ${t.name} in the request`));
       continue;
@@ -96,7 +100,7 @@ export function createTopics(
       results.push(failed(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`));
       continue;
     }
-    const collision = collisions.collidingWith(t.name);
+    const collision = collidingTopic(image, t.name);
     if (collision !== null) {
       results.push(
         failed(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${collision}`),
@@ -126,6 +130,8 @@ export function createTopics(
         );
         continue;
       }
+      const needed = recordCount + 1 + Object.keys(overrides).length + t.assignments.length;
+      if (needed > MAX_RECORDS_PER_USER_OP) return tooLarge(needed);
       const sorted = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
       const bad = sorted.find(
         (a, i) =>
@@ -171,8 +177,11 @@ export function createTopics(
         );
         continue;
       }
+      const needed = recordCount + 1 + Object.keys(overrides).length + numPartitions;
+      if (needed > MAX_RECORDS_PER_USER_OP) return tooLarge(needed);
       assignment = assignReplicas(brokers, numPartitions, rf, 0);
     }
+    recordCount += 1 + Object.keys(overrides).length + assignment.length;
     const topicId = ctx.newTopicId();
     results.push({
       name: t.name,
@@ -196,6 +205,18 @@ export function createTopics(
     });
   }
   return { records, response: results };
+}
+
+function failedTopic(name: string, errorCode: number, errorMessage: string | null): CreateTopicResult {
+  return {
+    name,
+    topicId: ZERO_TOPIC_ID,
+    errorCode,
+    errorMessage,
+    numPartitions: -1,
+    replicationFactor: -1,
+    overrides: {},
+  };
 }
 
 /** DeleteTopics: one RemoveTopicRecord per existing topic named (by id or by name). */
@@ -240,7 +261,13 @@ export function deleteTopics(
   return { records, response: out };
 }
 
-/** CreatePartitions: PartitionRecords for the partitions added to each topic. */
+/**
+ * CreatePartitions: PartitionRecords for the partitions added to each topic. A request adding
+ * more than MAX_RECORDS_PER_USER_OP partitions in all is refused as a whole with POLICY_VIOLATION
+ * for every topic, before any is placed. (Kafka's controller gives the topic that overflows its
+ * bounded record list UNKNOWN_SERVER_ERROR and may keep some of its partitions; all or nothing is
+ * what its QuorumController means the cap to do.)
+ */
 export function createPartitions(
   image: MetadataImage,
   topics: readonly CreatePartitionsTopic[],
@@ -249,6 +276,7 @@ export function createPartitions(
   const records: MetadataRecord[] = [];
   const out: Array<{ name: string } & SimpleResult> = [];
   const brokers = liveBrokerIds(image);
+  let recordCount = 0;
   for (const t of topics) {
     const topic = image.topicsByName.get(t.name);
     if (topic === undefined) {
@@ -273,6 +301,13 @@ export function createPartitions(
       continue;
     }
     const added = t.count - partitionCount;
+    if (recordCount + added > MAX_RECORDS_PER_USER_OP) {
+      const message = tooManyRecordsMessage(recordCount + added);
+      return {
+        records: [],
+        response: topics.map((x) => ({ name: x.name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: message })),
+      };
+    }
     let assignment: number[][];
     if (t.assignments !== null) {
       if (t.assignments.length !== added || t.assignments.some((a) => a.brokerIds.some((b) => !brokers.includes(b)))) {
@@ -288,33 +323,11 @@ export function createPartitions(
       assignment = assignReplicas(brokers, added, Math.min(replicationFactor(topic), brokers.length), partitionCount);
     }
     out.push({ name: t.name, errorCode: 0, errorMessage: null });
+    recordCount += added;
     if (validateOnly) continue;
     assignment.forEach((replicas, i) => {
       records.push(partitionRecord(topic.id, partitionCount + i, replicas));
     });
   }
   return { records, response: out };
-}
-
-/**
- * Kafka refuses topic names that differ only by '.' versus '_' (they collide in metric names).
- * A name without either cannot collide with another name, so only names with one pay for the
- * index of normalized names, built once per request.
- */
-class CollisionIndex {
-  private normalized: Map<string, string> | null = null;
-
-  constructor(private readonly image: MetadataImage) {}
-
-  collidingWith(name: string): string | null {
-    if (!name.includes('.') && !name.includes('_')) return null;
-    if (this.normalized === null) {
-      this.normalized = new Map();
-      for (const e of this.image.topicsByName.keys()) {
-        if (e.includes('.') || e.includes('_')) this.normalized.set(e.replace(/\./g, '_'), e);
-      }
-    }
-    const e = this.normalized.get(name.replace(/\./g, '_'));
-    return e === undefined || e === name ? null : e;
-  }
 }

@@ -1,40 +1,53 @@
 import {
   type BrokerRegistration,
+  collisionKey,
   configKey,
+  hasCollisionChars,
   type MetadataImage,
   type PartitionImage,
   type TopicImage,
 } from './image.js';
 import type { MetadataDelta, TopicDelta } from './metadata-delta.js';
+import { type MapEditor, PersistentMap } from './persistent-map.js';
+
+/** A topic as this batch builds it: in the topic maps already, its partitions published by `finish`. */
+interface BuildingTopic {
+  readonly id: string;
+  readonly name: string;
+  partitions: ReadonlyMap<number, PartitionImage>;
+}
 
 interface TouchedTopic {
-  readonly topic: TopicImage;
-  /** The topic's partition map for the new image, copied once when the batch first touches the topic. */
-  readonly partitions: Map<number, PartitionImage>;
+  readonly topic: BuildingTopic;
+  /** The topic's partitions for the new image, edited in place by this batch. */
+  readonly partitions: MapEditor<number, PartitionImage>;
   readonly changed: Set<number>;
   readonly created: boolean;
 }
 
 /**
  * Builds the next image from a base image, one record at a time, and records what changed.
- * Every map of the base is copied at most once per batch, and only if the batch touches it: a
- * batch of n PartitionRecords for one topic copies that topic's partition map once (Kafka's
- * TopicDelta does the same), so applying a batch costs O(records + maps it touches), never
- * O(records × partitions). The base image is never changed.
+ * The image's maps are persistent (persistent-map.ts): a record changes one path of a trie, and
+ * a node is copied at most once per batch, so applying n records costs O(n) whatever the number
+ * of topics, partitions or configs in the image (a PartitionRecord neither copies its topic's
+ * partitions nor the topic maps). The base image, and every image built before, never change:
+ * brokers and the snapshot writer may go on reading them.
  */
 export class ImageBuilder {
   nextProducerId: bigint;
-  private byName: Map<string, TopicImage> | null = null;
-  private byId: Map<string, TopicImage> | null = null;
+  private byName: MapEditor<string, TopicImage> | null = null;
+  private byId: MapEditor<string, TopicImage> | null = null;
+  private collisions: MapEditor<string, readonly string[]> | null = null;
   private readonly touched = new Map<string, TouchedTopic>();
   private readonly removed = new Map<string, TopicImage>();
-  private configs: Map<string, ReadonlyMap<string, string>> | null = null;
-  /** Config resources copied for this batch (mutable until finish). */
+  private configs: MapEditor<string, ReadonlyMap<string, string>> | null = null;
+  /** Config resources copied for this batch (mutable until finish; one resource's overrides are few). */
   private readonly configCopies = new Map<string, Map<string, string>>();
   private readonly changedConfigs = new Set<string>();
   private brokers: Map<number, BrokerRegistration> | null = null;
   private readonly changedBrokers = new Set<number>();
   private features: Map<string, number> | null = null;
+  /** Entries copied from the base outside the persistent maps (config resources, brokers, features). */
   private copiedEntries = 0;
   private finished = false;
 
@@ -52,12 +65,12 @@ export class ImageBuilder {
 
   addTopic(id: string, name: string): void {
     this.assertOpen();
-    const partitions = new Map<number, PartitionImage>();
-    const topic: TopicImage = { id, name, partitions };
-    const maps = this.topicMaps();
-    maps.byName.set(name, topic);
-    maps.byId.set(id, topic);
-    this.touched.set(id, { topic, partitions, changed: new Set(), created: true });
+    this.touch(id, name, PersistentMap.empty<number, PartitionImage>(), true);
+    if (hasCollisionChars(name)) {
+      const collisions = this.collisionIndex();
+      const key = collisionKey(name);
+      collisions.set(key, [...(collisions.get(key) ?? []), name]);
+    }
   }
 
   putPartition(topicId: string, partition: PartitionImage): void {
@@ -66,14 +79,7 @@ export class ImageBuilder {
     if (t === undefined) {
       const existing = this.topicById(topicId);
       if (existing === undefined) throw new Error(`no topic with id ${topicId}`);
-      const partitions = new Map(existing.partitions);
-      this.copiedEntries += existing.partitions.size;
-      const topic: TopicImage = { id: existing.id, name: existing.name, partitions };
-      const maps = this.topicMaps();
-      maps.byName.set(topic.name, topic);
-      maps.byId.set(topic.id, topic);
-      t = { topic, partitions, changed: new Set(), created: false };
-      this.touched.set(topicId, t);
+      t = this.touch(existing.id, existing.name, PersistentMap.from(existing.partitions), false);
     }
     t.partitions.set(partition.partition, partition);
     t.changed.add(partition.partition);
@@ -84,10 +90,16 @@ export class ImageBuilder {
     this.assertOpen();
     const t = this.topicById(id);
     if (t === undefined) throw new Error(`no topic with id ${id}`);
-    const maps = this.topicMaps();
-    maps.byName.delete(t.name);
-    maps.byId.delete(id);
+    this.topicMaps().byName.delete(t.name);
+    this.topicMaps().byId.delete(id);
     this.touched.delete(id);
+    if (hasCollisionChars(t.name)) {
+      const collisions = this.collisionIndex();
+      const key = collisionKey(t.name);
+      const rest = (collisions.get(key) ?? []).filter((n) => n !== t.name);
+      if (rest.length === 0) collisions.delete(key);
+      else collisions.set(key, rest);
+    }
     const before = this.base.topicsById.get(id);
     if (before !== undefined) this.removed.set(id, before);
     const key = configKey(2, t.name);
@@ -156,17 +168,30 @@ export class ImageBuilder {
   finish(offset: number): { image: MetadataImage; delta: MetadataDelta } {
     this.assertOpen();
     this.finished = true;
-    for (const [key, m] of this.configCopies) if (m.size === 0) this.configs?.delete(key);
     const changedTopics = new Map<string, TopicDelta>();
-    for (const [id, t] of this.touched) {
-      Object.freeze(t.topic);
-      changedTopics.set(id, { topic: t.topic, created: t.created, changedPartitions: t.changed });
+    let copied = this.copiedEntries;
+    if (this.touched.size > 0) {
+      for (const [id, t] of this.touched) {
+        copied += t.partitions.copied;
+        // The topic object was made by this batch and is not published yet: its partitions are set once, then it is frozen.
+        t.topic.partitions = t.partitions.finish();
+        const topic: TopicImage = Object.freeze(t.topic);
+        changedTopics.set(id, { topic, created: t.created, changedPartitions: t.changed });
+      }
     }
+    let configs = this.base.configs;
+    if (this.configs !== null) {
+      for (const [key, m] of this.configCopies) if (m.size === 0) this.configs.delete(key);
+      copied += this.configs.copied;
+      configs = this.configs.finish();
+    }
+    copied += (this.byName?.copied ?? 0) + (this.byId?.copied ?? 0) + (this.collisions?.copied ?? 0);
     const image: MetadataImage = Object.freeze({
       offset,
-      topicsByName: this.byName ?? this.base.topicsByName,
-      topicsById: this.byId ?? this.base.topicsById,
-      configs: this.configs ?? this.base.configs,
+      topicsByName: this.byName?.finish() ?? this.base.topicsByName,
+      topicsById: this.byId?.finish() ?? this.base.topicsById,
+      topicsWithCollisionChars: this.collisions?.finish() ?? this.base.topicsWithCollisionChars,
+      configs,
       nextProducerId: this.nextProducerId,
       brokers: this.brokers ?? this.base.brokers,
       features: this.features ?? this.base.features,
@@ -180,7 +205,7 @@ export class ImageBuilder {
       changedBrokers: this.changedBrokers,
       producerIdsChanged: this.nextProducerId !== this.base.nextProducerId,
       featuresChanged: this.features !== null,
-      copiedEntries: this.copiedEntries,
+      copiedEntries: copied,
     };
     return { image, delta };
   }
@@ -189,29 +214,50 @@ export class ImageBuilder {
     if (this.finished) throw new Error('the image builder has already finished');
   }
 
+  /**
+   * Puts a new object for a topic this batch changes into the topic maps, reading its partitions
+   * from the batch's editor until `finish` publishes them, so the records after it see them as
+   * they are now.
+   */
+  private touch(
+    id: string,
+    name: string,
+    partitions: PersistentMap<number, PartitionImage>,
+    created: boolean,
+  ): TouchedTopic {
+    const editor = partitions.edit();
+    const t: TouchedTopic = {
+      topic: { id, name, partitions: editor },
+      partitions: editor,
+      changed: new Set(),
+      created,
+    };
+    const maps = this.topicMaps();
+    maps.byName.set(name, t.topic);
+    maps.byId.set(id, t.topic);
+    this.touched.set(id, t);
+    return t;
+  }
+
   private configOf(key: string): ReadonlyMap<string, string> | undefined {
     return (this.configs ?? this.base.configs).get(key);
   }
 
-  /**
-   * The topic maps of the new image, copied from the base on first use. This copy is the one
-   * cost of a batch that follows the number of topics rather than the records (two Map copies
-   * per batch that touches any topic); persistent maps would remove it.
-   */
-  private topicMaps(): { byName: Map<string, TopicImage>; byId: Map<string, TopicImage> } {
+  private topicMaps(): { byName: MapEditor<string, TopicImage>; byId: MapEditor<string, TopicImage> } {
     if (this.byName === null || this.byId === null) {
-      this.byName = new Map(this.base.topicsByName);
-      this.byId = new Map(this.base.topicsById);
-      this.copiedEntries += 2 * this.base.topicsById.size;
+      this.byName = PersistentMap.from(this.base.topicsByName).edit();
+      this.byId = PersistentMap.from(this.base.topicsById).edit();
     }
     return { byName: this.byName, byId: this.byId };
   }
 
-  private mutableConfigs(): Map<string, ReadonlyMap<string, string>> {
-    if (this.configs === null) {
-      this.configs = new Map(this.base.configs);
-      this.copiedEntries += this.base.configs.size;
-    }
+  private collisionIndex(): MapEditor<string, readonly string[]> {
+    if (this.collisions === null) this.collisions = PersistentMap.from(this.base.topicsWithCollisionChars).edit();
+    return this.collisions;
+  }
+
+  private mutableConfigs(): MapEditor<string, ReadonlyMap<string, string>> {
+    if (this.configs === null) this.configs = PersistentMap.from(this.base.configs).edit();
     return this.configs;
   }
 

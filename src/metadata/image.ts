@@ -1,6 +1,9 @@
+import { PersistentMap } from './persistent-map.js';
+
 /**
  * The immutable metadata image handlers read. A new image is made for every committed batch
- * of records; unchanged topics are shared between images.
+ * of records; its maps are persistent (persistent-map.ts), so an image shares everything a batch
+ * did not change with the image before it, down to the partitions of a changed topic.
  */
 export interface PartitionImage {
   readonly partition: number;
@@ -41,6 +44,12 @@ export interface MetadataImage {
   readonly offset: number;
   readonly topicsByName: ReadonlyMap<string, TopicImage>;
   readonly topicsById: ReadonlyMap<string, TopicImage>;
+  /**
+   * Names of topics with a '.' or '_', by the name with every '.' made '_': Kafka refuses a new
+   * topic whose name collides with an existing one this way (they clash in metric names).
+   * Kept as topics come and go, so the check costs the same however many topics exist.
+   */
+  readonly topicsWithCollisionChars: ReadonlyMap<string, readonly string[]>;
   /** Config overrides keyed `topic:<name>`, `broker:<id>` and `broker:` (cluster default). */
   readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** The first producer id of the next block the controller hands out (ProducerIdsRecord). */
@@ -53,13 +62,36 @@ export interface MetadataImage {
 
 export const EMPTY_IMAGE: MetadataImage = Object.freeze({
   offset: -1,
-  topicsByName: new Map(),
-  topicsById: new Map(),
-  configs: new Map(),
+  topicsByName: PersistentMap.empty<string, TopicImage>(),
+  topicsById: PersistentMap.empty<string, TopicImage>(),
+  topicsWithCollisionChars: PersistentMap.empty<string, readonly string[]>(),
+  configs: PersistentMap.empty<string, ReadonlyMap<string, string>>(),
   nextProducerId: 0n,
   brokers: new Map(),
   features: new Map(),
 });
+
+/** Whether a topic name has a character that can make it collide with another ('.' or '_'). */
+export function hasCollisionChars(name: string): boolean {
+  return name.includes('.') || name.includes('_');
+}
+
+/** The form in which two names that differ only by '.' versus '_' are equal. */
+export function collisionKey(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
+/**
+ * The existing topic `name` would collide with (same name but for '.' versus '_'), or null.
+ * An existing topic of exactly that name is not a collision (it is TOPIC_ALREADY_EXISTS).
+ */
+export function collidingTopic(image: MetadataImage, name: string): string | null {
+  if (!hasCollisionChars(name)) return null;
+  const names = image.topicsWithCollisionChars.get(collisionKey(name));
+  if (names === undefined) return null;
+  for (const n of names) if (n !== name) return n;
+  return null;
+}
 
 export function configKey(resourceType: number, resourceName: string): string {
   return resourceType === 2 ? `topic:${resourceName}` : `broker:${resourceName}`;

@@ -30,8 +30,10 @@ export interface MetadataDelta {
   /** A FeatureLevelRecord set or removed a feature level. */
   readonly featuresChanged: boolean;
   /**
-   * Map entries copied to build the new image (a changed topic's partition map is copied once
-   * per batch, not once per record): with the record count, the work the batch cost.
+   * Entries copied to build the new image: slots of persistent-map nodes shared with the previous
+   * image (copied once per batch, at most one path per key changed), plus the overrides of a
+   * changed config resource and the broker and feature maps when changed. With the record count,
+   * the work the batch cost; it does not grow with the topics or partitions the image holds.
    */
   readonly copiedEntries: number;
 }

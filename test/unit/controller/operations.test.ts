@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { BrokerConfig } from '../../../src/config/broker-config.js';
 import { allocateProducerIds, changeFencing, registerBroker } from '../../../src/controller/broker-operations.js';
 import { alterConfigs } from '../../../src/controller/config-operations.js';
-import type { ControllerContext } from '../../../src/controller/controller-operation.js';
+import { type ControllerContext, MAX_RECORDS_PER_USER_OP } from '../../../src/controller/controller-operation.js';
 import { createPartitions, createTopics, deleteTopics } from '../../../src/controller/topic-operations.js';
 import { applyRecords } from '../../../src/metadata/apply-records.js';
 import { EMPTY_IMAGE, liveBrokerIds, type MetadataImage } from '../../../src/metadata/image.js';
@@ -114,4 +114,71 @@ test('config, fencing and producer-id decisions', () => {
   const ids = allocateProducerIds(image, 1, 0n, 1000);
   assert.equal(ids.response, 0n);
   assert.equal(allocateProducerIds(replay(image, ids.records), 1, 0n, 1000).response, 1000n);
+});
+
+test('CreateTopics needing more than 10,000 records is refused whole with POLICY_VIOLATION; 10,000 is allowed', () => {
+  const image = liveBroker();
+  // A topic of n partitions with one config override needs n + 2 records.
+  const atCap = createTopics(image, context(), [topic('at-cap', 9_998)], false);
+  assert.equal(atCap.response[0]?.errorCode, ErrorCode.NONE);
+  assert.equal(atCap.records.length, MAX_RECORDS_PER_USER_OP);
+  for (const validateOnly of [false, true]) {
+    const over = createTopics(image, context(), [topic('small', 1), topic('over', 9_997)], validateOnly);
+    assert.equal(over.records.length, 0, 'nothing is written');
+    assert.deepEqual(
+      over.response.map((r) => [r.name, r.errorCode]),
+      [
+        ['small', ErrorCode.POLICY_VIOLATION],
+        ['over', ErrorCode.POLICY_VIOLATION],
+      ],
+      `validateOnly=${validateOnly}: every topic of the request gets the error`,
+    );
+    assert.match(over.response[1]?.errorMessage ?? '', /excessively large batch operation.*at most 10000/);
+  }
+  // A request for billions of partitions is refused before anything is placed (no allocation per partition).
+  const huge = createTopics(image, context(), [topic('huge', 2 ** 31 - 1)], false);
+  assert.equal(huge.response[0]?.errorCode, ErrorCode.POLICY_VIOLATION);
+  // Topics refused for other reasons do not count.
+  const mixed = createTopics(image, context(), [topic('bad..name/', 9_000), topic('fine', 9_000)], false);
+  assert.deepEqual(
+    mixed.response.map((r) => r.errorCode),
+    [ErrorCode.INVALID_TOPIC_EXCEPTION, ErrorCode.NONE],
+  );
+});
+
+test('CreatePartitions adding more than 10,000 partitions in all is refused whole with POLICY_VIOLATION', () => {
+  let image = liveBroker();
+  image = replay(image, createTopics(image, context(), [topic('a', 1), topic('b', 1)], false).records);
+  const over = createPartitions(
+    image,
+    [
+      { name: 'a', count: 5_001, assignments: null },
+      { name: 'b', count: 5_002, assignments: null },
+    ],
+    false,
+  );
+  assert.equal(over.records.length, 0);
+  assert.deepEqual(
+    over.response.map((r) => r.errorCode),
+    [ErrorCode.POLICY_VIOLATION, ErrorCode.POLICY_VIOLATION],
+  );
+  const atCap = createPartitions(
+    image,
+    [
+      { name: 'a', count: 5_001, assignments: null },
+      { name: 'b', count: 5_001, assignments: null },
+    ],
+    false,
+  );
+  assert.deepEqual(
+    atCap.response.map((r) => r.errorCode),
+    [ErrorCode.NONE, ErrorCode.NONE],
+  );
+  assert.equal(atCap.records.length, MAX_RECORDS_PER_USER_OP);
+  // Billions of partitions are refused before any is placed.
+  const huge = createPartitions(image, [{ name: 'a', count: 2 ** 31 - 1, assignments: null }], false);
+  assert.deepEqual(
+    huge.response.map((r) => r.errorCode),
+    [ErrorCode.POLICY_VIOLATION],
+  );
 });

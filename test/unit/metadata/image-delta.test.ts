@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { applyBatch, applyRecords } from '../../../src/metadata/apply-records.js';
-import { EMPTY_IMAGE, type MetadataImage } from '../../../src/metadata/image.js';
+import { collidingTopic, EMPTY_IMAGE, type MetadataImage } from '../../../src/metadata/image.js';
 import type { MetadataRecord } from '../../../src/metadata/records.js';
 import { testTopicId } from '../../helpers/metadata-records.js';
 
@@ -165,25 +165,89 @@ test('a FeatureLevelRecord sets a finalized level, level 0 removes the feature, 
 
 test('a config change touches only its resource: no topic map is copied', () => {
   const before = base();
-  const { delta } = applyBatch(before, [topicConfig('t1', 'a', '1'), topicConfig('t1', 'b', '2')], 10);
+  const { delta, image } = applyBatch(before, [topicConfig('t1', 'a', '1'), topicConfig('t1', 'b', '2')], 10);
   assert.deepEqual([...delta.changedConfigs], ['topic:t1']);
   assert.equal(delta.changedTopics.size, 0);
-  // The config resource map (one entry) is copied once; its new resource starts empty.
-  assert.equal(delta.copiedEntries, before.configs.size);
+  assert.equal(image.topicsById, before.topicsById, 'the topic maps are shared');
+  assert.equal(image.topicsByName, before.topicsByName);
+  // At most one path of the config resource map is copied (at most 32 slots per level); the new resource starts empty.
+  assert.ok(delta.copiedEntries <= 7 * 32, `copied ${delta.copiedEntries}`);
+  assert.deepEqual(
+    [...(image.configs.get('topic:t1') ?? [])],
+    [
+      ['a', '1'],
+      ['b', '2'],
+    ],
+  );
+  assert.deepEqual([...(before.configs.get('topic:t2') ?? [])], [['k', 'v']]);
+  assert.equal(before.configs.has('topic:t1'), false, 'the image before is unchanged');
 });
 
-test('CreateTopics of n partitions copies each map once: linear in n, where a copy per record was quadratic', () => {
+/** An image of `topics` topics of 3 partitions each, a config override on every tenth, some names with dots. */
+function imageOf(topics: number): MetadataImage {
+  const records: MetadataRecord[] = [];
+  for (let n = 100; n < 100 + topics; n++) {
+    records.push(topicRecord(n, n % 2 === 0 ? `t${n}` : `t.${n}`), ...partitions(n, 0, 3));
+    if (n % 10 === 0) records.push(topicConfig(`t${n}`, 'retention.ms', '1000'));
+  }
+  return applyRecords(EMPTY_IMAGE, records, records.length - 1);
+}
+
+test('applying a batch copies as much with 20,000 topics in the image as with 2: nothing grows with the image', () => {
+  const small = base();
+  const large = imageOf(20_000);
+  // A new topic with a config override, and a new leader epoch for partition 0 of an existing topic.
+  const batch = (existing: number) => [
+    topicRecord(9, 'new.topic'),
+    ...partitions(9, 0, 3),
+    topicConfig('new.topic', 'retention.ms', '5'),
+    ...partitions(existing, 0, 1, 1),
+  ];
+  const onSmall = applyBatch(small, batch(1), 20).delta;
+  const onLarge = applyBatch(large, batch(100), large.offset + 6);
+  // A new topic, a config resource and a changed partition: one path of a few maps each.
+  assert.ok(onSmall.copiedEntries <= 8 * 7 * 32, `small: ${onSmall.copiedEntries}`);
+  assert.ok(onLarge.delta.copiedEntries <= 8 * 7 * 32, `large: ${onLarge.delta.copiedEntries}`);
+  assert.equal(onLarge.image.topicsById.size, 20_001);
+  assert.equal(large.topicsById.size, 20_000, 'the base image is unchanged');
+  assert.equal(large.topicsByName.has('new.topic'), false);
+  assert.equal(onLarge.image.topicsById.get(topicId(100))?.partitions.get(0)?.leaderEpoch, 1);
+  assert.equal(large.topicsById.get(topicId(100))?.partitions.get(0)?.leaderEpoch, 0);
+  assert.equal(
+    onLarge.image.topicsById.get(topicId(101)),
+    large.topicsById.get(topicId(101)),
+    'an untouched topic is shared',
+  );
+});
+
+test('CreateTopics of n partitions is linear in n, and growing a topic copies no more than its changed paths', () => {
   for (const n of [1000, 4000, 16000]) {
     const before = base();
     const created = applyBatch(before, [topicRecord(9), ...partitions(9, 0, n)], 8 + n + 1).delta;
-    // Only the topic maps (2 × existing topics) are copied; the new partition map is built in place.
-    assert.equal(created.copiedEntries, 2 * before.topicsById.size, `create ${n}`);
+    // The new partition map is built in place; the topic maps copy one path each.
+    assert.ok(created.copiedEntries <= 4 * 7 * 32, `create ${n}: ${created.copiedEntries}`);
     assert.equal(created.changedTopics.get(topicId(9))?.changedPartitions.size, n);
-    // Doubling the topic (CreatePartitions) copies its partition map once, not once per new partition.
-    const grown = applyBatch(created.image, partitions(9, n, n), 8 + 2 * n + 1).delta;
-    assert.equal(grown.copiedEntries, n + 2 * created.image.topicsById.size, `grow ${n}`);
+    // Doubling the topic (CreatePartitions) copies the shared nodes on the new keys' paths once: well under n.
+    const grown = applyBatch(created.image, partitions(9, n, n), 8 + 2 * n + 1);
+    assert.ok(grown.delta.copiedEntries <= n / 4 + 4 * 7 * 32, `grow ${n}: ${grown.delta.copiedEntries}`);
     assert.equal(grown.image.topicsById.get(topicId(9))?.partitions.size, 2 * n);
+    assert.equal(created.image.topicsById.get(topicId(9))?.partitions.size, n, 'the image before is unchanged');
+    assert.deepEqual(
+      [...(grown.image.topicsById.get(topicId(9))?.partitions.keys() ?? [])],
+      Array.from({ length: 2 * n }, (_, i) => i),
+      'partitions iterate in order',
+    );
   }
+});
+
+test('the collision index follows topics as they come and go', () => {
+  let image = applyRecords(EMPTY_IMAGE, [topicRecord(1, 'a.b'), topicRecord(2, 'plain')], 1);
+  assert.deepEqual([...image.topicsWithCollisionChars], [['a_b', ['a.b']]]);
+  image = applyRecords(image, [topicRecord(3, 'x_y'), { type: 'RemoveTopicRecord', data: { topicId: topicId(1) } }], 3);
+  assert.deepEqual([...image.topicsWithCollisionChars], [['x_y', ['x_y']]]);
+  assert.equal(collidingTopic(image, 'x.y'), 'x_y');
+  assert.equal(collidingTopic(image, 'x_y'), null, 'the same name is not a collision');
+  assert.equal(collidingTopic(image, 'a_b'), null, 'a removed topic no longer collides');
 });
 
 // A model of the delta: compare the two images value by value.
