@@ -95,6 +95,7 @@ import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
 import { testSwitches } from './runtime/test-switches.js';
 import { clearTimer, setRepeatingTimer, sleep, type Timer } from './runtime/timers.js';
+import { refuseUntrustedDataDirs } from './storage/data-dir-check.js';
 import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
@@ -414,6 +415,8 @@ export class Broker {
     // The metadata log is a Raft log (KRaft); a lone broker is a one-voter quorum.
     const metadataDir = join(dataDir, 'metadata');
     mkdirSync(metadataDir, { recursive: true });
+    // Data without a trustworthy meta.properties stops start-up here, before anything is formatted.
+    refuseUntrustedDataDirs(metadataDir, logDirs);
     // The node id: the one asked for, else the one this data dir belongs to, else (joining) one
     // no member uses yet, else 1.
     const configuredId = this.options.brokerId ?? (cfg.nodeId >= 0 ? cfg.nodeId : undefined);
