@@ -75,6 +75,7 @@ import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image
 import { formattedNodeId, loadOrFormatMetaProperties, writeMetaProperties } from './metadata/meta-properties.js';
 import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
+import type { ConnectionLimitSettings } from './network/connection-quotas.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
 import { ErrorCode, errorName } from './protocol/error-codes.js';
@@ -772,6 +773,7 @@ export class Broker {
       maxRequestBytes: cfg.socketRequestMaxBytes,
       maxIdleMs: cfg.connectionsMaxIdleMs,
       maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
+      connectionLimits: () => this.connectionLimits(),
       dispatcher,
       clock,
     });
@@ -1217,6 +1219,24 @@ export class Broker {
       this.logConfigs.set(topic, c);
     }
     return c;
+  }
+
+  private limitsFor: { config: BrokerConfig; limits: ConnectionLimitSettings } | null = null;
+
+  /** The connection limits of the effective config (dynamic updates apply to new connections). */
+  private connectionLimits(): ConnectionLimitSettings {
+    const config = this.config;
+    if (this.limitsFor?.config !== config) {
+      this.limitsFor = {
+        config,
+        limits: {
+          maxConnections: config.maxConnections,
+          maxConnectionsPerIp: config.maxConnectionsPerIp,
+          perIpOverrides: config.maxConnectionsPerIpOverrides,
+        },
+      };
+    }
+    return this.limitsFor.limits;
   }
 
   /** The effective broker config: static settings under the dynamic cluster-wide and per-broker overrides. */

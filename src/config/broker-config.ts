@@ -15,6 +15,7 @@
  * more precise key wins (ms > minutes > hours, as Kafka). The DescribeConfigs synonym list is
  * built in the same order, so its first entry always names the value in force.
  */
+import { parsePerIpOverrides } from '../network/connection-quotas.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { BROKER_CONFIGS, brokerConfigDef, THREAD_POOL_CONFIGS } from './broker-configs.js';
 import {
@@ -457,6 +458,16 @@ export class BrokerConfig {
   }
   get connectionsMaxIdleMs(): number {
     return this.getNumber('connections.max.idle.ms');
+  }
+  get maxConnections(): number {
+    return this.getNumber('max.connections');
+  }
+  get maxConnectionsPerIp(): number {
+    return this.getNumber('max.connections.per.ip');
+  }
+  /** `max.connections.per.ip.overrides` by address (validated by the catalogue). */
+  get maxConnectionsPerIpOverrides(): Map<string, number> {
+    return parsePerIpOverrides(this.getString('max.connections.per.ip.overrides') ?? '');
   }
   get queuedMaxRequests(): number {
     return this.getNumber('queued.max.requests');

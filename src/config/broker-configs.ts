@@ -3,6 +3,7 @@
  * importance and dynamic-update modes (as of Kafka 4.x), plus Jocko's own additions.
  * Docs are one line each; `docs.ts` renders this table for the README and `--help-config`.
  */
+import { parsePerIpOverrides } from '../network/connection-quotas.js';
 import {
   atLeast,
   type BrokerConfigDef,
@@ -374,15 +375,24 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     validator: atLeast(0),
     importance: 'medium',
     dynamic: 'cluster-wide',
-    doc: 'Most client connections the broker keeps open at once.',
+    doc: "Most connections the broker keeps open at once (other brokers' included); a connection over it is closed on accept.",
   }),
   b('max.connections.per.ip', 'int', INT_MAX, {
     validator: atLeast(0),
     importance: 'medium',
     dynamic: 'cluster-wide',
-    doc: 'Most connections allowed from one IP address.',
+    doc: 'Most connections allowed from one IP address; a connection over it is closed on accept.',
   }),
   b('max.connections.per.ip.overrides', 'string', '', {
+    validator: custom('host:count pairs separated by commas', (value) => {
+      if (typeof value !== 'string') return null;
+      try {
+        parsePerIpOverrides(value);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }),
     importance: 'medium',
     dynamic: 'cluster-wide',
     doc: 'Per-address exceptions to max.connections.per.ip, as host:count pairs separated by commas.',
