@@ -198,6 +198,23 @@ function listenerSettings(cfg: BrokerConfig): {
     }
     return entries[0];
   };
+  // The one listener speaks plaintext: a map giving it another protocol, or a broker-to-broker
+  // listener of another name, would be a promise of TLS or SASL nobody keeps.
+  const protocolMap = cfg.getString('listener.security.protocol.map') ?? '';
+  for (const entry of protocolMap.split(',')) {
+    const [name, protocol] = entry.split(':').map((x) => x.trim());
+    if (name === LISTENER_NAME && protocol !== 'PLAINTEXT') {
+      throw new Error(
+        `listener.security.protocol.map: ${LISTENER_NAME}:${protocol} is not supported yet: the broker serves PLAINTEXT only (no TLS or SASL)`,
+      );
+    }
+  }
+  const interBroker = cfg.getString('inter.broker.listener.name');
+  if (interBroker !== null && interBroker !== LISTENER_NAME) {
+    throw new Error(
+      `inter.broker.listener.name: ${interBroker} is not supported yet: brokers talk over the ${LISTENER_NAME} listener`,
+    );
+  }
   const out: { listenHost?: string; listenPort?: number; advertisedHost?: string; advertisedPort?: number } = {};
   const listen = parse('listeners', cfg.listeners);
   if (listen !== undefined) {
@@ -774,6 +791,7 @@ export class Broker {
       maxIdleMs: cfg.connectionsMaxIdleMs,
       maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
       connectionLimits: () => this.connectionLimits(),
+      listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
       dispatcher,
       clock,
     });

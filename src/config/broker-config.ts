@@ -186,6 +186,10 @@ export class BrokerConfig {
         warnings.push({ name, origin, where, message: unknownBrokerConfigMessage(name) });
         return;
       }
+      if (def.notSupported !== null) {
+        errors.push({ name, origin, where, message: `${name} is not supported yet: ${def.notSupported}.` });
+        return;
+      }
       if (def.notInEffect) {
         // Start-up settings take effect or are refused; this one Jocko only stores when set dynamically.
         warnings.push({ name, origin, where, message: `${name} is not in effect in Jocko and was ignored.` });

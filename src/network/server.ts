@@ -14,6 +14,8 @@ export interface NetworkServerOptions {
   readonly listenerName?: string;
   readonly maxRequestBytes?: number;
   readonly maxIdleMs?: number;
+  /** `socket.listen.backlog.size`: connections the kernel queues before they are accepted. */
+  readonly listenBacklog?: number;
   readonly maxInFlightPerConnection?: number;
   readonly maxQueuedOutputBytes?: number;
   /** Current connection limits (read at every accept, so dynamic updates apply to new connections). */
@@ -70,7 +72,7 @@ export class NetworkServer {
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, backlog: 1024 }, () => {
+      server.listen({ host, port, backlog: this.options.listenBacklog ?? 1024 }, () => {
         server.removeListener('error', reject);
         server.on('error', (err) => log.error('listener error', { error: err.message }));
         const a = server.address();
