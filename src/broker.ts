@@ -792,6 +792,7 @@ export class Broker {
       maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
       connectionLimits: () => this.connectionLimits(),
       listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
+      queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
       dispatcher,
       clock,
     });

@@ -619,6 +619,15 @@ export class BrokerConfig {
         message: 'log.retention.ms must be unlimited (-1) or, greater than or equal to 1',
       });
     }
+    const queuedMaxBytes = this.getNumber('queued.max.request.bytes');
+    if (queuedMaxBytes > 0 && queuedMaxBytes < this.socketRequestMaxBytes) {
+      issues.push({
+        name: 'queued.max.request.bytes',
+        origin: this.origin('queued.max.request.bytes'),
+        where: this.#where('queued.max.request.bytes'),
+        message: `queued.max.request.bytes (${queuedMaxBytes}) must be -1 or at least socket.request.max.bytes (${this.socketRequestMaxBytes})`,
+      });
+    }
     if (this.logDirs.length === 0) {
       issues.push({
         name: 'log.dirs',

@@ -421,10 +421,13 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze(
       dynamic: 'read-only',
       doc: 'Requests queued for processing before the broker stops reading from sockets.',
     }),
-    b('queued.max.request.bytes', 'long', -1, {
+    b('queued.max.request.bytes', 'long', 209715200, {
       importance: 'medium',
       dynamic: 'read-only',
-      doc: 'Bytes of queued requests before reading stops; -1 means no byte limit.',
+      doc:
+        'Bytes of requests being read or waiting for an answer, broker-wide; a connection whose next request does not fit stops being read until memory frees. ' +
+        "-1 means no limit (Kafka's default); Jocko's default is 200 MiB (twice socket.request.max.bytes) so that clients sending large or half-sent requests cannot grow the broker's memory without bound. " +
+        'Requests of at most 64 KiB may exceed it by 16 MiB, so small requests keep flowing while large ones wait.',
     }),
 
     // ---- topics

@@ -4,6 +4,7 @@ import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { bufferPool } from '../runtime/buffer-pool.js';
 import { isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
+import type { MemoryPool } from './memory-pool.js';
 import type { ConnectionInfo, DispatchResult, RequestDispatcher } from './types.js';
 
 const log = logger('network');
@@ -34,6 +35,8 @@ interface Slot {
   result: DispatchResult;
   /** A pooled Produce request frame, given back once the request is answered. */
   frame: Buffer | null;
+  /** Bytes of the memory budget the request holds until it is answered. */
+  reserved: number;
 }
 
 /** Chunks smaller than this are never pooled read windows (the pool's smallest class is 64 KiB). */
@@ -73,6 +76,23 @@ export class Connection {
   /** Frames read past the in-flight bound (from the chunk that crossed it), dispatched as slots free. */
   private backlog: Buffer[] = [];
   private corked = false;
+  /** Whether this connection is queued for memory in the pool. */
+  private waitingForMemory = false;
+  private readonly onFrameBound = (frame: Buffer): void => this.onFrame(frame);
+  private readonly retryRead = (): void => {
+    this.waitingForMemory = false;
+    if (this.closed) return;
+    let resumed: boolean;
+    try {
+      resumed = this.decoder.resume(this.onFrameBound);
+    } catch (err) {
+      this.fatal(err);
+      return;
+    }
+    if (this.closed) return;
+    if (!resumed) this.awaitMemory();
+    else this.maybeResume();
+  };
   private readonly uncork = (): void => {
     this.corked = false;
     this.socket.uncork();
@@ -87,8 +107,12 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly counters: NetworkCounters,
     private readonly onClosed: (c: Connection) => void,
+    private readonly pool: MemoryPool | null = null,
   ) {
-    this.decoder = new FrameDecoder(limits.maxRequestBytes);
+    this.decoder = new FrameDecoder(
+      limits.maxRequestBytes,
+      pool === null ? {} : { reserve: (size) => pool.tryReserve(size) },
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
@@ -122,10 +146,20 @@ export class Connection {
     if (this.closed) return;
     this.counters.bytesIn += chunk.length;
     try {
-      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+      this.decoder.push(chunk, this.onFrameBound);
     } catch (err) {
       this.fatal(err);
+      return;
     }
+    if (this.decoder.stalled && !this.closed) this.awaitMemory();
+  }
+
+  /** The memory budget is spent: stop reading until answered requests give bytes back. */
+  private awaitMemory(): void {
+    this.pause();
+    if (this.waitingForMemory || this.pool === null) return;
+    this.waitingForMemory = true;
+    this.pool.waitForMemory(this.retryRead);
   }
 
   private onFrame(frame: Buffer): void {
@@ -144,6 +178,7 @@ export class Connection {
       done: false,
       result: null,
       frame: frame.length > POOLED_MIN_BYTES && bufferPool.isLent(frame) ? frame : null,
+      reserved: this.pool === null ? 0 : frame.length,
     };
     this.slots.push(slot);
     if (this.slots.length >= this.limits.maxInFlight) this.pause();
@@ -168,6 +203,13 @@ export class Connection {
     if (this.closed) return;
     slot.done = true;
     slot.result = result;
+    if (slot.reserved > 0) {
+      // Answered: the request's bytes leave the budget (its frame is not read past its response).
+      const n = slot.reserved;
+      slot.reserved = 0;
+      this.pool?.release(n);
+      if (this.closed) return;
+    }
     this.flush();
   }
 
@@ -229,7 +271,7 @@ export class Connection {
   private maybeResume(): void {
     if (this.closed || this.draining) return;
     const overOutput = this.socket.writableLength > this.limits.maxQueuedOutputBytes;
-    if (overOutput || this.slots.length >= this.limits.maxInFlight || this.backlog.length > 0) {
+    if (overOutput || this.slots.length >= this.limits.maxInFlight || this.backlog.length > 0 || this.decoder.stalled) {
       this.pause();
       return;
     }
@@ -279,6 +321,15 @@ export class Connection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pool !== null) {
+      // Whatever this connection reserved and did not answer goes back to the budget.
+      let held = this.decoder.reservedPending;
+      for (const slot of this.slots) held += slot.reserved;
+      for (const frame of this.backlog) held += frame.length;
+      if (this.waitingForMemory) this.pool.cancel(this.retryRead);
+      this.waitingForMemory = false;
+      this.pool.release(held);
+    }
     this.slots.length = 0;
     this.backlog.length = 0;
     for (const w of this.drainWaiters) w();

@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../runtime/clock.js';
 import { clearTimer, setTimer, type Timer } from '../runtime/timers.js';
 import { Connection, type NetworkCounters } from './connection.js';
 import { type ConnectionLimitSettings, ConnectionQuotas } from './connection-quotas.js';
+import { MemoryPool } from './memory-pool.js';
 import type { ConnectionInfo, RequestDispatcher } from './types.js';
 
 const log = logger('network');
@@ -14,6 +15,8 @@ export interface NetworkServerOptions {
   readonly listenerName?: string;
   readonly maxRequestBytes?: number;
   readonly maxIdleMs?: number;
+  /** `queued.max.request.bytes`: request bytes read or queued, broker-wide; <= 0 for no budget. */
+  readonly queuedMaxRequestBytes?: number;
   /** `socket.listen.backlog.size`: connections the kernel queues before they are accepted. */
   readonly listenBacklog?: number;
   readonly maxInFlightPerConnection?: number;
@@ -41,6 +44,8 @@ export class NetworkServer {
   };
   readonly clock: Clock;
   private readonly quotas: ConnectionQuotas;
+  /** The request memory budget shared by every connection. */
+  readonly memoryPool: MemoryPool;
 
   constructor(private readonly options: NetworkServerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -49,6 +54,7 @@ export class NetworkServer {
       maxConnectionsPerIp: Number.MAX_SAFE_INTEGER,
       perIpOverrides: new Map(),
     };
+    this.memoryPool = new MemoryPool(options.queuedMaxRequestBytes ?? -1);
     this.quotas = new ConnectionQuotas(options.connectionLimits ?? (() => unlimited));
   }
 
@@ -120,6 +126,7 @@ export class NetworkServer {
         this.connections.delete(c);
         this.quotas.release(remoteAddress);
       },
+      this.memoryPool.bounded ? this.memoryPool : null,
     );
     this.connections.add(conn);
   }
