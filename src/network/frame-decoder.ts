@@ -73,6 +73,11 @@ export class FrameDecoder {
     if (this.reserve !== null && !this.reserve(this.stalledSize)) return false;
     this.readySize = this.stalledSize;
     this.stalledSize = -1;
+    if (this.readySize === 0) {
+      // An empty frame has no bytes to wait for.
+      this.readySize = -1;
+      onFrame(Buffer.alloc(0));
+    }
     const held = this.held;
     this.held = [];
     for (let i = 0; i < held.length; i++) {
