@@ -423,12 +423,17 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
         };
       }
 
-      const responseMaxBytes = version >= 3 ? Math.max(0, req.maxBytes) : Number.POSITIVE_INFINITY;
+      // The broker's fetch.max.bytes caps every response whatever the request asks (Kafka's
+      // KafkaApis takes the smaller of the two; a first batch larger than it is still returned
+      // from v3 on, so a consumer can always make progress).
+      const askedMaxBytes = version >= 3 ? Math.max(0, req.maxBytes) : Number.POSITIVE_INFINITY;
+      const responseMaxBytes = Math.min(askedMaxBytes, services.config.fetchMaxBytes);
+      const minBytes = Math.min(req.minBytes, responseMaxBytes);
       const readCommitted = version >= 4 && req.isolationLevel === 1;
       const op = new FetchOperation(services, reads, version, isFollower, readCommitted, responseMaxBytes);
       const maxWait = Math.min(Math.max(0, req.maxWaitMs), MAX_WAIT_CAP_MS);
       const afterFirstRead = (bytes: number): FetchResponseInit | Promise<FetchResponseInit> => {
-        if (bytes >= req.minBytes || maxWait === 0 || reads.length === 0 || op.hasErrors()) {
+        if (bytes >= minBytes || maxWait === 0 || reads.length === 0 || op.hasErrors()) {
           return op.respond(sessionId, usesTopicIds, include);
         }
         // Kafka's DelayedFetch completes early only once min_bytes have accumulated (or a partition
@@ -436,7 +441,7 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
         const clock = services.clock;
         const deadline = clock.monotonic() + maxWait;
         const afterWake = (bytes: number): FetchResponseInit | Promise<FetchResponseInit> => {
-          if (bytes >= req.minBytes || op.hasErrors() || clock.monotonic() >= deadline) {
+          if (bytes >= minBytes || op.hasErrors() || clock.monotonic() >= deadline) {
             return op.respond(sessionId, usesTopicIds, include);
           }
           return wait();
