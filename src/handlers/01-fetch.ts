@@ -76,6 +76,9 @@ function bigIntOf(n: number): bigint {
   return b;
 }
 
+/** Reads larger than this are done in slices of this size, the event loop turning between them. */
+const READ_SLICE_BYTES = 1024 * 1024;
+
 /** The offset after the last batch of `records` (v2 batches as stored). */
 function nextOffsetAfter(records: Buffer): number {
   const spans = splitBatches(records);
@@ -206,6 +209,7 @@ class FetchOperation {
     const maxOffset = this.isFollower ? p.log.logEndOffset : this.readCommitted ? r.lastStableOffset : r.highWatermark;
     const limit = Math.min(r.req.partitionMaxBytes, this.budget);
     if (offset >= maxOffset || (limit <= 0 && !this.minOneBatch)) return undefined;
+    if (limit > READ_SLICE_BYTES) return this.readSliced(r, p, offset, maxOffset, limit);
     let read: ReadResult | Promise<ReadResult>;
     try {
       readOptions.maxOffset = maxOffset;
@@ -223,6 +227,39 @@ class FetchOperation {
     }
     this.took(r, p, read, offset, maxOffset);
     return undefined;
+  }
+
+  /**
+   * A large read, in slices of READ_SLICE_BYTES with a turn of the event loop between them, so
+   * one client's fetch of tens of megabytes does not hold up every other client for the whole
+   * read. The same batches as one read of `limit` bytes: whole batches while they fit, the
+   * first one whatever its size when the request allows.
+   */
+  private async readSliced(r: PartitionRead, p: Partition, offset: number, maxOffset: number, limit: number) {
+    const buffers: Buffer[] = [];
+    let bytes = 0;
+    let next = offset;
+    let minOneBatch = this.minOneBatch;
+    try {
+      while (bytes < limit && next < maxOffset) {
+        const want = Math.min(READ_SLICE_BYTES, limit - bytes);
+        let res = await p.log.read(next, want, { maxOffset, minOneBatch });
+        if (res.bytes === 0 && want < limit - bytes) {
+          // The next batch is larger than a slice: it is taken if it fits the rest of the budget.
+          res = await p.log.read(next, limit - bytes, { maxOffset, minOneBatch: false });
+        }
+        if (res.bytes === 0) break;
+        for (const b of res.buffers) buffers.push(b);
+        bytes += res.bytes;
+        minOneBatch = false;
+        next = nextOffsetAfter(res.buffers[res.buffers.length - 1] as Buffer);
+        if (bytes < limit && next < maxOffset) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (err) {
+      this.readFailed(r, p, err);
+      return;
+    }
+    this.took(r, p, { buffers, bytes }, offset, maxOffset);
   }
 
   private took(r: PartitionRead, p: Partition, read: ReadResult, offset: number, maxOffset: number): void {
