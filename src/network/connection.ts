@@ -39,6 +39,18 @@ interface Slot {
   reserved: number;
 }
 
+/**
+ * Response bytes handed to the socket per turn of the event loop. A larger response (a fetch of
+ * tens of megabytes) is written window by window as the socket drains, so writing it never holds
+ * the event loop (and every other client) for longer than copying one window into the kernel.
+ */
+const WRITE_WINDOW_BYTES = 1024 * 1024;
+
+interface PendingWrite {
+  buf: Buffer;
+  done: ((err?: Error | null) => void) | undefined;
+}
+
 /** Chunks smaller than this are never pooled read windows (the pool's smallest class is 64 KiB). */
 const POOLED_MIN_BYTES = 32 * 1024;
 
@@ -76,6 +88,14 @@ export class Connection {
   /** Frames read past the in-flight bound (from the chunk that crossed it), dispatched as slots free. */
   private backlog: Buffer[] = [];
   private corked = false;
+  /** Response bytes not yet handed to the socket (written window by window), in order. */
+  private pending: PendingWrite[] = [];
+  private pendingBytes = 0;
+  private pumpScheduled = false;
+  private readonly pumpLater = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
   /** Whether this connection is queued for memory in the pool. */
   private waitingForMemory = false;
   private readonly onFrameBound = (frame: Buffer): void => this.onFrame(frame);
@@ -115,7 +135,10 @@ export class Connection {
     );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => {
+      this.pump();
+      this.maybeResume();
+    });
     socket.on('error', (err) => {
       log.debug('socket error', { connection: info.id, remote: this.remote, error: err.message });
     });
@@ -237,26 +260,77 @@ export class Connection {
         this.socket.cork();
         process.nextTick(this.uncork);
       }
-      this.socket.write(prefix);
+      this.send(prefix);
       const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Buffer);
+      for (let i = 0; i < last; i++) this.send(chunks[i] as Buffer);
       if (last >= 0) {
         const lent = lentChunks(chunks);
         if (slot.frame !== null) {
           // The request's handler has answered; its frame goes back with the response's buffers.
-          if (lent === null) this.socket.write(chunks[last] as Buffer, giveBackFrame(slot.frame));
+          if (lent === null) this.send(chunks[last] as Buffer, giveBackFrame(slot.frame));
           else {
             lent.push(slot.frame);
-            this.socket.write(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+            this.send(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
           }
-        } else if (lent === null) this.socket.write(chunks[last] as Buffer);
+        } else if (lent === null) this.send(chunks[last] as Buffer);
         // Segment bytes read into pooled buffers go back to the pool once the kernel has them.
-        else this.socket.write(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+        else this.send(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
       }
       this.counters.bytesOut += 4 + size;
     }
     while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlight && !this.closed) {
       this.dispatchFrame(this.backlog.shift() as Buffer);
+    }
+    this.maybeResume();
+    this.maybeEnd();
+  }
+
+  /** Queues response bytes behind those not yet written; `done` runs once the socket has them. */
+  private send(buf: Buffer, done?: (err?: Error | null) => void): void {
+    if (
+      this.pending.length === 0 &&
+      buf.length <= WRITE_WINDOW_BYTES &&
+      this.socket.writableLength < WRITE_WINDOW_BYTES
+    ) {
+      this.socket.write(buf, done);
+      return;
+    }
+    this.pending.push({ buf, done });
+    this.pendingBytes += buf.length;
+    this.pump();
+  }
+
+  /**
+   * Hands queued response bytes to the socket, at most one window per turn of the event loop and
+   * only while the socket's own buffer is below a window; 'drain' or the next turn goes on.
+   */
+  private pump(): void {
+    if (this.closed) return;
+    let budget = WRITE_WINDOW_BYTES;
+    while (this.pending.length > 0 && budget > 0) {
+      if (this.socket.writableLength >= WRITE_WINDOW_BYTES) return; // 'drain' goes on
+      const head = this.pending[0] as PendingWrite;
+      let ok: boolean;
+      if (head.buf.length > budget) {
+        const piece = head.buf.subarray(0, budget);
+        head.buf = head.buf.subarray(budget);
+        this.pendingBytes -= piece.length;
+        budget = 0;
+        ok = this.socket.write(piece);
+      } else {
+        this.pending.shift();
+        this.pendingBytes -= head.buf.length;
+        budget -= head.buf.length;
+        ok = this.socket.write(head.buf, head.done);
+      }
+      if (!ok && !this.corked) return; // 'drain' goes on
+    }
+    if (this.pending.length > 0) {
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(this.pumpLater);
+      }
+      return;
     }
     this.maybeResume();
     this.maybeEnd();
@@ -270,7 +344,7 @@ export class Connection {
 
   private maybeResume(): void {
     if (this.closed || this.draining) return;
-    const overOutput = this.socket.writableLength > this.limits.maxQueuedOutputBytes;
+    const overOutput = this.socket.writableLength + this.pendingBytes > this.limits.maxQueuedOutputBytes;
     if (overOutput || this.slots.length >= this.limits.maxInFlight || this.backlog.length > 0 || this.decoder.stalled) {
       this.pause();
       return;
@@ -282,7 +356,8 @@ export class Connection {
   }
 
   private maybeEnd(): void {
-    if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.closed) return;
+    if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.pending.length > 0 || this.closed)
+      return;
     // The drain waiters resolve on 'close', once the last response has been flushed.
     this.socket.end();
   }
@@ -332,6 +407,8 @@ export class Connection {
     }
     this.slots.length = 0;
     this.backlog.length = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
     for (const w of this.drainWaiters) w();
     this.drainWaiters = [];
     this.counters.connectionsClosed++;
