@@ -338,3 +338,19 @@ test('security settings set at start-up are refused as not supported yet, each n
     assert.match(e.message, new RegExp(`^${e.name.replaceAll('.', '\\.')} is not supported yet: `));
   assert.ok(r.warnings.some((w) => w.name === 'num.io.threads'));
 });
+
+test('queued.max.request.bytes must be -1 or at least socket.request.max.bytes, as Kafka requires; its default is a bounded 200 MiB', () => {
+  const r = BrokerConfig.resolve({
+    overrides: {
+      'queued.max.request.bytes': String(1024 * 1024),
+      'socket.request.max.bytes': String(10 * 1024 * 1024),
+    },
+  });
+  assert.ok(!r.ok);
+  assert.match(
+    r.errors[0]?.message ?? '',
+    /queued\.max\.request\.bytes \(1048576\) must be -1 or at least socket\.request\.max\.bytes/,
+  );
+  assert.equal(resolve({ overrides: { 'queued.max.request.bytes': '-1' } }).getNumber('queued.max.request.bytes'), -1);
+  assert.equal(BrokerConfig.defaults().getNumber('queued.max.request.bytes'), 200 * 1024 * 1024);
+});
