@@ -5,7 +5,8 @@
  * announcing a request of socket.request.max.bytes (100 MiB) and sending as much of it as the
  * broker reads, never the rest; (b) huge fetches: 4 connections fetching in a loop from offset 0
  * of a large partition with max_bytes 2^31-1. Also printed: the broker's peak RSS during each,
- * next to its idle RSS. Defaults: queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
+ * next to its idle RSS, and the broker's own event-loop delay (max) in each phase, to tell its
+ * stalls from the bench process's (which receives the fetched bytes). Defaults: queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -183,7 +184,23 @@ function fetchLoop(
 }
 
 async function main(): Promise<void> {
-  const broker = await startBenchBroker();
+  // The broker's own event-loop delay per phase (JOCKO_EVENT_LOOP_STATS, reported on SIGUSR2),
+  // to tell its stalls from the bench process's.
+  const broker = await startBenchBroker({ env: { JOCKO_EVENT_LOOP_STATS: '1', JOCKO_LOG_LEVEL: 'info' } });
+  const loopDelay = async (): Promise<{ p99Ms: number; maxMs: number }> => {
+    const before = broker.output().stderr.split('event-loop delay').length;
+    process.kill(broker.pid, 'SIGUSR2');
+    for (let i = 0; i < 50 && broker.output().stderr.split('event-loop delay').length === before; i++) await sleep(20);
+    const lines = broker
+      .output()
+      .stderr.split('\n')
+      .filter((l) => l.includes('event-loop delay'));
+    const last = lines[lines.length - 1] ?? '';
+    return {
+      p99Ms: Number(/p99Ms=([\d.]+)/.exec(last)?.[1] ?? Number.NaN),
+      maxMs: Number(/maxMs=([\d.]+)/.exec(last)?.[1] ?? Number.NaN),
+    };
+  };
   const admin = await adminClient(broker);
   try {
     await createTopic(admin, 'bystander', 1);
@@ -197,13 +214,17 @@ async function main(): Promise<void> {
     filler.close();
     await bystanderPhase(bystander, 'bystander', broker.pid); // warm-up
     await sleep(500);
+    await loopDelay();
     const idle = await bystanderPhase(bystander, 'bystander', broker.pid);
+    const idleLoop = await loopDelay();
     const idleRss = rssBytes(broker.pid);
 
     // (a) half-frame flood.
     const flooders = Array.from({ length: FLOODERS }, () => halfFrame(broker.host, broker.port));
     await sleep(500);
+    await loopDelay();
     const flood = await bystanderPhase(bystander, 'bystander', broker.pid);
+    const floodLoop = await loopDelay();
     for (const f of flooders) f.stop();
     await sleep(2000);
     const afterFloodRss = rssBytes(broker.pid);
@@ -239,7 +260,9 @@ async function main(): Promise<void> {
     );
     const loops = fetchers.map((f) => f.done);
     await sleep(500);
+    await loopDelay();
     const fetch = await bystanderPhase(bystander, 'bystander', broker.pid);
+    const fetchesLoop = await loopDelay();
     fetching = false;
     await Promise.all(loops);
     bystander.close();
@@ -251,6 +274,10 @@ async function main(): Promise<void> {
       max: flood.max,
       samples: flood.count,
     });
+    results.add('broker event-loop max delay, half-frame flood', 'ms', floodLoop.maxMs, idleLoop.maxMs, 'idle max', {
+      p99Ms: floodLoop.p99Ms,
+      idleP99Ms: idleLoop.p99Ms,
+    });
     results.add('broker peak RSS, half-frame flood', 'MiB', flood.peakRss / MiB, idleRss / MiB, 'idle', {
       afterMiB: afterFloodRss / MiB,
       flooders: FLOODERS,
@@ -260,6 +287,10 @@ async function main(): Promise<void> {
       p50: fetch.p50,
       max: fetch.max,
       samples: fetch.count,
+    });
+    results.add('broker event-loop max delay, huge fetches', 'ms', fetchesLoop.maxMs, idleLoop.maxMs, 'idle max', {
+      p99Ms: fetchesLoop.p99Ms,
+      idleP99Ms: idleLoop.p99Ms,
     });
     results.add('broker peak RSS, huge fetches', 'MiB', fetch.peakRss / MiB, idleRss / MiB, 'idle', {
       fetchers: FETCHERS,

@@ -17,6 +17,7 @@ import {
 } from '../protocol/records/record-batch.js';
 import { isMetadataFetch } from '../raft/wire/fetch.js';
 import type { Partition, ReadResult } from '../replication/partition.js';
+import { bufferPool } from '../runtime/buffer-pool.js';
 import type { Clock } from '../runtime/clock.js';
 import { setDeadlineTimer } from '../runtime/deadline-timer.js';
 import type { BrokerServices } from './broker-services.js';
@@ -236,7 +237,10 @@ class FetchOperation {
    * first one whatever its size when the request allows.
    */
   private async readSliced(r: PartitionRead, p: Partition, offset: number, maxOffset: number, limit: number) {
-    const buffers: Buffer[] = [];
+    // The slices are copied as they come into one buffer (pages touched only as filled), so no
+    // single copy of the whole response holds the event loop, and each slice's read window goes
+    // straight back to the buffer pool.
+    let target = Buffer.allocUnsafeSlow(limit);
     let bytes = 0;
     let next = offset;
     let minOneBatch = this.minOneBatch;
@@ -249,17 +253,26 @@ class FetchOperation {
           res = await p.log.read(next, limit - bytes, { maxOffset, minOneBatch: false });
         }
         if (res.bytes === 0) break;
-        for (const b of res.buffers) buffers.push(b);
-        bytes += res.bytes;
-        minOneBatch = false;
+        if (bytes + res.bytes > target.length) {
+          // Only a first batch larger than the limit: room for it.
+          const larger = Buffer.allocUnsafeSlow(bytes + res.bytes);
+          target.copy(larger, 0, 0, bytes);
+          target = larger;
+        }
         next = nextOffsetAfter(res.buffers[res.buffers.length - 1] as Buffer);
+        for (const b of res.buffers) {
+          b.copy(target, bytes);
+          bytes += b.length;
+          bufferPool.give(b);
+        }
+        minOneBatch = false;
         if (bytes < limit && next < maxOffset) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
       this.readFailed(r, p, err);
       return;
     }
-    this.took(r, p, { buffers, bytes }, offset, maxOffset);
+    this.took(r, p, { buffers: bytes > 0 ? [target.subarray(0, bytes)] : [], bytes }, offset, maxOffset);
   }
 
   private took(r: PartitionRead, p: Partition, read: ReadResult, offset: number, maxOffset: number): void {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ClientConnection } from '../../src/client/connection.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
-import { splitBatches } from '../../src/protocol/records/record-batch.js';
+import { readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { withBroker } from '../helpers/broker-process.js';
 import { uniqueTopic } from '../helpers/unique.js';
 
@@ -85,6 +85,21 @@ test("the broker's fetch.max.bytes caps every Fetch response whatever the client
   t.diagnostic(`asked ${INT_MAX} bytes, got ${got} (fetch.max.bytes ${cap})`);
   assert.ok(got > 0 && got <= cap, `${got} bytes in one response, over fetch.max.bytes ${cap}`);
   assert.ok(got >= cap - 256 * 1024, `${got} bytes: the response is filled up to the cap`);
+  // Whole batches, in order, from the offset asked (the read is done in slices).
+  const spans = splitBatches(capped.records as Buffer);
+  assert.deepEqual(
+    spans.map((b) => readBatchHeader(capped.records as Buffer, b.pos).baseOffset),
+    spans.map((_, i) => 1 + i),
+  );
+  const from5 = await fetchAll(client, topic, 5n);
+  const fifth = spans[4];
+  assert.ok(fifth !== undefined);
+  assert.ok(
+    (from5.records as Buffer)
+      .subarray(0, fifth.size)
+      .equals((capped.records as Buffer).subarray(fifth.pos, fifth.pos + fifth.size)),
+    'the same batch bytes whichever offset the read starts from',
+  );
 
   // Eight concurrent 2 GiB fetches of a 51 MiB partition: responses bounded by the cap, and so is memory.
   const idle = rss(broker.pid);
