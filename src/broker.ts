@@ -78,6 +78,7 @@ import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image
 import { formattedNodeId, loadOrFormatMetaProperties, writeMetaProperties } from './metadata/meta-properties.js';
 import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
+import type { ConnectionLimitSettings } from './network/connection-quotas.js';
 import { NetworkServer } from './network/server.js';
 import { logger } from './observability/logger.js';
 import { ErrorCode, errorName } from './protocol/error-codes.js';
@@ -99,6 +100,7 @@ import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
 import { testSwitches } from './runtime/test-switches.js';
 import { clearTimer, setRepeatingTimer, sleep, type Timer } from './runtime/timers.js';
+import { refuseUntrustedDataDirs } from './storage/data-dir-check.js';
 import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
@@ -200,6 +202,23 @@ function listenerSettings(cfg: BrokerConfig): {
     }
     return entries[0];
   };
+  // The one listener speaks plaintext: a map giving it another protocol, or a broker-to-broker
+  // listener of another name, would be a promise of TLS or SASL nobody keeps.
+  const protocolMap = cfg.getString('listener.security.protocol.map') ?? '';
+  for (const entry of protocolMap.split(',')) {
+    const [name, protocol] = entry.split(':').map((x) => x.trim());
+    if (name === LISTENER_NAME && protocol !== 'PLAINTEXT') {
+      throw new Error(
+        `listener.security.protocol.map: ${LISTENER_NAME}:${protocol} is not supported yet: the broker serves PLAINTEXT only (no TLS or SASL)`,
+      );
+    }
+  }
+  const interBroker = cfg.getString('inter.broker.listener.name');
+  if (interBroker !== null && interBroker !== LISTENER_NAME) {
+    throw new Error(
+      `inter.broker.listener.name: ${interBroker} is not supported yet: brokers talk over the ${LISTENER_NAME} listener`,
+    );
+  }
   const out: { listenHost?: string; listenPort?: number; advertisedHost?: string; advertisedPort?: number } = {};
   const listen = parse('listeners', cfg.listeners);
   if (listen !== undefined) {
@@ -424,6 +443,8 @@ export class Broker {
     // The metadata log is a Raft log (KRaft); a lone broker is a one-voter quorum.
     const metadataDir = join(dataDir, 'metadata');
     mkdirSync(metadataDir, { recursive: true });
+    // Data without a trustworthy meta.properties stops start-up here, before anything is formatted.
+    refuseUntrustedDataDirs(metadataDir, logDirs);
     // The node id: the one asked for, else the one this data dir belongs to, else (joining) one
     // no member uses yet, else 1.
     const configuredId = this.options.brokerId ?? (cfg.nodeId >= 0 ? cfg.nodeId : undefined);
@@ -513,6 +534,9 @@ export class Broker {
       maxRequestBytes: cfg.socketRequestMaxBytes,
       maxIdleMs: cfg.connectionsMaxIdleMs,
       maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
+      connectionLimits: () => this.connectionLimits(),
+      listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
+      queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
       dispatcher: gateway,
       clock,
     });
@@ -1289,6 +1313,24 @@ export class Broker {
       this.logConfigs.set(topic, c);
     }
     return c;
+  }
+
+  private limitsFor: { config: BrokerConfig; limits: ConnectionLimitSettings } | null = null;
+
+  /** The connection limits of the effective config (dynamic updates apply to new connections). */
+  private connectionLimits(): ConnectionLimitSettings {
+    const config = this.config;
+    if (this.limitsFor?.config !== config) {
+      this.limitsFor = {
+        config,
+        limits: {
+          maxConnections: config.maxConnections,
+          maxConnectionsPerIp: config.maxConnectionsPerIp,
+          perIpOverrides: config.maxConnectionsPerIpOverrides,
+        },
+      };
+    }
+    return this.limitsFor.limits;
   }
 
   /** The effective broker config: static settings under the dynamic cluster-wide and per-broker overrides. */

@@ -15,6 +15,7 @@
  * more precise key wins (ms > minutes > hours, as Kafka). The DescribeConfigs synonym list is
  * built in the same order, so its first entry always names the value in force.
  */
+import { parsePerIpOverrides } from '../network/connection-quotas.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { BROKER_CONFIGS, brokerConfigDef, THREAD_POOL_CONFIGS } from './broker-configs.js';
 import {
@@ -183,6 +184,10 @@ export class BrokerConfig {
       const def = brokerConfigDef(name);
       if (def === undefined) {
         warnings.push({ name, origin, where, message: unknownBrokerConfigMessage(name) });
+        return;
+      }
+      if (def.notSupported !== null) {
+        errors.push({ name, origin, where, message: `${name} is not supported yet: ${def.notSupported}.` });
         return;
       }
       if (def.notInEffect) {
@@ -458,6 +463,16 @@ export class BrokerConfig {
   get connectionsMaxIdleMs(): number {
     return this.getNumber('connections.max.idle.ms');
   }
+  get maxConnections(): number {
+    return this.getNumber('max.connections');
+  }
+  get maxConnectionsPerIp(): number {
+    return this.getNumber('max.connections.per.ip');
+  }
+  /** `max.connections.per.ip.overrides` by address (validated by the catalogue). */
+  get maxConnectionsPerIpOverrides(): Map<string, number> {
+    return parsePerIpOverrides(this.getString('max.connections.per.ip.overrides') ?? '');
+  }
   get queuedMaxRequests(): number {
     return this.getNumber('queued.max.requests');
   }
@@ -602,6 +617,15 @@ export class BrokerConfig {
         origin: retention.origin,
         where: this.#where(retention.name),
         message: 'log.retention.ms must be unlimited (-1) or, greater than or equal to 1',
+      });
+    }
+    const queuedMaxBytes = this.getNumber('queued.max.request.bytes');
+    if (queuedMaxBytes > 0 && queuedMaxBytes < this.socketRequestMaxBytes) {
+      issues.push({
+        name: 'queued.max.request.bytes',
+        origin: this.origin('queued.max.request.bytes'),
+        where: this.#where('queued.max.request.bytes'),
+        message: `queued.max.request.bytes (${queuedMaxBytes}) must be -1 or at least socket.request.max.bytes (${this.socketRequestMaxBytes})`,
       });
     }
     if (this.logDirs.length === 0) {

@@ -3,6 +3,7 @@
  * importance and dynamic-update modes (as of Kafka 4.x), plus Jocko's own additions.
  * Docs are one line each; `docs.ts` renders this table for the README and `--help-config`.
  */
+import { parsePerIpOverrides } from '../network/connection-quotas.js';
 import {
   atLeast,
   type BrokerConfigDef,
@@ -271,7 +272,24 @@ export const THREAD_POOL_CONFIGS: ReadonlySet<string> = new Set([
   'background.threads',
 ]);
 
-export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
+/** Why the security settings cannot be set yet. */
+const NO_TLS_OR_SASL =
+  'the broker serves PLAINTEXT only (no TLS or SASL); set nothing rather than believe clients are authenticated or encrypted';
+
+/**
+ * Settings that would protect the broker if they acted and that Jocko cannot honour yet: every
+ * ssl.* and sasl.* setting, the principal builder, and the connection creation rate. Set at
+ * start-up they stop it naming themselves (dynamically they are only stored, as before).
+ */
+function withNotSupported(def: BrokerConfigDef): BrokerConfigDef {
+  let reason: string | undefined;
+  if (/^(ssl|sasl)\./.test(def.name) || def.name === 'principal.builder.class') reason = NO_TLS_OR_SASL;
+  else if (def.name === 'max.connection.creation.rate')
+    reason = 'connections are limited by count (max.connections, max.connections.per.ip), not by rate';
+  return reason === undefined ? def : Object.freeze({ ...def, notSupported: reason });
+}
+
+const CATALOGUE: readonly BrokerConfigDef[] = [
   // ---- identity and listeners
   b('node.id', 'int', -1, {
     importance: 'high',
@@ -374,15 +392,24 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     validator: atLeast(0),
     importance: 'medium',
     dynamic: 'cluster-wide',
-    doc: 'Most client connections the broker keeps open at once.',
+    doc: "Most connections the broker keeps open at once (other brokers' included); a connection over it is closed on accept.",
   }),
   b('max.connections.per.ip', 'int', INT_MAX, {
     validator: atLeast(0),
     importance: 'medium',
     dynamic: 'cluster-wide',
-    doc: 'Most connections allowed from one IP address.',
+    doc: 'Most connections allowed from one IP address; a connection over it is closed on accept.',
   }),
   b('max.connections.per.ip.overrides', 'string', '', {
+    validator: custom('host:count pairs separated by commas', (value) => {
+      if (typeof value !== 'string') return null;
+      try {
+        parsePerIpOverrides(value);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }),
     importance: 'medium',
     dynamic: 'cluster-wide',
     doc: 'Per-address exceptions to max.connections.per.ip, as host:count pairs separated by commas.',
@@ -393,10 +420,13 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     dynamic: 'read-only',
     doc: 'Requests queued for processing before the broker stops reading from sockets.',
   }),
-  b('queued.max.request.bytes', 'long', -1, {
+  b('queued.max.request.bytes', 'long', 209715200, {
     importance: 'medium',
     dynamic: 'read-only',
-    doc: 'Bytes of queued requests before reading stops; -1 means no byte limit.',
+    doc:
+      'Bytes of requests being read or waiting for an answer, broker-wide; a connection whose next request does not fit stops being read until memory frees. ' +
+      "-1 means no limit (Kafka's default); Jocko's default is 200 MiB (twice socket.request.max.bytes) so that clients sending large or half-sent requests cannot grow the broker's memory without bound. " +
+      'Requests of at most 64 KiB may exceed it by 16 MiB, so small requests keep flowing while large ones wait.',
   }),
 
   // ---- topics
@@ -1057,7 +1087,9 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     doc: 'SASL mechanisms offered to clients.',
   }),
   ...ACCEPTED_NOT_IN_EFFECT,
-]);
+];
+
+export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze(CATALOGUE.map(withNotSupported));
 
 export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, BrokerConfigDef> = indexByName(BROKER_CONFIGS);
 

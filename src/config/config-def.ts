@@ -141,6 +141,11 @@ export type BrokerConfigDef = TypedDefault &
      * it (with Kafka's validation) and DescribeConfigs shows it; at start-up it is ignored with a warning.
      */
     readonly notInEffect: boolean;
+    /**
+     * Why Jocko cannot honour it yet (TLS, SASL, ...): set at start-up it stops start-up naming
+     * it, rather than a broker that looks protected serving anyone in plaintext.
+     */
+    readonly notSupported: string | null;
   };
 
 export type TopicConfigDef = TypedDefault &
@@ -171,6 +176,7 @@ interface DefineOptions {
 export interface BrokerDefineOptions extends DefineOptions {
   readonly dynamic: DynamicMode;
   readonly notInEffect?: boolean;
+  readonly notSupported?: string;
 }
 
 export interface TopicDefineOptions extends DefineOptions {
@@ -196,6 +202,7 @@ export function defineBroker<T extends ConfigTypeName>(
     scope: 'broker',
     dynamic: options.dynamic,
     notInEffect: options.notInEffect ?? false,
+    notSupported: options.notSupported ?? null,
   }) as BrokerConfigDef;
 }
 

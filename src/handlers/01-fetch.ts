@@ -17,6 +17,7 @@ import {
 } from '../protocol/records/record-batch.js';
 import { isMetadataFetch } from '../raft/wire/fetch.js';
 import type { Partition, ReadResult } from '../replication/partition.js';
+import { bufferPool } from '../runtime/buffer-pool.js';
 import type { Clock } from '../runtime/clock.js';
 import { setDeadlineTimer } from '../runtime/deadline-timer.js';
 import type { BrokerServices } from './broker-services.js';
@@ -77,6 +78,9 @@ function bigIntOf(n: number): bigint {
   bigIntValues[slot] = b;
   return b;
 }
+
+/** Reads larger than this are done in slices of this size, the event loop turning between them. */
+const READ_SLICE_BYTES = 1024 * 1024;
 
 /** The offset after the last batch of `records` (v2 batches as stored). */
 function nextOffsetAfter(records: Buffer): number {
@@ -239,6 +243,7 @@ class FetchOperation {
     const maxOffset = this.isFollower ? p.log.logEndOffset : this.readCommitted ? r.lastStableOffset : r.highWatermark;
     const limit = Math.min(r.req.partitionMaxBytes, this.budget);
     if (offset >= maxOffset || (limit <= 0 && !this.minOneBatch)) return undefined;
+    if (limit > READ_SLICE_BYTES) return this.readSliced(r, p, offset, maxOffset, limit);
     let read: ReadResult | Promise<ReadResult>;
     try {
       readOptions.maxOffset = maxOffset;
@@ -256,6 +261,51 @@ class FetchOperation {
     }
     this.took(r, p, read, offset, maxOffset);
     return undefined;
+  }
+
+  /**
+   * A large read, in slices of READ_SLICE_BYTES with a turn of the event loop between them, so
+   * one client's fetch of tens of megabytes does not hold up every other client for the whole
+   * read. The same batches as one read of `limit` bytes: whole batches while they fit, the
+   * first one whatever its size when the request allows.
+   */
+  private async readSliced(r: PartitionRead, p: Partition, offset: number, maxOffset: number, limit: number) {
+    // The slices are copied as they come into one buffer (pages touched only as filled), so no
+    // single copy of the whole response holds the event loop, and each slice's read window goes
+    // straight back to the buffer pool.
+    let target = Buffer.allocUnsafeSlow(limit);
+    let bytes = 0;
+    let next = offset;
+    let minOneBatch = this.minOneBatch;
+    try {
+      while (bytes < limit && next < maxOffset) {
+        const want = Math.min(READ_SLICE_BYTES, limit - bytes);
+        let res = await p.log.read(next, want, { maxOffset, minOneBatch });
+        if (res.bytes === 0 && want < limit - bytes) {
+          // The next batch is larger than a slice: it is taken if it fits the rest of the budget.
+          res = await p.log.read(next, limit - bytes, { maxOffset, minOneBatch: false });
+        }
+        if (res.bytes === 0) break;
+        if (bytes + res.bytes > target.length) {
+          // Only a first batch larger than the limit: room for it.
+          const larger = Buffer.allocUnsafeSlow(bytes + res.bytes);
+          target.copy(larger, 0, 0, bytes);
+          target = larger;
+        }
+        next = nextOffsetAfter(res.buffers[res.buffers.length - 1] as Buffer);
+        for (const b of res.buffers) {
+          b.copy(target, bytes);
+          bytes += b.length;
+          bufferPool.give(b);
+        }
+        minOneBatch = false;
+        if (bytes < limit && next < maxOffset) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (err) {
+      this.readFailed(r, p, err);
+      return;
+    }
+    this.took(r, p, { buffers: bytes > 0 ? [target.subarray(0, bytes)] : [], bytes }, offset, maxOffset);
   }
 
   private took(r: PartitionRead, p: Partition, read: ReadResult, offset: number, maxOffset: number): void {
@@ -458,12 +508,17 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
       }
 
       if (isFollower) followerFetched(reads, replicaId, version, services.clock.now());
-      const responseMaxBytes = version >= 3 ? Math.max(0, req.maxBytes) : Number.POSITIVE_INFINITY;
+      // The broker's fetch.max.bytes caps every response whatever the request asks (Kafka's
+      // KafkaApis takes the smaller of the two; a first batch larger than it is still returned
+      // from v3 on, so a consumer can always make progress).
+      const askedMaxBytes = version >= 3 ? Math.max(0, req.maxBytes) : Number.POSITIVE_INFINITY;
+      const responseMaxBytes = Math.min(askedMaxBytes, services.config.fetchMaxBytes);
+      const minBytes = Math.min(req.minBytes, responseMaxBytes);
       const readCommitted = version >= 4 && req.isolationLevel === 1;
       const op = new FetchOperation(services, reads, version, isFollower, readCommitted, responseMaxBytes);
       const maxWait = Math.min(Math.max(0, req.maxWaitMs), MAX_WAIT_CAP_MS);
       const afterFirstRead = (bytes: number): FetchResponseInit | Promise<FetchResponseInit> => {
-        if (bytes >= req.minBytes || maxWait === 0 || reads.length === 0 || op.hasErrors()) {
+        if (bytes >= minBytes || maxWait === 0 || reads.length === 0 || op.hasErrors()) {
           return op.respond(sessionId, usesTopicIds, include);
         }
         // Kafka's DelayedFetch completes early only once min_bytes have accumulated (or a partition
@@ -471,7 +526,7 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
         const clock = services.clock;
         const deadline = clock.monotonic() + maxWait;
         const afterWake = (bytes: number): FetchResponseInit | Promise<FetchResponseInit> => {
-          if (bytes >= req.minBytes || op.hasErrors() || clock.monotonic() >= deadline) {
+          if (bytes >= minBytes || op.hasErrors() || clock.monotonic() >= deadline) {
             return op.respond(sessionId, usesTopicIds, include);
           }
           return wait();

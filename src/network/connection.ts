@@ -4,6 +4,7 @@ import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { bufferPool } from '../runtime/buffer-pool.js';
 import { isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
+import type { MemoryPool } from './memory-pool.js';
 import type { ConnectionInfo, DispatchResult, RequestDispatcher } from './types.js';
 
 const log = logger('network');
@@ -34,6 +35,20 @@ interface Slot {
   result: DispatchResult;
   /** A pooled Produce request frame, given back once the request is answered. */
   frame: Buffer | null;
+  /** Bytes of the memory budget the request holds until it is answered. */
+  reserved: number;
+}
+
+/**
+ * Response bytes handed to the socket per turn of the event loop. A larger response (a fetch of
+ * tens of megabytes) is written window by window as the socket drains, so writing it never holds
+ * the event loop (and every other client) for longer than copying one window into the kernel.
+ */
+const WRITE_WINDOW_BYTES = 1024 * 1024;
+
+interface PendingWrite {
+  buf: Buffer;
+  done: ((err?: Error | null) => void) | undefined;
 }
 
 /** Chunks smaller than this are never pooled read windows (the pool's smallest class is 64 KiB). */
@@ -73,6 +88,31 @@ export class Connection {
   /** Frames read past the in-flight bound (from the chunk that crossed it), dispatched as slots free. */
   private backlog: Buffer[] = [];
   private corked = false;
+  /** Response bytes not yet handed to the socket (written window by window), in order. */
+  private pending: PendingWrite[] = [];
+  private pendingBytes = 0;
+  private pumpScheduled = false;
+  private readonly pumpLater = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+  /** Whether this connection is queued for memory in the pool. */
+  private waitingForMemory = false;
+  private readonly onFrameBound = (frame: Buffer): void => this.onFrame(frame);
+  private readonly retryRead = (): void => {
+    this.waitingForMemory = false;
+    if (this.closed) return;
+    let resumed: boolean;
+    try {
+      resumed = this.decoder.resume(this.onFrameBound);
+    } catch (err) {
+      this.fatal(err);
+      return;
+    }
+    if (this.closed) return;
+    if (!resumed) this.awaitMemory();
+    else this.maybeResume();
+  };
   private readonly uncork = (): void => {
     this.corked = false;
     this.socket.uncork();
@@ -87,11 +127,18 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly counters: NetworkCounters,
     private readonly onClosed: (c: Connection) => void,
+    private readonly pool: MemoryPool | null = null,
   ) {
-    this.decoder = new FrameDecoder(limits.maxRequestBytes);
+    this.decoder = new FrameDecoder(
+      limits.maxRequestBytes,
+      pool === null ? {} : { reserve: (size) => pool.tryReserve(size) },
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => {
+      this.pump();
+      this.maybeResume();
+    });
     socket.on('error', (err) => {
       log.debug('socket error', { connection: info.id, remote: this.remote, error: err.message });
     });
@@ -122,10 +169,20 @@ export class Connection {
     if (this.closed) return;
     this.counters.bytesIn += chunk.length;
     try {
-      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+      this.decoder.push(chunk, this.onFrameBound);
     } catch (err) {
       this.fatal(err);
+      return;
     }
+    if (this.decoder.stalled && !this.closed) this.awaitMemory();
+  }
+
+  /** The memory budget is spent: stop reading until answered requests give bytes back. */
+  private awaitMemory(): void {
+    this.pause();
+    if (this.waitingForMemory || this.pool === null) return;
+    this.waitingForMemory = true;
+    this.pool.waitForMemory(this.retryRead);
   }
 
   private onFrame(frame: Buffer): void {
@@ -144,6 +201,7 @@ export class Connection {
       done: false,
       result: null,
       frame: frame.length > POOLED_MIN_BYTES && bufferPool.isLent(frame) ? frame : null,
+      reserved: this.pool === null ? 0 : frame.length,
     };
     this.slots.push(slot);
     if (this.slots.length >= this.limits.maxInFlight) this.pause();
@@ -168,6 +226,13 @@ export class Connection {
     if (this.closed) return;
     slot.done = true;
     slot.result = result;
+    if (slot.reserved > 0) {
+      // Answered: the request's bytes leave the budget (its frame is not read past its response).
+      const n = slot.reserved;
+      slot.reserved = 0;
+      this.pool?.release(n);
+      if (this.closed) return;
+    }
     this.flush();
   }
 
@@ -195,26 +260,77 @@ export class Connection {
         this.socket.cork();
         process.nextTick(this.uncork);
       }
-      this.socket.write(prefix);
+      this.send(prefix);
       const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Buffer);
+      for (let i = 0; i < last; i++) this.send(chunks[i] as Buffer);
       if (last >= 0) {
         const lent = lentChunks(chunks);
         if (slot.frame !== null) {
           // The request's handler has answered; its frame goes back with the response's buffers.
-          if (lent === null) this.socket.write(chunks[last] as Buffer, giveBackFrame(slot.frame));
+          if (lent === null) this.send(chunks[last] as Buffer, giveBackFrame(slot.frame));
           else {
             lent.push(slot.frame);
-            this.socket.write(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+            this.send(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
           }
-        } else if (lent === null) this.socket.write(chunks[last] as Buffer);
+        } else if (lent === null) this.send(chunks[last] as Buffer);
         // Segment bytes read into pooled buffers go back to the pool once the kernel has them.
-        else this.socket.write(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+        else this.send(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
       }
       this.counters.bytesOut += 4 + size;
     }
     while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlight && !this.closed) {
       this.dispatchFrame(this.backlog.shift() as Buffer);
+    }
+    this.maybeResume();
+    this.maybeEnd();
+  }
+
+  /** Queues response bytes behind those not yet written; `done` runs once the socket has them. */
+  private send(buf: Buffer, done?: (err?: Error | null) => void): void {
+    if (
+      this.pending.length === 0 &&
+      buf.length <= WRITE_WINDOW_BYTES &&
+      this.socket.writableLength < WRITE_WINDOW_BYTES
+    ) {
+      this.socket.write(buf, done);
+      return;
+    }
+    this.pending.push({ buf, done });
+    this.pendingBytes += buf.length;
+    this.pump();
+  }
+
+  /**
+   * Hands queued response bytes to the socket, at most one window per turn of the event loop and
+   * only while the socket's own buffer is below a window; 'drain' or the next turn goes on.
+   */
+  private pump(): void {
+    if (this.closed) return;
+    let budget = WRITE_WINDOW_BYTES;
+    while (this.pending.length > 0 && budget > 0) {
+      if (this.socket.writableLength >= WRITE_WINDOW_BYTES) return; // 'drain' goes on
+      const head = this.pending[0] as PendingWrite;
+      let ok: boolean;
+      if (head.buf.length > budget) {
+        const piece = head.buf.subarray(0, budget);
+        head.buf = head.buf.subarray(budget);
+        this.pendingBytes -= piece.length;
+        budget = 0;
+        ok = this.socket.write(piece);
+      } else {
+        this.pending.shift();
+        this.pendingBytes -= head.buf.length;
+        budget -= head.buf.length;
+        ok = this.socket.write(head.buf, head.done);
+      }
+      if (!ok && !this.corked) return; // 'drain' goes on
+    }
+    if (this.pending.length > 0) {
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(this.pumpLater);
+      }
+      return;
     }
     this.maybeResume();
     this.maybeEnd();
@@ -228,8 +344,8 @@ export class Connection {
 
   private maybeResume(): void {
     if (this.closed || this.draining) return;
-    const overOutput = this.socket.writableLength > this.limits.maxQueuedOutputBytes;
-    if (overOutput || this.slots.length >= this.limits.maxInFlight || this.backlog.length > 0) {
+    const overOutput = this.socket.writableLength + this.pendingBytes > this.limits.maxQueuedOutputBytes;
+    if (overOutput || this.slots.length >= this.limits.maxInFlight || this.backlog.length > 0 || this.decoder.stalled) {
       this.pause();
       return;
     }
@@ -240,7 +356,8 @@ export class Connection {
   }
 
   private maybeEnd(): void {
-    if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.closed) return;
+    if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.pending.length > 0 || this.closed)
+      return;
     // The drain waiters resolve on 'close', once the last response has been flushed.
     this.socket.end();
   }
@@ -279,8 +396,19 @@ export class Connection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pool !== null) {
+      // Whatever this connection reserved and did not answer goes back to the budget.
+      let held = this.decoder.reservedPending;
+      for (const slot of this.slots) held += slot.reserved;
+      for (const frame of this.backlog) held += frame.length;
+      if (this.waitingForMemory) this.pool.cancel(this.retryRead);
+      this.waitingForMemory = false;
+      this.pool.release(held);
+    }
     this.slots.length = 0;
     this.backlog.length = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
     for (const w of this.drainWaiters) w();
     this.drainWaiters = [];
     this.counters.connectionsClosed++;

@@ -20,6 +20,12 @@ export interface FrameDecoderOptions {
   readonly minFrameBytes?: number;
   /** The error thrown for a size outside [minFrameBytes, maxFrameBytes]. Default FrameTooLargeError. */
   readonly invalidSize?: (size: number, maxFrameBytes: number) => Error;
+  /**
+   * Asked for a frame's size once its size prefix is read, before any of it is buffered (the
+   * broker's memory budget). false stalls the decoder: it keeps what it was given and reads no
+   * further until `resume` succeeds. Every frame passed on was reserved with its length.
+   */
+  readonly reserve?: (size: number) => boolean;
 }
 
 export class FrameDecoder {
@@ -30,6 +36,13 @@ export class FrameDecoder {
   private readonly poolProduceFrames: boolean;
   private readonly minFrameBytes: number;
   private readonly invalidSize: (size: number, maxFrameBytes: number) => Error;
+  private readonly reserve: ((size: number) => boolean) | null;
+  /** The size of a frame whose reservation was refused; -1 when not stalled. */
+  private stalledSize = -1;
+  /** Bytes received while stalled (at most the rest of a chunk plus what arrived before reading paused). */
+  private held: Buffer[] = [];
+  /** A reserved frame size whose bytes have not started yet; -1 when none. */
+  private readySize = -1;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -38,6 +51,43 @@ export class FrameDecoder {
     this.poolProduceFrames = options.poolProduceFrames ?? true;
     this.minFrameBytes = options.minFrameBytes ?? 0;
     this.invalidSize = options.invalidSize ?? ((size, max) => new FrameTooLargeError(size, max));
+    this.reserve = options.reserve ?? null;
+  }
+
+  /** Whether a frame waits for memory (the connection should stop reading). */
+  get stalled(): boolean {
+    return this.stalledSize >= 0;
+  }
+
+  /** Bytes reserved for the frame being read and not yet passed on. */
+  get reservedPending(): number {
+    return (this.partial?.length ?? 0) + Math.max(this.readySize, 0);
+  }
+
+  /**
+   * Tries the stalled frame's reservation again; on success goes on with the bytes held meanwhile.
+   * Returns whether the decoder is no longer stalled.
+   */
+  resume(onFrame: (frame: Buffer) => void): boolean {
+    if (this.stalledSize < 0) return true;
+    if (this.reserve !== null && !this.reserve(this.stalledSize)) return false;
+    this.readySize = this.stalledSize;
+    this.stalledSize = -1;
+    if (this.readySize === 0) {
+      // An empty frame has no bytes to wait for.
+      this.readySize = -1;
+      onFrame(Buffer.alloc(0));
+    }
+    const held = this.held;
+    this.held = [];
+    for (let i = 0; i < held.length; i++) {
+      this.feed(held[i] as Buffer, onFrame);
+      if (this.stalledSize >= 0) {
+        for (let j = i + 1; j < held.length; j++) this.held.push(held[j] as Buffer);
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Bytes held for an incomplete frame (for back-pressure accounting). */
@@ -47,6 +97,14 @@ export class FrameDecoder {
 
   /** Feeds one chunk; calls onFrame for each complete frame. Throws on an invalid size (see invalidSize). */
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+    if (this.stalledSize >= 0) {
+      this.held.push(chunk);
+      return;
+    }
+    this.feed(chunk, onFrame);
+  }
+
+  private feed(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
     let pos = 0;
     const len = chunk.length;
     while (pos < len) {
@@ -65,19 +123,30 @@ export class FrameDecoder {
         continue;
       }
       let size: number;
-      if (this.headerFilled === 0 && len - pos >= 4) {
-        size = chunk.readInt32BE(pos);
-        pos += 4;
+      if (this.readySize >= 0) {
+        size = this.readySize;
+        this.readySize = -1;
       } else {
-        const n = Math.min(4 - this.headerFilled, len - pos);
-        chunk.copy(this.header, this.headerFilled, pos, pos + n);
-        this.headerFilled += n;
-        pos += n;
-        if (this.headerFilled < 4) return;
-        size = this.header.readInt32BE(0);
-        this.headerFilled = 0;
+        if (this.headerFilled === 0 && len - pos >= 4) {
+          size = chunk.readInt32BE(pos);
+          pos += 4;
+        } else {
+          const n = Math.min(4 - this.headerFilled, len - pos);
+          chunk.copy(this.header, this.headerFilled, pos, pos + n);
+          this.headerFilled += n;
+          pos += n;
+          if (this.headerFilled < 4) return;
+          size = this.header.readInt32BE(0);
+          this.headerFilled = 0;
+        }
+        if (size < this.minFrameBytes || size > this.maxFrameBytes) throw this.invalidSize(size, this.maxFrameBytes);
+        if (this.reserve !== null && !this.reserve(size)) {
+          // Nothing of the frame is buffered until memory is free: keep the rest of this chunk.
+          this.stalledSize = size;
+          if (pos < len) this.held.push(chunk.subarray(pos));
+          return;
+        }
       }
-      if (size < this.minFrameBytes || size > this.maxFrameBytes) throw this.invalidSize(size, this.maxFrameBytes);
       if (len - pos >= size) {
         const frame = chunk.subarray(pos, pos + size);
         pos += size;

@@ -3,6 +3,8 @@ import { logger } from '../observability/logger.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { clearTimer, setTimer, type Timer } from '../runtime/timers.js';
 import { Connection, type NetworkCounters } from './connection.js';
+import { type ConnectionLimitSettings, ConnectionQuotas } from './connection-quotas.js';
+import { MemoryPool } from './memory-pool.js';
 import type { ConnectionInfo, RequestDispatcher } from './types.js';
 
 const log = logger('network');
@@ -13,9 +15,14 @@ export interface NetworkServerOptions {
   readonly listenerName?: string;
   readonly maxRequestBytes?: number;
   readonly maxIdleMs?: number;
+  /** `queued.max.request.bytes`: request bytes read or queued, broker-wide; <= 0 for no budget. */
+  readonly queuedMaxRequestBytes?: number;
+  /** `socket.listen.backlog.size`: connections the kernel queues before they are accepted. */
+  readonly listenBacklog?: number;
   readonly maxInFlightPerConnection?: number;
   readonly maxQueuedOutputBytes?: number;
-  readonly maxConnections?: number;
+  /** Current connection limits (read at every accept, so dynamic updates apply to new connections). */
+  readonly connectionLimits?: () => ConnectionLimitSettings;
   readonly dispatcher: RequestDispatcher;
   readonly clock?: Clock;
 }
@@ -36,9 +43,19 @@ export class NetworkServer {
     fatalErrors: 0,
   };
   readonly clock: Clock;
+  private readonly quotas: ConnectionQuotas;
+  /** The request memory budget shared by every connection. */
+  readonly memoryPool: MemoryPool;
 
   constructor(private readonly options: NetworkServerOptions) {
     this.clock = options.clock ?? systemClock;
+    const unlimited: ConnectionLimitSettings = {
+      maxConnections: Number.MAX_SAFE_INTEGER,
+      maxConnectionsPerIp: Number.MAX_SAFE_INTEGER,
+      perIpOverrides: new Map(),
+    };
+    this.memoryPool = new MemoryPool(options.queuedMaxRequestBytes ?? -1);
+    this.quotas = new ConnectionQuotas(options.connectionLimits ?? (() => unlimited));
   }
 
   get address(): { host: string; port: number } | null {
@@ -61,7 +78,7 @@ export class NetworkServer {
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, backlog: 1024 }, () => {
+      server.listen({ host, port, backlog: this.options.listenBacklog ?? 1024 }, () => {
         server.removeListener('error', reject);
         server.on('error', (err) => log.error('listener error', { error: err.message }));
         const a = server.address();
@@ -76,17 +93,18 @@ export class NetworkServer {
   }
 
   private accept(socket: Socket): void {
-    const max = this.options.maxConnections ?? 100000;
-    if (this.connections.size >= max) {
+    const remoteAddress = socket.remoteAddress ?? '';
+    const refused = this.quotas.admit(remoteAddress);
+    if (refused !== null) {
       this.counters.connectionsRefused++;
-      log.warn('refusing connection: too many connections', { remote: socket.remoteAddress, max });
+      log.warn('refused connection', { remote: `${remoteAddress}:${socket.remotePort}`, reason: refused });
       socket.destroy();
       return;
     }
     this.counters.connectionsAccepted++;
     const info: ConnectionInfo = {
       id: this.nextId++,
-      remoteAddress: socket.remoteAddress ?? '',
+      remoteAddress,
       remotePort: socket.remotePort ?? 0,
       listenerName: this.options.listenerName ?? 'PLAINTEXT',
       principal: 'User:ANONYMOUS',
@@ -104,7 +122,11 @@ export class NetworkServer {
         maxIdleMs: this.options.maxIdleMs ?? 600000,
       },
       this.counters,
-      (c) => this.connections.delete(c),
+      (c) => {
+        this.connections.delete(c);
+        this.quotas.release(remoteAddress);
+      },
+      this.memoryPool.bounded ? this.memoryPool : null,
     );
     this.connections.add(conn);
   }

@@ -251,6 +251,19 @@ test('hostile input gets Kafka errors or a closed connection for that client alo
   cutGzip.writeInt32BE(cutGzip.length - 12, BATCH_LENGTH_OFFSET);
   recrc(cutGzip);
 
+  // Records whose offset deltas do not run 0..n-1 under a header that is otherwise consistent:
+  // one record claiming delta 3, and a gzip batch whose second record claims delta 2.
+  const lying = (deltas: number[], compression: number) => {
+    const b = buildRecordBatch({
+      compression,
+      records: deltas.map((d) => ({ key: Buffer.from(`k${d}`), value: Buffer.from(`v${d}`), offsetDelta: d })),
+    });
+    b.writeInt32BE(deltas.length - 1, LAST_OFFSET_DELTA_OFFSET);
+    return recrc(b);
+  };
+  const liesUncompressed = lying([3], 0);
+  const liesGzip = lying([0, 2], 1);
+
   const tooLarge = buildRecordBatch({ records: [{ value: randomBytes(3 * 1024 * 1024) }] });
 
   const corrupt: Array<[string, Buffer, number]> = [
@@ -262,6 +275,8 @@ test('hostile input gets Kafka errors or a closed connection for that client alo
     ['magic 1 in Produce v9', magic1, ErrorCode.INVALID_RECORD],
     ['more records declared than present', countTooHigh, ErrorCode.INVALID_RECORD],
     ['fewer records declared than present', countTooLow, ErrorCode.INVALID_RECORD],
+    ['one uncompressed record claiming offset delta 3', liesUncompressed, ErrorCode.INVALID_RECORD],
+    ['gzip records with offset deltas 0, 2', liesGzip, ErrorCode.INVALID_RECORD],
     ['gzip attributes over plain records', notGzip, ErrorCode.CORRUPT_MESSAGE],
     ['a truncated gzip payload', cutGzip, ErrorCode.CORRUPT_MESSAGE],
     ['a batch of 3 MiB over message.max.bytes', tooLarge, ErrorCode.MESSAGE_TOO_LARGE],

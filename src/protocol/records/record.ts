@@ -282,7 +282,8 @@ function scanVarint(b: Buffer, p: number, end: number, maxBytes: number): number
 /**
  * Walks the records of a v2 batch without building objects, checking what Kafka's record
  * iterator enforces when a broker validates a produce request: every record's length
- * matches its fields, and the number of records matches the header's count. Compressed
+ * matches its fields, record i has offset delta i, and the number of records matches the
+ * header's count. Compressed
  * batches are decompressed under a bound first. Framing errors are INVALID_RECORD (Kafka's
  * InvalidRecordException); payloads that do not decompress are CORRUPT_MESSAGE.
  */
@@ -312,7 +313,12 @@ export function scanRecords(buf: Buffer, pos: number, size: number, opts?: Decod
       return invalid(`record ${i}: length ${length} overruns the batch`);
     const timestampDelta = scanVarint(payload, bodyStart + 1, bodyEnd, 10); // after the attributes byte
     if (Number.isNaN(timestampDelta)) return invalid(`record ${i}: malformed timestamp delta`);
-    if (Number.isNaN(scanVarint(payload, scanNext, bodyEnd, 5))) return invalid(`record ${i}: malformed offset delta`);
+    const offsetDelta = scanVarint(payload, scanNext, bodyEnd, 5);
+    if (Number.isNaN(offsetDelta)) return invalid(`record ${i}: malformed offset delta`);
+    // The header's offsets are the ones assigned, so a record claiming another delta would make
+    // a consumer see offsets out of order (or twice): Kafka's LogValidator refuses a compressed
+    // batch's inner offsets that do not run 0..n-1 for the same reason.
+    if (offsetDelta !== i) return invalid(`record ${i}: offset delta ${offsetDelta}, expected ${i}`);
     const keyLength = scanVarint(payload, scanNext, bodyEnd, 5);
     let q = scanNext + Math.max(keyLength, 0);
     if (Number.isNaN(keyLength) || keyLength < -1 || q > bodyEnd) return invalid(`record ${i}: malformed key or value`);

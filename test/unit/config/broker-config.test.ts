@@ -282,7 +282,7 @@ test('describe: synonyms of a multi-unit key are listed from the described key d
 
 test('describe: sensitive values are reported as null, in the value and in every synonym', () => {
   const config = resolve({
-    propertiesText: 'ssl.keystore.password=hunter2',
+    // (Set statically it stops start-up, as TLS is not supported yet; a per-broker setting has no cluster default.)
     dynamicBroker: { 'ssl.keystore.password': 'hunter3' },
   });
   const [entry] = config.describe({ names: ['ssl.keystore.password'] });
@@ -293,7 +293,6 @@ test('describe: sensitive values are reported as null, in the value and in every
   assert.equal(entry.source, ConfigSource.DYNAMIC_BROKER_CONFIG);
   assert.deepEqual(entry.synonyms, [
     { name: 'ssl.keystore.password', value: null, source: ConfigSource.DYNAMIC_BROKER_CONFIG },
-    { name: 'ssl.keystore.password', value: null, source: ConfigSource.STATIC_BROKER_CONFIG },
   ]);
   assert.ok(!JSON.stringify(config.describe()).includes('hunter'));
   assert.equal(config.loggableValues()['ssl.keystore.password'], '[hidden]');
@@ -318,4 +317,40 @@ test('describe of the cluster-default resource lists only dynamic defaults', () 
       documentation: config.describe({ names: ['log.retention.ms'] })[0]?.documentation,
     },
   ]);
+});
+
+test('security settings set at start-up are refused as not supported yet, each named; thread counts are only warned about', () => {
+  const r = BrokerConfig.resolve({
+    propertiesText:
+      'ssl.client.auth=required\nssl.keystore.location=/missing.jks\nsasl.enabled.mechanisms=SCRAM-SHA-512\nnum.io.threads=8\n',
+    overrides: { 'principal.builder.class': 'x.Y', 'max.connection.creation.rate': '10' },
+  });
+  assert.ok(!r.ok, 'refused');
+  const names = r.errors.map((e) => e.name).sort();
+  assert.deepEqual(names, [
+    'max.connection.creation.rate',
+    'principal.builder.class',
+    'sasl.enabled.mechanisms',
+    'ssl.client.auth',
+    'ssl.keystore.location',
+  ]);
+  for (const e of r.errors)
+    assert.match(e.message, new RegExp(`^${e.name.replaceAll('.', '\\.')} is not supported yet: `));
+  assert.ok(r.warnings.some((w) => w.name === 'num.io.threads'));
+});
+
+test('queued.max.request.bytes must be -1 or at least socket.request.max.bytes, as Kafka requires; its default is a bounded 200 MiB', () => {
+  const r = BrokerConfig.resolve({
+    overrides: {
+      'queued.max.request.bytes': String(1024 * 1024),
+      'socket.request.max.bytes': String(10 * 1024 * 1024),
+    },
+  });
+  assert.ok(!r.ok);
+  assert.match(
+    r.errors[0]?.message ?? '',
+    /queued\.max\.request\.bytes \(1048576\) must be -1 or at least socket\.request\.max\.bytes/,
+  );
+  assert.equal(resolve({ overrides: { 'queued.max.request.bytes': '-1' } }).getNumber('queued.max.request.bytes'), -1);
+  assert.equal(BrokerConfig.defaults().getNumber('queued.max.request.bytes'), 200 * 1024 * 1024);
 });

@@ -273,7 +273,17 @@ test('scanRecords counts records, null keys and timestamps without decoding', ()
   );
 });
 
-test('scanRecords accepts exactly what decodeRecords accepts, and never throws', () => {
+/** Whether decodeRecords accepts `buf` and its records' offsets run base..base+n-1, as a producer must send them. */
+function decodesInOrder(buf: Buffer): boolean {
+  try {
+    return decodeRecords(buf).every((r, i) => r.offset === i);
+  } catch (err) {
+    assert.ok(err instanceof DecodeError);
+    return false;
+  }
+}
+
+test('scanRecords accepts exactly what decodeRecords accepts with offset deltas 0..n-1, and never throws', () => {
   const valid = buildRecordBatch({
     records: [
       { key: Buffer.from('k'), value: Buffer.from('v'), headers: [{ key: 'a', value: null }] },
@@ -290,13 +300,7 @@ test('scanRecords accepts exactly what decodeRecords accepts, and never throws',
         buf[RECORD_BATCH_HEADER_SIZE + i] = byte;
         buf.writeInt32BE(count, RECORDS_COUNT_OFFSET);
         const scan = scanRecords(buf, 0, buf.length);
-        let decoded = true;
-        try {
-          decodeRecords(buf);
-        } catch (err) {
-          assert.ok(err instanceof DecodeError);
-          decoded = false;
-        }
+        const decoded = decodesInOrder(buf);
         assert.equal(scan.ok, decoded, scan.ok ? 'scan accepted what decode rejected' : scan.reason);
         if (!scan.ok) assert.equal(scan.error, 'INVALID_RECORD');
       },
@@ -305,7 +309,7 @@ test('scanRecords accepts exactly what decodeRecords accepts, and never throws',
   );
 });
 
-test('scanRecords agrees with decodeRecords on multi-byte varints (long fields, large timestamp deltas), intact or with one byte changed', () => {
+test('scanRecords agrees with decodeRecords (and in-order offset deltas) on multi-byte varints (long fields, large timestamp deltas), intact or with one byte changed', () => {
   const sized = (n: number) => Buffer.alloc(n, 0x61);
   const valid = buildRecordBatch({
     records: [
@@ -334,17 +338,27 @@ test('scanRecords agrees with decodeRecords on multi-byte varints (long fields, 
       const buf = Buffer.from(valid);
       buf[i] = byte;
       const scan = scanRecords(buf, 0, buf.length);
-      let decoded = true;
-      try {
-        decodeRecords(buf);
-      } catch (err) {
-        assert.ok(err instanceof DecodeError);
-        decoded = false;
-      }
+      const decoded = decodesInOrder(buf);
       assert.equal(scan.ok, decoded, scan.ok ? 'scan accepted what decode rejected' : scan.reason);
     }),
     { numRuns: 1500 },
   );
+});
+
+test('scanRecords refuses records whose offset deltas do not run 0..n-1, compressed or not', () => {
+  for (const compression of CODECS) {
+    // (The builder only writes increasing deltas; validateBatch checks the header's range.)
+    for (const deltas of [[3], [1], [0, 2], [1, 2]]) {
+      const batch = buildRecordBatch({
+        records: deltas.map((d) => ({ value: Buffer.from(`v${d}`), offsetDelta: d })),
+        compression,
+      });
+      const scan = scanRecords(batch, 0, batch.length);
+      assert.ok(!scan.ok, `deltas ${deltas} with codec ${compression} accepted`);
+      assert.equal(scan.error, 'INVALID_RECORD');
+      assert.match(scan.reason, /offset delta/);
+    }
+  }
 });
 
 test('scanRecords reports an undecompressable payload as CORRUPT_MESSAGE', () => {

@@ -1,0 +1,308 @@
+/**
+ * What one abusive client costs everyone else. A bystander produces one small record at a time
+ * (acks=all, the next as soon as the previous is answered) and its latency is measured:
+ * idle (the baseline, same run), then during (a) a half-frame flood: 30 connections each
+ * announcing a request of socket.request.max.bytes (100 MiB) and sending as much of it as the
+ * broker reads, never the rest; (b) huge fetches: 4 connections fetching in a loop from offset 0
+ * of a large partition with max_bytes 2^31-1. Also printed: the broker's peak RSS during each,
+ * next to its idle RSS, and the broker's own event-loop delay (max) in each phase, to tell its
+ * stalls from the bench process's (which receives the fetched bytes). Defaults: queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { ClientConnection } from '../src/client/connection.js';
+import { API_BY_KEY, ApiKey, requestHeaderVersion } from '../src/protocol/generated/api-table.js';
+import { encodeRequestHeader } from '../src/protocol/generated/headers.js';
+import { Writer } from '../src/protocol/primitives/writer.js';
+import { buildRecordBatch } from '../src/protocol/records/batch-builder.js';
+import { adminClient, createTopic, startBenchBroker } from './lib/broker.js';
+import { MiB, QUICK, Results, rssBytes, sleep } from './lib/harness.js';
+
+const PHASE_MS = QUICK ? 3000 : 10000;
+const BIG_TOPIC_BYTES = (QUICK ? 64 : 256) * MiB;
+const FLOODERS = 30;
+const FRAME_BYTES = 100 * MiB - 4;
+const FLOOD_SEND_BYTES = 50 * MiB;
+const FETCHERS = 4;
+const results = new Results('abuse');
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+async function connection(host: string, port: number, clientId: string): Promise<ClientConnection> {
+  const c = new ClientConnection({ host, port, clientId, requestTimeoutMs: 60_000 });
+  await c.connect();
+  return c;
+}
+
+async function produce(c: ClientConnection, topic: string, records: Buffer): Promise<void> {
+  const r = (await c.request(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  })) as { responses: { partitionResponses: { errorCode: number }[] }[] };
+  const code = r.responses[0]?.partitionResponses[0]?.errorCode;
+  if (code !== 0) throw new Error(`produce to ${topic}: error ${code}`);
+}
+
+interface Phase {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+  peakRss: number;
+}
+
+/** The bystander's produce latencies (ms) and the broker's peak RSS over one phase. */
+async function bystanderPhase(c: ClientConnection, topic: string, pid: number): Promise<Phase> {
+  const latencies: number[] = [];
+  let peakRss = rssBytes(pid);
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssBytes(pid));
+  }, 50);
+  const end = performance.now() + PHASE_MS;
+  try {
+    while (performance.now() < end) {
+      const batch = buildRecordBatch({ records: [{ value: Buffer.from(`bystander ${latencies.length}`) }] });
+      const t0 = performance.now();
+      await produce(c, topic, batch);
+      latencies.push(performance.now() - t0);
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1] ?? Number.NaN,
+    count: latencies.length,
+    peakRss,
+  };
+}
+
+/** A connection sending the start of a request it never finishes, as fast as the broker reads it. */
+function halfFrame(host: string, port: number): { socket: Socket; stop: () => void } {
+  const socket = connect({ host, port });
+  socket.on('error', () => undefined);
+  let stopped = false;
+  const w = new Writer(64);
+  encodeRequestHeader(
+    w,
+    { requestApiKey: ApiKey.Produce, requestApiVersion: 9, correlationId: 1, clientId: 'flood' },
+    requestHeaderVersion(ApiKey.Produce, 9),
+  );
+  const prefix = Buffer.alloc(4);
+  prefix.writeInt32BE(FRAME_BYTES);
+  const piece = Buffer.alloc(MiB, 0x5a);
+  let sent = 0;
+  const pump = () => {
+    while (!stopped && sent < FLOOD_SEND_BYTES) {
+      sent += piece.length;
+      if (!socket.write(piece)) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+  };
+  socket.once('connect', () => {
+    socket.write(Buffer.concat([prefix, w.toBuffer()]));
+    pump();
+  });
+  return {
+    socket,
+    stop: () => {
+      stopped = true;
+      socket.destroy();
+    },
+  };
+}
+
+/** A request frame (size prefix included) encoded by the generated codecs. */
+function requestFrame(apiKey: number, version: number, body: unknown): Buffer {
+  const w = new Writer(256);
+  encodeRequestHeader(
+    w,
+    { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'huge-fetch' },
+    requestHeaderVersion(apiKey, version),
+  );
+  (API_BY_KEY.get(apiKey) as { encodeRequest(w: Writer, m: never, v: number): void }).encodeRequest(
+    w,
+    body as never,
+    version,
+  );
+  const payload = w.toBuffer();
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length);
+  return Buffer.concat([size, payload]);
+}
+
+/** Sends `frame` again as soon as each response has fully arrived, while `go()`; reports response sizes. */
+function fetchLoop(
+  host: string,
+  port: number,
+  frame: Buffer,
+  go: () => boolean,
+  onResponse: (bytes: number) => void,
+): { done: Promise<void> } {
+  const socket = connect({ host, port });
+  socket.on('error', () => undefined);
+  let header = Buffer.alloc(0);
+  let size = 0;
+  let remaining = -1;
+  const done = new Promise<void>((resolve) => {
+    socket.on('close', () => resolve());
+    socket.on('data', (chunk: Buffer) => {
+      let pos = 0;
+      while (pos < chunk.length) {
+        if (remaining < 0) {
+          const take = Math.min(4 - header.length, chunk.length - pos);
+          header = Buffer.concat([header, chunk.subarray(pos, pos + take)]);
+          pos += take;
+          if (header.length < 4) return;
+          size = header.readInt32BE(0);
+          remaining = size;
+          header = Buffer.alloc(0);
+        }
+        const take = Math.min(remaining, chunk.length - pos);
+        remaining -= take;
+        pos += take;
+        if (remaining === 0) {
+          remaining = -1;
+          onResponse(size);
+          if (go()) socket.write(frame);
+          else socket.end();
+        }
+      }
+    });
+  });
+  socket.once('connect', () => socket.write(frame));
+  return { done };
+}
+
+async function main(): Promise<void> {
+  // The broker's own event-loop delay per phase (JOCKO_EVENT_LOOP_STATS, reported on SIGUSR2),
+  // to tell its stalls from the bench process's.
+  const broker = await startBenchBroker({ env: { JOCKO_EVENT_LOOP_STATS: '1', JOCKO_LOG_LEVEL: 'info' } });
+  const loopDelay = async (): Promise<{ p99Ms: number; maxMs: number }> => {
+    const before = broker.output().stderr.split('event-loop delay').length;
+    process.kill(broker.pid, 'SIGUSR2');
+    for (let i = 0; i < 50 && broker.output().stderr.split('event-loop delay').length === before; i++) await sleep(20);
+    const lines = broker
+      .output()
+      .stderr.split('\n')
+      .filter((l) => l.includes('event-loop delay'));
+    const last = lines[lines.length - 1] ?? '';
+    return {
+      p99Ms: Number(/p99Ms=([\d.]+)/.exec(last)?.[1] ?? Number.NaN),
+      maxMs: Number(/maxMs=([\d.]+)/.exec(last)?.[1] ?? Number.NaN),
+    };
+  };
+  const admin = await adminClient(broker);
+  try {
+    await createTopic(admin, 'bystander', 1);
+    await createTopic(admin, 'big', 1);
+    const bystander = await connection(broker.host, broker.port, 'bystander');
+    const filler = await connection(broker.host, broker.port, 'filler');
+    const value = randomBytes(MiB - 200);
+    for (let written = 0; written < BIG_TOPIC_BYTES; written += MiB) {
+      await produce(filler, 'big', buildRecordBatch({ records: [{ value }] }));
+    }
+    filler.close();
+    await bystanderPhase(bystander, 'bystander', broker.pid); // warm-up
+    await sleep(500);
+    await loopDelay();
+    const idle = await bystanderPhase(bystander, 'bystander', broker.pid);
+    const idleLoop = await loopDelay();
+    const idleRss = rssBytes(broker.pid);
+
+    // (a) half-frame flood.
+    const flooders = Array.from({ length: FLOODERS }, () => halfFrame(broker.host, broker.port));
+    await sleep(500);
+    await loopDelay();
+    const flood = await bystanderPhase(bystander, 'bystander', broker.pid);
+    const floodLoop = await loopDelay();
+    for (const f of flooders) f.stop();
+    await sleep(2000);
+    const afterFloodRss = rssBytes(broker.pid);
+
+    // (b) huge fetches, from raw sockets that skip the responses' bytes (so the bench process's
+    // own event loop, which times the bystander, does not decode them).
+    const fetchFrame = requestFrame(ApiKey.Fetch, 12, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 2 ** 31 - 1,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic: 'big', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 2 ** 31 - 1 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    });
+    let fetching = true;
+    let fetchedBytes = 0;
+    let largestResponse = 0;
+    const fetchers = Array.from({ length: FETCHERS }, () =>
+      fetchLoop(
+        broker.host,
+        broker.port,
+        fetchFrame,
+        () => fetching,
+        (n) => {
+          fetchedBytes += n;
+          largestResponse = Math.max(largestResponse, n);
+        },
+      ),
+    );
+    const loops = fetchers.map((f) => f.done);
+    await sleep(500);
+    await loopDelay();
+    const fetch = await bystanderPhase(bystander, 'bystander', broker.pid);
+    const fetchesLoop = await loopDelay();
+    fetching = false;
+    await Promise.all(loops);
+    bystander.close();
+
+    const idleNote = { idleP50: idle.p50, idleMax: idle.max, samples: idle.count };
+    results.add('bystander produce p99, half-frame flood', 'ms', flood.p99, idle.p99, 'idle p99', {
+      ...idleNote,
+      p50: flood.p50,
+      max: flood.max,
+      samples: flood.count,
+    });
+    results.add('broker event-loop max delay, half-frame flood', 'ms', floodLoop.maxMs, idleLoop.maxMs, 'idle max', {
+      p99Ms: floodLoop.p99Ms,
+      idleP99Ms: idleLoop.p99Ms,
+    });
+    results.add('broker peak RSS, half-frame flood', 'MiB', flood.peakRss / MiB, idleRss / MiB, 'idle', {
+      afterMiB: afterFloodRss / MiB,
+      flooders: FLOODERS,
+      announcedMiB: (FLOODERS * FRAME_BYTES) / MiB,
+    });
+    results.add('bystander produce p99, huge fetches', 'ms', fetch.p99, idle.p99, 'idle p99', {
+      p50: fetch.p50,
+      max: fetch.max,
+      samples: fetch.count,
+    });
+    results.add('broker event-loop max delay, huge fetches', 'ms', fetchesLoop.maxMs, idleLoop.maxMs, 'idle max', {
+      p99Ms: fetchesLoop.p99Ms,
+      idleP99Ms: idleLoop.p99Ms,
+    });
+    results.add('broker peak RSS, huge fetches', 'MiB', fetch.peakRss / MiB, idleRss / MiB, 'idle', {
+      fetchers: FETCHERS,
+      partitionMiB: BIG_TOPIC_BYTES / MiB,
+      largestResponseMiB: largestResponse / MiB,
+      fetchedMiB: fetchedBytes / MiB,
+    });
+    results.save();
+  } finally {
+    admin.close();
+    await broker.dispose();
+  }
+}
+
+await main();
