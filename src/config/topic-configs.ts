@@ -194,8 +194,7 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = Object.freeze([
   }),
   t('write.caching', 'boolean', false, {
     importance: 'medium',
-    doc:
-      'With replicas, acknowledge acks=all writes (and move the high watermark) once every in-sync replica has them in memory, as Kafka does, instead of once each has flushed them to disk.',
+    doc: 'With replicas, acknowledge acks=all writes (and move the high watermark) once every in-sync replica has them in memory, as Kafka does, instead of once each has flushed them to disk.',
   }),
   t('preallocate', 'boolean', false, {
     importance: 'medium',
