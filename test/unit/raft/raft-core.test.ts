@@ -337,10 +337,10 @@ describe('Raft core: elections (KIP-595)', () => {
   test('a follower that hears nothing from its leader within the fetch timeout stands for election', () => {
     const n = new Node({ persisted: { epoch: 3, leaderId: 2, votedKey: undefined } });
     assert.equal(n.core.role, 'follower');
-    // The deadline is spread over the last tenth of the timeout, never beyond it.
-    n.advance(Math.floor(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs * 0.9) - 1);
+    // The deadline is spread over the last fifth of the timeout, never beyond it.
+    n.advance(Math.floor(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs * 0.8) - 1);
     assert.equal(n.core.role, 'follower');
-    n.advance(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs - Math.floor(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs * 0.9) + 1);
+    n.advance(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs - Math.floor(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs * 0.8) + 1);
     assert.equal(n.core.role, 'candidate');
     assert.equal(n.core.epoch, 4);
   });
@@ -358,7 +358,7 @@ describe('Raft core: elections (KIP-595)', () => {
     );
     n.settle();
     assert.equal(voteGranted(n, h), false);
-    // Its fetch deadline (1900 ms with this randomness) still holds: no extra election timeout.
+    // Its fetch deadline (1800 ms with this randomness) still holds: no extra election timeout.
     n.advance(DEFAULT_RAFT_TIMEOUTS.fetchTimeoutMs - 1000);
     assert.equal(n.core.role, 'candidate');
     assert.equal(n.core.epoch, 5);
