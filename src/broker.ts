@@ -269,6 +269,7 @@ export class Broker {
   /** This broker's heartbeats to the controller in this process, and the controller's session check. */
   private heartbeatTimer: Timer | null = null;
   private sessionCheckTimer: Timer | null = null;
+  private leaderBalanceTimer: Timer | null = null;
   private groups: GroupService | null = null;
   private transactions: TransactionService | null = null;
   /** The coordinators by their topic: they load the partitions of it this broker leads. */
@@ -795,6 +796,7 @@ export class Broker {
       throw err;
     }
     this.startSessions(controller, channel, metadata, cfg);
+    this.startLeaderBalancing(controller, metadata, cfg);
     this.startVoterPromotion(metadata, clusterClient);
     dispatcher.open();
     log.info(`listening on ${addr.host}:${addr.port}`, {
@@ -881,6 +883,29 @@ export class Broker {
    * whatever `broker.heartbeat.interval.ms` says, so a short session timeout never fences a
    * live broker.
    */
+  /**
+   * Automatic preferred-leader balancing on the active controller (Kafka's
+   * `auto.leader.rebalance.enable`, every `leader.imbalance.check.interval.seconds`).
+   */
+  private startLeaderBalancing(controller: Controller, metadata: RaftMetadataLog, cfg: BrokerConfig): void {
+    if (!cfg.getBoolean('auto.leader.rebalance.enable')) return;
+    let balancing = false;
+    this.leaderBalanceTimer = setRepeatingTimer(() => {
+      if (balancing || !metadata.isActiveController) return;
+      balancing = true;
+      controller
+        .balancePartitionLeaders()
+        .catch((err: unknown) => {
+          if (!(err instanceof NotControllerError))
+            log.warn('preferred leader balancing failed', { error: String(err) });
+        })
+        .finally(() => {
+          balancing = false;
+        });
+    }, cfg.getNumber('leader.imbalance.check.interval.seconds') * 1000);
+    this.leaderBalanceTimer.unref();
+  }
+
   private startSessions(
     controller: Controller,
     channel: ControllerChannel,
@@ -1262,6 +1287,8 @@ export class Broker {
     this.heartbeatTimer = null;
     clearTimer(this.sessionCheckTimer);
     this.sessionCheckTimer = null;
+    clearTimer(this.leaderBalanceTimer);
+    this.leaderBalanceTimer = null;
     clearTimer(this.voterTimer);
     this.voterTimer = null;
     const channel = this.channel;
