@@ -96,12 +96,23 @@ export class Controller {
   }
 
   private context(): ControllerContext {
-    return { config: this.config(), newTopicId: randomTopicId };
+    return {
+      config: this.config(),
+      newTopicId: randomTopicId,
+      shuttingDown: this.shuttingDown(),
+    };
   }
 
   /** Config and the brokers in controlled shutdown, for the operations that elect leaders. */
   private replication(): replicationOps.ReplicationContext {
-    return { config: this.config(), shuttingDown: this.heartbeats?.shuttingDown() ?? new Set() };
+    return { config: this.config(), shuttingDown: this.shuttingDown() };
+  }
+
+  /** The brokers in controlled shutdown in this activation's sessions (none before they start). */
+  private shuttingDown(): Set<number> {
+    const epoch = this.metadata.activeEpoch === undefined ? 0 : this.metadata.activeEpoch();
+    if (this.heartbeats === null || this.heartbeatsEpoch !== epoch) return new Set();
+    return this.heartbeats.shuttingDown();
   }
 
   /**
@@ -154,7 +165,7 @@ export class Controller {
     topics: readonly topicOps.CreatePartitionsTopic[],
     validateOnly: boolean,
   ): Promise<Array<{ name: string } & SimpleResult>> {
-    return this.run((image) => topicOps.createPartitions(image, topics, validateOnly));
+    return this.run((image) => topicOps.createPartitions(image, topics, validateOnly, this.shuttingDown()));
   }
 
   /**

@@ -71,7 +71,7 @@ export function createTopics(
   const results: CreateTopicResult[] = [];
   const seen = new Map<string, number>();
   for (const t of topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
-  const brokers = liveBrokerIds(image);
+  const brokers = liveBrokerIds(image).filter((id) => ctx.shuttingDown?.has(id) !== true);
   const collisions = new CollisionIndex(image);
   for (const t of topics) {
     const failed = (errorCode: number, errorMessage: string | null): CreateTopicResult => ({
@@ -245,10 +245,11 @@ export function createPartitions(
   image: MetadataImage,
   topics: readonly CreatePartitionsTopic[],
   validateOnly: boolean,
+  shuttingDown: ReadonlySet<number> = new Set(),
 ): ControllerResult<Array<{ name: string } & SimpleResult>> {
   const records: MetadataRecord[] = [];
   const out: Array<{ name: string } & SimpleResult> = [];
-  const brokers = liveBrokerIds(image);
+  const brokers = liveBrokerIds(image).filter((id) => !shuttingDown.has(id));
   for (const t of topics) {
     const topic = image.topicsByName.get(t.name);
     if (topic === undefined) {

@@ -620,3 +620,26 @@ async function topic2(s: Setup): Promise<void> {
     },
   ]);
 }
+
+test('a broker in controlled shutdown is given no replicas of new topics or partitions', async () => {
+  const s = await threeBrokers();
+  await heartbeat(s, 2, s.epochs[1] as bigint, { offset: 0 });
+  const r = await heartbeat(s, 1, s.epochs[0] as bigint, { wantShutDown: true });
+  assert.deepEqual([r.isFenced, r.shouldShutDown], [false, false], 'waiting for broker 2 to catch up');
+  const [created] = await s.controller.createTopics(
+    [{ name: 'fresh', numPartitions: 4, replicationFactor: 2, assignments: [], configs: [] }],
+    false,
+  );
+  assert.equal(created?.errorCode, 0);
+  const replicas = [...(s.store.image().topicsByName.get('fresh')?.partitions.values() ?? [])].flatMap(
+    (p) => p.replicas,
+  );
+  assert.equal(replicas.length, 8);
+  assert.ok(!replicas.includes(1), `replicas ${replicas.join(',')}`);
+  assert.equal(
+    (await s.controller.createPartitions([{ name: 'fresh', count: 6, assignments: null }], false))[0]?.errorCode,
+    0,
+  );
+  const after = [...(s.store.image().topicsByName.get('fresh')?.partitions.values() ?? [])].flatMap((p) => p.replicas);
+  assert.ok(!after.includes(1), `replicas ${after.join(',')}`);
+});
