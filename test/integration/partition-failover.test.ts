@@ -247,31 +247,49 @@ test('with auto.leader.rebalance.enable the controller moves leadership back to 
   const cluster = await startJoinedCluster(3, config);
   t.after(() => cluster.dispose());
   const topic = uniqueTopic('balance');
+  const watcher = await clientOf(t, cluster.node(3));
+  const { controllerId } = await watcher.call<MetadataResponse>(ApiKey.Metadata, {
+    topics: [],
+    allowAutoTopicCreation: false,
+  });
+  // The preferred leader is a broker that is not the active controller, so its shutdown
+  // heartbeat reaches a controller that stays.
+  const preferred = [1, 2, 3].find((b) => b !== controllerId) as number;
+  const replicas = [preferred, ...[1, 2, 3].filter((b) => b !== preferred)];
   const admin = await kafkajsAdmin(t, kafkajsClient([cluster.node(3).bootstrap]));
   assert.equal(
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true }),
+    await admin.createTopics({
+      topics: [{ topic, replicaAssignment: [{ partition: 0, replicas }] }],
+      waitForLeaders: true,
+    }),
     true,
   );
-  const watcher = await clientOf(t, cluster.node(3));
   const before = await waitFor('a leader for partition 0', async () => {
     const p = await partitionMetadata(watcher, topic, 0);
     return p.leaderId >= 0 ? p : false;
   });
-  const preferred = before.replicaNodes[0] as number;
+  assert.deepEqual(before.replicaNodes, replicas);
   assert.equal(before.leaderId, preferred);
-  // A clean stop this time: the stopping broker's heartbeat moves its leadership away at once.
+  // A clean stop: the stopping broker's heartbeat asks to shut down, and the controller moves
+  // its leadership away before its session could time out.
   const stopped = cluster.node(preferred);
   await stopped.stop();
+  const watch = await clientOf(t, cluster.node(replicas[1] as number));
   const moved = await waitFor(
     'another leader',
     async () => {
-      const p = await partitionMetadata(await clientOf(t, cluster.node(3 === preferred ? 2 : 3)), topic, 0);
+      const p = await partitionMetadata(watch, topic, 0);
       return p.leaderId >= 0 && p.leaderId !== preferred && !p.isrNodes.includes(preferred) ? p : false;
     },
     { timeoutMs: 30_000, intervalMs: 250 },
   );
+  assert.equal(moved.leaderId, replicas[1]);
+  const controllerLog = cluster.node(controllerId).output();
+  assert.match(
+    controllerLog.stdout + controllerLog.stderr,
+    new RegExp(`broker in controlled shutdown: moving its partitions away brokerId=${preferred}\\b`),
+  );
   await stopped.restart();
-  const watch = await clientOf(t, cluster.node(3 === preferred ? 2 : 3));
   await waitFor(`broker ${preferred} live again`, async () => {
     const md = await watch.call<MetadataResponse>(ApiKey.Metadata, { topics: [], allowAutoTopicCreation: false });
     return md.brokers.some((b) => b.nodeId === preferred);
