@@ -643,3 +643,34 @@ test('a broker in controlled shutdown is given no replicas of new topics or part
   const after = [...(s.store.image().topicsByName.get('fresh')?.partitions.values() ?? [])].flatMap((p) => p.replicas);
   assert.ok(!after.includes(1), `replicas ${after.join(',')}`);
 });
+
+test('a lone broker asking to shut down is let go at once: its partitions are left without a leader until it is back', async () => {
+  const s = setup();
+  const e1 = await liveBroker(s, 1);
+  await topic(s, [[1], [1]]);
+  const r = await heartbeat(s, 1, e1, { wantShutDown: true });
+  assert.deepEqual([r.isFenced, r.shouldShutDown], [true, true]);
+  assert.deepEqual(partition(s, 0), {
+    partition: 0,
+    replicas: [1],
+    isr: [1],
+    leader: -1,
+    leaderEpoch: 1,
+    partitionEpoch: 1,
+  });
+  const again = await s.controller.registerBroker({
+    brokerId: 1,
+    incarnationId: incarnation(51),
+    endPoints: [endpoint],
+    rack: null,
+  });
+  await heartbeat(s, 1, again.brokerEpoch);
+  assert.deepEqual(partition(s, 1), {
+    partition: 1,
+    replicas: [1],
+    isr: [1],
+    leader: 1,
+    leaderEpoch: 2,
+    partitionEpoch: 2,
+  });
+});
