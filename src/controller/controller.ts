@@ -438,6 +438,27 @@ export class Controller {
   }
 
   /**
+   * Unclean elections for partitions without a leader whose topic allows them (Kafka's
+   * periodic maybeElectUncleanLeaders): for `unclean.leader.election.enable` turned on after a
+   * partition lost its leader. At most `limit` per round; resolves with how many got a leader.
+   */
+  electUncleanLeaders(limit = 1000): Promise<number> {
+    return this.run(
+      (image) => {
+        if (this.metadata.activeEpoch !== undefined && this.metadata.activeEpoch() === undefined) {
+          return { records: [], response: 0 };
+        }
+        const ctx = this.replication();
+        const leaderless = replicationOps.leaderlessUncleanPartitions(image, ctx, limit);
+        if (leaderless.length === 0) return { records: [], response: 0 };
+        const { records } = replicationOps.electLeaders(image, ctx, replicationOps.ElectionType.UNCLEAN, leaderless);
+        return { records, response: records.length };
+      },
+      (_, records) => logPartitionChanges('unclean leader election for partitions without a leader', records),
+    );
+  }
+
+  /**
    * ElectLeaders (see `electLeaders` in replication-operations.ts). Answered only by the active
    * controller: elsewhere it throws NotControllerError.
    */

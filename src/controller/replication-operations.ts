@@ -488,3 +488,33 @@ export function imbalancedPartitions(
   }
   return out;
 }
+
+/**
+ * Up to `limit` partitions without a leader whose topic has `unclean.leader.election.enable`
+ * (Kafka's maybeElectUncleanLeaders, for a setting turned on after the partition lost its
+ * leader: nothing else would elect one until a broker comes back).
+ */
+export function leaderlessUncleanPartitions(
+  image: MetadataImage,
+  ctx: ReplicationContext,
+  limit: number,
+): Array<{ topic: string; partitions: number[] }> {
+  const out: Array<{ topic: string; partitions: number[] }> = [];
+  let found = 0;
+  for (const topic of image.topicsByName.values()) {
+    if (found >= limit) break;
+    let partitions: number[] | null = null;
+    for (const p of topic.partitions.values()) {
+      if (found >= limit) break;
+      if (p.leader !== NO_LEADER) continue;
+      if (partitions === null) {
+        if (!uncleanElectionEnabled(image, ctx.config, topic.name)) break;
+        partitions = [];
+      }
+      partitions.push(p.partition);
+      found++;
+    }
+    if (partitions !== null && partitions.length > 0) out.push({ topic: topic.name, partitions });
+  }
+  return out;
+}

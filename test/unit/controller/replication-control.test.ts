@@ -674,3 +674,29 @@ test('a lone broker asking to shut down is let go at once: its partitions are le
     partitionEpoch: 2,
   });
 });
+
+test('a partition left without a leader gets an unclean one once its topic allows unclean election', async () => {
+  const s = setup();
+  const e1 = await liveBroker(s, 1);
+  await liveBroker(s, 2);
+  await topic(s, [[1, 2]]);
+  await s.store.commit([
+    {
+      type: 'PartitionChangeRecord',
+      data: { partitionId: 0, topicId: TOPIC_ID, isr: [1], leader: -2, replicas: null, leaderRecoveryState: -1 },
+    },
+  ]);
+  await s.controller.fenceBroker(1, e1);
+  assert.equal(partition(s, 0).leader, -1);
+  assert.equal(await s.controller.electUncleanLeaders(), 0, 'not allowed');
+  assert.equal(partition(s, 0).leader, -1);
+  await s.store.commit([
+    {
+      type: 'ConfigRecord',
+      data: { resourceType: 2, resourceName: TOPIC, name: 'unclean.leader.election.enable', value: 'true' },
+    },
+  ]);
+  assert.equal(await s.controller.electUncleanLeaders(), 1);
+  assert.deepEqual([partition(s, 0).leader, partition(s, 0).isr, partition(s, 0).leaderRecoveryState], [2, [2], 1]);
+  assert.equal(await s.controller.electUncleanLeaders(), 0, 'led now');
+});
