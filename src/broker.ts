@@ -884,23 +884,24 @@ export class Broker {
    * live broker.
    */
   /**
-   * Automatic preferred-leader balancing on the active controller (Kafka's
-   * `auto.leader.rebalance.enable`, every `leader.imbalance.check.interval.seconds`).
+   * Rounds of leader elections on the active controller every
+   * `leader.imbalance.check.interval.seconds`: preferred leaders back in place (Kafka's
+   * `auto.leader.rebalance.enable`) and unclean elections for partitions left without a leader
+   * whose topic allows them.
    */
   private startLeaderBalancing(controller: Controller, metadata: RaftMetadataLog, cfg: BrokerConfig): void {
-    if (!cfg.getBoolean('auto.leader.rebalance.enable')) return;
-    let balancing = false;
+    const balance = cfg.getBoolean('auto.leader.rebalance.enable');
+    let running = false;
     this.leaderBalanceTimer = setRepeatingTimer(() => {
-      if (balancing || !metadata.isActiveController) return;
-      balancing = true;
-      controller
-        .balancePartitionLeaders()
+      if (running || !metadata.isActiveController) return;
+      running = true;
+      (balance ? controller.balancePartitionLeaders() : Promise.resolve(0))
+        .then(() => controller.electUncleanLeaders())
         .catch((err: unknown) => {
-          if (!(err instanceof NotControllerError))
-            log.warn('preferred leader balancing failed', { error: String(err) });
+          if (!(err instanceof NotControllerError)) log.warn('leader election round failed', { error: String(err) });
         })
         .finally(() => {
-          balancing = false;
+          running = false;
         });
     }, cfg.getNumber('leader.imbalance.check.interval.seconds') * 1000);
     this.leaderBalanceTimer.unref();
