@@ -205,8 +205,7 @@ function heartbeatError(errorCode: number, errorMessage: string): ControllerResu
  * (leader -1 where there is none), and it is told to wait. On a later heartbeat, once it leads
  * nothing and every other live broker has applied those changes, it is fenced and told it may
  * shut down. A broker that leads nothing, or with no other live broker to wait for, is fenced
- * and told so at once. Without `context` (no
- * partitions to hand on) a shutdown is granted at once.
+ * and told so at once. Without `context` (no partitions to hand on) a shutdown is granted at once.
  */
 export function brokerHeartbeat(
   image: MetadataImage,
