@@ -19,6 +19,7 @@ import { metadataLogRecords } from '../cluster/metadata-checker.js';
 import type { BrokerProcess } from '../helpers/broker-process.js';
 import { FAST_CLUSTER_CONFIG, type JoinedCluster, startJoinedCluster } from '../helpers/joined-cluster.js';
 import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
+import { kcatMetadata } from '../helpers/kcat.js';
 import { uniqueTopic } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -186,6 +187,14 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
   assert.equal(moved.leaderId, next, 'the next replica in replica order that is in the ISR');
   assert.ok(moved.leaderEpoch > before.leaderEpoch, `leader epoch ${before.leaderEpoch} → ${moved.leaderEpoch}`);
   assert.deepEqual([...moved.isrNodes].sort(), survivors, 'the killed broker left the ISR; the survivors stayed');
+  // librdkafka (kcat) sees the same leader and ISR.
+  // (through the other survivor, which may apply the change a moment later).
+  const kp0 = await waitFor(`kcat sees leader ${moved.leaderId}`, async () => {
+    const viaKcat = await kcatMetadata(cluster.node(survivors[1] as number).bootstrap, { topic });
+    const p = viaKcat.topics.find((x) => x.topic === topic)?.partitions.find((x) => x.partition === 0);
+    return p?.leader === moved.leaderId ? p : false;
+  });
+  assert.deepEqual(kp0.isrs.map((b) => b.id).sort(), survivors);
   // The other partitions it followed in lost it from their ISR, without a new leader epoch.
   const follower = meta.topics[0]?.partitions.find((p) => p.partitionId !== 0 && p.leader !== leader);
   assert.ok(follower !== undefined);
