@@ -296,6 +296,7 @@ export class Broker {
   /** This broker's heartbeats to the controller in this process, and the controller's session check. */
   private heartbeatTimer: Timer | null = null;
   private sessionCheckTimer: Timer | null = null;
+  private leaderBalanceTimer: Timer | null = null;
   private groups: GroupService | null = null;
   private transactions: TransactionService | null = null;
   /** The coordinators by their topic: they load the partitions of it this broker leads. */
@@ -884,6 +885,7 @@ export class Broker {
       throw err;
     }
     this.startSessions(controller, channel, metadata, cfg);
+    this.startLeaderBalancing(controller, metadata, cfg);
     this.startVoterPromotion(metadata, clusterClient);
     dispatcher.open();
     log.info(`listening on ${addr.host}:${addr.port}`, {
@@ -970,6 +972,30 @@ export class Broker {
    * whatever `broker.heartbeat.interval.ms` says, so a short session timeout never fences a
    * live broker.
    */
+  /**
+   * Rounds of leader elections on the active controller every
+   * `leader.imbalance.check.interval.seconds`: preferred leaders back in place (Kafka's
+   * `auto.leader.rebalance.enable`) and unclean elections for partitions left without a leader
+   * whose topic allows them.
+   */
+  private startLeaderBalancing(controller: Controller, metadata: RaftMetadataLog, cfg: BrokerConfig): void {
+    const balance = cfg.getBoolean('auto.leader.rebalance.enable');
+    let running = false;
+    this.leaderBalanceTimer = setRepeatingTimer(() => {
+      if (running || !metadata.isActiveController) return;
+      running = true;
+      (balance ? controller.balancePartitionLeaders() : Promise.resolve(0))
+        .then(() => controller.electUncleanLeaders())
+        .catch((err: unknown) => {
+          if (!(err instanceof NotControllerError)) log.warn('leader election round failed', { error: String(err) });
+        })
+        .finally(() => {
+          running = false;
+        });
+    }, cfg.getNumber('leader.imbalance.check.interval.seconds') * 1000);
+    this.leaderBalanceTimer.unref();
+  }
+
   private startSessions(
     controller: Controller,
     channel: ControllerChannel,
@@ -1370,6 +1396,8 @@ export class Broker {
     this.heartbeatTimer = null;
     clearTimer(this.sessionCheckTimer);
     this.sessionCheckTimer = null;
+    clearTimer(this.leaderBalanceTimer);
+    this.leaderBalanceTimer = null;
     clearTimer(this.voterTimer);
     this.voterTimer = null;
     const channel = this.channel;

@@ -204,8 +204,8 @@ function heartbeatError(errorCode: number, errorMessage: string): ControllerResu
  * enters controlled shutdown: it leaves every ISR and its leaderships move to other ISR members
  * (leader -1 where there is none), and it is told to wait. On a later heartbeat, once it leads
  * nothing and every other live broker has applied those changes, it is fenced and told it may
- * shut down. A broker that leads nothing is fenced and told so at once. Without `context` (no
- * partitions to hand on) a shutdown is granted at once.
+ * shut down. A broker that leads nothing, or with no other live broker to wait for, is fenced
+ * and told so at once. Without `context` (no partitions to hand on) a shutdown is granted at once.
  */
 export function brokerHeartbeat(
   image: MetadataImage,
@@ -264,6 +264,8 @@ export function brokerHeartbeat(
     changes.length > 0
       ? BigInt(context.nextOffset + changes.length - 1)
       : (context.controlledShutdownOffset ?? BigInt(image.offset));
+  // No other live broker has to learn of the moves (a single broker): it may go at once.
+  if (context.lowestActiveOffset >= offset) return fence(true);
   return reply(changes, false, false, offset);
 }
 

@@ -17,6 +17,8 @@ export interface ControllerContext {
   readonly config: BrokerConfig;
   /** A fresh random topic id (a UUID). */
   newTopicId(): string;
+  /** Brokers in controlled shutdown: live, but given no new replicas (Kafka's placer skips them). */
+  readonly shuttingDown?: ReadonlySet<number>;
 }
 
 /**

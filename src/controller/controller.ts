@@ -97,12 +97,23 @@ export class Controller {
   }
 
   private context(): ControllerContext {
-    return { config: this.config(), newTopicId: randomTopicId };
+    return {
+      config: this.config(),
+      newTopicId: randomTopicId,
+      shuttingDown: this.shuttingDown(),
+    };
   }
 
   /** Config and the brokers in controlled shutdown, for the operations that elect leaders. */
   private replication(): replicationOps.ReplicationContext {
-    return { config: this.config(), shuttingDown: this.heartbeats?.shuttingDown() ?? new Set() };
+    return { config: this.config(), shuttingDown: this.shuttingDown() };
+  }
+
+  /** The brokers in controlled shutdown in this activation's sessions (none before they start). */
+  private shuttingDown(): Set<number> {
+    const epoch = this.metadata.activeEpoch === undefined ? 0 : this.metadata.activeEpoch();
+    if (this.heartbeats === null || this.heartbeatsEpoch !== epoch) return new Set();
+    return this.heartbeats.shuttingDown();
   }
 
   /**
@@ -160,7 +171,7 @@ export class Controller {
     validateOnly: boolean,
   ): Promise<Array<{ name: string } & SimpleResult>> {
     return this.run((image) => {
-      const result = topicOps.createPartitions(image, topics, validateOnly);
+      const result = topicOps.createPartitions(image, topics, validateOnly, this.shuttingDown());
       warnIfTooLarge('CreatePartitions', result.response);
       return result;
     });
@@ -432,6 +443,27 @@ export class Controller {
         return { records, response: records.length };
       },
       (_, records) => logPartitionChanges('preferred leaders balanced', records),
+    );
+  }
+
+  /**
+   * Unclean elections for partitions without a leader whose topic allows them (Kafka's
+   * periodic maybeElectUncleanLeaders): for `unclean.leader.election.enable` turned on after a
+   * partition lost its leader. At most `limit` per round; resolves with how many got a leader.
+   */
+  electUncleanLeaders(limit = 1000): Promise<number> {
+    return this.run(
+      (image) => {
+        if (this.metadata.activeEpoch !== undefined && this.metadata.activeEpoch() === undefined) {
+          return { records: [], response: 0 };
+        }
+        const ctx = this.replication();
+        const leaderless = replicationOps.leaderlessUncleanPartitions(image, ctx, limit);
+        if (leaderless.length === 0) return { records: [], response: 0 };
+        const { records } = replicationOps.electLeaders(image, ctx, replicationOps.ElectionType.UNCLEAN, leaderless);
+        return { records, response: records.length };
+      },
+      (_, records) => logPartitionChanges('unclean leader election for partitions without a leader', records),
     );
   }
 

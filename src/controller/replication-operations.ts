@@ -1,3 +1,30 @@
+// Partition leadership and ISR on the active controller (Kafka's ReplicationControlManager).
+//
+// What partition leaders can rely on:
+// - Leadership and ISR change only through PartitionChangeRecords in the metadata log. A
+//   record bumps the partition epoch; one naming a leader bumps the leader epoch (also when the
+//   leader is unchanged). An ISR change alone keeps the leader epoch (metadata versions from 3.6).
+// - A broker fenced (session timeout), unregistered, re-registered as a new incarnation, or
+//   asking to shut down leaves every ISR (the last member stays, KIP-841) and loses its
+//   leaderships in the same operation that changes its state.
+// - AlterPartition (`alterPartition`): the leader sends the whole ISR it wants (v3: each member
+//   with the broker epoch it registered with, -1 to skip the check), its leader epoch and the
+//   partition epoch it last saw. Accepted: the answer carries the new ISR, leader epoch and
+//   partition epoch, which the leader adopts at once (the same state reaches it through the
+//   metadata log). Per-partition errors: FENCED_LEADER_EPOCH or INVALID_UPDATE_VERSION (stale:
+//   wait for newer metadata, recompute, send again), NOT_CONTROLLER (epochs newer than this
+//   controller knows, or sent to a node that is not the active controller: send to the
+//   controller), INELIGIBLE_REPLICA (a member is fenced, shutting down, unregistered or another
+//   incarnation: leave it out), NEW_LEADER_ELECTED (the change was made but this broker no
+//   longer leads), INVALID_REQUEST (not the leader, ISR without the leader or not a set of
+//   replicas), UNKNOWN_TOPIC_ID / UNKNOWN_TOPIC_OR_PARTITION; STALE_BROKER_EPOCH at the top level
+//   when the requester is not registered with that epoch.
+// - Controlled shutdown: a broker asking to shut down (BrokerHeartbeat wantShutDown) while it
+//   leads partitions is answered isFenced=false, shouldShutDown=false while its leaderships move;
+//   it should keep heartbeating with wantShutDown (and keep serving) until shouldShutDown=true,
+//   which comes once it leads nothing and every other live broker has reported (in its
+//   heartbeats' currentMetadataOffset) the offset of those changes.
+
 import type { BrokerConfig } from '../config/broker-config.js';
 import { configKey, type MetadataImage, type PartitionImage, type TopicImage } from '../metadata/image.js';
 import {
@@ -458,6 +485,36 @@ export function imbalancedPartitions(
       }
     }
     if (partitions.length > 0) out.push({ topic: topic.name, partitions });
+  }
+  return out;
+}
+
+/**
+ * Up to `limit` partitions without a leader whose topic has `unclean.leader.election.enable`
+ * (Kafka's maybeElectUncleanLeaders, for a setting turned on after the partition lost its
+ * leader: nothing else would elect one until a broker comes back).
+ */
+export function leaderlessUncleanPartitions(
+  image: MetadataImage,
+  ctx: ReplicationContext,
+  limit: number,
+): Array<{ topic: string; partitions: number[] }> {
+  const out: Array<{ topic: string; partitions: number[] }> = [];
+  let found = 0;
+  for (const topic of image.topicsByName.values()) {
+    if (found >= limit) break;
+    let partitions: number[] | null = null;
+    for (const p of topic.partitions.values()) {
+      if (found >= limit) break;
+      if (p.leader !== NO_LEADER) continue;
+      if (partitions === null) {
+        if (!uncleanElectionEnabled(image, ctx.config, topic.name)) break;
+        partitions = [];
+      }
+      partitions.push(p.partition);
+      found++;
+    }
+    if (partitions !== null && partitions.length > 0) out.push({ topic: topic.name, partitions });
   }
   return out;
 }

@@ -78,7 +78,7 @@ export function createTopics(
   const results: CreateTopicResult[] = [];
   const seen = new Map<string, number>();
   for (const t of topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
-  const brokers = liveBrokerIds(image);
+  const brokers = liveBrokerIds(image).filter((id) => ctx.shuttingDown?.has(id) !== true);
   /** Records the valid topics so far need (written or, with validateOnly, that would be). */
   let recordCount = 0;
   const tooLarge = (needed: number): ControllerResult<CreateTopicResult[]> => ({
@@ -272,10 +272,11 @@ export function createPartitions(
   image: MetadataImage,
   topics: readonly CreatePartitionsTopic[],
   validateOnly: boolean,
+  shuttingDown: ReadonlySet<number> = new Set(),
 ): ControllerResult<Array<{ name: string } & SimpleResult>> {
   const records: MetadataRecord[] = [];
   const out: Array<{ name: string } & SimpleResult> = [];
-  const brokers = liveBrokerIds(image);
+  const brokers = liveBrokerIds(image).filter((id) => !shuttingDown.has(id));
   let recordCount = 0;
   for (const t of topics) {
     const topic = image.topicsByName.get(t.name);

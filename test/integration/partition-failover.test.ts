@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { KafkaClient } from '../../src/client/kafka-client.js';
 import { applyRecords } from '../../src/metadata/apply-records.js';
-import { EMPTY_IMAGE, type MetadataImage, type PartitionImage } from '../../src/metadata/image.js';
+import { EMPTY_IMAGE, type MetadataImage } from '../../src/metadata/image.js';
 import { ErrorCode, errorName } from '../../src/protocol/error-codes.js';
 import type { MetadataResponse } from '../../src/protocol/generated/api/03-metadata.js';
 import type { ElectLeadersResponse } from '../../src/protocol/generated/api/43-elect-leaders.js';
@@ -17,8 +17,9 @@ import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { batchesBelow, metadataLogDir } from '../cluster/cluster.js';
 import { metadataLogRecords } from '../cluster/metadata-checker.js';
 import type { BrokerProcess } from '../helpers/broker-process.js';
-import { FAST_CLUSTER_CONFIG, startJoinedCluster } from '../helpers/joined-cluster.js';
+import { FAST_CLUSTER_CONFIG, type JoinedCluster, startJoinedCluster } from '../helpers/joined-cluster.js';
 import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
+import { kcatMetadata } from '../helpers/kcat.js';
 import { uniqueTopic } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -55,8 +56,72 @@ function imageOnDisk(node: BrokerProcess): MetadataImage {
   );
 }
 
-function partitionOnDisk(node: BrokerProcess, topicId: string, partition: number): PartitionImage | undefined {
-  return imageOnDisk(node).topicsById.get(topicId)?.partitions.get(partition);
+/**
+ * Sends, as broker `requester` (the partition's leader) would, an AlterPartition (v3, with the
+ * broker epochs the controller registered) that adds `joining` to the ISR of `topic`-0, to the
+ * active controller; retried until it is accepted (the image read from disk may be a moment
+ * behind). With `checks`, also that the same request again is stale and that a broker that is
+ * not the controller does not answer it.
+ */
+async function addToIsr(
+  t: TestContext,
+  cluster: JoinedCluster,
+  watcher: KafkaClient,
+  topic: string,
+  requester: number,
+  joining: number,
+  checks: boolean,
+) {
+  return waitFor(
+    `an AlterPartition from broker ${requester} adding broker ${joining} back to the ISR`,
+    async () => {
+      const md = await partitionMetadata(watcher, topic, 0);
+      const controller = await clientOf(t, cluster.node(md.controllerId));
+      const image = imageOnDisk(cluster.node(md.controllerId));
+      const id = image.topicsByName.get(topic)?.id;
+      const p = id === undefined ? undefined : image.topicsById.get(id)?.partitions.get(0);
+      const epochOf = (b: number) => image.brokers.get(b)?.epoch;
+      const requesterEpoch = epochOf(requester);
+      if (id === undefined || p === undefined || requesterEpoch === undefined) return false;
+      const isr = [...p.isr, joining];
+      const send = (to: KafkaClient) =>
+        to.call<AlterPartitionResponse>(ApiKey.AlterPartition, {
+          brokerId: requester,
+          brokerEpoch: requesterEpoch,
+          topics: [
+            {
+              topicId: id,
+              partitions: [
+                {
+                  partitionIndex: 0,
+                  leaderEpoch: p.leaderEpoch,
+                  newIsrWithEpochs: isr.map((b) => ({ brokerId: b, brokerEpoch: epochOf(b) ?? -1n })),
+                  leaderRecoveryState: 0,
+                  partitionEpoch: p.partitionEpoch,
+                },
+              ],
+            },
+          ],
+        });
+      const r = await send(controller);
+      const result = r.topics[0]?.partitions[0];
+      t.diagnostic(
+        `AlterPartition to node ${md.controllerId}: ${errorName(r.errorCode)} / ${errorName(result?.errorCode ?? -1)}`,
+      );
+      if (r.errorCode !== 0 || result?.errorCode !== 0) return false;
+      if (checks) {
+        // The same request again is stale: its partition epoch is the one before the change.
+        const again = await send(controller);
+        assert.equal(again.topics[0]?.partitions[0]?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
+        // A broker that is not the active controller does not answer it.
+        const other = [1, 2, 3].find((b) => b !== md.controllerId && b !== joining) as number;
+        const notController = await send(await clientOf(t, cluster.node(other)));
+        assert.equal(notController.errorCode, ErrorCode.NOT_CONTROLLER);
+      }
+      return { result, p };
+    },
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
 }
 
 test('a killed leader is replaced from the ISR with a bumped leader epoch; restarted and back in the ISR, a preferred election gives it back its leadership', async (t) => {
@@ -122,6 +187,14 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
   assert.equal(moved.leaderId, next, 'the next replica in replica order that is in the ISR');
   assert.ok(moved.leaderEpoch > before.leaderEpoch, `leader epoch ${before.leaderEpoch} → ${moved.leaderEpoch}`);
   assert.deepEqual([...moved.isrNodes].sort(), survivors, 'the killed broker left the ISR; the survivors stayed');
+  // librdkafka (kcat) sees the same leader and ISR.
+  // (through the other survivor, which may apply the change a moment later).
+  const kp0 = await waitFor(`kcat sees leader ${moved.leaderId}`, async () => {
+    const viaKcat = await kcatMetadata(cluster.node(survivors[1] as number).bootstrap, { topic });
+    const p = viaKcat.topics.find((x) => x.topic === topic)?.partitions.find((x) => x.partition === 0);
+    return p?.leader === moved.leaderId ? p : false;
+  });
+  assert.deepEqual(kp0.isrs.map((b) => b.id).sort(), survivors);
   // The other partitions it followed in lost it from their ISR, without a new leader epoch.
   const follower = meta.topics[0]?.partitions.find((p) => p.partitionId !== 0 && p.leader !== leader);
   assert.ok(follower !== undefined);
@@ -140,54 +213,7 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
   // The leader asks the controller to add it back to the ISR (AlterPartition v3, with the broker
   // epochs of every member as the controller registered them).
   const newLeader = moved.leaderId;
-  const accepted = await waitFor(
-    `an AlterPartition from broker ${newLeader} adding broker ${leader} back to the ISR`,
-    async () => {
-      const md = await partitionMetadata(watcher, topic, 0);
-      const controller = await clientOf(t, cluster.node(md.controllerId));
-      const image = imageOnDisk(cluster.node(md.controllerId));
-      const id = image.topicsByName.get(topic)?.id;
-      const p = id === undefined ? undefined : partitionOnDisk(cluster.node(md.controllerId), id, 0);
-      const epochOf = (b: number) => image.brokers.get(b)?.epoch;
-      const requesterEpoch = epochOf(newLeader);
-      if (id === undefined || p === undefined || requesterEpoch === undefined) return false;
-      const isr = [...p.isr, leader];
-      const send = (to: KafkaClient) =>
-        to.call<AlterPartitionResponse>(ApiKey.AlterPartition, {
-          brokerId: newLeader,
-          brokerEpoch: requesterEpoch,
-          topics: [
-            {
-              topicId: id,
-              partitions: [
-                {
-                  partitionIndex: 0,
-                  leaderEpoch: p.leaderEpoch,
-                  newIsrWithEpochs: isr.map((b) => ({ brokerId: b, brokerEpoch: epochOf(b) ?? -1n })),
-                  leaderRecoveryState: 0,
-                  partitionEpoch: p.partitionEpoch,
-                },
-              ],
-            },
-          ],
-        });
-      const r = await send(controller);
-      const result = r.topics[0]?.partitions[0];
-      t.diagnostic(
-        `AlterPartition to node ${md.controllerId}: ${errorName(r.errorCode)} / ${errorName(result?.errorCode ?? -1)}`,
-      );
-      if (r.errorCode !== 0 || result?.errorCode !== 0) return false;
-      // The same request again is stale: its partition epoch is the one before the change.
-      const again = await send(controller);
-      assert.equal(again.topics[0]?.partitions[0]?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
-      // A broker that is not the active controller does not answer it.
-      const other = [1, 2, 3].find((b) => b !== md.controllerId && b !== leader) as number;
-      const notController = await send(await clientOf(t, cluster.node(other)));
-      assert.equal(notController.errorCode, ErrorCode.NOT_CONTROLLER);
-      return { result, p };
-    },
-    { timeoutMs: 30_000, intervalMs: 500 },
-  );
+  const accepted = await addToIsr(t, cluster, watcher, topic, newLeader, leader, true);
   assert.deepEqual(accepted.result.isr, [...accepted.p.isr, leader]);
   assert.equal(accepted.result.leaderId, newLeader);
   assert.equal(accepted.result.leaderEpoch, accepted.p.leaderEpoch, 'an ISR change keeps the leader epoch');
@@ -222,4 +248,70 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
     return m.topics[0]?.partitions.find((p) => p.partitionId === 0)?.leader === leader ? m : false;
   });
   assert.ok(again.topics[0] !== undefined);
+});
+
+test('with auto.leader.rebalance.enable the controller moves leadership back to the preferred replica once it is in the ISR again', async (t) => {
+  const config = { 'leader.imbalance.check.interval.seconds': '1' };
+  t.diagnostic(`settings: ${JSON.stringify({ ...FAST_CLUSTER_CONFIG, ...config })}`);
+  const cluster = await startJoinedCluster(3, config);
+  t.after(() => cluster.dispose());
+  const topic = uniqueTopic('balance');
+  const watcher = await clientOf(t, cluster.node(3));
+  const { controllerId } = await watcher.call<MetadataResponse>(ApiKey.Metadata, {
+    topics: [],
+    allowAutoTopicCreation: false,
+  });
+  // The preferred leader is a broker that is not the active controller, so its shutdown
+  // heartbeat reaches a controller that stays.
+  const preferred = [1, 2, 3].find((b) => b !== controllerId) as number;
+  const replicas = [preferred, ...[1, 2, 3].filter((b) => b !== preferred)];
+  const admin = await kafkajsAdmin(t, kafkajsClient([cluster.node(3).bootstrap]));
+  assert.equal(
+    await admin.createTopics({
+      topics: [{ topic, replicaAssignment: [{ partition: 0, replicas }] }],
+      waitForLeaders: true,
+    }),
+    true,
+  );
+  const before = await waitFor('a leader for partition 0', async () => {
+    const p = await partitionMetadata(watcher, topic, 0);
+    return p.leaderId >= 0 ? p : false;
+  });
+  assert.deepEqual(before.replicaNodes, replicas);
+  assert.equal(before.leaderId, preferred);
+  // A clean stop: the stopping broker's heartbeat asks to shut down, and the controller moves
+  // its leadership away before its session could time out.
+  const stopped = cluster.node(preferred);
+  await stopped.stop();
+  const watch = await clientOf(t, cluster.node(replicas[1] as number));
+  const moved = await waitFor(
+    'another leader',
+    async () => {
+      const p = await partitionMetadata(watch, topic, 0);
+      return p.leaderId >= 0 && p.leaderId !== preferred && !p.isrNodes.includes(preferred) ? p : false;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  assert.equal(moved.leaderId, replicas[1]);
+  const controllerLog = cluster.node(controllerId).output();
+  assert.match(
+    controllerLog.stdout + controllerLog.stderr,
+    new RegExp(`broker in controlled shutdown: moving its partitions away brokerId=${preferred}\\b`),
+  );
+  await stopped.restart();
+  await waitFor(`broker ${preferred} live again`, async () => {
+    const md = await watch.call<MetadataResponse>(ApiKey.Metadata, { topics: [], allowAutoTopicCreation: false });
+    return md.brokers.some((b) => b.nodeId === preferred);
+  });
+  await addToIsr(t, cluster, watch, topic, moved.leaderId, preferred, false);
+  // No ElectLeaders: the controller's balancing round (every second here) moves it back.
+  const back = await waitFor(
+    `broker ${preferred} leading again`,
+    async () => {
+      const p = await partitionMetadata(watch, topic, 0);
+      return p.leaderId === preferred ? p : false;
+    },
+    { timeoutMs: 20_000, intervalMs: 250 },
+  );
+  assert.equal(back.leaderEpoch, moved.leaderEpoch + 1);
 });

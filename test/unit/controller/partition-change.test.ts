@@ -4,7 +4,9 @@ import { NO_LEADER, partitionChange } from '../../../src/controller/partition-ch
 import { applyRecords } from '../../../src/metadata/apply-records.js';
 import type { PartitionImage } from '../../../src/metadata/image.js';
 import { imageFromRecords, imageRecords } from '../../../src/metadata/image-records.js';
-import { applyPartitionChange, type MetadataRecord } from '../../../src/metadata/records.js';
+import { applyPartitionChange, decodeMetadataRecord, type MetadataRecord } from '../../../src/metadata/records.js';
+import { encodePartitionChangeRecord } from '../../../src/protocol/generated/metadata-records/partition-change-record.js';
+import { Writer } from '../../../src/protocol/primitives/writer.js';
 import { createTopicRecords, testTopicId } from '../../helpers/metadata-records.js';
 
 const TOPIC = testTopicId(1);
@@ -161,4 +163,10 @@ test('a PartitionChangeRecord for a partition the image does not have is a contr
       ),
     /unknown partition/,
   );
+});
+
+test('a PartitionChangeRecord with replica reassignment fields, which this controller never writes, is refused as corrupt', () => {
+  const w = new Writer(64).writeUVarint(1).writeUVarint(5).writeUVarint(0);
+  encodePartitionChangeRecord(w, { partitionId: 0, topicId: TOPIC, addingReplicas: [4] }, 0);
+  assert.throws(() => decodeMetadataRecord(w.toBuffer()), /replica reassignment/);
 });

@@ -620,3 +620,83 @@ async function topic2(s: Setup): Promise<void> {
     },
   ]);
 }
+
+test('a broker in controlled shutdown is given no replicas of new topics or partitions', async () => {
+  const s = await threeBrokers();
+  await heartbeat(s, 2, s.epochs[1] as bigint, { offset: 0 });
+  const r = await heartbeat(s, 1, s.epochs[0] as bigint, { wantShutDown: true });
+  assert.deepEqual([r.isFenced, r.shouldShutDown], [false, false], 'waiting for broker 2 to catch up');
+  const [created] = await s.controller.createTopics(
+    [{ name: 'fresh', numPartitions: 4, replicationFactor: 2, assignments: [], configs: [] }],
+    false,
+  );
+  assert.equal(created?.errorCode, 0);
+  const replicas = [...(s.store.image().topicsByName.get('fresh')?.partitions.values() ?? [])].flatMap(
+    (p) => p.replicas,
+  );
+  assert.equal(replicas.length, 8);
+  assert.ok(!replicas.includes(1), `replicas ${replicas.join(',')}`);
+  assert.equal(
+    (await s.controller.createPartitions([{ name: 'fresh', count: 6, assignments: null }], false))[0]?.errorCode,
+    0,
+  );
+  const after = [...(s.store.image().topicsByName.get('fresh')?.partitions.values() ?? [])].flatMap((p) => p.replicas);
+  assert.ok(!after.includes(1), `replicas ${after.join(',')}`);
+});
+
+test('a lone broker asking to shut down is let go at once: its partitions are left without a leader until it is back', async () => {
+  const s = setup();
+  const e1 = await liveBroker(s, 1);
+  await topic(s, [[1], [1]]);
+  const r = await heartbeat(s, 1, e1, { wantShutDown: true });
+  assert.deepEqual([r.isFenced, r.shouldShutDown], [true, true]);
+  assert.deepEqual(partition(s, 0), {
+    partition: 0,
+    replicas: [1],
+    isr: [1],
+    leader: -1,
+    leaderEpoch: 1,
+    partitionEpoch: 1,
+  });
+  const again = await s.controller.registerBroker({
+    brokerId: 1,
+    incarnationId: incarnation(51),
+    endPoints: [endpoint],
+    rack: null,
+  });
+  await heartbeat(s, 1, again.brokerEpoch);
+  assert.deepEqual(partition(s, 1), {
+    partition: 1,
+    replicas: [1],
+    isr: [1],
+    leader: 1,
+    leaderEpoch: 2,
+    partitionEpoch: 2,
+  });
+});
+
+test('a partition left without a leader gets an unclean one once its topic allows unclean election', async () => {
+  const s = setup();
+  const e1 = await liveBroker(s, 1);
+  await liveBroker(s, 2);
+  await topic(s, [[1, 2]]);
+  await s.store.commit([
+    {
+      type: 'PartitionChangeRecord',
+      data: { partitionId: 0, topicId: TOPIC_ID, isr: [1], leader: -2, replicas: null, leaderRecoveryState: -1 },
+    },
+  ]);
+  await s.controller.fenceBroker(1, e1);
+  assert.equal(partition(s, 0).leader, -1);
+  assert.equal(await s.controller.electUncleanLeaders(), 0, 'not allowed');
+  assert.equal(partition(s, 0).leader, -1);
+  await s.store.commit([
+    {
+      type: 'ConfigRecord',
+      data: { resourceType: 2, resourceName: TOPIC, name: 'unclean.leader.election.enable', value: 'true' },
+    },
+  ]);
+  assert.equal(await s.controller.electUncleanLeaders(), 1);
+  assert.deepEqual([partition(s, 0).leader, partition(s, 0).isr, partition(s, 0).leaderRecoveryState], [2, [2], 1]);
+  assert.equal(await s.controller.electUncleanLeaders(), 0, 'led now');
+});
