@@ -1,7 +1,7 @@
 // Partition leadership moving between broker processes: the broker leading a partition of an RF=3
 // topic is killed with SIGKILL; once its session times out the controller hands the partition to
 // the next ISR member with a new leader epoch, and the killed broker leaves the ISR. Restarted,
-// it is put back in the ISR by the leader's AlterPartition (sent here, as the leader would) and
+// it is put back in the ISR by its new leader's AlterPartition once it has caught up, and
 // takes its leadership back through a preferred ElectLeaders sent to a broker that is not the
 // controller.
 import assert from 'node:assert/strict';
@@ -56,72 +56,74 @@ function imageOnDisk(node: BrokerProcess): MetadataImage {
   );
 }
 
+/** Partition 0 of `topic` as node `nodeId`'s metadata log on disk has it, with its topic id and the broker epochs. */
+function partitionOnDisk(cluster: JoinedCluster, nodeId: number, topic: string) {
+  const image = imageOnDisk(cluster.node(nodeId));
+  const id = image.topicsByName.get(topic)?.id;
+  const p = id === undefined ? undefined : image.topicsById.get(id)?.partitions.get(0);
+  if (id === undefined || p === undefined) throw new Error(`${topic}-0 not in node ${nodeId}'s metadata log`);
+  return { id, p, epochOf: (b: number) => image.brokers.get(b)?.epoch };
+}
+
 /**
- * Sends, as broker `requester` (the partition's leader) would, an AlterPartition (v3, with the
- * broker epochs the controller registered) that adds `joining` to the ISR of `topic`-0, to the
- * active controller; retried until it is accepted (the image read from disk may be a moment
- * behind). With `checks`, also that the same request again is stale and that a broker that is
- * not the controller does not answer it.
+ * Waits until the leader's own AlterPartition has put `joining` back in the ISR of `topic`-0,
+ * as the controller's metadata log records it. With `checks`, also sends that change again as
+ * the leader `requester` would have (AlterPartition v3, from the partition as it stood `before`,
+ * with the registered broker epochs): stale now (INVALID_UPDATE_VERSION), and not answered by a
+ * broker that is not the active controller (NOT_CONTROLLER).
  */
-async function addToIsr(
+async function backInIsr(
   t: TestContext,
   cluster: JoinedCluster,
   watcher: KafkaClient,
   topic: string,
   requester: number,
   joining: number,
+  before: ReturnType<typeof partitionOnDisk>,
   checks: boolean,
 ) {
-  return waitFor(
-    `an AlterPartition from broker ${requester} adding broker ${joining} back to the ISR`,
+  const after = await waitFor(
+    `broker ${joining} back in the ISR of ${topic}-0, by the leader's AlterPartition`,
     async () => {
       const md = await partitionMetadata(watcher, topic, 0);
-      const controller = await clientOf(t, cluster.node(md.controllerId));
-      const image = imageOnDisk(cluster.node(md.controllerId));
-      const id = image.topicsByName.get(topic)?.id;
-      const p = id === undefined ? undefined : image.topicsById.get(id)?.partitions.get(0);
-      const epochOf = (b: number) => image.brokers.get(b)?.epoch;
-      const requesterEpoch = epochOf(requester);
-      if (id === undefined || p === undefined || requesterEpoch === undefined) return false;
-      const isr = [...p.isr, joining];
-      const send = (to: KafkaClient) =>
-        to.call<AlterPartitionResponse>(ApiKey.AlterPartition, {
-          brokerId: requester,
-          brokerEpoch: requesterEpoch,
-          topics: [
-            {
-              topicId: id,
-              partitions: [
-                {
-                  partitionIndex: 0,
-                  leaderEpoch: p.leaderEpoch,
-                  newIsrWithEpochs: isr.map((b) => ({ brokerId: b, brokerEpoch: epochOf(b) ?? -1n })),
-                  leaderRecoveryState: 0,
-                  partitionEpoch: p.partitionEpoch,
-                },
-              ],
-            },
-          ],
-        });
-      const r = await send(controller);
-      const result = r.topics[0]?.partitions[0];
-      t.diagnostic(
-        `AlterPartition to node ${md.controllerId}: ${errorName(r.errorCode)} / ${errorName(result?.errorCode ?? -1)}`,
-      );
-      if (r.errorCode !== 0 || result?.errorCode !== 0) return false;
-      if (checks) {
-        // The same request again is stale: its partition epoch is the one before the change.
-        const again = await send(controller);
-        assert.equal(again.topics[0]?.partitions[0]?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
-        // A broker that is not the active controller does not answer it.
-        const other = [1, 2, 3].find((b) => b !== md.controllerId && b !== joining) as number;
-        const notController = await send(await clientOf(t, cluster.node(other)));
-        assert.equal(notController.errorCode, ErrorCode.NOT_CONTROLLER);
-      }
-      return { result, p };
+      if (!md.isrNodes.includes(joining)) return false;
+      const now = partitionOnDisk(cluster, md.controllerId, topic);
+      return now.p.isr.includes(joining) ? { md, now } : false;
     },
-    { timeoutMs: 30_000, intervalMs: 500 },
+    { timeoutMs: 30_000, intervalMs: 250 },
   );
+  if (checks) {
+    const send = (to: KafkaClient) =>
+      to.call<AlterPartitionResponse>(ApiKey.AlterPartition, {
+        brokerId: requester,
+        brokerEpoch: after.now.epochOf(requester) ?? -1n,
+        topics: [
+          {
+            topicId: before.id,
+            partitions: [
+              {
+                partitionIndex: 0,
+                leaderEpoch: before.p.leaderEpoch,
+                newIsrWithEpochs: [...before.p.isr, joining].map((b) => ({
+                  brokerId: b,
+                  brokerEpoch: after.now.epochOf(b) ?? -1n,
+                })),
+                leaderRecoveryState: 0,
+                partitionEpoch: before.p.partitionEpoch,
+              },
+            ],
+          },
+        ],
+      });
+    const controller = await clientOf(t, cluster.node(after.md.controllerId));
+    const stale = await send(controller);
+    t.diagnostic(`the same change again: ${errorName(stale.topics[0]?.partitions[0]?.errorCode ?? -1)}`);
+    assert.equal(stale.topics[0]?.partitions[0]?.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
+    const other = [1, 2, 3].find((b) => b !== after.md.controllerId && b !== joining) as number;
+    const notController = await send(await clientOf(t, cluster.node(other)));
+    assert.equal(notController.errorCode, ErrorCode.NOT_CONTROLLER);
+  }
+  return after.now.p;
 }
 
 test('a killed leader is replaced from the ISR with a bumped leader epoch; restarted and back in the ISR, a preferred election gives it back its leadership', async (t) => {
@@ -202,6 +204,7 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
   assert.deepEqual([followerNow.leaderId, followerNow.isrNodes.includes(leader)], [follower.leader, false]);
 
   // Restarted, the broker registers again and is live, but not in the ISR: nothing is elected.
+  const fencedOut = partitionOnDisk(cluster, moved.leaderId, topic);
   await cluster.node(leader).restart();
   await waitFor(`broker ${leader} live again`, async () => {
     const md = await watcher.call<MetadataResponse>(ApiKey.Metadata, { topics: [], allowAutoTopicCreation: false });
@@ -210,14 +213,14 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
   const stillMoved = await partitionMetadata(watcher, topic, 0);
   assert.equal(stillMoved.leaderId, moved.leaderId);
 
-  // The leader asks the controller to add it back to the ISR (AlterPartition v3, with the broker
-  // epochs of every member as the controller registered them).
+  // Caught up, it is put back in the ISR by the leader (AlterPartition v3, with the broker epochs
+  // of every member as the controller registered them).
   const newLeader = moved.leaderId;
-  const accepted = await addToIsr(t, cluster, watcher, topic, newLeader, leader, true);
-  assert.deepEqual(accepted.result.isr, [...accepted.p.isr, leader]);
-  assert.equal(accepted.result.leaderId, newLeader);
-  assert.equal(accepted.result.leaderEpoch, accepted.p.leaderEpoch, 'an ISR change keeps the leader epoch');
-  assert.equal(accepted.result.partitionEpoch, accepted.p.partitionEpoch + 1);
+  const rejoined = await backInIsr(t, cluster, watcher, topic, newLeader, leader, fencedOut, true);
+  assert.deepEqual([...rejoined.isr].sort(), [...fencedOut.p.isr, leader].sort());
+  assert.equal(rejoined.leader, newLeader);
+  assert.equal(rejoined.leaderEpoch, fencedOut.p.leaderEpoch, 'an ISR change keeps the leader epoch');
+  assert.ok(rejoined.partitionEpoch > fencedOut.p.partitionEpoch);
 
   // A preferred election, sent to a broker that is not the controller (forwarded), moves the
   // leadership back to the first replica.
@@ -298,12 +301,13 @@ test('with auto.leader.rebalance.enable the controller moves leadership back to 
     controllerLog.stdout + controllerLog.stderr,
     new RegExp(`broker in controlled shutdown: moving its partitions away brokerId=${preferred}\\b`),
   );
+  const fencedOut = partitionOnDisk(cluster, moved.leaderId, topic);
   await stopped.restart();
   await waitFor(`broker ${preferred} live again`, async () => {
     const md = await watch.call<MetadataResponse>(ApiKey.Metadata, { topics: [], allowAutoTopicCreation: false });
     return md.brokers.some((b) => b.nodeId === preferred);
   });
-  await addToIsr(t, cluster, watch, topic, moved.leaderId, preferred, false);
+  await backInIsr(t, cluster, watch, topic, moved.leaderId, preferred, fencedOut, false);
   // No ElectLeaders: the controller's balancing round (every second here) moves it back.
   const back = await waitFor(
     `broker ${preferred} leading again`,
