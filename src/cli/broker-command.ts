@@ -4,7 +4,7 @@ import { Broker, type BrokerOptions, NodeIdInUseError } from '../broker.js';
 import { parseSetFlags } from '../config/broker-config.js';
 import { startEventLoopStats } from '../observability/event-loop-stats.js';
 import { logger, setLogNode } from '../observability/logger.js';
-import { flag, flagAll, type ParsedArgs, parseHostPort } from './args.js';
+import { flag, flagAll, has, type OptionSpecs, parseArgs, parseHostPort, UsageError } from './args.js';
 
 const log = logger('cli');
 
@@ -34,10 +34,29 @@ Settings are read, in increasing precedence, from defaults, the properties file,
 environment variables (JOCKO_LOG_RETENTION_MS=... for log.retention.ms) and --set flags.
 `;
 
-export async function brokerCommand(args: ParsedArgs): Promise<number> {
-  if (args.flags.has('help')) {
+const OPTIONS: OptionSpecs = {
+  help: { type: 'boolean', short: 'h' },
+  'data-dir': { type: 'string' },
+  listen: { type: 'string' },
+  advertise: { type: 'string' },
+  'node-id': { type: 'string' },
+  'broker-id': { type: 'string' },
+  join: { type: 'string' },
+  'bootstrap-expect': { type: 'string' },
+  voters: { type: 'string' },
+  roles: { type: 'string' },
+  config: { type: 'string' },
+  set: { type: 'string' },
+};
+
+export async function brokerCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, OPTIONS);
+  if (has(args, 'help')) {
     process.stdout.write(BROKER_HELP);
     return 0;
+  }
+  if (args.positionals.length > 0) {
+    throw new UsageError(`unexpected argument ${args.positionals[0]} (settings are given as --set KEY=VALUE)`);
   }
   // Without --listen, `listeners` says (PLAINTEXT://:9092 by default).
   const listenRaw = flag(args, 'listen');
@@ -45,7 +64,7 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   const advertiseRaw = flag(args, 'advertise');
   const advertise = advertiseRaw === undefined ? undefined : parseHostPort(advertiseRaw, listen?.port ?? 9092);
   const set = parseSetFlags(flagAll(args, 'set'));
-  if (set.errors.length > 0) throw new Error(set.errors.join('\n'));
+  if (set.errors.length > 0) throw new UsageError(set.errors.join('\n'));
   const config: Record<string, string> = set.values;
   const propertiesPath = flag(args, 'config');
   const idText = flag(args, 'node-id') ?? flag(args, 'broker-id');
@@ -53,7 +72,7 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   const joinList = flag(args, 'join');
   const expectText = flag(args, 'bootstrap-expect');
   const bootstrapExpect = expectText === undefined ? undefined : positiveInt('--bootstrap-expect', expectText, 1);
-  if (bootstrapExpect !== undefined && joinList === undefined) throw new Error('--bootstrap-expect needs --join');
+  if (bootstrapExpect !== undefined && joinList === undefined) throw new UsageError('--bootstrap-expect needs --join');
   const votersText = flag(args, 'voters');
   const voters = votersText === undefined ? undefined : positiveInt('--voters', votersText, 1);
   const rolesText = flag(args, 'roles');
@@ -118,14 +137,15 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
 
 function positiveInt(name: string, text: string, min: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, not "${text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`${name} must be an integer of at least ${min}, not "${text}"`);
   return n;
 }
 
 function parseRoles(text: string): Array<'broker' | 'controller'> {
   const roles = text.split(',').map((r) => r.trim());
   for (const r of roles) {
-    if (r !== 'broker' && r !== 'controller') throw new Error(`--roles: "${r}" is not broker or controller`);
+    if (r !== 'broker' && r !== 'controller') throw new UsageError(`--roles: "${r}" is not broker or controller`);
   }
   return roles as Array<'broker' | 'controller'>;
 }
