@@ -197,8 +197,9 @@ export async function produceCommand(argv: readonly string[]): Promise<number> {
     await flush();
     if (failure !== undefined) throw failure;
     progress.done(total === null ? sent : bytes);
-    const where = [...perPartition.keys()].sort((a, b) => a - b).join(',');
-    process.stderr.write(`produced ${sent} records to ${topic}${sent > 0 ? ` (partitions ${where})` : ''}\n`);
+    const used = [...perPartition.keys()].sort((a, b) => a - b);
+    const where = used.length === 1 ? `${topic}-${used[0]}` : `${topic} (partitions ${used.join(',')})`;
+    process.stderr.write(`produced ${sent} records to ${sent > 0 ? where : topic}\n`);
     return 0;
   } finally {
     client.close();

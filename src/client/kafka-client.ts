@@ -201,6 +201,7 @@ function parseAddress(s: string): { host: string; port: number } {
 export class KafkaClient {
   private bootstrapConn: ClientConnection | null = null;
   private readonly brokers = new Map<number, ClientConnection>();
+  private readonly opening = new Map<number, Promise<ClientConnection>>();
   private brokerAddrs = new Map<number, { host: string; port: number }>();
   private controllerId = -1;
   private readonly coordinators = new Map<string, GroupCoordinator>();
@@ -274,12 +275,26 @@ export class KafkaClient {
   async brokerConnection(nodeId: number): Promise<ClientConnection> {
     const existing = this.brokers.get(nodeId);
     if (existing !== undefined) return existing;
+    // Callers asking at once share one connection (others would be opened and never closed).
+    const opening = this.opening.get(nodeId);
+    if (opening !== undefined) return opening;
     const addr = this.brokerAddrs.get(nodeId);
     if (addr === undefined) throw new Error(`unknown broker ${nodeId}`);
     const c = this.newConnection(addr.host, addr.port);
-    await c.connect();
-    this.brokers.set(nodeId, c);
-    return c;
+    const connected = c.connect().then(
+      () => {
+        this.opening.delete(nodeId);
+        this.brokers.set(nodeId, c);
+        return c;
+      },
+      (err: unknown) => {
+        this.opening.delete(nodeId);
+        c.close();
+        throw err;
+      },
+    );
+    this.opening.set(nodeId, connected);
+    return connected;
   }
 
   async controller(): Promise<ClientConnection> {
@@ -768,13 +783,8 @@ export class KafkaClient {
   /** A connection to the group's coordinator (found with FindCoordinator, then cached). */
   async coordinatorConnection(groupId: string): Promise<{ nodeId: number; conn: ClientConnection }> {
     const c = this.coordinators.get(groupId) ?? (await this.findCoordinator(groupId));
-    let conn = this.brokers.get(c.nodeId);
-    if (conn === undefined) {
-      conn = this.newConnection(c.host, c.port);
-      await conn.connect();
-      this.brokers.set(c.nodeId, conn);
-    }
-    return { nodeId: c.nodeId, conn };
+    if (!this.brokers.has(c.nodeId)) this.brokerAddrs.set(c.nodeId, { host: c.host, port: c.port });
+    return { nodeId: c.nodeId, conn: await this.brokerConnection(c.nodeId) };
   }
 
   /**
