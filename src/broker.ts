@@ -95,6 +95,7 @@ import { type Clock, systemClock } from './runtime/clock.js';
 import { random } from './runtime/random.js';
 import { testSwitches } from './runtime/test-switches.js';
 import { clearTimer, setRepeatingTimer, sleep, type Timer } from './runtime/timers.js';
+import { type DataDirLock, lockDataDirs } from './storage/dir-lock.js';
 import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
@@ -261,6 +262,7 @@ export class Broker {
   private boundHost = '';
   private boundPort = 0;
   private tempDir: string | null = null;
+  private dirLocks: DataDirLock[] = [];
   private metadata: RaftMetadataLog | null = null;
   private replicas: ReplicaManager | null = null;
   private producerExpiry: Timer | null = null;
@@ -410,6 +412,8 @@ export class Broker {
     }
     const explicitLogDirs = this.options.config?.['log.dirs'] ?? this.options.config?.['log.dir'];
     const logDirs = explicitLogDirs !== undefined ? cfg.logDirs : [join(dataDir, 'logs')];
+    // Before anything is read or written: a second broker on these directories stops here.
+    this.dirLocks = lockDataDirs([dataDir, ...logDirs]);
 
     // The metadata log is a Raft log (KRaft); a lone broker is a one-voter quorum.
     const metadataDir = join(dataDir, 'metadata');
@@ -1275,6 +1279,8 @@ export class Broker {
     await this.metadata?.close();
     this.replicas = null;
     this.metadata = null;
+    for (const l of this.dirLocks) l.release();
+    this.dirLocks = [];
     if (this.tempDir !== null) rmSync(this.tempDir, { recursive: true, force: true });
     this.tempDir = null;
   }

@@ -29,6 +29,7 @@ Options:
                                -N (N records before the end), @MS (the first record at or
                                after MS milliseconds since the epoch)
   --from-beginning           the same as --offset earliest
+  --from-timestamp MS        the same as --offset @MS
   -c, --max-messages N       stop after N records
   --timeout-ms N             stop after N ms without a new record (default: run until Ctrl-C)
   --format FMT               value (default), kv, json (one object per line with topic,
