@@ -16,7 +16,8 @@ export const BROKER_HELP = `Usage: jocko broker [options]
 Starts a Kafka-compatible broker.
 
 Options:
-  --data-dir DIR        where logs and metadata live (default ./jocko-data)
+  --data-dir DIR        where the metadata log lives, and the partitions unless log.dirs says
+                        (default: the first of log.dirs when set, else ./jocko-data)
   --listen HOST:PORT    address to listen on (default 0.0.0.0:9092; port 0 picks a free port)
   --advertise HOST:PORT address clients are told to connect to (default: the listen address)
   --node-id N           this node's id (also --broker-id; default: node.id, the id the data
@@ -67,6 +68,7 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
   if (set.errors.length > 0) throw new UsageError(set.errors.join('\n'));
   const config: Record<string, string> = set.values;
   const propertiesPath = flag(args, 'config');
+  const dataDir = flag(args, 'data-dir');
   const idText = flag(args, 'node-id') ?? flag(args, 'broker-id');
   const brokerId = idText === undefined ? undefined : positiveInt('--node-id', idText, 0);
   const joinList = flag(args, 'join');
@@ -88,7 +90,8 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
     ...(bootstrapExpect !== undefined ? { bootstrapExpect } : {}),
     ...(voters !== undefined ? { voters } : {}),
     ...(roles !== undefined ? { roles } : {}),
-    dataDir: flag(args, 'data-dir') ?? './jocko-data',
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    defaultDataDir: './jocko-data',
     config,
     env: process.env,
     ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
@@ -108,7 +111,7 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
       // nothing yet, so it forgets the id and joins again with another.
       if (!(err instanceof NodeIdInUseError) || !err.chosenAtJoin || attempt >= MAX_JOIN_ATTEMPTS) throw err;
       log.warn('the node id picked when joining is taken: joining again with another', { nodeId: err.nodeId });
-      rmSync(join(options.dataDir as string, 'metadata'), { recursive: true, force: true });
+      rmSync(join(broker.dataDir, 'metadata'), { recursive: true, force: true });
       broker = new Broker(options);
     }
   }
