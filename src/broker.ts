@@ -283,6 +283,8 @@ function topicView(t: TopicImage): TopicView {
 export class Broker {
   private server: NetworkServer | null = null;
   private controllerServer: NetworkServer | null = null;
+  /** Aborted first thing in close(), so long polls answer and connections can drain at once. */
+  private readonly shutdown = new AbortController();
   private resolvedDataDir: string | null = null;
   readonly registry = new HandlerRegistry();
   private boundHost = '';
@@ -724,6 +726,7 @@ export class Broker {
         return broker.config;
       },
       fetchSessions,
+      shutdown: this.shutdown.signal,
       controller: {
         // Admin changes resolve only after the broker has applied them (logs created or removed).
         // Through the channel: auto-creation (Metadata) reaches the controller from any broker.
@@ -1304,6 +1307,7 @@ export class Broker {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.shutdown.abort();
     const s = this.server;
     this.server = null;
     this.transactions?.close();

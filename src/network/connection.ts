@@ -241,8 +241,9 @@ export class Connection {
 
   private maybeEnd(): void {
     if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.closed) return;
-    // The drain waiters resolve on 'close', once the last response has been flushed.
-    this.socket.end();
+    // The drain waiters resolve on 'close', once the last response has been flushed: the socket
+    // is closed then, without waiting for the client to close its side (an idle client may not).
+    this.socket.end(() => this.destroy());
   }
 
   private fatal(err: unknown): void {
