@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker, type BrokerOptions, NodeIdInUseError } from '../broker.js';
 import { parseSetFlags } from '../config/broker-config.js';
+import { renderConfigReference } from '../config/docs.js';
 import { startEventLoopStats } from '../observability/event-loop-stats.js';
 import { logger, setLogNode } from '../observability/logger.js';
 import { flag, flagAll, has, type OptionSpecs, parseArgs, parseHostPort, UsageError } from './args.js';
@@ -30,13 +31,21 @@ Options:
   --roles ROLES         broker,controller (default), broker or controller
   --config FILE         a Kafka-style .properties file
   --set KEY=VALUE       any Kafka-named setting, e.g. --set log.retention.ms=3600000 (repeatable)
+  --help-config         every setting with its type, default, valid values and update mode
 
 Settings are read, in increasing precedence, from defaults, the properties file, JOCKO_*
 environment variables (JOCKO_LOG_RETENTION_MS=... for log.retention.ms) and --set flags.
+
+Logging: JOCKO_LOG_LEVEL=debug|info|warn|error|silent (default info) and
+JOCKO_LOG_FORMAT=json for JSON lines instead of text; logs go to stderr.
+
+Each data directory (and each of log.dirs) holds a .lock file while a broker uses it; a
+second broker on it refuses to start.
 `;
 
 const OPTIONS: OptionSpecs = {
   help: { type: 'boolean', short: 'h' },
+  'help-config': { type: 'boolean' },
   'data-dir': { type: 'string' },
   listen: { type: 'string' },
   advertise: { type: 'string' },
@@ -54,6 +63,10 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, OPTIONS);
   if (has(args, 'help')) {
     process.stdout.write(BROKER_HELP);
+    return 0;
+  }
+  if (has(args, 'help-config')) {
+    process.stdout.write(renderConfigReference());
     return 0;
   }
   if (args.positionals.length > 0) {
