@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { logger } from '../observability/logger.js';
 import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { bufferPool } from '../runtime/buffer-pool.js';
+import { setTimer } from '../runtime/timers.js';
 import { isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { ConnectionInfo, DispatchResult, RequestDispatcher } from './types.js';
@@ -38,6 +39,8 @@ interface Slot {
 
 /** Chunks smaller than this are never pooled read windows (the pool's smallest class is 64 KiB). */
 const POOLED_MIN_BYTES = 32 * 1024;
+/** How long a drained connection waits for the client to close its side before closing it. */
+const CLOSE_LINGER_MS = 100;
 
 function lentChunks(chunks: readonly Buffer[]): Buffer[] | null {
   let lent: Buffer[] | null = null;
@@ -69,6 +72,8 @@ export class Connection {
   private paused = false;
   private closed = false;
   private draining = false;
+  /** Our side is closed and flushed: bytes still arriving are dropped. */
+  private ended = false;
   private drainWaiters: Array<() => void> = [];
   /** Frames read past the in-flight bound (from the chunk that crossed it), dispatched as slots free. */
   private backlog: Buffer[] = [];
@@ -119,7 +124,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.ended) return;
     this.counters.bytesIn += chunk.length;
     try {
       this.decoder.push(chunk, (frame) => this.onFrame(frame));
@@ -241,9 +246,15 @@ export class Connection {
 
   private maybeEnd(): void {
     if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.closed) return;
-    // The drain waiters resolve on 'close', once the last response has been flushed: the socket
-    // is closed then, without waiting for the client to close its side (an idle client may not).
-    this.socket.end(() => this.destroy());
+    // The drain waiters resolve on 'close', once the last response has been flushed. A client
+    // that does not close its side in turn (many idle ones do not) is closed after
+    // CLOSE_LINGER_MS; what it sends meanwhile is read and dropped, so that closing with unread
+    // bytes does not reset the connection and lose the responses just sent.
+    this.socket.end(() => {
+      this.ended = true;
+      this.socket.resume();
+      setTimer(() => this.destroy(), CLOSE_LINGER_MS);
+    });
   }
 
   private fatal(err: unknown): void {
