@@ -43,7 +43,7 @@ Each data directory (and each of log.dirs) holds a .lock file while a broker use
 second broker on it refuses to start.
 `;
 
-const OPTIONS: OptionSpecs = {
+export const BROKER_OPTIONS: OptionSpecs = {
   help: { type: 'boolean', short: 'h' },
   'help-config': { type: 'boolean' },
   'data-dir': { type: 'string' },
@@ -60,7 +60,7 @@ const OPTIONS: OptionSpecs = {
 };
 
 export async function brokerCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, OPTIONS);
+  const args = parseArgs(argv, BROKER_OPTIONS);
   if (has(args, 'help')) {
     process.stdout.write(BROKER_HELP);
     return 0;
@@ -109,6 +109,24 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
     env: process.env,
     ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
   };
+  // Signals are caught from the start: one arriving while the broker starts stops it once
+  // started, instead of killing the process half-way (the default action).
+  let stopSignal: string | null = null;
+  let onStop: ((signal: string) => void) | null = null;
+  const signalled = (signal: string) => {
+    if (onStop !== null) {
+      onStop(signal);
+    } else if (stopSignal === null) {
+      // Start-up may wait long (joining a cluster): closing makes it give up.
+      stopSignal = signal;
+      log.info('shutting down during start-up', { signal });
+      void broker.close().catch(() => undefined);
+    }
+  };
+  const onSigterm = () => signalled('SIGTERM');
+  const onSigint = () => signalled('SIGINT');
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGINT', onSigint);
   let broker = new Broker(options);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -120,6 +138,11 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
       await broker
         .close()
         .catch((closeErr: unknown) => log.warn('close after a failed start', { error: String(closeErr) }));
+      if (stopSignal !== null) {
+        process.removeListener('SIGTERM', onSigterm);
+        process.removeListener('SIGINT', onSigint);
+        return 0;
+      }
       // Two nodes that joined at once may have picked the same id: the one refused holds
       // nothing yet, so it forgets the id and joins again with another.
       if (!(err instanceof NodeIdInUseError) || !err.chosenAtJoin || attempt >= MAX_JOIN_ATTEMPTS) throw err;
@@ -136,7 +159,7 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
   );
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    onStop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info('shutting down', { signal });
@@ -145,9 +168,10 @@ export async function brokerCommand(argv: readonly string[]): Promise<number> {
         resolve();
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (stopSignal !== null) onStop(stopSignal);
   });
+  process.removeListener('SIGTERM', onSigterm);
+  process.removeListener('SIGINT', onSigint);
   return 0;
 }
 

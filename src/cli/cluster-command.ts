@@ -49,7 +49,7 @@ const SUBCOMMANDS: ReadonlySet<string> = new Set(['status', 'add-voter', 'remove
 const DEFAULT_LISTENER = 'PLAINTEXT';
 const DEFAULT_ADD_TIMEOUT_MS = 30_000;
 
-const OPTIONS: Record<string, OptionSpecs> = {
+export const CLUSTER_OPTIONS: Record<string, OptionSpecs> = {
   status: { format: { type: 'string' } },
   'add-voter': {
     id: { type: 'string' },
@@ -109,7 +109,7 @@ export async function clusterCommand(argv: readonly string[]): Promise<number> {
   const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
   let args: ParsedArgs;
   try {
-    args = parseArgs(argv, { ...COMMON_OPTIONS, ...(sub === undefined ? {} : OPTIONS[sub]) });
+    args = parseArgs(argv, { ...COMMON_OPTIONS, ...(sub === undefined ? {} : CLUSTER_OPTIONS[sub]) });
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${CLUSTER_HELP}`);
     return 2;

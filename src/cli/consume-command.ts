@@ -42,7 +42,7 @@ Options:
 Ctrl-C stops after the records already printed and prints a summary on stderr.
 `;
 
-const OPTIONS: OptionSpecs = {
+export const CONSUME_OPTIONS: OptionSpecs = {
   ...COMMON_OPTIONS,
   partition: { type: 'string', short: 'p' },
   group: { type: 'string', short: 'g' },
@@ -184,7 +184,7 @@ async function startOffsets(
 }
 
 export async function consumeCommand(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, OPTIONS);
+  const args = parseArgs(argv, CONSUME_OPTIONS);
   const [topic, extra] = args.positionals;
   if (topic === undefined || has(args, 'help')) {
     process.stdout.write(CONSUME_HELP);

@@ -63,10 +63,14 @@ Common options:
   --help                  this text
 `;
 
-const GROUP_OPTIONS: OptionSpecs = { ...COMMON_OPTIONS, group: { type: 'string' }, format: { type: 'string' } };
+export const GROUP_COMMON_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
+  group: { type: 'string' },
+  format: { type: 'string' },
+};
 
 /** The options of each subcommand (`--state` is a filter for list, a section for describe). */
-const OPTIONS: Record<string, OptionSpecs> = {
+export const GROUP_OPTIONS: Record<string, OptionSpecs> = {
   list: { state: { type: 'string' } },
   describe: {
     'all-groups': { type: 'boolean' },
@@ -113,13 +117,13 @@ function groupIds(args: ParsedArgs): string[] {
 
 export async function groupCommand(argv: readonly string[]): Promise<number> {
   const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-  if (sub !== undefined && OPTIONS[sub] === undefined) {
+  if (sub !== undefined && GROUP_OPTIONS[sub] === undefined) {
     process.stderr.write(`unknown group command '${sub}'\n\n${GROUP_HELP}`);
     return 2;
   }
   let args: ParsedArgs;
   try {
-    args = parseArgs(argv, { ...GROUP_OPTIONS, ...(sub === undefined ? {} : OPTIONS[sub]) });
+    args = parseArgs(argv, { ...GROUP_COMMON_OPTIONS, ...(sub === undefined ? {} : GROUP_OPTIONS[sub]) });
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${GROUP_HELP}`);
     return 2;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { brokerCommand } from './broker-command.js';
 import { clusterCommand } from './cluster-command.js';
+import { completionCommand } from './completion.js';
 import { consumeCommand } from './consume-command.js';
 import { groupCommand } from './group-command.js';
 import { produceCommand } from './produce-command.js';
@@ -22,6 +23,7 @@ Commands:
   consume    print the records of a topic
   group      list, describe, delete consumer groups and reset their offsets
   cluster    the metadata quorum: status, add-voter, remove-voter
+  completion print a shell completion script (bash or zsh)
 
 Options:
   --version  print the version
@@ -42,6 +44,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   group: groupCommand,
   groups: groupCommand,
   cluster: clusterCommand,
+  completion: completionCommand,
 };
 
 export function version(): string {

@@ -40,7 +40,7 @@ Options:
   --batch-size N             at most N records per partition per request (default 500)
 `;
 
-const OPTIONS: OptionSpecs = {
+export const PRODUCE_OPTIONS: OptionSpecs = {
   ...COMMON_OPTIONS,
   partition: { type: 'string', short: 'p' },
   file: { type: 'string', short: 'f' },
@@ -66,7 +66,7 @@ interface ProduceSettings {
 }
 
 function settings(argv: readonly string[]): { topic: string | undefined; help: boolean; s: ProduceSettings } {
-  const args = parseArgs(argv, OPTIONS);
+  const args = parseArgs(argv, PRODUCE_OPTIONS);
   const [topic, extra] = args.positionals;
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
   const properties = new Map<string, string>();

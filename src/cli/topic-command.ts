@@ -25,7 +25,7 @@ function kvList(values: string[]): Record<string, string> {
   return out;
 }
 
-const OPTIONS = {
+export const TOPIC_OPTIONS = {
   create: {
     partitions: { type: 'string' },
     'replication-factor': { type: 'string' },
@@ -39,11 +39,11 @@ const OPTIONS = {
   delete: { 'if-exists': { type: 'boolean' } },
 } as const;
 
-const SUBCOMMANDS = Object.keys(OPTIONS);
+const SUBCOMMANDS = Object.keys(TOPIC_OPTIONS);
 
 export async function topicCommand(argv: readonly string[]): Promise<number> {
   const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-  const specific = sub === undefined ? undefined : OPTIONS[sub as keyof typeof OPTIONS];
+  const specific = sub === undefined ? undefined : TOPIC_OPTIONS[sub as keyof typeof TOPIC_OPTIONS];
   if (sub !== undefined && specific === undefined) {
     process.stderr.write(`unknown topic command '${sub}' (${SUBCOMMANDS.join(', ')})\n\n${TOPIC_HELP}`);
     return 2;

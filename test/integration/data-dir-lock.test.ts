@@ -27,7 +27,7 @@ test('a second broker process on a data directory in use refuses to start, namin
   t.after(() => second.dispose());
   assert.equal((JSON.parse(readFileSync(join(dataDir, '.lock'), 'utf8')) as { pid: number }).pid, second.pid);
   await second.stop();
-  assert.equal(second.lastExit?.code, 0);
+  assert.equal(second.lastExit?.code, 0, `${JSON.stringify(second.lastExit)}\n${second.output().stderr}`);
   assert.ok(!existsSync(join(dataDir, '.lock')), 'a clean shutdown removes the lock');
 });
 
