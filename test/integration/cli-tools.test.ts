@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { KafkaClient } from '../../src/client/kafka-client.js';
 import { withBroker } from '../helpers/broker-process.js';
 import { trackChild, waitForExit } from '../helpers/children.js';
-import { kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
+import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { kcatProduce } from '../helpers/kcat.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
 import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
@@ -256,6 +256,15 @@ test('consume --group is a group member seen by group describe, commits what it 
   );
   assert.match(described, /"state":\s*"Stable"|Stable/);
   assert.match(described, new RegExp(topic));
+  // Another client's admin sees the same member, with every partition assigned to it.
+  const admin = await kafkajsAdmin(t, kafkajsClient(broker.bootstrap));
+  const { groups } = await admin.describeGroups([group]);
+  assert.equal(groups[0]?.state, 'Stable');
+  assert.equal(groups[0]?.protocolType, 'consumer');
+  assert.deepEqual(
+    groups[0]?.members.map((m) => m.clientId),
+    ['jocko-consume'],
+  );
   // Offsets are committed while consuming (at least once a second): lag reaches 0.
   await waitFor(
     'committed offsets reach the log end',
