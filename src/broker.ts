@@ -101,6 +101,7 @@ import { random } from './runtime/random.js';
 import { testSwitches } from './runtime/test-switches.js';
 import { clearTimer, setRepeatingTimer, sleep, type Timer } from './runtime/timers.js';
 import { refuseUntrustedDataDirs } from './storage/data-dir-check.js';
+import { type DataDirLock, lockDataDirs } from './storage/dir-lock.js';
 import { LogManager } from './storage/log-manager.js';
 
 const log = logger('broker');
@@ -145,8 +146,17 @@ export interface BrokerOptions {
   voters?: number;
   /** Kafka's process.roles: combined by default; a broker-only node never becomes a voter. */
   roles?: ReadonlyArray<'broker' | 'controller'>;
-  /** Data directory; undefined uses a temporary directory removed on close (tests, embedding). */
+  /**
+   * Data directory (the metadata log, and the partitions unless log.dirs is set). Undefined:
+   * the first of log.dirs when that is set, else defaultDataDir, else a temporary directory
+   * removed on close (tests, embedding).
+   */
   dataDir?: string;
+  /**
+   * Where data lives when neither dataDir nor log.dirs say (the CLI's ./jocko-data); without
+   * it, a temporary directory removed by close().
+   */
+  defaultDataDir?: string;
   /** Kafka-named settings (`message.max.bytes`, `log.retention.ms`, ...), as `--set` gives them. */
   config?: Record<string, string>;
   /** Contents of a .properties file, and its path for messages. */
@@ -174,16 +184,25 @@ const JOIN_ASK_TIMEOUT_MS = 2000;
 const JOIN_RETRY_MS = 500;
 const JOIN_REPORT_INTERVAL_MS = 5000;
 
-/**
- * The PLAINTEXT entries of `listeners` and `advertised.listeners`. Raft, controller and client
- * requests share one listener; any other listener name is refused, naming it.
- */
-function listenerSettings(cfg: BrokerConfig): {
+/** What `listeners` and `advertised.listeners` say, in the terms the broker uses. */
+interface ListenerSettings {
   listenHost?: string;
   listenPort?: number;
   advertisedHost?: string;
   advertisedPort?: number;
-} {
+  /** The entry of `listeners` named in `controller.listener.names` (Kafka's CONTROLLER://:9093). */
+  controllerHost?: string;
+  controllerPort?: number;
+}
+
+/**
+ * The PLAINTEXT entries of `listeners` and `advertised.listeners`. Raft, controller and client
+ * requests share one listener; an entry named in `controller.listener.names` is listened on as
+ * well (it serves the same requests, so Kafka's tools can use it as a bootstrap controller);
+ * any other listener name is refused, naming it.
+ */
+function listenerSettings(cfg: BrokerConfig): ListenerSettings {
+  const controllerNames = new Set(cfg.getList('controller.listener.names'));
   const parse = (key: string, text: string) => {
     const entries = text
       .split(',')
@@ -194,13 +213,15 @@ function listenerSettings(cfg: BrokerConfig): {
         if (m === null) throw new Error(`${key}: "${e}" is not NAME://host:port`);
         return { name: m[1] as string, host: (m[2] as string).replace(/^\[|\]$/g, ''), port: Number(m[3]) };
       });
-    const other = entries.filter((e) => e.name !== LISTENER_NAME);
+    const other = entries.filter((e) => e.name !== LISTENER_NAME && !controllerNames.has(e.name));
     if (other.length > 0) {
       throw new Error(
-        `${key}: ${other.map((e) => e.name).join(', ')}: only the ${LISTENER_NAME} listener is supported yet (the metadata quorum, brokers and clients share it)`,
+        `${key}: ${other.map((e) => e.name).join(', ')}: only the ${LISTENER_NAME} listener (and one named in controller.listener.names) is supported yet (the metadata quorum, brokers and clients share it)`,
       );
     }
-    return entries[0];
+    const controller = entries.filter((e) => controllerNames.has(e.name));
+    if (controller.length > 1) throw new Error(`${key}: more than one controller listener`);
+    return { plain: entries.find((e) => e.name === LISTENER_NAME), controller: controller[0] };
   };
   // The one listener speaks plaintext: a map giving it another protocol, or a broker-to-broker
   // listener of another name, would be a promise of TLS or SASL nobody keeps.
@@ -219,14 +240,18 @@ function listenerSettings(cfg: BrokerConfig): {
       `inter.broker.listener.name: ${interBroker} is not supported yet: brokers talk over the ${LISTENER_NAME} listener`,
     );
   }
-  const out: { listenHost?: string; listenPort?: number; advertisedHost?: string; advertisedPort?: number } = {};
+  const out: ListenerSettings = {};
   const listen = parse('listeners', cfg.listeners);
-  if (listen !== undefined) {
-    out.listenHost = listen.host === '' ? '0.0.0.0' : listen.host;
-    out.listenPort = listen.port;
+  if (listen.plain !== undefined) {
+    out.listenHost = listen.plain.host === '' ? '0.0.0.0' : listen.plain.host;
+    out.listenPort = listen.plain.port;
+  }
+  if (listen.controller !== undefined) {
+    out.controllerHost = listen.controller.host === '' ? '0.0.0.0' : listen.controller.host;
+    out.controllerPort = listen.controller.port;
   }
   const advertisedText = cfg.getString('advertised.listeners');
-  const advertised = advertisedText === null ? undefined : parse('advertised.listeners', advertisedText);
+  const advertised = advertisedText === null ? undefined : parse('advertised.listeners', advertisedText).plain;
   if (advertised !== undefined) {
     if (advertised.host !== '') out.advertisedHost = advertised.host;
     out.advertisedPort = advertised.port;
@@ -282,10 +307,15 @@ function topicView(t: TopicImage): TopicView {
 /** The composition root: wires the network, handlers, metadata, controller and storage. */
 export class Broker {
   private server: NetworkServer | null = null;
+  private controllerServer: NetworkServer | null = null;
+  /** Aborted first thing in close(), so long polls answer and connections can drain at once. */
+  private readonly shutdown = new AbortController();
+  private resolvedDataDir: string | null = null;
   readonly registry = new HandlerRegistry();
   private boundHost = '';
   private boundPort = 0;
   private tempDir: string | null = null;
+  private dirLocks: DataDirLock[] = [];
   private metadata: RaftMetadataLog | null = null;
   private replicas: ReplicaManager | null = null;
   private producerExpiry: Timer | null = null;
@@ -317,12 +347,7 @@ export class Broker {
   /** Registered and unfenced once: heartbeats run, and a clean shutdown fences this incarnation. */
   private registered = false;
   /** What `listeners` and `advertised.listeners` say, once the config is resolved. */
-  private configured: {
-    listenHost?: string;
-    listenPort?: number;
-    advertisedHost?: string;
-    advertisedPort?: number;
-  } = {};
+  private configured: ListenerSettings = {};
   /** The node id was picked at this start, when joining (another may be retried). */
   private idChosenAtJoin = false;
   /** This node's host as the --join list names it, advertised when no other is given. */
@@ -337,6 +362,12 @@ export class Broker {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The data directory in use (resolved at start: dataDir, log.dirs or defaultDataDir). */
+  get dataDir(): string {
+    if (this.resolvedDataDir === null) throw new Error('broker not started');
+    return this.resolvedDataDir;
   }
 
   get brokerId(): number {
@@ -370,8 +401,25 @@ export class Broker {
   /** --join, else controller.quorum.bootstrap.servers. */
   private get joinList(): string | undefined {
     if (this.options.join !== undefined) return this.options.join;
-    const servers = this.staticConfig?.getList('controller.quorum.bootstrap.servers') ?? [];
+    // A node named as its own bootstrap server (Kafka's default server.properties points at its
+    // own CONTROLLER listener) has no one else to join: it forms a cluster of its own.
+    const servers = (this.staticConfig?.getList('controller.quorum.bootstrap.servers') ?? []).filter(
+      (s) => !this.isOwnControllerAddress(s),
+    );
     return servers.length > 0 ? servers.join(',') : undefined;
+  }
+
+  private isOwnControllerAddress(server: string): boolean {
+    const port = this.configured.controllerPort;
+    if (port === undefined) return false;
+    const seed = parseSeeds(server)[0];
+    if (seed === undefined || seed.port !== port) return false;
+    const host = this.configured.controllerHost ?? '0.0.0.0';
+    if (seed.host === host) return true;
+    if (host !== '0.0.0.0' && host !== '::') return false;
+    const local = new Set(['localhost']);
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) local.add(a.address);
+    return local.has(seed.host);
   }
 
   get advertisedHost(): string {
@@ -433,13 +481,18 @@ export class Broker {
     this.configured = listenerSettings(cfg);
     this.staticConfig = cfg;
     this.effectiveConfig = cfg;
-    let dataDir = this.options.dataDir;
+    // log.dirs from any source (properties file, environment, --set) holds the partitions; the
+    // metadata log goes to the data dir, else (as Kafka's metadata log) the first log dir.
+    const explicitLogDirs = cfg.origin('log.dirs') !== 'default' || cfg.origin('log.dir') !== 'default';
+    let dataDir = this.options.dataDir ?? (explicitLogDirs ? cfg.logDirs[0] : undefined) ?? this.options.defaultDataDir;
     if (dataDir === undefined) {
       this.tempDir = mkdtempSync(join(tmpdir(), 'jocko-'));
       dataDir = this.tempDir;
     }
-    const explicitLogDirs = this.options.config?.['log.dirs'] ?? this.options.config?.['log.dir'];
-    const logDirs = explicitLogDirs !== undefined ? cfg.logDirs : [join(dataDir, 'logs')];
+    this.resolvedDataDir = dataDir;
+    const logDirs = explicitLogDirs ? cfg.logDirs : [join(dataDir, 'logs')];
+    // Before anything is read or written: a second broker on these directories stops here.
+    this.dirLocks = lockDataDirs([dataDir, ...logDirs]);
 
     // The metadata log is a Raft log (KRaft); a lone broker is a one-voter quorum.
     const metadataDir = join(dataDir, 'metadata');
@@ -777,6 +830,7 @@ export class Broker {
         return broker.config;
       },
       fetchSessions,
+      shutdown: this.shutdown.signal,
       controller: {
         // Admin changes resolve only after the broker has applied them (logs created or removed).
         // Through the channel: auto-creation (Metadata) reaches the controller from any broker.
@@ -875,6 +929,23 @@ export class Broker {
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
     gateway.ready(dispatcher);
+    if (this.configured.controllerPort !== undefined) {
+      this.controllerServer = new NetworkServer({
+        host: this.configured.controllerHost ?? '0.0.0.0',
+        port: this.configured.controllerPort,
+        listenerName: LISTENER_NAME,
+        maxRequestBytes: cfg.socketRequestMaxBytes,
+        maxIdleMs: cfg.connectionsMaxIdleMs,
+        maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
+        connectionLimits: () => this.connectionLimits(),
+        listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
+        queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
+        dispatcher,
+        clock,
+      });
+      const c = await this.controllerServer.listen();
+      log.info(`controller listener on ${c.host}:${c.port}`);
+    }
     await this.updateVoterEndpoint(metadata);
     try {
       // A controller-only node (Kafka's separated mode) never registers as a broker: no
@@ -1383,13 +1454,16 @@ export class Broker {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.shutdown.abort();
     const s = this.server;
     this.server = null;
     this.transactions?.close();
     this.transactions = null;
     this.groups?.close();
     this.groups = null;
-    if (s !== null) await s.close({ graceMs: 5000 });
+    const controllerServer = this.controllerServer;
+    this.controllerServer = null;
+    await Promise.all([s?.close({ graceMs: 5000 }), controllerServer?.close({ graceMs: 5000 })]);
     clearTimer(this.producerExpiry);
     this.producerExpiry = null;
     clearTimer(this.heartbeatTimer);
@@ -1428,6 +1502,8 @@ export class Broker {
     await this.metadata?.close();
     this.replicas = null;
     this.metadata = null;
+    for (const l of this.dirLocks) l.release();
+    this.dirLocks = [];
     if (this.tempDir !== null) rmSync(this.tempDir, { recursive: true, force: true });
     this.tempDir = null;
   }

@@ -2,9 +2,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker, type BrokerOptions, NodeIdInUseError } from '../broker.js';
 import { parseSetFlags } from '../config/broker-config.js';
+import { renderConfigReference } from '../config/docs.js';
 import { startEventLoopStats } from '../observability/event-loop-stats.js';
 import { logger, setLogNode } from '../observability/logger.js';
-import { flag, flagAll, type ParsedArgs, parseHostPort } from './args.js';
+import { flag, flagAll, has, type OptionSpecs, parseArgs, parseHostPort, UsageError } from './args.js';
 
 const log = logger('cli');
 
@@ -16,7 +17,8 @@ export const BROKER_HELP = `Usage: jocko broker [options]
 Starts a Kafka-compatible broker.
 
 Options:
-  --data-dir DIR        where logs and metadata live (default ./jocko-data)
+  --data-dir DIR        where the metadata log lives, and the partitions unless log.dirs says
+                        (default: the first of log.dirs when set, else ./jocko-data)
   --listen HOST:PORT    address to listen on (default 0.0.0.0:9092; port 0 picks a free port)
   --advertise HOST:PORT address clients are told to connect to (default: the listen address)
   --node-id N           this node's id (also --broker-id; default: node.id, the id the data
@@ -29,15 +31,46 @@ Options:
   --roles ROLES         broker,controller (default), broker or controller
   --config FILE         a Kafka-style .properties file
   --set KEY=VALUE       any Kafka-named setting, e.g. --set log.retention.ms=3600000 (repeatable)
+  --help-config         every setting with its type, default, valid values and update mode
 
 Settings are read, in increasing precedence, from defaults, the properties file, JOCKO_*
 environment variables (JOCKO_LOG_RETENTION_MS=... for log.retention.ms) and --set flags.
+
+Logging: JOCKO_LOG_LEVEL=debug|info|warn|error|silent (default info) and
+JOCKO_LOG_FORMAT=json for JSON lines instead of text; logs go to stderr.
+
+Each data directory (and each of log.dirs) holds a .lock file while a broker uses it; a
+second broker on it refuses to start.
 `;
 
-export async function brokerCommand(args: ParsedArgs): Promise<number> {
-  if (args.flags.has('help')) {
+export const BROKER_OPTIONS: OptionSpecs = {
+  help: { type: 'boolean', short: 'h' },
+  'help-config': { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  listen: { type: 'string' },
+  advertise: { type: 'string' },
+  'node-id': { type: 'string' },
+  'broker-id': { type: 'string' },
+  join: { type: 'string' },
+  'bootstrap-expect': { type: 'string' },
+  voters: { type: 'string' },
+  roles: { type: 'string' },
+  config: { type: 'string' },
+  set: { type: 'string' },
+};
+
+export async function brokerCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, BROKER_OPTIONS);
+  if (has(args, 'help')) {
     process.stdout.write(BROKER_HELP);
     return 0;
+  }
+  if (has(args, 'help-config')) {
+    process.stdout.write(renderConfigReference());
+    return 0;
+  }
+  if (args.positionals.length > 0) {
+    throw new UsageError(`unexpected argument ${args.positionals[0]} (settings are given as --set KEY=VALUE)`);
   }
   // Without --listen, `listeners` says (PLAINTEXT://:9092 by default).
   const listenRaw = flag(args, 'listen');
@@ -45,15 +78,16 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   const advertiseRaw = flag(args, 'advertise');
   const advertise = advertiseRaw === undefined ? undefined : parseHostPort(advertiseRaw, listen?.port ?? 9092);
   const set = parseSetFlags(flagAll(args, 'set'));
-  if (set.errors.length > 0) throw new Error(set.errors.join('\n'));
+  if (set.errors.length > 0) throw new UsageError(set.errors.join('\n'));
   const config: Record<string, string> = set.values;
   const propertiesPath = flag(args, 'config');
+  const dataDir = flag(args, 'data-dir');
   const idText = flag(args, 'node-id') ?? flag(args, 'broker-id');
   const brokerId = idText === undefined ? undefined : positiveInt('--node-id', idText, 0);
   const joinList = flag(args, 'join');
   const expectText = flag(args, 'bootstrap-expect');
   const bootstrapExpect = expectText === undefined ? undefined : positiveInt('--bootstrap-expect', expectText, 1);
-  if (bootstrapExpect !== undefined && joinList === undefined) throw new Error('--bootstrap-expect needs --join');
+  if (bootstrapExpect !== undefined && joinList === undefined) throw new UsageError('--bootstrap-expect needs --join');
   const votersText = flag(args, 'voters');
   const voters = votersText === undefined ? undefined : positiveInt('--voters', votersText, 1);
   const rolesText = flag(args, 'roles');
@@ -69,11 +103,30 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
     ...(bootstrapExpect !== undefined ? { bootstrapExpect } : {}),
     ...(voters !== undefined ? { voters } : {}),
     ...(roles !== undefined ? { roles } : {}),
-    dataDir: flag(args, 'data-dir') ?? './jocko-data',
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    defaultDataDir: './jocko-data',
     config,
     env: process.env,
     ...(propertiesPath !== undefined ? { propertiesPath, propertiesText: readFileSync(propertiesPath, 'utf8') } : {}),
   };
+  // Signals are caught from the start: one arriving while the broker starts stops it once
+  // started, instead of killing the process half-way (the default action).
+  let stopSignal: string | null = null;
+  let onStop: ((signal: string) => void) | null = null;
+  const signalled = (signal: string) => {
+    if (onStop !== null) {
+      onStop(signal);
+    } else if (stopSignal === null) {
+      // Start-up may wait long (joining a cluster): closing makes it give up.
+      stopSignal = signal;
+      log.info('shutting down during start-up', { signal });
+      void broker.close().catch(() => undefined);
+    }
+  };
+  const onSigterm = () => signalled('SIGTERM');
+  const onSigint = () => signalled('SIGINT');
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGINT', onSigint);
   let broker = new Broker(options);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -85,11 +138,16 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
       await broker
         .close()
         .catch((closeErr: unknown) => log.warn('close after a failed start', { error: String(closeErr) }));
+      if (stopSignal !== null) {
+        process.removeListener('SIGTERM', onSigterm);
+        process.removeListener('SIGINT', onSigint);
+        return 0;
+      }
       // Two nodes that joined at once may have picked the same id: the one refused holds
       // nothing yet, so it forgets the id and joins again with another.
       if (!(err instanceof NodeIdInUseError) || !err.chosenAtJoin || attempt >= MAX_JOIN_ATTEMPTS) throw err;
       log.warn('the node id picked when joining is taken: joining again with another', { nodeId: err.nodeId });
-      rmSync(join(options.dataDir as string, 'metadata'), { recursive: true, force: true });
+      rmSync(join(broker.dataDir, 'metadata'), { recursive: true, force: true });
       broker = new Broker(options);
     }
   }
@@ -101,7 +159,7 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
   );
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    onStop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info('shutting down', { signal });
@@ -110,22 +168,24 @@ export async function brokerCommand(args: ParsedArgs): Promise<number> {
         resolve();
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (stopSignal !== null) onStop(stopSignal);
   });
+  process.removeListener('SIGTERM', onSigterm);
+  process.removeListener('SIGINT', onSigint);
   return 0;
 }
 
 function positiveInt(name: string, text: string, min: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, not "${text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`${name} must be an integer of at least ${min}, not "${text}"`);
   return n;
 }
 
 function parseRoles(text: string): Array<'broker' | 'controller'> {
   const roles = text.split(',').map((r) => r.trim());
   for (const r of roles) {
-    if (r !== 'broker' && r !== 'controller') throw new Error(`--roles: "${r}" is not broker or controller`);
+    if (r !== 'broker' && r !== 'controller') throw new UsageError(`--roles: "${r}" is not broker or controller`);
   }
   return roles as Array<'broker' | 'controller'>;
 }

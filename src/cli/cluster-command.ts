@@ -8,7 +8,18 @@ import {
 } from '../client/quorum-admin.js';
 import { errorName, kafkaError } from '../protocol/error-codes.js';
 import type { Endpoint, ReplicaDescription } from '../raft/types.js';
-import { flag, flagAll, type ParsedArgs, parseArgs, parseHostPort } from './args.js';
+import {
+  bootstrapOf,
+  COMMON_OPTIONS,
+  flag,
+  flagAll,
+  has,
+  type OptionSpecs,
+  type ParsedArgs,
+  parseArgs,
+  parseHostPort,
+  UsageError,
+} from './args.js';
 import { formatTable } from './table.js';
 
 export const CLUSTER_HELP = `Usage: jocko cluster <status|add-voter|remove-voter> [options]
@@ -38,8 +49,16 @@ const SUBCOMMANDS: ReadonlySet<string> = new Set(['status', 'add-voter', 'remove
 const DEFAULT_LISTENER = 'PLAINTEXT';
 const DEFAULT_ADD_TIMEOUT_MS = 30_000;
 
-/** A mistake in the command line: reported with a pointer to the help, exit code 2. */
-class UsageError extends Error {}
+export const CLUSTER_OPTIONS: Record<string, OptionSpecs> = {
+  status: { format: { type: 'string' } },
+  'add-voter': {
+    id: { type: 'string' },
+    'directory-id': { type: 'string' },
+    listener: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+  },
+  'remove-voter': { id: { type: 'string' }, 'directory-id': { type: 'string' } },
+};
 
 function nodeId(args: ParsedArgs): number {
   const s = flag(args, 'id');
@@ -90,20 +109,20 @@ export async function clusterCommand(argv: readonly string[]): Promise<number> {
   const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
   let args: ParsedArgs;
   try {
-    args = parseArgs(argv, new Set(['help']));
+    args = parseArgs(argv, { ...COMMON_OPTIONS, ...(sub === undefined ? {} : CLUSTER_OPTIONS[sub]) });
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${CLUSTER_HELP}`);
     return 2;
   }
-  if (sub === undefined || args.flags.has('help')) {
+  if (sub === undefined || has(args, 'help')) {
     process.stdout.write(CLUSTER_HELP);
-    return args.flags.has('help') ? 0 : 2;
+    return has(args, 'help') ? 0 : 2;
   }
   if (!SUBCOMMANDS.has(sub)) {
     process.stderr.write(`unknown cluster command '${sub}'\n\n${CLUSTER_HELP}`);
     return 2;
   }
-  const client = new KafkaClient({ bootstrap: flag(args, 'bootstrap', 'bootstrap-server', 'b') ?? 'localhost:9092' });
+  const client = new KafkaClient({ bootstrap: bootstrapOf(args) });
   try {
     // Usage errors that need no broker are found before connecting.
     const run = prepare(sub, args, client);

@@ -7,7 +7,17 @@ import {
   type TopicPartition,
 } from '../client/kafka-client.js';
 import { ErrorCode, errorName, kafkaError } from '../protocol/error-codes.js';
-import { flag, flagAll, type ParsedArgs, parseArgs } from './args.js';
+import {
+  bootstrapOf,
+  COMMON_OPTIONS,
+  flag,
+  flagAll,
+  has,
+  type OptionSpecs,
+  type ParsedArgs,
+  parseArgs,
+  UsageError,
+} from './args.js';
 import {
   type PartitionOffsets,
   parseDateTime,
@@ -53,16 +63,35 @@ Common options:
   --help                  this text
 `;
 
-/** Flags that take no value, per subcommand (`--state` is a filter for list, a section for describe). */
-const BOOLEAN_FLAGS: Record<string, ReadonlySet<string>> = {
-  list: new Set(['help']),
-  describe: new Set(['help', 'all-groups', 'members', 'offsets', 'state']),
-  delete: new Set(['help', 'all-groups']),
-  'reset-offsets': new Set(['help', 'all-topics', 'to-earliest', 'to-latest', 'to-current', 'dry-run', 'execute']),
+export const GROUP_COMMON_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
+  group: { type: 'string' },
+  format: { type: 'string' },
 };
 
-/** A mistake in the command line: reported with a pointer to the help, exit code 2. */
-class UsageError extends Error {}
+/** The options of each subcommand (`--state` is a filter for list, a section for describe). */
+export const GROUP_OPTIONS: Record<string, OptionSpecs> = {
+  list: { state: { type: 'string' } },
+  describe: {
+    'all-groups': { type: 'boolean' },
+    members: { type: 'boolean' },
+    offsets: { type: 'boolean' },
+    state: { type: 'boolean' },
+  },
+  delete: { 'all-groups': { type: 'boolean' } },
+  'reset-offsets': {
+    topic: { type: 'string' },
+    'all-topics': { type: 'boolean' },
+    'to-earliest': { type: 'boolean' },
+    'to-latest': { type: 'boolean' },
+    'to-current': { type: 'boolean' },
+    'to-offset': { type: 'string' },
+    'shift-by': { type: 'string' },
+    'to-datetime': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    execute: { type: 'boolean' },
+  },
+};
 
 type Format = 'table' | 'json';
 
@@ -86,27 +115,22 @@ function groupIds(args: ParsedArgs): string[] {
   return [...new Set([...args.positionals.slice(1), ...flagAll(args, 'group')])];
 }
 
-function has(args: ParsedArgs, name: string): boolean {
-  return flag(args, name) === 'true';
-}
-
 export async function groupCommand(argv: readonly string[]): Promise<number> {
   const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-  const booleans = BOOLEAN_FLAGS[sub ?? ''] ?? new Set(['help']);
+  if (sub !== undefined && GROUP_OPTIONS[sub] === undefined) {
+    process.stderr.write(`unknown group command '${sub}'\n\n${GROUP_HELP}`);
+    return 2;
+  }
   let args: ParsedArgs;
   try {
-    args = parseArgs(argv, booleans);
+    args = parseArgs(argv, { ...GROUP_COMMON_OPTIONS, ...(sub === undefined ? {} : GROUP_OPTIONS[sub]) });
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n\n${GROUP_HELP}`);
     return 2;
   }
-  if (sub === undefined || args.flags.has('help')) {
+  if (sub === undefined || has(args, 'help')) {
     process.stdout.write(GROUP_HELP);
-    return sub === undefined && !args.flags.has('help') ? 2 : 0;
-  }
-  if (BOOLEAN_FLAGS[sub] === undefined) {
-    process.stderr.write(`unknown group command '${sub}'\n\n${GROUP_HELP}`);
-    return 2;
+    return sub === undefined && !has(args, 'help') ? 2 : 0;
   }
   const formatFlag = flag(args, 'format') ?? 'table';
   if (formatFlag !== 'table' && formatFlag !== 'json') {
@@ -114,7 +138,7 @@ export async function groupCommand(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const io: Output = { format: formatFlag, ...STDIO };
-  const client = new KafkaClient({ bootstrap: flag(args, 'bootstrap', 'bootstrap-server', 'b') ?? 'localhost:9092' });
+  const client = new KafkaClient({ bootstrap: bootstrapOf(args) });
   try {
     // Usage errors that need no broker are found before connecting.
     const run = prepare(sub, args, client, io);

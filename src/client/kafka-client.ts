@@ -201,6 +201,7 @@ function parseAddress(s: string): { host: string; port: number } {
 export class KafkaClient {
   private bootstrapConn: ClientConnection | null = null;
   private readonly brokers = new Map<number, ClientConnection>();
+  private readonly opening = new Map<number, Promise<ClientConnection>>();
   private brokerAddrs = new Map<number, { host: string; port: number }>();
   private controllerId = -1;
   private readonly coordinators = new Map<string, GroupCoordinator>();
@@ -274,12 +275,26 @@ export class KafkaClient {
   async brokerConnection(nodeId: number): Promise<ClientConnection> {
     const existing = this.brokers.get(nodeId);
     if (existing !== undefined) return existing;
+    // Callers asking at once share one connection (others would be opened and never closed).
+    const opening = this.opening.get(nodeId);
+    if (opening !== undefined) return opening;
     const addr = this.brokerAddrs.get(nodeId);
     if (addr === undefined) throw new Error(`unknown broker ${nodeId}`);
     const c = this.newConnection(addr.host, addr.port);
-    await c.connect();
-    this.brokers.set(nodeId, c);
-    return c;
+    const connected = c.connect().then(
+      () => {
+        this.opening.delete(nodeId);
+        this.brokers.set(nodeId, c);
+        return c;
+      },
+      (err: unknown) => {
+        this.opening.delete(nodeId);
+        c.close();
+        throw err;
+      },
+    );
+    this.opening.set(nodeId, connected);
+    return connected;
   }
 
   async controller(): Promise<ClientConnection> {
@@ -302,6 +317,30 @@ export class KafkaClient {
       await sleep(100 * (attempt + 1));
     }
     throw new Error(`no leader for ${topic}-${partition}`);
+  }
+
+  /**
+   * The partitions of a topic, in order, waiting (bounded) while a new topic's leaders are
+   * elected; with `allowAutoTopicCreation` the broker may create it, as for a producer.
+   */
+  async topicPartitions(topic: string, allowAutoTopicCreation = false): Promise<number[]> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const md = await this.metadata([topic], allowAutoTopicCreation);
+      const t = md.topics.find((x) => x.name === topic);
+      if (t !== undefined && t.errorCode === 0 && t.partitions.length > 0) {
+        if (t.partitions.every((p) => p.leaderId >= 0)) {
+          return t.partitions.map((p) => p.partitionIndex).sort((a, b) => a - b);
+        }
+      } else if (
+        t !== undefined &&
+        t.errorCode !== ErrorCode.LEADER_NOT_AVAILABLE &&
+        !(allowAutoTopicCreation && t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+      ) {
+        throw new KafkaResponseError(t.errorCode, `metadata for ${topic}`);
+      }
+      await sleep(100 * (attempt + 1));
+    }
+    throw new Error(`no leaders for the partitions of ${topic}`);
   }
 
   async createTopics(
@@ -543,6 +582,100 @@ export class KafkaClient {
   }
 
   /**
+   * Fetches many partitions of a topic: one Fetch per leader, sent in parallel, each waiting up
+   * to maxWaitMs for data. Returns the records of each partition and their error codes.
+   */
+  async fetchMany(
+    topic: string,
+    offsets: ReadonlyMap<number, number>,
+    opts: { maxBytes?: number; partitionMaxBytes?: number; maxWaitMs?: number } = {},
+  ): Promise<Map<number, { errorCode: number; records: ConsumedRecord[]; highWatermark: number }>> {
+    const md = await this.metadata([topic]);
+    const t = md.topics.find((x) => x.name === topic);
+    if (t === undefined || t.errorCode !== 0) {
+      throw new KafkaResponseError(t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `metadata for ${topic}`);
+    }
+    const byLeader = new Map<number, number[]>();
+    const out = new Map<number, { errorCode: number; records: ConsumedRecord[]; highWatermark: number }>();
+    for (const partition of offsets.keys()) {
+      const leader = t.partitions.find((p) => p.partitionIndex === partition)?.leaderId ?? -1;
+      if (leader < 0) {
+        out.set(partition, { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, records: [], highWatermark: -1 });
+        continue;
+      }
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition]);
+    }
+    const maxBytes = opts.maxBytes ?? 4 * 1024 * 1024;
+    const partitionMaxBytes = opts.partitionMaxBytes ?? 1024 * 1024;
+    await Promise.all(
+      [...byLeader].map(async ([leader, partitions]) => {
+        const conn = await this.brokerConnection(leader);
+        const v = conn.pickVersion(ApiKey.Fetch, 12);
+        const res = (await conn.request(ApiKey.Fetch, v, {
+          replicaId: -1,
+          maxWaitMs: opts.maxWaitMs ?? 500,
+          minBytes: 1,
+          maxBytes,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic,
+              partitions: partitions.map((partition) => ({
+                partition,
+                fetchOffset: BigInt(offsets.get(partition) ?? 0),
+                logStartOffset: -1n,
+                partitionMaxBytes,
+                currentLeaderEpoch: -1,
+              })),
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        })) as {
+          errorCode: number;
+          responses: Array<{
+            partitions: Array<{
+              partitionIndex: number;
+              errorCode: number;
+              highWatermark: bigint;
+              records: Buffer | null;
+            }>;
+          }>;
+        };
+        for (const p of res.responses.flatMap((r) => r.partitions)) {
+          const from = offsets.get(p.partitionIndex) ?? 0;
+          const list: ConsumedRecord[] = [];
+          const records = p.records;
+          if (p.errorCode === 0 && records !== null && records.length > 0) {
+            for (const { pos, size } of splitBatches(records, 0, validBatchesLength(records))) {
+              for (const r of decodeRecords(records.subarray(pos, pos + size))) {
+                if (r.offset < from) continue;
+                list.push({
+                  topic,
+                  partition: p.partitionIndex,
+                  offset: r.offset,
+                  timestamp: r.timestamp,
+                  key: r.key,
+                  value: r.value,
+                  headers: r.headers,
+                });
+              }
+            }
+          }
+          out.set(p.partitionIndex, {
+            errorCode: res.errorCode !== 0 ? res.errorCode : p.errorCode,
+            records: list,
+            highWatermark: Number(p.highWatermark),
+          });
+        }
+      }),
+    );
+    return out;
+  }
+
+  /**
    * Offsets of many partitions at once (timestamp as in `listOffset`), one ListOffsets request
    * per leader. Partitions whose leader is moving are retried a bounded number of times; errors
    * come back per partition, in the order asked.
@@ -647,15 +780,11 @@ export class KafkaClient {
     throw new KafkaResponseError(last.errorCode, `find coordinator of group ${groupId}`, last.errorMessage);
   }
 
-  private async coordinatorConnection(groupId: string): Promise<{ nodeId: number; conn: ClientConnection }> {
+  /** A connection to the group's coordinator (found with FindCoordinator, then cached). */
+  async coordinatorConnection(groupId: string): Promise<{ nodeId: number; conn: ClientConnection }> {
     const c = this.coordinators.get(groupId) ?? (await this.findCoordinator(groupId));
-    let conn = this.brokers.get(c.nodeId);
-    if (conn === undefined) {
-      conn = this.newConnection(c.host, c.port);
-      await conn.connect();
-      this.brokers.set(c.nodeId, conn);
-    }
-    return { nodeId: c.nodeId, conn };
+    if (!this.brokers.has(c.nodeId)) this.brokerAddrs.set(c.nodeId, { host: c.host, port: c.port });
+    return { nodeId: c.nodeId, conn: await this.brokerConnection(c.nodeId) };
   }
 
   /**
@@ -836,11 +965,16 @@ export class KafkaClient {
   }
 
   /**
-   * Commits offsets for a group as an admin does (generation -1, no member id). Kafka accepts
+   * Commits offsets for a group as an admin does (generation -1, no member id), or as `member`
+   * of the current generation. Kafka accepts an admin's commit
    * that only while the group has no members (Empty, or unknown: then it is created); otherwise
    * each partition answers UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION or REBALANCE_IN_PROGRESS.
    */
-  async offsetCommit(groupId: string, offsets: readonly OffsetToCommit[]): Promise<PartitionError[]> {
+  async offsetCommit(
+    groupId: string,
+    offsets: readonly OffsetToCommit[],
+    member: { generationId: number; memberId: string } = { generationId: -1, memberId: '' },
+  ): Promise<PartitionError[]> {
     const byTopic = new Map<string, OffsetToCommit[]>();
     for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
     type Answer = { errorCode: number; results: PartitionError[] };
@@ -850,8 +984,8 @@ export class KafkaClient {
         const v = conn.pickVersion(ApiKey.OffsetCommit);
         const res = (await conn.request(ApiKey.OffsetCommit, v, {
           groupId,
-          generationIdOrMemberEpoch: -1,
-          memberId: '',
+          generationIdOrMemberEpoch: member.generationId,
+          memberId: member.memberId,
           groupInstanceId: null,
           retentionTimeMs: -1n,
           topics: [...byTopic].map(([name, list]) => ({

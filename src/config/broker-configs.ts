@@ -354,6 +354,11 @@ const CATALOGUE: readonly BrokerConfigDef[] = [
       doc: 'Maps each listener name to its security protocol, as NAME:PROTOCOL pairs.',
     },
   ),
+  b('controller.listener.names', 'list', [], {
+    importance: 'high',
+    dynamic: 'read-only',
+    doc: 'Names of the listeners in listeners that are controller listeners (e.g. CONTROLLER). Jocko listens on such an entry too and serves it like the PLAINTEXT one: the quorum, brokers and clients share one protocol.',
+  }),
   b('inter.broker.listener.name', 'string', null, {
     importance: 'medium',
     dynamic: 'read-only',

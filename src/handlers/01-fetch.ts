@@ -153,7 +153,12 @@ function partitionData(services: BrokerServices, r: PartitionRead): FetchRespons
  * Long poll: resolves at the first append to any of the partitions or after maxWaitMs. One
  * callback serves every partition and unregisters itself from all of them.
  */
-function waitForAppend(reads: readonly PartitionRead[], maxWaitMs: number, clock: Clock): Promise<void> {
+function waitForAppend(
+  reads: readonly PartitionRead[],
+  maxWaitMs: number,
+  clock: Clock,
+  shutdown: AbortSignal | undefined,
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const unsubscribe: Array<() => void> = [];
     let done = false;
@@ -164,9 +169,18 @@ function waitForAppend(reads: readonly PartitionRead[], maxWaitMs: number, clock
       for (const u of unsubscribe) u();
       resolve();
     };
-    // max_wait_ms is a minimum for an answer without enough data: never earlier on the monotonic clock.
+    // max_wait_ms is a minimum for an answer without enough data: never earlier on the monotonic
+    // clock, except at shutdown (Kafka completes its delayed fetches then too).
     const cancelTimer = setDeadlineTimer(clock, maxWaitMs, finish);
     for (const r of reads) if (r.partition !== undefined) unsubscribe.push(r.partition.onAppend(finish));
+    if (shutdown !== undefined) {
+      if (shutdown.aborted) {
+        finish();
+        return;
+      }
+      shutdown.addEventListener('abort', finish, { once: true });
+      unsubscribe.push(() => shutdown.removeEventListener('abort', finish));
+    }
   });
 }
 
@@ -526,13 +540,18 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
         const clock = services.clock;
         const deadline = clock.monotonic() + maxWait;
         const afterWake = (bytes: number): FetchResponseInit | Promise<FetchResponseInit> => {
-          if (bytes >= minBytes || op.hasErrors() || clock.monotonic() >= deadline) {
+          if (
+            bytes >= minBytes ||
+            op.hasErrors() ||
+            clock.monotonic() >= deadline ||
+            services.shutdown?.aborted === true
+          ) {
             return op.respond(sessionId, usesTopicIds, include);
           }
           return wait();
         };
         const wait = (): Promise<FetchResponseInit> =>
-          waitForAppend(reads, deadline - clock.monotonic(), clock).then(() => {
+          waitForAppend(reads, deadline - clock.monotonic(), clock, services.shutdown).then(() => {
             op.resolveAgain();
             const again = op.readAll();
             return again instanceof Promise ? again.then(afterWake) : afterWake(again);

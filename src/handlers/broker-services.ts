@@ -37,6 +37,8 @@ export interface BrokerServices {
   readonly clock: Clock;
   readonly config: BrokerConfig;
   readonly fetchSessions: FetchSessionCache;
+  /** Aborted when the broker shuts down: long-polling requests answer at once with what they have. */
+  readonly shutdown?: AbortSignal;
   /** The controller's id (this broker while there is a single voter). */
   controllerId(): number;
   /** The node's Raft runtime for the metadata partition (Fetch of `__cluster_metadata-0` goes there). */

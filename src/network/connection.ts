@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { logger } from '../observability/logger.js';
 import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { bufferPool } from '../runtime/buffer-pool.js';
+import { setTimer } from '../runtime/timers.js';
 import { isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { MemoryPool } from './memory-pool.js';
@@ -53,6 +54,8 @@ interface PendingWrite {
 
 /** Chunks smaller than this are never pooled read windows (the pool's smallest class is 64 KiB). */
 const POOLED_MIN_BYTES = 32 * 1024;
+/** How long a drained connection waits for the client to close its side before closing it. */
+const CLOSE_LINGER_MS = 100;
 
 function lentChunks(chunks: readonly Buffer[]): Buffer[] | null {
   let lent: Buffer[] | null = null;
@@ -84,6 +87,8 @@ export class Connection {
   private paused = false;
   private closed = false;
   private draining = false;
+  /** Our side is closed and flushed: bytes still arriving are dropped. */
+  private ended = false;
   private drainWaiters: Array<() => void> = [];
   /** Frames read past the in-flight bound (from the chunk that crossed it), dispatched as slots free. */
   private backlog: Buffer[] = [];
@@ -166,7 +171,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.ended) return;
     this.counters.bytesIn += chunk.length;
     try {
       this.decoder.push(chunk, this.onFrameBound);
@@ -358,8 +363,15 @@ export class Connection {
   private maybeEnd(): void {
     if (!this.draining || this.slots.length > 0 || this.backlog.length > 0 || this.pending.length > 0 || this.closed)
       return;
-    // The drain waiters resolve on 'close', once the last response has been flushed.
-    this.socket.end();
+    // The drain waiters resolve on 'close', once the last response has been flushed. A client
+    // that does not close its side in turn (many idle ones do not) is closed after
+    // CLOSE_LINGER_MS; what it sends meanwhile is read and dropped, so that closing with unread
+    // bytes does not reset the connection and lose the responses just sent.
+    this.socket.end(() => {
+      this.ended = true;
+      this.socket.resume();
+      setTimer(() => this.destroy(), CLOSE_LINGER_MS);
+    });
   }
 
   private fatal(err: unknown): void {

@@ -19,6 +19,8 @@ export interface BrokerProcessOptions {
   brokerId?: number;
   /** No --listen: the broker listens where its settings (`listeners`) say. */
   noListen?: boolean;
+  /** No --data-dir: the broker finds its directories in its settings (log.dirs). */
+  noDataDir?: boolean;
   /** Appended to the command line as is. */
   extraArgs?: readonly string[];
   /** The script node runs instead of bin/jocko.js (another build, or a stand-in). */
@@ -139,8 +141,7 @@ class BrokerProcessImpl implements BrokerProcess {
     const args = [
       o.script ?? jockoBin,
       'broker',
-      '--data-dir',
-      this.dataDir,
+      ...(o.noDataDir === true ? [] : ['--data-dir', this.dataDir]),
       ...(o.noListen === true
         ? []
         : ['--listen', listenHost.includes(':') ? `[${listenHost}]:${port}` : `${listenHost}:${port}`]),

@@ -299,8 +299,8 @@ test('jocko produce (stdin, file, keys, headers, every codec) and consume (begin
     );
     assert.deepEqual(await storedCodecs(broker.bootstrap, topic, i), [i], `${codec} batch stored with codec ${i}`);
   }
-  await jockoFails(['produce', topic, '--compression', 'brotli', ...b], 1, /unknown compression brotli/);
-  await jockoFails(['consume', topic, '--format', 'xml', ...b], 1, /unknown --format xml/);
+  await jockoFails(['produce', topic, '--compression', 'brotli', ...b], 2, /--compression must be one of .*"brotli"/);
+  await jockoFails(['consume', topic, '--format', 'xml', ...b], 2, /--format must be value, kv, json or a template/);
 
   // From a file, in two runs, so the records have two distinct batches and timestamps.
   const filePartition = String(codecs.length);
