@@ -176,6 +176,9 @@ const UNFENCE_POLL_MS = 50;
 /** Between registrations refused while an earlier run of this broker still has a session. */
 const REGISTRATION_RETRY_MS = 500;
 const SHUTDOWN_HEARTBEAT_TIMEOUT_MS = 2000;
+/** The longest a clean stop waits for the controller to move this broker's leaderships away. */
+const CONTROLLED_SHUTDOWN_MAX_MS = 5000;
+const CONTROLLED_SHUTDOWN_RETRY_MS = 100;
 /** Voters a cluster grows to as nodes join, unless `voters` says otherwise. */
 const DEFAULT_VOTERS = 3;
 const VOTER_PROMOTION_INTERVAL_MS = 1000;
@@ -1023,6 +1026,43 @@ export class Broker {
     this.registered = true;
   }
 
+  /**
+   * Kafka's controlled shutdown (KIP-631): heartbeats asking to shut down, sent while this broker
+   * still serves (its followers catch up, the controller's changes commit even when the
+   * controller is this node), until the controller has moved its leaderships away and lets it
+   * go; it is then fenced, registered but no longer live. Bounded by CONTROLLED_SHUTDOWN_MAX_MS.
+   */
+  private async controlledShutdown(): Promise<void> {
+    const channel = this.channel;
+    if (!this.registered || channel === null) return;
+    this.registered = false;
+    clearTimer(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    const deadline = performance.now() + CONTROLLED_SHUTDOWN_MAX_MS;
+    for (let round = 1; ; round++) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        log.warn('controlled shutdown did not finish in time: stopping anyway', { rounds: round - 1 });
+        return;
+      }
+      try {
+        const r = await this.heartbeat(channel, Math.max(1, Math.min(SHUTDOWN_HEARTBEAT_TIMEOUT_MS, left)), true);
+        if (r.errorCode !== 0) {
+          log.warn('the controller refused the shutdown heartbeat', { error: errorName(r.errorCode) });
+          return;
+        }
+        if (r.shouldShutDown) {
+          if (round > 1) log.info('controlled shutdown: leaderships moved away', { rounds: round });
+          return;
+        }
+      } catch (err) {
+        log.warn('could not fence this broker on shutdown', { error: String(err) });
+        return;
+      }
+      await sleep(Math.max(1, Math.min(CONTROLLED_SHUTDOWN_RETRY_MS, deadline - performance.now())));
+    }
+  }
+
   private heartbeat(channel: ControllerChannel, timeoutMs: number, wantShutDown = false) {
     return channel.brokerHeartbeat(
       {
@@ -1454,6 +1494,7 @@ export class Broker {
 
   async close(): Promise<void> {
     this.closing = true;
+    await this.controlledShutdown();
     this.shutdown.abort();
     const s = this.server;
     this.server = null;
@@ -1475,18 +1516,6 @@ export class Broker {
     clearTimer(this.voterTimer);
     this.voterTimer = null;
     const channel = this.channel;
-    if (this.registered && channel !== null) {
-      this.registered = false;
-      // Controlled shutdown (KIP-631): the controller fences this incarnation; it stays
-      // registered but is no longer live.
-      try {
-        const r = await this.heartbeat(channel, SHUTDOWN_HEARTBEAT_TIMEOUT_MS, true);
-        if (r.errorCode !== 0)
-          log.warn('the controller refused the shutdown heartbeat', { error: errorName(r.errorCode) });
-      } catch (err) {
-        log.warn('could not fence this broker on shutdown', { error: String(err) });
-      }
-    }
     channel?.close();
     this.channel = null;
     this.clusterClient?.close();

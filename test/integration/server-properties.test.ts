@@ -10,6 +10,7 @@ import { startBrokerProcess } from '../helpers/broker-process.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
 import { formatRun, run } from '../helpers/run.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,25 +55,31 @@ test('listeners, advertised.listeners, node.id and controller.quorum.bootstrap.s
   assert.equal(b.port, p2);
   // It joined the first one's cluster (an id no member uses), as --join would.
   assert.match(b.output().stdout, /jocko broker 6 listening/);
-  const status = await run(
-    process.execPath,
-    [jockoBin, 'cluster', 'status', '--bootstrap', `127.0.0.1:${p2}`, '--format', 'json'],
-    {
-      cwd: repoRoot,
-      timeoutMs: 20_000,
+  // Both serve once the second has caught up with its own registration (it is unfenced then).
+  let last = '';
+  await waitFor(
+    'brokers 5 and 6 serving, seen through the second',
+    async () => {
+      const status = await run(
+        process.execPath,
+        [jockoBin, 'cluster', 'status', '--bootstrap', `127.0.0.1:${p2}`, '--format', 'json'],
+        { cwd: repoRoot, timeoutMs: 20_000 },
+      );
+      last = formatRun(status);
+      const s = JSON.parse(status.stdout) as { brokers: Array<{ id: number; port: number; serving: boolean }> };
+      const serving = s.brokers
+        .filter((x) => x.serving)
+        .map((x) => [x.id, x.port])
+        .sort();
+      return (
+        JSON.stringify(serving) ===
+        JSON.stringify([
+          [5, p1],
+          [6, p2],
+        ])
+      );
     },
-  );
-  const s = JSON.parse(status.stdout) as { brokers: Array<{ id: number; port: number; serving: boolean }> };
-  assert.deepEqual(
-    s.brokers
-      .filter((x) => x.serving)
-      .map((x) => [x.id, x.port])
-      .sort(),
-    [
-      [5, p1],
-      [6, p2],
-    ],
-    formatRun(status),
+    { timeoutMs: 20_000, intervalMs: 250, explain: () => last },
   );
 });
 
