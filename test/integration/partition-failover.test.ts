@@ -136,7 +136,11 @@ test('a killed leader is replaced from the ISR with a bumped leader epoch; resta
     await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }),
     true,
   );
-  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  // The broker kafkajs asks may not have applied the new topic yet (UNKNOWN_TOPIC_OR_PARTITION).
+  const meta = await waitFor(`${topic} in kafkajs's metadata`, async () => {
+    const m = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    return m?.topics[0]?.partitions.length === 3 ? m : false;
+  });
   const p0 = meta.topics[0]?.partitions.find((p) => p.partitionId === 0);
   assert.ok(p0 !== undefined);
   assert.equal(p0.replicas.length, 3);
