@@ -35,6 +35,8 @@ export interface FaultRunOptions {
    * replicas compared byte for byte once every follower is back in the ISR.
    */
   readonly replicationFactor?: number;
+  /** Whether the confluent-kafka consumer reading by assignment runs (default true). */
+  readonly assignConsumer?: boolean;
   /** SIGSTOP length: longer than the producers' request timeout. */
   readonly pauseMs?: number;
   /**
@@ -106,7 +108,7 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     history,
     producers: o.producers ?? ['kafkajs', 'platformatic', 'kafkajs', 'platformatic'],
     groupConsumer: true,
-    assignConsumer: true,
+    assignConsumer: o.assignConsumer ?? true,
     requestTimeoutMs: PRODUCER_REQUEST_TIMEOUT_MS,
     maxSendsPerProducer: 20_000,
   });
