@@ -604,6 +604,7 @@ export class Broker {
     const logs = new LogManager({
       logDirs,
       retentionCheckIntervalMs: cfg.logRetentionCheckIntervalMs,
+      retentionBytesTotal: () => this.config.getNumber('log.retention.bytes.total'),
       cleaner: {
         enable: cfg.logCleanerEnable,
         backoffMs: cfg.getNumber('log.cleaner.backoff.ms'),
@@ -721,6 +722,13 @@ export class Broker {
       for (const d of delta.changedTopics.values()) {
         this.topicViews.set(d.topic.name, topicView(d.topic));
         if (d.created) this.logConfigs.delete(d.topic.name);
+        // Partitions added: the topic's size budget (retention.bytes.total) is divided anew.
+        else if (
+          (this.logConfigs.get(d.topic.name)?.partitionCount ?? d.topic.partitions.size) !== d.topic.partitions.size
+        ) {
+          this.logConfigs.delete(d.topic.name);
+          this.applyLogConfig(d.topic.name);
+        }
         for (const partition of d.changedPartitions) {
           const p = d.topic.partitions.get(partition);
           if (p !== undefined) changedPartitions.push(assigned(d.topic, p));
@@ -1446,7 +1454,8 @@ export class Broker {
     let c = this.logConfigs.get(topic);
     if (c === undefined) {
       const overrides = Object.fromEntries(this.metadata?.snapshot().configs.get(`topic:${topic}`) ?? []);
-      c = toLogConfig(effectiveTopicConfig(this.config, overrides));
+      const partitionCount = this.metadata?.snapshot().topicsByName.get(topic)?.partitions.size ?? 1;
+      c = toLogConfig(effectiveTopicConfig(this.config, overrides), partitionCount);
       this.logConfigs.set(topic, c);
     }
     return c;

@@ -585,6 +585,12 @@ const CATALOGUE: readonly BrokerConfigDef[] = [
     dynamic: 'cluster-wide',
     doc: 'Size a partition may reach before old segments are deleted; -1 means no size limit.',
   }),
+  b('log.retention.bytes.total', 'long', -1, {
+    validator: atLeast(-1),
+    importance: 'medium',
+    dynamic: 'cluster-wide',
+    doc: "Jocko: size budget of this broker's logs, divided evenly among its partition logs whose cleanup.policy includes delete; each deletes its oldest segments while above its share. The smallest of this share, retention.bytes and the topic's retention.bytes.total wins; -1 is off.",
+  }),
   b('log.retention.disk.percent', 'int', -1, {
     validator: diskPercent,
     importance: 'medium',

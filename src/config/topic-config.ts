@@ -122,6 +122,10 @@ export interface LogConfig {
   readonly retentionMs: number;
   /** -1 = no size limit. */
   readonly retentionBytes: number;
+  /** retention.bytes.total, the topic's size budget; -1 = off. */
+  readonly retentionBytesTotal: number;
+  /** Partitions of the topic across the cluster (retention.bytes.total is divided by it). */
+  readonly partitionCount: number;
   /** -1 = off; else 1..100. */
   readonly retentionDiskPercent: number;
   readonly flushMessages: number;
@@ -148,7 +152,8 @@ export interface LogConfig {
   readonly uncleanLeaderElectionEnable: boolean;
 }
 
-export function toLogConfig(effective: EffectiveTopicConfig): LogConfig {
+/** `partitionCount` is the topic's, which its size budget (retention.bytes.total) is divided by. */
+export function toLogConfig(effective: EffectiveTopicConfig, partitionCount = 1): LogConfig {
   const num = (name: string): number => {
     const v = effective.value(name);
     if (typeof v !== 'number') throw new Error(`topic config ${name} is not a number`);
@@ -169,6 +174,8 @@ export function toLogConfig(effective: EffectiveTopicConfig): LogConfig {
     indexIntervalBytes: num('index.interval.bytes'),
     retentionMs: num('retention.ms'),
     retentionBytes: num('retention.bytes'),
+    retentionBytesTotal: num('retention.bytes.total'),
+    partitionCount,
     retentionDiskPercent: num('retention.disk.percent'),
     flushMessages: num('flush.messages'),
     flushMs: num('flush.ms'),

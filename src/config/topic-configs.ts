@@ -1,7 +1,7 @@
 /**
  * The topic configuration catalogue: every topic config Kafka documents, with its default,
  * validator and the broker properties that supply the default (Kafka's
- * ServerTopicConfigSynonyms), plus Jocko's `retention.disk.percent`.
+ * ServerTopicConfigSynonyms), plus Jocko's `retention.disk.percent` and `retention.bytes.total`.
  */
 import {
   CLEANUP_POLICIES,
@@ -218,6 +218,11 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = Object.freeze([
     importance: 'medium',
     brokerSynonyms: ['log.retention.bytes'],
     doc: 'Size a partition may reach before old segments are deleted; -1 means no size limit.',
+  }),
+  t('retention.bytes.total', 'long', -1, {
+    validator: atLeast(-1),
+    importance: 'medium',
+    doc: 'Jocko: size budget of the whole topic, divided evenly by its partition count (again when partitions are added); each partition deletes its oldest segments while above its share. With retention.bytes too, the smaller limit wins; -1 is off.',
   }),
   t('retention.disk.percent', 'int', -1, {
     validator: diskPercent,

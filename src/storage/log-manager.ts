@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
+import { budgetShare } from '../config/size-budget.js';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
 import type { LogStorePort } from '../replication/replica-manager.js';
@@ -48,6 +49,8 @@ export interface LogManagerOptions {
   readonly cleaner?: LogCleanerOptions;
   /** fdatasync off the event loop for the logs (see PartitionLogOptions.syncFile; tests hold it). */
   readonly syncFile?: (fd: number) => Promise<void>;
+  /** `log.retention.bytes.total`, read at each retention check (it may change at run time); -1 is off. */
+  readonly retentionBytesTotal?: () => number;
 }
 
 /**
@@ -214,14 +217,32 @@ export class LogManager implements LogStorePort {
   }
 
   /**
-   * Time and size retention per log, then Jocko's `retention.disk.percent`: while a log
-   * directory's filesystem is fuller than the smallest percentage set, the oldest segments
-   * across its partitions go first (never an active segment).
+   * Partition logs here whose cleanup.policy includes delete: those a size budget can act on,
+   * among which log.retention.bytes.total is divided.
+   */
+  get budgetedLogCount(): number {
+    let n = 0;
+    for (const e of this.logs.values()) if (e.log.logConfig.cleanupPolicy.includes('delete')) n++;
+    return n;
+  }
+
+  /** Each budgeted log's share of log.retention.bytes.total; -1 when it is off. */
+  brokerBudgetShare(): number {
+    return budgetShare(this.options.retentionBytesTotal?.() ?? -1, this.budgetedLogCount);
+  }
+
+  /**
+   * Time and size retention per log (retention.ms, retention.bytes, and the size budgets:
+   * the topic's retention.bytes.total and this log's share of log.retention.bytes.total), then
+   * Jocko's `retention.disk.percent`: while a log directory's filesystem is fuller than the
+   * smallest percentage set, the oldest segments across its partitions go first (never an
+   * active segment).
    */
   runRetention(now = (this.options.now ?? Date.now)()): void {
+    const brokerShare = this.brokerBudgetShare();
     for (const e of this.logs.values()) {
       try {
-        const freed = e.log.applyRetention(now);
+        const freed = e.log.applyRetention(now, brokerShare);
         if (freed > 0) log.info('retention deleted segments', { topic: e.topic, partition: e.partition, bytes: freed });
       } catch (err) {
         log.error('retention failed', { topic: e.topic, partition: e.partition, error: String(err) });

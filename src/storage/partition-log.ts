@@ -1,5 +1,6 @@
 import { closeSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { budgetCeiling } from '../config/size-budget.js';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
 import { decodeBatch } from '../protocol/records/record.js';
@@ -918,9 +919,12 @@ export class PartitionLog implements PartitionLogPort {
   /**
    * retention.ms, then retention.bytes, as Kafka applies them (only with cleanup.policy delete): oldest segments first, only
    * below the high watermark; the active segment too (rolled first) once all of it expired.
+   * Then the size budgets (config/size-budget.ts): the topic's retention.bytes.total share and
+   * `brokerShare`, this log's share of log.retention.bytes.total (-1 when off). A budget is a
+   * ceiling, unlike retention.bytes: old segments go while the log is above it (never the active one).
    * Returns the bytes deleted.
    */
-  applyRetention(now: number = this.now()): number {
+  applyRetention(now: number = this.now(), brokerShare = -1): number {
     // As Kafka: time and size retention are for cleanup.policy=delete (alone or with compact).
     if (!this.config.cleanupPolicy.includes('delete')) return 0;
     const interval = this.config.indexIntervalBytes;
@@ -937,7 +941,27 @@ export class PartitionLog implements PartitionLogPort {
         return true;
       });
     }
+    const ceiling = this.budgetCeiling(brokerShare);
+    if (ceiling >= 0) {
+      let size = this.sizeInBytes;
+      const active = this.segments[this.segments.length - 1];
+      deleted += this.deleteSegmentsWhile((seg) => {
+        if (size <= ceiling || seg === active) return false;
+        size -= seg.size;
+        return true;
+      });
+    }
     return deleted;
+  }
+
+  /** The ceiling the size budgets put on this log given its share of the broker's; -1 when none is set. */
+  budgetCeiling(brokerShare = -1): number {
+    return budgetCeiling({
+      retentionBytesTotal: this.config.retentionBytesTotal,
+      partitionCount: this.config.partitionCount,
+      brokerRetentionBytesTotal: brokerShare,
+      brokerPartitionCount: 1,
+    });
   }
 
   private deleteSegmentsWhile(predicate: (seg: LogSegment) => boolean): number {

@@ -1,4 +1,7 @@
-/** Retention by time (retention.ms), size (retention.bytes) and share of the disk (retention.disk.percent). */
+/**
+ * Retention by time (retention.ms), size (retention.bytes), size budgets (retention.bytes.total,
+ * log.retention.bytes.total) and share of the disk (retention.disk.percent).
+ */
 import assert from 'node:assert/strict';
 import { existsSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
@@ -157,5 +160,78 @@ test('retention.disk.percent leaves partitions without the setting alone', async
   );
   manager.runRetention(T0);
   assert.equal(log.logStartOffset, 0);
+  await manager.close();
+});
+
+test('a topic budget share is a ceiling: the oldest segments go while the log is above it, never the active one', (t) => {
+  // 6400 bytes over 4 partitions: a share of 1600 bytes, between four and five batches.
+  const log = openLog(t, { retentionBytesTotal: 6400, partitionCount: 4 });
+  fill(
+    log,
+    Array.from({ length: 10 }, (_, i) => T0 + i),
+  );
+  assert.deepEqual(log.segmentBaseOffsets(), [0, 3, 6, 9]);
+  const batchSize = log.sizeInBytes / 10;
+  assert.ok(4 * batchSize <= 1600 && 5 * batchSize > 1600, `batches of ${batchSize} bytes`);
+  assert.equal(log.budgetCeiling(), 1600);
+  log.applyRetention(T0 + 100);
+  // Unlike retention.bytes (which keeps at least its limit), the log ends at or below the share.
+  assert.deepEqual(log.segmentBaseOffsets(), [6, 9]);
+  assert.equal(log.sizeInBytes, 4 * batchSize);
+  // Growing to 8 partitions halves the share (800 bytes: the one batch of the active segment remains).
+  log.setConfig({ ...log.logConfig, partitionCount: 8 });
+  assert.equal(log.budgetCeiling(), 800);
+  log.applyRetention(T0 + 100);
+  assert.deepEqual(log.segmentBaseOffsets(), [9]);
+  fill(log, [T0 + 10, T0 + 11, T0 + 12, T0 + 13]);
+  log.setConfig({ ...log.logConfig, retentionBytesTotal: 0 });
+  log.applyRetention(T0 + 100);
+  assert.deepEqual(log.segmentBaseOffsets(), [12], 'the active segment is never deleted by a budget');
+  assert.equal(log.logStartOffset, 12);
+});
+
+test('with retention.bytes and a topic budget both set, the smaller one decides', (t) => {
+  const log = openLog(t, { retentionBytes: 500, retentionBytesTotal: 100_000, partitionCount: 2 });
+  fill(
+    log,
+    Array.from({ length: 10 }, (_, i) => T0 + i),
+  );
+  log.applyRetention(T0 + 100);
+  assert.deepEqual(log.segmentBaseOffsets(), [6, 9], 'retention.bytes, Kafka rule: at least 500 bytes remain');
+});
+
+test('log.retention.bytes.total is divided among the logs with cleanup.policy delete', async (t) => {
+  const dir = tempDir(t);
+  let budget = 6000;
+  const manager = new LogManager({
+    logDirs: [dir],
+    retentionCheckIntervalMs: 60_000,
+    now: () => T0,
+    retentionBytesTotal: () => budget,
+  });
+  const config = logConfig({ segmentBytes: 1000, indexIntervalBytes: 200 });
+  const a = await manager.open('a', 'id-a', 0, config);
+  const b = await manager.open('b', 'id-b', 0, config);
+  const compacted = await manager.open('c', 'id-c', 0, { ...config, cleanupPolicy: ['compact'] });
+  for (const log of [a, b, compacted]) {
+    fill(
+      log,
+      Array.from({ length: 12 }, (_, i) => T0 + i),
+    );
+  }
+  const full = a.sizeInBytes;
+  assert.ok(full > 3000, `each log holds ${full} bytes, above its share`);
+  assert.equal(manager.budgetedLogCount, 2, 'the compacted-only log takes no share');
+  assert.equal(manager.brokerBudgetShare(), 3000);
+  manager.runRetention(T0);
+  assert.ok(a.sizeInBytes <= 3000 && b.sizeInBytes <= 3000, `${a.sizeInBytes}, ${b.sizeInBytes}`);
+  assert.ok(a.sizeInBytes > 0 && a.logStartOffset > 0);
+  assert.equal(compacted.sizeInBytes, full, 'a compacted-only log is not deleted by size');
+  budget = -1;
+  assert.equal(manager.brokerBudgetShare(), -1);
+  const before = a.sizeInBytes;
+  fill(a, [T0 + 20, T0 + 21, T0 + 22]);
+  manager.runRetention(T0);
+  assert.ok(a.sizeInBytes > before, 'with the budget off nothing more is deleted');
   await manager.close();
 });
