@@ -1,6 +1,7 @@
 import { KafkaClient } from '../client/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { bootstrapOf, COMMON_OPTIONS, flagAll, has, intFlag, parseArgs, UsageError } from './args.js';
+import { sizeLimitLines } from './size-budget.js';
 
 export const TOPIC_HELP = `Usage: jocko topic <create|list|describe|alter|delete> [options]
 
@@ -108,6 +109,7 @@ export async function topicCommand(argv: readonly string[]): Promise<number> {
             `\tTopic: ${t.name}\tPartition: ${p.partitionIndex}\tLeader: ${p.leaderId}\tReplicas: ${p.replicaNodes.join(',')}\tIsr: ${p.isrNodes.join(',')}\n`,
           );
         }
+        process.stdout.write(await sizeLimitLines(client, name as string, t.partitions, configs));
         return 0;
       }
       case 'alter': {
