@@ -22,6 +22,8 @@ export interface DescribedPartition {
 interface NamedValue {
   readonly name: string;
   readonly value: string | null;
+  /** DescribeConfigs' source: 1 is the topic's own value. */
+  readonly configSource?: number;
 }
 
 /** What one broker contributes: its budget, the logs it divides it among, and its partition sizes. */
@@ -103,12 +105,20 @@ async function brokerView(client: KafkaClient, brokerId: number): Promise<Broker
   return { budget, budgetedLogs, sizes };
 }
 
-function describeSource(limit: SizeLimit, topicBudget: number, partitions: number, broker: BrokerView, id: number) {
+function describeSource(
+  limit: SizeLimit,
+  topicConfigs: readonly NamedValue[],
+  partitions: number,
+  broker: BrokerView,
+  id: number,
+) {
   switch (limit.source) {
-    case 'retention.bytes':
-      return 'retention.bytes';
+    case 'retention.bytes': {
+      const own = topicConfigs.find((c) => c.name === 'retention.bytes')?.configSource;
+      return own === undefined || own === 1 ? 'retention.bytes' : 'retention.bytes (broker log.retention.bytes)';
+    }
     case TOPIC_BUDGET:
-      return `${TOPIC_BUDGET} ${formatBytes(topicBudget)} / ${partitions} partitions`;
+      return `${TOPIC_BUDGET} ${formatBytes(num(topicConfigs, TOPIC_BUDGET))} / ${partitions} partitions`;
     case BROKER_BUDGET:
       return `${BROKER_BUDGET} ${formatBytes(broker.budget)} of broker ${id} / ${broker.budgetedLogs} logs`;
     default:
@@ -172,7 +182,7 @@ export async function sizeLimitLines(
     if (leader === undefined || limit === undefined) cols.push(`Limit: unknown (leader ${p.leaderId} unreachable)`);
     else {
       cols.push(`Limit: ${limit.bytes < 0 ? 'none' : `${limit.bytes} (${formatBytes(limit.bytes)})`}`);
-      cols.push(`Source: ${describeSource(limit, topicBudget, partitions.length, leader, p.leaderId)}`);
+      cols.push(`Source: ${describeSource(limit, topicConfigs, partitions.length, leader, p.leaderId)}`);
       if (limit.bytes >= 0 && (smallest < 0 || limit.bytes < smallest)) smallest = limit.bytes;
     }
     if (size !== undefined) cols.push(`Size: ${size} (${formatBytes(size)})`);
@@ -186,7 +196,7 @@ export async function sizeLimitLines(
   }
   if (smallest >= 0 && segmentBytes > smallest)
     lines.push(
-      `note: segment.bytes ${segmentBytes} is above the smallest limit; the active segment is never deleted, so a partition may hold up to segment.bytes\n`,
+      `note: segment.bytes ${segmentBytes} is above the smallest limit; the active segment is never deleted by size, so a partition may exceed its limit by up to one segment\n`,
     );
   return lines.join('');
 }
