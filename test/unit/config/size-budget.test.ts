@@ -1,7 +1,11 @@
 /** The effective size limit of a partition from retention.bytes and the two size budgets. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { brokerConfigDef } from '../../../src/config/broker-configs.js';
+import { validateTopicConfigs } from '../../../src/config/config-values.js';
 import { budgetShare, effectiveSizeLimit } from '../../../src/config/size-budget.js';
+import { topicConfigDef } from '../../../src/config/topic-configs.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
 
 const MIB = 1024 * 1024;
 const off = { retentionBytes: -1, retentionBytesTotal: -1, partitionCount: 4, brokerRetentionBytesTotal: -1 };
@@ -45,4 +49,17 @@ test('a budget of 0 is a limit of 0, and no partitions count as one', () => {
     source: 'retention.bytes.total',
   });
   assert.equal(budgetShare(1000, 0), 1000);
+});
+
+test('the budgets are in the catalogue: a long of -1 (off) or more, the broker one dynamic', () => {
+  assert.deepEqual(validateTopicConfigs({ 'retention.bytes.total': '104857600' }), []);
+  const [bad] = validateTopicConfigs({ 'retention.bytes.total': '-2' });
+  assert.equal(bad?.name, 'retention.bytes.total');
+  assert.equal(bad?.errorCode, ErrorCode.INVALID_CONFIG);
+  assert.equal(validateTopicConfigs({ 'retention.bytes.total': 'lots' }).length, 1);
+  const broker = brokerConfigDef('log.retention.bytes.total');
+  assert.equal(broker?.type, 'long');
+  assert.equal(broker?.default, -1);
+  assert.equal(broker?.dynamic, 'cluster-wide');
+  assert.equal(topicConfigDef('retention.bytes.total')?.default, -1);
 });
