@@ -17,6 +17,7 @@ import {
   ResourceType,
   type SimpleResult,
 } from './controller-operation.js';
+import * as reassignmentOps from './reassignment-operations.js';
 import * as replicationOps from './replication-operations.js';
 import { randomTopicId } from './topic-id.js';
 import * as topicOps from './topic-operations.js';
@@ -483,6 +484,42 @@ export class Controller {
       (_, records) =>
         logPartitionChanges(electionType === 0 ? 'preferred leader election' : 'unclean leader election', records),
     );
+  }
+
+  /**
+   * AlterPartitionReassignments (see `alterPartitionReassignments` in
+   * reassignment-operations.ts). Answered only by the active controller: elsewhere it throws
+   * NotControllerError.
+   */
+  alterPartitionReassignments(
+    topics: readonly reassignmentOps.ReassignableTopic[],
+  ): Promise<reassignmentOps.AlterPartitionReassignmentsResult> {
+    return this.run(
+      (image) => {
+        this.sessions(image);
+        const result = reassignmentOps.alterPartitionReassignments(image, this.replication(), topics);
+        for (const r of result.refused) {
+          log.info('refused a partition reassignment', {
+            topic: r.topic,
+            partition: r.partition,
+            error: errorName(r.errorCode),
+            why: r.message,
+          });
+        }
+        return result;
+      },
+      (_, records) => logPartitionChanges('partition reassignment', records),
+    );
+  }
+
+  /** ListPartitionReassignments (see reassignment-operations.ts), from the active controller's image. */
+  listPartitionReassignments(
+    topics: ReadonlyArray<{ readonly name: string; readonly partitionIndexes: readonly number[] }> | null,
+  ): Promise<reassignmentOps.OngoingTopicReassignment[]> {
+    return this.run((image) => {
+      this.sessions(image);
+      return { records: [], response: reassignmentOps.listPartitionReassignments(image, topics) };
+    });
   }
 }
 
