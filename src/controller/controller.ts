@@ -578,6 +578,9 @@ function logPartitionChanges(cause: string, records: readonly MetadataRecord[]):
         partition: d.partitionId,
         leader: d.leader === -2 ? 'unchanged' : d.leader,
         isr: d.isr === null ? 'unchanged' : d.isr.join(','),
+        replicas: d.replicas === null ? 'unchanged' : d.replicas.join(','),
+        ...(d.addingReplicas != null ? { adding: d.addingReplicas.join(',') } : {}),
+        ...(d.removingReplicas != null ? { removing: d.removingReplicas.join(',') } : {}),
       });
     }
   }

@@ -20,7 +20,7 @@
 import type { MetadataImage, PartitionImage } from '../metadata/image.js';
 import { applyPartitionChange, type MetadataRecord } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import type { ControllerResult } from './controller-operation.js';
+import { type ControllerResult, MAX_RECORDS_PER_USER_OP, tooManyRecordsMessage } from './controller-operation.js';
 import { partitionChange } from './partition-change.js';
 import { isActiveBroker, type ReplicationContext, uncleanElectionEnabled } from './replication-operations.js';
 
@@ -158,6 +158,9 @@ function cancelReassignment(
  * UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT (empty, unregistered or repeated
  * brokers; a cancellation that would need an unclean election), NO_REASSIGNMENT_IN_PROGRESS (a
  * cancellation with none). A partition named twice is decided on the effect of its first entry.
+ * A request whose changes need more than MAX_RECORDS_PER_USER_OP records is refused as a whole,
+ * every partition POLICY_VIOLATION, as CreatePartitions is (Kafka's bounded record list fails the
+ * partitions past the cap one by one).
  */
 export function alterPartitionReassignments(
   image: MetadataImage,
@@ -214,6 +217,25 @@ export function alterPartitionReassignments(
       }
       partitions.push({ partitionIndex: target.partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null });
     }
+  }
+  if (records.length > MAX_RECORDS_PER_USER_OP) {
+    const message = tooManyRecordsMessage(records.length);
+    return {
+      records: [],
+      refused: [],
+      response: {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        responses: responses.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: ErrorCode.POLICY_VIOLATION,
+            errorMessage: message,
+          })),
+        })),
+      },
+    };
   }
   return { records, refused, response: { errorCode: ErrorCode.NONE, errorMessage: null, responses } };
 }

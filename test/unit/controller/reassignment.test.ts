@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BrokerConfig } from '../../../src/config/broker-config.js';
 import { Controller } from '../../../src/controller/controller.js';
+import { MAX_RECORDS_PER_USER_OP } from '../../../src/controller/controller-operation.js';
+import { alterPartitionReassignments } from '../../../src/controller/reassignment-operations.js';
 import type { PartitionImage } from '../../../src/metadata/image.js';
 import { imageFromRecords, imageRecords } from '../../../src/metadata/image-records.js';
 import { MetadataStore } from '../../../src/metadata/metadata-store.js';
@@ -285,4 +287,19 @@ test('the reassignment state survives the record codec and a snapshot of the ima
     },
   };
   assert.deepEqual(decodeMetadataRecord(encodeMetadataRecord(change)), change);
+});
+
+test('a request needing more records than one operation may write is refused as a whole', async () => {
+  const c = await cluster(3);
+  const count = MAX_RECORDS_PER_USER_OP + 1;
+  await c.topic(Array.from({ length: count }, () => ({ replicas: [1, 2] })));
+  const image = c.store.image();
+  const ctx = { config: BrokerConfig.defaults(), shuttingDown: new Set<number>() };
+  const all = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, replicas: [2, 3] }));
+  const refused = alterPartitionReassignments(image, ctx, [{ name: TOPIC, partitions: all }]);
+  assert.equal(refused.records.length, 0);
+  assert.equal(refused.response.responses[0]?.partitions.length, count);
+  assert.ok(refused.response.responses[0]?.partitions.every((p) => p.errorCode === ErrorCode.POLICY_VIOLATION));
+  const fits = alterPartitionReassignments(image, ctx, [{ name: TOPIC, partitions: all.slice(1) }]);
+  assert.equal(fits.records.length, MAX_RECORDS_PER_USER_OP);
 });
