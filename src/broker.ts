@@ -46,6 +46,8 @@ import { createPartitionsHandler } from './handlers/37-create-partitions.js';
 import { deleteGroupsHandler } from './handlers/42-delete-groups.js';
 import { electLeadersHandler } from './handlers/43-elect-leaders.js';
 import { incrementalAlterConfigsHandler } from './handlers/44-incremental-alter-configs.js';
+import { alterPartitionReassignmentsHandler } from './handlers/45-alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from './handlers/46-list-partition-reassignments.js';
 import { offsetDeleteHandler } from './handlers/47-offset-delete.js';
 import { alterPartitionHandler } from './handlers/56-alter-partition.js';
 import { describeClusterHandler } from './handlers/60-describe-cluster.js';
@@ -876,6 +878,13 @@ export class Broker {
           await pendingApply;
           return r;
         },
+        alterPartitionReassignments: async (...a: Parameters<Controller['alterPartitionReassignments']>) => {
+          const r = await controller.alterPartitionReassignments(...a);
+          await pendingApply;
+          return r;
+        },
+        listPartitionReassignments: (...a: Parameters<Controller['listPartitionReassignments']>) =>
+          controller.listPartitionReassignments(...a),
       } as unknown as Controller,
       controllerId: () => metadata.controllerId ?? -1,
       raft: metadata.raft,
@@ -935,6 +944,8 @@ export class Broker {
     r.register(allocateProducerIdsHandler(services));
     r.register(alterPartitionHandler(services));
     r.register(forwarded(electLeadersHandler(services), channel, clusterClient));
+    r.register(forwarded(alterPartitionReassignmentsHandler(services), channel, clusterClient));
+    r.register(forwarded(listPartitionReassignmentsHandler(services), channel, clusterClient));
     for (const h of raftHandlers(metadata.raft)) r.register(h);
 
     // Requests answered from the live brokers wait until this broker is registered and unfenced.

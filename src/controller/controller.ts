@@ -17,6 +17,7 @@ import {
   ResourceType,
   type SimpleResult,
 } from './controller-operation.js';
+import * as reassignmentOps from './reassignment-operations.js';
 import * as replicationOps from './replication-operations.js';
 import { randomTopicId } from './topic-id.js';
 import * as topicOps from './topic-operations.js';
@@ -484,6 +485,42 @@ export class Controller {
         logPartitionChanges(electionType === 0 ? 'preferred leader election' : 'unclean leader election', records),
     );
   }
+
+  /**
+   * AlterPartitionReassignments (see `alterPartitionReassignments` in
+   * reassignment-operations.ts). Answered only by the active controller: elsewhere it throws
+   * NotControllerError.
+   */
+  alterPartitionReassignments(
+    topics: readonly reassignmentOps.ReassignableTopic[],
+  ): Promise<reassignmentOps.AlterPartitionReassignmentsResult> {
+    return this.run(
+      (image) => {
+        this.sessions(image);
+        const result = reassignmentOps.alterPartitionReassignments(image, this.replication(), topics);
+        for (const r of result.refused) {
+          log.info('refused a partition reassignment', {
+            topic: r.topic,
+            partition: r.partition,
+            error: errorName(r.errorCode),
+            why: r.message,
+          });
+        }
+        return result;
+      },
+      (_, records) => logPartitionChanges('partition reassignment', records),
+    );
+  }
+
+  /** ListPartitionReassignments (see reassignment-operations.ts), from the active controller's image. */
+  listPartitionReassignments(
+    topics: ReadonlyArray<{ readonly name: string; readonly partitionIndexes: readonly number[] }> | null,
+  ): Promise<reassignmentOps.OngoingTopicReassignment[]> {
+    return this.run((image) => {
+      this.sessions(image);
+      return { records: [], response: reassignmentOps.listPartitionReassignments(image, topics) };
+    });
+  }
 }
 
 /** Says where an operator looks that an operation was refused for needing too many records. */
@@ -541,6 +578,9 @@ function logPartitionChanges(cause: string, records: readonly MetadataRecord[]):
         partition: d.partitionId,
         leader: d.leader === -2 ? 'unchanged' : d.leader,
         isr: d.isr === null ? 'unchanged' : d.isr.join(','),
+        replicas: d.replicas === null ? 'unchanged' : d.replicas.join(','),
+        ...(d.addingReplicas != null ? { adding: d.addingReplicas.join(',') } : {}),
+        ...(d.removingReplicas != null ? { removing: d.removingReplicas.join(',') } : {}),
       });
     }
   }

@@ -12,7 +12,7 @@ import {
   tooManyRecordsMessage,
   ZERO_TOPIC_ID,
 } from './controller-operation.js';
-import { assignReplicas } from './replica-placement.js';
+import { placeReplicas, type UsableBroker } from './replica-placement.js';
 import { validateTopicName } from './topic-name.js';
 
 export interface CreatableTopic {
@@ -44,6 +44,11 @@ export interface CreatePartitionsTopic {
   readonly name: string;
   readonly count: number;
   readonly assignments: ReadonlyArray<{ brokerIds: readonly number[] }> | null;
+}
+
+/** The brokers replicas may be placed on, with their racks. */
+function usable(image: MetadataImage, ids: readonly number[]): UsableBroker[] {
+  return ids.map((id) => ({ id, rack: image.brokers.get(id)?.rack ?? null }));
 }
 
 function partitionRecord(topicId: string, partitionId: number, replicas: number[]): MetadataRecord {
@@ -179,7 +184,7 @@ export function createTopics(
       }
       const needed = recordCount + 1 + Object.keys(overrides).length + numPartitions;
       if (needed > MAX_RECORDS_PER_USER_OP) return tooLarge(needed);
-      assignment = assignReplicas(brokers, numPartitions, rf, 0);
+      assignment = placeReplicas(usable(image, brokers), numPartitions, rf, 0);
     }
     recordCount += 1 + Object.keys(overrides).length + assignment.length;
     const topicId = ctx.newTopicId();
@@ -321,7 +326,12 @@ export function createPartitions(
       }
       assignment = t.assignments.map((a) => [...a.brokerIds]);
     } else {
-      assignment = assignReplicas(brokers, added, Math.min(replicationFactor(topic), brokers.length), partitionCount);
+      assignment = placeReplicas(
+        usable(image, brokers),
+        added,
+        Math.min(replicationFactor(topic), brokers.length),
+        partitionCount,
+      );
     }
     out.push({ name: t.name, errorCode: 0, errorMessage: null });
     recordCount += added;

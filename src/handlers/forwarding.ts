@@ -21,6 +21,8 @@ export const FORWARDED_APIS: ReadonlySet<number> = new Set([
   ApiKey.IncrementalAlterConfigs,
   ApiKey.UnregisterBroker,
   ApiKey.ElectLeaders,
+  ApiKey.AlterPartitionReassignments,
+  ApiKey.ListPartitionReassignments,
 ]);
 
 /** The client id brokers use towards each other: a request carrying it is never forwarded again. */

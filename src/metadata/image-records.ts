@@ -68,6 +68,8 @@ export function* imageRecords(image: MetadataImage): Generator<MetadataRecord, v
           leaderEpoch: p.leaderEpoch,
           partitionEpoch: p.partitionEpoch,
           ...(p.leaderRecoveryState !== undefined ? { leaderRecoveryState: p.leaderRecoveryState } : {}),
+          ...(p.addingReplicas !== undefined ? { addingReplicas: [...p.addingReplicas] } : {}),
+          ...(p.removingReplicas !== undefined ? { removingReplicas: [...p.removingReplicas] } : {}),
         },
       };
     }

@@ -14,6 +14,10 @@ export interface PartitionImage {
   readonly partitionEpoch: number;
   /** KIP-704: 1 (RECOVERING) after an unclean election until the leader reports it recovered; absent means 0 (RECOVERED). */
   readonly leaderRecoveryState?: number;
+  /** KIP-455: replicas a reassignment in progress is adding (in `replicas` too); absent means none. */
+  readonly addingReplicas?: readonly number[];
+  /** KIP-455: replicas a reassignment in progress is removing (in `replicas` until it completes); absent means none. */
+  readonly removingReplicas?: readonly number[];
 }
 
 export interface TopicImage {

@@ -71,6 +71,10 @@ export interface PartitionRecordData {
   partitionEpoch: number;
   /** KIP-704: 1 (RECOVERING) after an unclean election until the leader has recovered; absent or 0 otherwise. */
   leaderRecoveryState?: number;
+  /** KIP-455: replicas a reassignment in progress is adding (absent: none). */
+  addingReplicas?: number[];
+  /** KIP-455: replicas a reassignment in progress is removing (absent: none). */
+  removingReplicas?: number[];
 }
 
 /** Kafka's PartitionChangeRecord.Leader when the leader does not change. */
@@ -92,6 +96,10 @@ export interface PartitionChangeData {
   leader: number;
   replicas: number[] | null;
   leaderRecoveryState: number;
+  /** KIP-455: the replicas being added by a reassignment; absent or null when they stay. */
+  addingReplicas?: number[] | null;
+  /** KIP-455: the replicas being removed by a reassignment; absent or null when they stay. */
+  removingReplicas?: number[] | null;
 }
 
 /** The fields of each KRaft record type the metadata log holds, by record name. */
@@ -216,6 +224,8 @@ export const METADATA_RECORDS: RecordTable = {
         ...(d.leaderRecoveryState !== LeaderRecoveryState.RECOVERED
           ? { leaderRecoveryState: d.leaderRecoveryState }
           : {}),
+        ...(d.addingReplicas.length > 0 ? { addingReplicas: d.addingReplicas } : {}),
+        ...(d.removingReplicas.length > 0 ? { removingReplicas: d.removingReplicas } : {}),
       };
     },
     apply: (image, d) => {
@@ -232,6 +242,12 @@ export const METADATA_RECORDS: RecordTable = {
         ...(d.leaderRecoveryState !== undefined && d.leaderRecoveryState !== LeaderRecoveryState.RECOVERED
           ? { leaderRecoveryState: d.leaderRecoveryState }
           : {}),
+        ...(d.addingReplicas !== undefined && d.addingReplicas.length > 0
+          ? { addingReplicas: [...d.addingReplicas] }
+          : {}),
+        ...(d.removingReplicas !== undefined && d.removingReplicas.length > 0
+          ? { removingReplicas: [...d.removingReplicas] }
+          : {}),
       });
     },
   },
@@ -241,11 +257,11 @@ export const METADATA_RECORDS: RecordTable = {
     encode: encodePartitionChangeRecord,
     decode: (r, v) => {
       const d = decodePartitionChangeRecord(r, v);
-      // Replica reassignment (adding/removing replicas) and eligible leader replicas (KIP-966)
-      // are not used by this controller: a record naming them is one it never wrote.
-      if (d.addingReplicas !== null || d.removingReplicas !== null || d.eligibleLeaderReplicas !== null) {
+      // Eligible leader replicas (KIP-966) are not used by this controller: a record naming
+      // them is one it never wrote.
+      if (d.eligibleLeaderReplicas !== null) {
         throw new DecodeError(
-          `PartitionChangeRecord for ${d.topicId}-${d.partitionId} with replica reassignment or eligible leader replicas`,
+          `PartitionChangeRecord for ${d.topicId}-${d.partitionId} with eligible leader replicas`,
           0,
         );
       }
@@ -256,6 +272,8 @@ export const METADATA_RECORDS: RecordTable = {
         leader: d.leader,
         replicas: d.replicas,
         leaderRecoveryState: d.leaderRecoveryState,
+        ...(d.addingReplicas !== null ? { addingReplicas: d.addingReplicas } : {}),
+        ...(d.removingReplicas !== null ? { removingReplicas: d.removingReplicas } : {}),
       };
     },
     apply: (image, d) => {
@@ -386,6 +404,9 @@ export function applyMetadataRecord(image: ImageBuilder, record: MetadataRecord)
 export function applyPartitionChange(p: PartitionImage, d: PartitionChangeData): PartitionImage {
   const leaderChanges = d.leader !== NO_LEADER_CHANGE;
   const recovery = d.leaderRecoveryState === -1 ? (p.leaderRecoveryState ?? 0) : d.leaderRecoveryState;
+  const adding = d.addingReplicas === undefined || d.addingReplicas === null ? p.addingReplicas : d.addingReplicas;
+  const removing =
+    d.removingReplicas === undefined || d.removingReplicas === null ? p.removingReplicas : d.removingReplicas;
   return {
     partition: p.partition,
     replicas: d.replicas === null ? p.replicas : [...d.replicas],
@@ -394,5 +415,7 @@ export function applyPartitionChange(p: PartitionImage, d: PartitionChangeData):
     leaderEpoch: leaderChanges ? p.leaderEpoch + 1 : p.leaderEpoch,
     partitionEpoch: p.partitionEpoch + 1,
     ...(recovery !== LeaderRecoveryState.RECOVERED ? { leaderRecoveryState: recovery } : {}),
+    ...(adding !== undefined && adding.length > 0 ? { addingReplicas: [...adding] } : {}),
+    ...(removing !== undefined && removing.length > 0 ? { removingReplicas: [...removing] } : {}),
   };
 }

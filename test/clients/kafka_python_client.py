@@ -81,7 +81,8 @@ def metadata(bootstrap, cmd):
     return {
         "cluster_id": cluster.get("cluster_id"),
         "controller_id": cluster.get("controller_id"),
-        "brokers": sorted(({"id": b["node_id"], "host": b["host"], "port": b["port"]} for b in cluster["brokers"]),
+        "brokers": sorted(({"id": b["node_id"], "host": b["host"], "port": b["port"], "rack": b.get("rack")}
+                           for b in cluster["brokers"]),
                           key=lambda b: b["id"]),
         "topics": {
             t["topic"]: {

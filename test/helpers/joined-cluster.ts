@@ -54,9 +54,11 @@ export async function clusterStatus(bootstrap: string): Promise<StatusJson> {
   return JSON.parse(r.stdout) as StatusJson;
 }
 
+/** `nodeConfig(id)`: settings of node `id` alone (such as its broker.rack), over `config`. */
 export async function startJoinedCluster(
   size: number,
   config: Readonly<Record<string, string>> = {},
+  nodeConfig: (id: number) => Readonly<Record<string, string>> = () => ({}),
 ): Promise<JoinedCluster> {
   const nodes: BrokerProcess[] = [];
   const dispose = async () => {
@@ -67,7 +69,7 @@ export async function startJoinedCluster(
       const join = nodes[i - 1]?.bootstrap;
       nodes.push(
         await startBrokerProcess({
-          config: { ...FAST_CLUSTER_CONFIG, ...config },
+          config: { ...FAST_CLUSTER_CONFIG, ...config, ...nodeConfig(i + 1) },
           startTimeoutMs: 60_000,
           ...(join === undefined ? {} : { extraArgs: ['--join', join] }),
         }),

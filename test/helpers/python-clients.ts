@@ -91,7 +91,8 @@ export type PythonCommand =
 export interface MetadataResult {
   cluster_id: string | null;
   controller_id: number | null;
-  brokers: { id: number; host: string; port: number }[];
+  /** `rack`: kafka-python only (broker.rack, null when unset). */
+  brokers: { id: number; host: string; port: number; rack?: string | null }[];
   topics: Record<
     string,
     {

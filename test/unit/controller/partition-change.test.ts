@@ -165,8 +165,8 @@ test('a PartitionChangeRecord for a partition the image does not have is a contr
   );
 });
 
-test('a PartitionChangeRecord with replica reassignment fields, which this controller never writes, is refused as corrupt', () => {
-  const w = new Writer(64).writeUVarint(1).writeUVarint(5).writeUVarint(0);
-  encodePartitionChangeRecord(w, { partitionId: 0, topicId: TOPIC, addingReplicas: [4] }, 0);
-  assert.throws(() => decodeMetadataRecord(w.toBuffer()), /replica reassignment/);
+test('a PartitionChangeRecord with eligible leader replicas, which this controller never writes, is refused as corrupt', () => {
+  const w = new Writer(64).writeUVarint(1).writeUVarint(5).writeUVarint(2);
+  encodePartitionChangeRecord(w, { partitionId: 0, topicId: TOPIC, eligibleLeaderReplicas: [4] }, 2);
+  assert.throws(() => decodeMetadataRecord(w.toBuffer()), /eligible leader replicas/);
 });

@@ -3,12 +3,16 @@ import { test } from 'node:test';
 import { BrokerConfig } from '../../../src/config/broker-config.js';
 import { Controller } from '../../../src/controller/controller.js';
 import { electLeadersHandler } from '../../../src/handlers/43-elect-leaders.js';
+import { alterPartitionReassignmentsHandler } from '../../../src/handlers/45-alter-partition-reassignments.js';
+import { listPartitionReassignmentsHandler } from '../../../src/handlers/46-list-partition-reassignments.js';
 import { alterPartitionHandler } from '../../../src/handlers/56-alter-partition.js';
 import type { BrokerServices } from '../../../src/handlers/broker-services.js';
 import type { RequestContext } from '../../../src/handlers/request-context.js';
 import { MetadataStore } from '../../../src/metadata/metadata-store.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import type { ElectLeadersResponseInit } from '../../../src/protocol/generated/api/43-elect-leaders.js';
+import type { AlterPartitionReassignmentsResponseInit } from '../../../src/protocol/generated/api/45-alter-partition-reassignments.js';
+import type { ListPartitionReassignmentsResponseInit } from '../../../src/protocol/generated/api/46-list-partition-reassignments.js';
 import type { AlterPartitionResponseInit } from '../../../src/protocol/generated/api/56-alter-partition.js';
 import { createTopicRecords, testTopicId } from '../../helpers/metadata-records.js';
 
@@ -136,4 +140,69 @@ test('ElectLeaders v0 (no election type) is a preferred election; off the active
       [[0, ErrorCode.NOT_CONTROLLER]],
     ],
   );
+});
+
+test('AlterPartitionReassignments and ListPartitionReassignments: answered by the active controller, NOT_CONTROLLER elsewhere', async () => {
+  const active = { epoch: 1 as number | undefined };
+  const s = await services(active);
+  const request = {
+    timeoutMs: 1000,
+    topics: [
+      {
+        name: 't2',
+        partitions: [
+          { partitionIndex: 0, replicas: [2] },
+          { partitionIndex: 3, replicas: [1] },
+        ],
+      },
+    ],
+  };
+  const done = (await alterPartitionReassignmentsHandler(s).handle(
+    request,
+    ctx(0),
+  )) as AlterPartitionReassignmentsResponseInit;
+  assert.deepEqual(done, {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    errorMessage: null,
+    responses: [
+      {
+        name: 't2',
+        partitions: [
+          { partitionIndex: 0, errorCode: ErrorCode.NONE, errorMessage: null },
+          {
+            partitionIndex: 3,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: 'Unable to find partition t2:3.',
+          },
+        ],
+      },
+    ],
+  });
+  // Removing an in-sync replica completes at once: nothing left in progress.
+  const listed = (await listPartitionReassignmentsHandler(s).handle(
+    { timeoutMs: 1000, topics: null },
+    ctx(0),
+  )) as ListPartitionReassignmentsResponseInit;
+  assert.deepEqual(listed, { throttleTimeMs: 0, errorCode: 0, errorMessage: null, topics: [] });
+  active.epoch = undefined;
+  const refused = (await alterPartitionReassignmentsHandler(s).handle(
+    request,
+    ctx(0),
+  )) as AlterPartitionReassignmentsResponseInit;
+  assert.equal(refused.errorCode, ErrorCode.NOT_CONTROLLER);
+  assert.deepEqual(
+    refused.responses?.map((t) => t.partitions?.map((p) => [p.partitionIndex, p.errorCode])),
+    [
+      [
+        [0, ErrorCode.NOT_CONTROLLER],
+        [3, ErrorCode.NOT_CONTROLLER],
+      ],
+    ],
+  );
+  const notListed = (await listPartitionReassignmentsHandler(s).handle(
+    { timeoutMs: 1000, topics: null },
+    ctx(0),
+  )) as ListPartitionReassignmentsResponseInit;
+  assert.equal(notListed.errorCode, ErrorCode.NOT_CONTROLLER);
 });
