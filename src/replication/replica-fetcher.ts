@@ -1,10 +1,10 @@
 // Followers copy their leaders' logs with the Fetch API, as Kafka's ReplicaFetcherThread: one
 // fetcher per source broker, each a loop of long-poll Fetch requests for every partition this
 // broker follows from that leader, in one incremental fetch session (KIP-227): after the first
-// request, only partitions added, removed or whose fetch offset moved are named. A fetched batch keeps its offsets and leader epoch; a
-// diverging epoch (KIP-320) truncates the follower's log first. Unless the topic caches writes,
-// what was fetched is flushed before the next fetch, whose offset then tells the leader it is
-// on disk here.
+// request, only partitions added, removed or whose fetch offset moved are named. A fetched
+// batch keeps its offsets and leader epoch; a diverging epoch (KIP-320) truncates the
+// follower's log first. Unless the topic caches writes, what was fetched is flushed before the
+// next fetch, whose offset then tells the leader it is on disk here.
 
 import type { ClusterClient } from '../client/cluster-client.js';
 import { logger } from '../observability/logger.js';
