@@ -68,11 +68,6 @@ export class FetchSessionHandler {
   private readonly sessionPartitions = new Map<string, SessionPartition>();
   readonly stats: FetchSessionStats = { full: 0, incremental: 0, resets: 0 };
 
-  /** The session the leader gave, 0 when there is none (yet). */
-  get id(): number {
-    return this.sessionId;
-  }
-
   /** The next request for `wanted`, every partition to fetch with its current fetch state. */
   build(wanted: readonly SessionPartition[]): SessionRequest {
     const session = this.sessionPartitions;

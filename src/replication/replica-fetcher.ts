@@ -11,7 +11,7 @@ import { logger } from '../observability/logger.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import type { FetchRequestInit, FetchResponse } from '../protocol/generated/api/01-fetch.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
-import { FetchSessionHandler, type FetchSessionStats, type SessionPartition } from './fetch-session-handler.js';
+import { FetchSessionHandler, type SessionPartition } from './fetch-session-handler.js';
 import type { Partition } from './partition.js';
 
 const log = logger('replica-fetcher');
@@ -75,13 +75,6 @@ export class ReplicaFetcherManager {
     if (from === undefined) return;
     this.followedFrom.delete(k);
     this.fetchers.get(from)?.remove(k);
-  }
-
-  /** Fetch session requests so far, by source broker (for tests and status). */
-  get sessions(): ReadonlyMap<number, Readonly<FetchSessionStats> & { readonly sessionId: number }> {
-    const m = new Map<number, FetchSessionStats & { sessionId: number }>();
-    for (const [id, f] of this.fetchers) m.set(id, { ...f.session.stats, sessionId: f.session.id });
-    return m;
   }
 
   /** How many partitions are being fetched, by source broker (for tests and status). */
