@@ -8,6 +8,7 @@
  * - the longest event-loop stall of an append, with 64 MiB segments (rolls, whose flush runs
  *   off the event loop) and new leader epochs, against the same writes to plain 64 MiB files
  *   each fdatasynced on the threadpool once full;
+ * - the flush a replicated write waits for (80 KiB appended), against one fdatasync of the same bytes;
  * - memory and descriptors per idle partition with 10,000 partitions open;
  * - open time after a clean and after an unclean shutdown, for those 10,000 small partitions
  *   and for one large partition.
@@ -336,6 +337,44 @@ console.log(
   `event-loop delay, longest        ${ms(stallFigure.loopDelayMaxMs)}   baseline ${ms(stallBaseline.loopDelayMaxMs)}   CPU ${stallFigure.cpuSecondsPerGB.toFixed(2)} s/GB (baseline ${stallBaseline.cpuSecondsPerGB.toFixed(2)})`,
 );
 
+// ------------------------------------------------------------------ flush of a replication round
+
+/**
+ * A replicated write with write.caching off waits for a flush on the leader and each follower:
+ * the time of flushOffLoop after 80 KiB appended (five 16 KiB batches, a round of five produce
+ * requests in flight), against the same bytes written to a plain file and fdatasynced once (the
+ * floor), interleaved so both see the same disk.
+ */
+const FLUSH_ROUNDS = QUICK ? 40 : 150;
+async function flushTimes(): Promise<{ figure: number; baseline: number }> {
+  const dir = join(root, 'flush');
+  const log = PartitionLog.open(dir, base, { resources: new StorageResources() });
+  const fd = openSync(join(root, 'flush-plain.bin'), 'w');
+  const batch = batchOfSize(16 * KiB);
+  const logMs: number[] = [];
+  const fileMs: number[] = [];
+  const fileSync = (): Promise<void> =>
+    new Promise((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+  for (let i = 0; i < FLUSH_ROUNDS; i++) {
+    for (let j = 0; j < 5; j++) log.append(batch, { assignOffsets: true, leaderEpoch: 0 });
+    let start = performance.now();
+    await log.flushOffLoop();
+    logMs.push(performance.now() - start);
+    for (let j = 0; j < 5; j++) writeSync(fd, batch);
+    start = performance.now();
+    await fileSync();
+    fileMs.push(performance.now() - start);
+  }
+  log.close();
+  closeSync(fd);
+  const p50 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return { figure: p50(logMs), baseline: p50(fileMs) };
+}
+const flush = await flushTimes();
+console.log(
+  `\nflush after 80 KiB appended, p50 of ${FLUSH_ROUNDS} ${ms(flush.figure)}   baseline (80 KiB written, one fdatasync) ${ms(flush.baseline)}  ratio ${(flush.figure / flush.baseline).toFixed(2)}`,
+);
+
 // ------------------------------------------------------------------ many idle partitions
 
 function memoryNow(): number {
@@ -456,6 +495,7 @@ writeFileSync(
         ratio: stallFigure.maxMs / stallBaseline.maxMs,
         rounds: { log: logRounds, files: fileRounds },
       },
+      flushAfter80KiB: { rounds: FLUSH_ROUNDS, p50Ms: flush.figure, baselineP50Ms: flush.baseline },
       idlePartitions: {
         partitions: PARTITIONS,
         bytesPerIdlePartition: Math.round(perPartition),

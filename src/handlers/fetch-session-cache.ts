@@ -54,6 +54,9 @@ interface Session {
   /** Keyed by topic id when the session uses ids (v13+), else by topic name. */
   readonly usesTopicIds: boolean;
   readonly partitions: Map<string, CachedPartition>;
+  /** A follower's session: only a stale session or another follower's larger one may take its slot. */
+  readonly privileged: boolean;
+  readonly createdMs: number;
   nextEpoch: number;
   lastUsed: number;
 }
@@ -79,7 +82,11 @@ export type BeginResult = { readonly context: FetchContext } | { readonly errorC
 export interface FetchSessionCacheOptions {
   /** `max.incremental.fetch.session.cache.slots` (Kafka default 1000). */
   readonly maxSessions: number;
-  /** Sessions idle longer than this may be evicted first (`min.incremental.fetch.session.eviction.ms`, 120000). */
+  /**
+   * `min.incremental.fetch.session.eviction.ms` (120000): a session idle longer than this is
+   * stale and may be evicted by any new one; a session younger than this is kept from
+   * consumers' new sessions (a follower's new session may still take a consumer's slot).
+   */
   readonly evictionMs: number;
   readonly clock: Clock;
   readonly random?: () => number;
@@ -90,6 +97,13 @@ function keyOf(usesTopicIds: boolean, topic: string, topicId: string, partition:
 }
 
 const everything: FetchContext['include'] = () => true;
+
+/** Kafka's EvictableKey order: a consumer's session before a follower's, then fewer partitions, then the lower id. */
+function lessValuable(a: Session, b: Session): boolean {
+  if (a.privileged !== b.privileged) return !a.privileged;
+  if (a.partitions.size !== b.partitions.size) return a.partitions.size < b.partitions.size;
+  return a.id < b.id;
+}
 
 export class FetchSessionCache {
   private readonly sessions = new Map<number, Session>();
@@ -192,7 +206,8 @@ export class FetchSessionCache {
     isFromFollower: boolean,
   ): Session | null {
     const now = this.options.clock.monotonic();
-    if (this.sessions.size >= this.options.maxSessions && !this.evictOne(now, isFromFollower)) return null;
+    if (this.sessions.size >= this.options.maxSessions && !this.evictOne(now, isFromFollower, requested.length))
+      return null;
     let id = 0;
     for (let tries = 0; tries < 100 && (id === INVALID_SESSION_ID || this.sessions.has(id)); tries++) {
       id = 1 + Math.floor(this.random() * 0x7ffffffe);
@@ -207,18 +222,47 @@ export class FetchSessionCache {
         logStartOffset: -1,
       });
     }
-    const session: Session = { id, usesTopicIds, partitions, nextEpoch: 1, lastUsed: now };
+    const session: Session = {
+      id,
+      usesTopicIds,
+      partitions,
+      privileged: isFromFollower,
+      createdMs: now,
+      nextEpoch: 1,
+      lastUsed: now,
+    };
     this.sessions.set(id, session);
     return session;
   }
 
-  /** Evicts the least recently used session idle past the eviction time (followers may always evict). */
-  private evictOne(now: number, privileged: boolean): boolean {
+  /**
+   * Makes room for a new session of `size` partitions, by Kafka's rules (FetchSessionCache.tryEvict):
+   * the least recently used session if it has been idle past the eviction time; otherwise the
+   * least valuable evictable session (a consumer's before a follower's, then the fewest
+   * partitions) if the new one is worth more. A consumer's new session may evict only sessions
+   * older than the eviction time; a follower's may also evict any consumer's. So consumers
+   * opening sessions cannot push the followers' sessions out, and a follower's session is taken
+   * only by a follower's larger one or once it is stale.
+   */
+  private evictOne(now: number, privileged: boolean, size: number): boolean {
     let oldest: Session | undefined;
     for (const s of this.sessions.values()) if (oldest === undefined || s.lastUsed < oldest.lastUsed) oldest = s;
     if (oldest === undefined) return false;
-    if (!privileged && now - oldest.lastUsed < this.options.evictionMs) return false;
-    this.sessions.delete(oldest.id);
+    if (now - oldest.lastUsed > this.options.evictionMs) {
+      this.sessions.delete(oldest.id);
+      return true;
+    }
+    let least: Session | undefined;
+    for (const s of this.sessions.values()) {
+      const old = now - s.createdMs > this.options.evictionMs;
+      const evictable = privileged ? !s.privileged || old : old;
+      if (evictable && (least === undefined || lessValuable(s, least))) least = s;
+    }
+    if (least === undefined) return false;
+    // Kafka compares (privileged, size) and then the id, the new session's being lower: it must be worth strictly more.
+    const worthMore = privileged !== least.privileged ? privileged : size > least.partitions.size;
+    if (!worthMore) return false;
+    this.sessions.delete(least.id);
     return true;
   }
 

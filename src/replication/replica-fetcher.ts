@@ -1,15 +1,17 @@
 // Followers copy their leaders' logs with the Fetch API, as Kafka's ReplicaFetcherThread: one
-// fetcher per source broker, each a loop of long-poll Fetch requests naming every partition
-// this broker follows from that leader. A fetched batch keeps its offsets and leader epoch; a
-// diverging epoch (KIP-320) truncates the follower's log first. Unless the topic caches writes,
-// what was fetched is flushed before the next fetch, whose offset then tells the leader it is
-// on disk here.
+// fetcher per source broker, each a loop of long-poll Fetch requests for every partition this
+// broker follows from that leader, in one incremental fetch session (KIP-227): after the first
+// request, only partitions added, removed or whose fetch offset moved are named. A fetched
+// batch keeps its offsets and leader epoch; a diverging epoch (KIP-320) truncates the
+// follower's log first. Unless the topic caches writes, what was fetched is flushed before the
+// next fetch, whose offset then tells the leader it is on disk here.
 
 import type { ClusterClient } from '../client/cluster-client.js';
 import { logger } from '../observability/logger.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import type { FetchRequestInit, FetchResponse } from '../protocol/generated/api/01-fetch.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
+import { FetchSessionHandler, type SessionPartition } from './fetch-session-handler.js';
 import type { Partition } from './partition.js';
 
 const log = logger('replica-fetcher');
@@ -85,6 +87,7 @@ export class ReplicaFetcherManager {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
+    for (const [leader, f] of this.fetchers) log.info('replica fetch sessions', { leader, ...f.session.stats });
     this.fetchers.clear();
     this.followedFrom.clear();
   }
@@ -96,6 +99,8 @@ class ReplicaFetcher {
   private stopped = false;
   private wake: (() => void) | null = null;
   private failures = 0;
+  /** The incremental fetch session (KIP-227) with this leader. */
+  readonly session = new FetchSessionHandler();
 
   constructor(
     private readonly leaderId: number,
@@ -159,19 +164,31 @@ class ReplicaFetcher {
       }
       if (backoff) await this.sleep(this.settings.backoffMs);
     }
+    // Fetching again later starts with a full request, which also closes the leader's session.
+    this.session.handleError();
   }
 
   /** One Fetch round; returns whether to back off before the next (an error, or nothing fetchable). */
   private async fetchOnce(batch: readonly Partition[]): Promise<boolean> {
     const s = this.settings;
     const sent = new Map<string, { p: Partition; fetchOffset: number }>();
-    const byTopic = new Map<string, Partition[]>();
-    for (const p of batch) {
-      sent.set(key(p), { p, fetchOffset: p.log.logEndOffset });
-      const list = byTopic.get(p.topic);
-      if (list === undefined) byTopic.set(p.topic, [p]);
-      else list.push(p);
+    const wanted: SessionPartition[] = new Array<SessionPartition>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as Partition;
+      const fetchOffset = p.log.logEndOffset;
+      sent.set(key(p), { p, fetchOffset });
+      wanted[i] = {
+        topic: p.topic,
+        topicId: p.topicId,
+        partition: p.partition,
+        fetchOffset,
+        logStartOffset: p.log.logStartOffset,
+        currentLeaderEpoch: p.leaderEpoch,
+        lastFetchedEpoch: p.lastFetchedEpoch,
+        partitionMaxBytes: s.partitionMaxBytes,
+      };
     }
+    const session = this.session.build(wanted);
     const body = (version: number): FetchRequestInit => {
       if (version < 12)
         throw new Error(`replica fetch needs Fetch v12 or later; node ${this.leaderId} offers ${version}`);
@@ -182,38 +199,63 @@ class ReplicaFetcher {
         minBytes: s.minBytes,
         maxBytes: s.responseMaxBytes,
         isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [...byTopic].map(([topic, ps]) => ({
-          topic,
-          topicId: ps[0]?.topicId,
+        sessionId: session.sessionId,
+        sessionEpoch: session.sessionEpoch,
+        topics: byTopic(session.toSend).map((ps) => ({
+          topic: ps[0].topic,
+          topicId: ps[0].topicId,
           partitions: ps.map((p) => ({
             partition: p.partition,
-            currentLeaderEpoch: p.leaderEpoch,
-            fetchOffset: BigInt(p.log.logEndOffset),
+            currentLeaderEpoch: p.currentLeaderEpoch,
+            fetchOffset: BigInt(p.fetchOffset),
             lastFetchedEpoch: p.lastFetchedEpoch,
-            logStartOffset: BigInt(p.log.logStartOffset),
-            partitionMaxBytes: s.partitionMaxBytes,
+            logStartOffset: BigInt(p.logStartOffset),
+            partitionMaxBytes: p.partitionMaxBytes,
           })),
         })),
-        forgottenTopicsData: [],
+        forgottenTopicsData: byTopic(session.toForget).map((ps) => ({
+          topic: ps[0].topic,
+          topicId: ps[0].topicId,
+          partitions: ps.map((p) => p.partition),
+        })),
         rackId: '',
       };
     };
-    const { version, response } = await this.client.request<FetchResponse>(
-      this.leaderId,
-      ApiKey.Fetch,
-      body,
-      s.maxWaitMs + 30_000,
-    );
-    if (response.errorCode !== ErrorCode.NONE) {
+    let version: number;
+    let response: FetchResponse;
+    try {
+      ({ version, response } = await this.client.request<FetchResponse>(
+        this.leaderId,
+        ApiKey.Fetch,
+        body,
+        s.maxWaitMs + 30_000,
+      ));
+    } catch (err) {
+      this.session.handleError();
+      throw err;
+    }
+    if (!this.session.handleResponse(session, response.errorCode, response.sessionId)) {
+      if (isSessionError(response.errorCode)) {
+        // The leader lost the session (restarted, evicted it) or it fell out of step: a full
+        // request follows at once, as Kafka's fetcher does.
+        log.info('fetch session reset', {
+          leader: this.leaderId,
+          sessionId: session.sessionId,
+          error: errorName(response.errorCode),
+        });
+        return false;
+      }
       log.warn('replica fetch refused', { leader: this.leaderId, error: errorName(response.errorCode) });
       return true;
     }
+    if (session.full && response.sessionId !== 0) {
+      log.info('fetch session established', { leader: this.leaderId, sessionId: response.sessionId });
+    }
+    const topicsById = version >= 13 ? new Map(batch.map((p) => [p.topicId, p.topic])) : null;
     let backoff = false;
     const flushes: Array<Promise<unknown>> = [];
     for (const t of response.responses) {
-      const topic = version >= 13 ? batch.find((p) => p.topicId === t.topicId)?.topic : t.topic;
+      const topic = topicsById === null ? t.topic : topicsById.get(t.topicId);
       if (topic === undefined) continue;
       for (const r of t.partitions) {
         const entry = sent.get(`${topic}\u0000${r.partitionIndex}`);
@@ -289,6 +331,25 @@ class ReplicaFetcher {
     }
     return true;
   }
+}
+
+/** Partitions grouped by topic, in first-seen order (non-empty groups). */
+function byTopic(ps: readonly SessionPartition[]): Array<[SessionPartition, ...SessionPartition[]]> {
+  const groups = new Map<string, [SessionPartition, ...SessionPartition[]]>();
+  for (const p of ps) {
+    const g = groups.get(p.topic);
+    if (g === undefined) groups.set(p.topic, [p]);
+    else g.push(p);
+  }
+  return [...groups.values()];
+}
+
+function isSessionError(errorCode: number): boolean {
+  return (
+    errorCode === ErrorCode.FETCH_SESSION_ID_NOT_FOUND ||
+    errorCode === ErrorCode.INVALID_FETCH_SESSION_EPOCH ||
+    errorCode === ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR
+  );
 }
 
 function flushOf(p: Partition): Promise<unknown> {

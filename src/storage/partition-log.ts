@@ -532,10 +532,12 @@ export class PartitionLog implements PartitionLogPort {
         seg.beginSync(jobs);
       }
       epochsDurable = this.epochs.durable();
-      for (const job of jobs) {
-        await this.syncFile(job.fd);
-        job.done();
-      }
+      // The files' syncs run side by side on the threadpool: the file system commits them in
+      // one journal transaction where it can, where one after the other costs a commit each
+      // (a replicated write waits for this flush before it is acknowledged).
+      const synced = await Promise.allSettled(jobs.map((job) => this.syncFile(job.fd).then(() => job.done())));
+      const failed = synced.find((s) => s.status === 'rejected');
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     } finally {
       // Only now: no fdatasync of the flush runs on these descriptors any more.
       for (const job of jobs) closeSync(job.fd);

@@ -1,7 +1,8 @@
 // Partition replication across three `jocko broker` processes: a topic with replication factor
 // 3 and min.insync.replicas 2 is written with acks=all by an idempotent kafkajs producer; every
 // replica then holds the same bytes (DescribeLogDirs asked of each broker), the high watermark
-// covers every acknowledged record, and a consumer reads them all exactly once.
+// covers every acknowledged record, and a consumer reads them all exactly once. Followers fetch in
+// incremental fetch sessions (KIP-227), which their brokers count and log when they stop.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { KafkaClient } from '../../src/client/kafka-client.js';
@@ -136,4 +137,63 @@ test('acks=all writes to a topic with replication factor 3 reach every replica; 
   });
   assert.equal(seen.length, sent.length, 'no record twice');
   assert.deepEqual([...seen].sort(), [...sent].sort());
+});
+
+test('followers fetch in incremental sessions: one full request per leader, then incremental ones; replicas stay identical', async (t) => {
+  const topic = uniqueTopic('sessions');
+  const kafka = kafkajsClient([cluster.node(1).bootstrap]);
+  const admin = await kafkajsAdmin(t, kafka);
+  await admin.createTopics({
+    topics: [
+      { topic, numPartitions: 6, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '3' }] },
+    ],
+  });
+  const parts = await waitFor(`${topic} known with 3 replicas each`, async () => {
+    const ps = await partitionsOf(topic);
+    return ps.length === 6 && ps.every((p) => p.replicaNodes.length === 3 && p.leaderId > 0) ? ps : false;
+  });
+  const leadersOfOthers = new Set(parts.map((p) => p.leaderId).filter((id) => id !== 3));
+  assert.ok(leadersOfOthers.size > 0, 'node 3 follows some partition');
+
+  // min.insync.replicas 3: each acknowledged round was fetched (and flushed) by both followers.
+  const producer = await kafkajsProducer(t, kafka, { idempotent: true });
+  for (let round = 0; round < 20; round++) {
+    const messages = Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: `s${round}-${i}` }));
+    const acks = await producer.send({ topic, acks: -1, messages });
+    for (const a of acks) assert.equal(a.errorCode, 0);
+  }
+  let lastSizes = '';
+  await waitFor(
+    'every replica the same size as its leader',
+    async () => {
+      const s = await replicaSizes(topic, 6);
+      lastSizes = JSON.stringify([...s]);
+      return [0, 1, 2, 3, 4, 5].every((p) => {
+        const per = [...s.values()].map((x) => x[p]);
+        return (per[0] ?? -1) > 0 && per.every((v) => v === per[0]);
+      });
+    },
+    { timeoutMs: 20_000, intervalMs: 200, explain: () => lastSizes },
+  );
+
+  // Node 3 logs its fetch sessions' request counts per leader when it stops.
+  const node3 = cluster.node(3);
+  await node3.stop();
+  const stderr = node3.output().stderr;
+  assert.match(stderr, /fetch session established/, 'a leader gave node 3 a fetch session');
+  const counts = new Map<number, { full: number; incremental: number; resets: number }>();
+  for (const m of stderr.matchAll(
+    /replica fetch sessions .*?leader=(\d+) full=(\d+) incremental=(\d+) resets=(\d+)/g,
+  )) {
+    counts.set(Number(m[1]), { full: Number(m[2]), incremental: Number(m[3]), resets: Number(m[4]) });
+  }
+  t.diagnostic(`node 3 fetch sessions by leader: ${JSON.stringify([...counts])}`);
+  for (const leader of leadersOfOthers) {
+    const c = counts.get(leader);
+    assert.ok(c !== undefined, `node 3 logged its session with leader ${leader}:\n${stderr.slice(-3000)}`);
+    assert.ok(c.full >= 1, `a full request first (leader ${leader})`);
+    // Each acknowledged round took at least one fetch by node 3; all but the resets' were incremental.
+    assert.ok(c.incremental >= 20, `incremental requests to leader ${leader}: ${JSON.stringify(c)}`);
+    assert.ok(c.full <= c.resets + 2, `full requests only at the start and after a reset: ${JSON.stringify(c)}`);
+  }
 });

@@ -130,3 +130,45 @@ test('the cache is bounded: when full, new sessions are refused until an old one
   assert.ok(fourth.sessionId > 0, 'the idle session was evicted');
   assert.equal(cache.size, 2);
 });
+
+test("a follower's new session takes a consumer's slot at once; consumers cannot take a follower's", () => {
+  const { cache, clock } = newCache(2);
+  const consumer = ctxOf(cache.begin(0, 0, [part('a', 0)], [], false));
+  const follower = ctxOf(cache.begin(0, 0, [part('b', 0)], [], false, true));
+  assert.ok(follower.sessionId > 0);
+  // A second follower, full cache, nothing stale: the consumer's session goes, not the follower's.
+  const follower2 = ctxOf(cache.begin(0, 0, [part('c', 0)], [], false, true));
+  assert.ok(follower2.sessionId > 0, "the consumer's session made room");
+  assert.deepEqual(cache.begin(consumer.sessionId, 1, [], [], false), {
+    errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
+  });
+  assert.ok(
+    'context' in cache.begin(follower.sessionId, 1, [], [], false, true),
+    "the first follower's session is kept",
+  );
+  // A third follower's session of the same size evicts neither (a follower's young session is kept).
+  const follower3 = ctxOf(cache.begin(0, 0, [part('d', 0)], [], false, true));
+  assert.equal(follower3.sessionId, 0);
+  // Consumers past the eviction time since the sessions were created, the followers still fetching:
+  // a consumer's new session may take only a smaller session, and never a follower's over a consumer's.
+  clock.advance(120001);
+  assert.ok('context' in cache.begin(follower.sessionId, 2, [], [], false, true));
+  assert.ok('context' in cache.begin(follower2.sessionId, 1, [], [], false, true));
+  const small = ctxOf(cache.begin(0, 0, [part('e', 0)], [], false));
+  assert.equal(small.sessionId, 0, "a consumer's session of one partition does not evict a follower's of one");
+  assert.equal(cache.size, 2);
+});
+
+test("a follower's larger session takes the slot of an older follower session of fewer partitions", () => {
+  const { cache, clock } = newCache(1);
+  const one = ctxOf(cache.begin(0, 0, [part('a', 0)], [], false, true));
+  const same = ctxOf(cache.begin(0, 0, [part('b', 0)], [], false, true));
+  assert.equal(same.sessionId, 0, 'a young follower session is kept from a same-size one');
+  clock.advance(120001);
+  assert.ok('context' in cache.begin(one.sessionId, 1, [], [], false, true));
+  const larger = ctxOf(cache.begin(0, 0, [part('b', 0), part('b', 1)], [], false, true));
+  assert.ok(larger.sessionId > 0);
+  assert.deepEqual(cache.begin(one.sessionId, 2, [], [], false, true), {
+    errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
+  });
+});
