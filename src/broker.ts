@@ -73,6 +73,7 @@ import {
   saveJoinedVoters,
   unformedDescription,
 } from './membership/join.js';
+import { LeadershipLease } from './membership/leadership-lease.js';
 import { bootstrapMetadataLog } from './metadata/bootstrap-metadata-log.js';
 import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image.js';
 import { formattedNodeId, loadOrFormatMetaProperties, writeMetaProperties } from './metadata/meta-properties.js';
@@ -356,6 +357,9 @@ export class Broker {
   /** This node's host as the --join list names it, advertised when no other is given. */
   private seedHost: string | undefined;
   private closing = false;
+  /** Whether this broker's leaderships are current (see LeadershipLease); set once metadata is up. */
+  private lease: LeadershipLease | null = null;
+  private clock: Clock = systemClock;
 
   constructor(readonly options: BrokerOptions = {}) {}
 
@@ -478,6 +482,7 @@ export class Broker {
         'JOCKO_TEST_UNSAFE_ACK=1: acks=all produce is acknowledged before it is written (test only: loses data)',
       );
     const clock = this.options.clock ?? systemClock;
+    this.clock = clock;
     if (this.options.roles !== undefined && this.options.roles.length === 0)
       throw new Error('a node needs a role: broker, controller or both');
     const cfg = this.resolveConfig();
@@ -825,6 +830,13 @@ export class Broker {
     await pendingApply.catch(() => undefined);
     await followLeadershipInImage(this.brokerId, metadata.snapshot(), this.coordinators);
     const broker = this;
+    const core = metadata.raft.core;
+    this.lease = new LeadershipLease(cfg.getNumber('broker.session.timeout.ms'), () => clock.monotonic(), {
+      currentAsOf: () => core.metadataCurrentAsOf(),
+      appliedOffset: () => metadata.appliedOffset,
+      isQuorumLeader: () => core.epochStartOffset !== undefined,
+    });
+    const lease = this.lease;
     const services: BrokerServices = {
       brokerId: this.brokerId,
       clusterId: metadata.clusterId,
@@ -870,6 +882,7 @@ export class Broker {
         },
       } as unknown as Controller,
       controllerId: () => metadata.controllerId ?? -1,
+      leadershipCurrent: () => lease.valid(),
       raft: metadata.raft,
       brokers: () => liveBrokers(metadata.snapshot(), LISTENER_NAME),
       topic: (name) => this.topicViews.get(name),
@@ -1064,16 +1077,22 @@ export class Broker {
   }
 
   private heartbeat(channel: ControllerChannel, timeoutMs: number, wantShutDown = false) {
-    return channel.brokerHeartbeat(
-      {
-        brokerId: this.brokerId,
-        brokerEpoch: this.brokerEpoch,
-        currentMetadataOffset: BigInt(this.metadata?.snapshot().offset ?? -1),
-        wantFence: false,
-        wantShutDown,
-      },
-      timeoutMs,
-    );
+    const sentAt = this.clock.monotonic();
+    return channel
+      .brokerHeartbeat(
+        {
+          brokerId: this.brokerId,
+          brokerEpoch: this.brokerEpoch,
+          currentMetadataOffset: BigInt(this.metadata?.snapshot().offset ?? -1),
+          wantFence: false,
+          wantShutDown,
+        },
+        timeoutMs,
+      )
+      .then((r) => {
+        if (r.errorCode === 0 && !r.isFenced) this.lease?.heartbeatAnswered(sentAt);
+        return r;
+      });
   }
 
   /**

@@ -251,7 +251,30 @@ class FetchOperation {
     r.logStartOffset = p.log.logStartOffset;
     const offset = r.req.fetchOffset;
     if (offset < r.logStartOffset || offset > p.log.logEndOffset) {
+      if (!this.isFollower && offset > p.log.logEndOffset && this.services.leadershipCurrent?.() === false) {
+        // A consumer ahead of this log while this broker may have been fenced and replaced as
+        // leader: it read further at the new leader. Out of range would make a client without
+        // leader epochs reset its position; not-leader sends it to refresh its metadata instead.
+        r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        log.info('fetch beyond the log end while out of touch with the quorum: answered not leader', {
+          topic: p.topic,
+          partition: p.partition,
+          offset,
+          logEnd: p.log.logEndOffset,
+        });
+        return undefined;
+      }
       r.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      // A consumer that gets this resets its position (auto.offset.reset), so say when it happens.
+      log.info('fetch offset out of range', {
+        topic: p.topic,
+        partition: p.partition,
+        offset,
+        logStart: r.logStartOffset,
+        logEnd: p.log.logEndOffset,
+        highWatermark: r.highWatermark,
+        replica: this.isFollower,
+      });
       return undefined;
     }
     const maxOffset = this.isFollower ? p.log.logEndOffset : this.readCommitted ? r.lastStableOffset : r.highWatermark;

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { KafkaClient } from '../../src/client/kafka-client.js';
@@ -16,7 +17,7 @@ import { finalRead, type ProducerFamily, Workload } from './workload.js';
  * wait is bounded; the seed, the settings and the figures go to the test's diagnostics, and on
  * failure the run dir (history.jsonl, node logs, data) is kept and named.
  */
-export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition';
+export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition' | 'isolate' | 'peer-link';
 
 export interface FaultRunOptions {
   readonly fault: FaultKind;
@@ -52,6 +53,32 @@ export interface FaultRunResult {
   readonly replicaDifferences: readonly string[];
   readonly batchesCompared: number;
   readonly seconds: number;
+}
+
+/**
+ * The assertions of a run that must be clean: `cycles` faults injected, something acknowledged
+ * and read, and no anomaly of any class; with `everyCycleMeasured`, an unavailability window
+ * measured for every fault (single-node runs: each fault stops all writes).
+ */
+export function assertClean(r: FaultRunResult, cycles: number, everyCycleMeasured = false): void {
+  const c = r.result;
+  const why = describeCheck(c);
+  assert.equal(r.cycles, cycles);
+  assert.ok(c.sends.ok > 0, `nothing was acknowledged\n${why}`);
+  assert.ok(c.reads.polled > 0, `consumers read nothing\n${why}`);
+  assert.deepEqual(c.lost, [], why);
+  assert.deepEqual(c.inconsistent, [], why);
+  assert.deepEqual(c.duplicates, [], why);
+  assert.deepEqual(c.unseen, [], why);
+  assert.deepEqual(c.failedObserved, [], why);
+  assert.deepEqual(c.pollSkips, [], why);
+  assert.deepEqual(c.nonMonotonic, [], why);
+  assert.deepEqual(c.finalReadMissing, [], why);
+  assert.deepEqual(r.replicaDifferences, []);
+  assert.ok(r.batchesCompared > 0);
+  if (everyCycleMeasured) assert.equal(c.unavailable.length, cycles);
+  for (const u of c.unavailable)
+    assert.notEqual(u.unavailableMs, null, `no acknowledgement after ${u.fault} at ${u.start}`);
 }
 
 /** The producers' request timeout (kafkajs adds the 500 ms produce timeout to it). */
@@ -111,6 +138,7 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     assignConsumer: o.assignConsumer ?? true,
     requestTimeoutMs: PRODUCER_REQUEST_TIMEOUT_MS,
     maxSendsPerProducer: 20_000,
+    logDir: cluster.runDir,
   });
   let cycles = 0;
   const ends = new Map<number, number>();
@@ -151,6 +179,37 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
           await sleep(randomInt(rand, 500, 3000));
           layout.heal(node);
           record('ok', 'netns-partition');
+          break;
+        }
+        case 'isolate': {
+          // The node is cut from every other node (controller and followers included) while
+          // clients still reach it: past the session timeout half the time, so it is fenced and
+          // a new leader is elected while it still believes it leads.
+          const kind = cycles % 2 === 0 ? 'cut' : 'stall';
+          const ms = cycles % 4 < 2 ? randomInt(rand, 3500, 5000) : randomInt(rand, 500, 2500);
+          record('invoke', `isolate-${kind}-${ms}ms`);
+          cluster.isolate(node, kind);
+          await sleep(ms);
+          cluster.heal(node);
+          record('ok', `isolate-${kind}-${ms}ms`);
+          break;
+        }
+        case 'peer-link': {
+          // One link between the node and one other node, one way or both: a follower that
+          // cannot fetch leaves the ISR; a leader that cannot answer it keeps writing to the rest.
+          const others = cluster.nodes.filter((n) => n.id !== node).map((n) => n.id);
+          const other = others[randomInt(rand, 0, others.length - 1)] as number;
+          const way = (['both', 'to', 'from'] as const)[cycles % 3] as 'both' | 'to' | 'from';
+          const kind = cycles % 2 === 0 ? 'cut' : 'stall';
+          const ms = randomInt(rand, 1000, 5000);
+          const name = `peer-link-${kind}-${way}-${other}-${ms}ms`;
+          record('invoke', name);
+          if (way !== 'from') cluster.linkFault(other, node, { kind });
+          if (way !== 'to') cluster.linkFault(node, other, { kind });
+          await sleep(ms);
+          cluster.linkFault(other, node, { kind: 'heal' });
+          cluster.linkFault(node, other, { kind: 'heal' });
+          record('ok', name);
           break;
         }
         case 'link': {
