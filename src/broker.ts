@@ -81,6 +81,7 @@ import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
 import type { ConnectionLimitSettings } from './network/connection-quotas.js';
 import { NetworkServer } from './network/server.js';
+import type { RequestDispatcher } from './network/types.js';
 import { logger } from './observability/logger.js';
 import { ErrorCode, errorName } from './protocol/error-codes.js';
 import type { AddRaftVoterResponse } from './protocol/generated/api/80-add-raft-voter.js';
@@ -588,23 +589,37 @@ export class Broker {
     if (joinedVoters !== undefined) log.info('following the metadata log', { clusterId: metadata.clusterId });
     // The listener opens now, for the quorum's requests only, so a voter can be elected and
     // fetched from while it catches up; the broker's own requests follow once it is ready.
+    const serve = (host: string, port: number, dispatcher: RequestDispatcher) =>
+      new NetworkServer({
+        host,
+        port,
+        listenerName: LISTENER_NAME,
+        maxRequestBytes: cfg.socketRequestMaxBytes,
+        maxIdleMs: cfg.connectionsMaxIdleMs,
+        maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
+        connectionLimits: () => this.connectionLimits(),
+        listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
+        queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
+        dispatcher,
+        clock,
+      });
     const gateway = new ReadinessSwitch(quorumOnlyDispatcher(metadata.raft, clock));
-    this.server = new NetworkServer({
-      host: this.listenHost,
-      port: this.listenPort,
-      listenerName: LISTENER_NAME,
-      maxRequestBytes: cfg.socketRequestMaxBytes,
-      maxIdleMs: cfg.connectionsMaxIdleMs,
-      maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
-      connectionLimits: () => this.connectionLimits(),
-      listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
-      queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
-      dispatcher: gateway,
-      clock,
-    });
+    this.server = serve(this.listenHost, this.listenPort, gateway);
     const addr = await this.server.listen();
     this.boundHost = addr.host;
     this.boundPort = addr.port;
+    // The CONTROLLER listener of a Kafka server.properties serves the same way, from the start.
+    let controllerGateway: ReadinessSwitch | undefined;
+    if (this.configured.controllerPort !== undefined) {
+      controllerGateway = new ReadinessSwitch(quorumOnlyDispatcher(metadata.raft, clock));
+      this.controllerServer = serve(
+        this.configured.controllerHost ?? '0.0.0.0',
+        this.configured.controllerPort,
+        controllerGateway,
+      );
+      const c = await this.controllerServer.listen();
+      log.info(`controller listener on ${c.host}:${c.port}`);
+    }
     await metadata.caughtUp();
     const logs = new LogManager({
       logDirs,
@@ -945,23 +960,7 @@ export class Broker {
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
     gateway.ready(dispatcher);
-    if (this.configured.controllerPort !== undefined) {
-      this.controllerServer = new NetworkServer({
-        host: this.configured.controllerHost ?? '0.0.0.0',
-        port: this.configured.controllerPort,
-        listenerName: LISTENER_NAME,
-        maxRequestBytes: cfg.socketRequestMaxBytes,
-        maxIdleMs: cfg.connectionsMaxIdleMs,
-        maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
-        connectionLimits: () => this.connectionLimits(),
-        listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
-        queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
-        dispatcher,
-        clock,
-      });
-      const c = await this.controllerServer.listen();
-      log.info(`controller listener on ${c.host}:${c.port}`);
-    }
+    controllerGateway?.ready(dispatcher);
     await this.updateVoterEndpoint(metadata);
     try {
       // A controller-only node (Kafka's separated mode) never registers as a broker: no

@@ -545,8 +545,10 @@ export function compareReplicas(
   topic: string,
   partition: number,
   highWatermark: number,
+  replicas?: readonly number[],
 ): { batches: number; differences: string[] } {
-  const nodes = cluster instanceof Cluster ? cluster.nodes : cluster;
+  const all = cluster instanceof Cluster ? cluster.nodes : cluster;
+  const nodes = replicas === undefined ? all : all.filter((n) => replicas.includes(n.id));
   return compareCopies(
     nodes.map((n) => ({ id: n.id, batches: storedBatches(n.dataDir, topic, partition, highWatermark) })),
     `${topic}-${partition}`,

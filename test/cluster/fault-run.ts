@@ -142,6 +142,8 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   });
   let cycles = 0;
   const ends = new Map<number, number>();
+  /** Replicated runs: each partition's replicas (the nodes whose logs are compared). */
+  const replicasOf = new Map<number, readonly number[]>();
   try {
     await workload.start();
     await waitFor('the first acknowledgements', () => workload.acknowledged >= 20, 30_000);
@@ -236,6 +238,8 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     if (replicated) {
       // Every follower back in the ISR, so each replica holds everything below the high watermark.
       await waitFullIsr(cluster, topic, partitions, 60_000);
+      for (const view of (await partitionsOf(cluster, topic)) ?? [])
+        replicasOf.set(view.partitionIndex, view.replicaNodes);
       for (let p = 0; p < partitions; p++) {
         const leader = cluster.node(await leaderOf(cluster, topic, p));
         const r = await finalRead(history, { id: 0, direct: leader.direct }, topic, p);
@@ -263,7 +267,7 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   const replicaDifferences: string[] = [];
   let batchesCompared = 0;
   for (let p = 0; p < partitions; p++) {
-    const c = compareReplicas(cluster, topic, p, ends.get(p) ?? 0);
+    const c = compareReplicas(cluster, topic, p, ends.get(p) ?? 0, replicated ? replicasOf.get(p) : undefined);
     replicaDifferences.push(...c.differences);
     batchesCompared += c.batches;
   }
