@@ -17,7 +17,7 @@ import { finalRead, type ProducerFamily, Workload } from './workload.js';
  * wait is bounded; the seed, the settings and the figures go to the test's diagnostics, and on
  * failure the run dir (history.jsonl, node logs, data) is kept and named.
  */
-export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition' | 'isolate' | 'peer-link';
+export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition' | 'netns-isolate' | 'isolate' | 'peer-link';
 
 export interface FaultRunOptions {
   readonly fault: FaultKind;
@@ -183,6 +183,19 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
           record('ok', 'netns-partition');
           break;
         }
+        case 'netns-isolate': {
+          // Packets between the node and every other node dropped (no reset, no FIN): the
+          // controller and the followers lose it by their timeouts, clients still reach it.
+          const layout = o.netns;
+          if (layout === undefined) throw new Error('netns-isolate needs a layout');
+          const ms = cycles % 2 === 0 ? randomInt(rand, 3500, 5000) : randomInt(rand, 500, 2500);
+          record('invoke', `netns-isolate-${ms}ms`);
+          layout.isolateFromNodes(node);
+          await sleep(ms);
+          layout.heal(node);
+          record('ok', `netns-isolate-${ms}ms`);
+          break;
+        }
         case 'isolate': {
           // The node is cut from every other node (controller and followers included) while
           // clients still reach it: past the session timeout half the time, so it is fenced and
@@ -297,6 +310,7 @@ const REPLICATION_CONFIG: Readonly<Record<string, string>> = {
 interface PartitionView {
   partitionIndex: number;
   leaderId: number;
+  leaderEpoch: number;
   replicaNodes: number[];
   isrNodes: number[];
 }
@@ -333,16 +347,27 @@ async function leaderOf(cluster: Cluster, topic: string, partition: number): Pro
 }
 
 async function waitFullIsr(cluster: Cluster, topic: string, partitions: number, timeoutMs: number): Promise<void> {
-  await waitFor(
-    `every replica of ${topic} in the ISR`,
-    async () => {
-      const ps = await partitionsOf(cluster, topic);
-      return (
-        ps !== undefined &&
-        ps.length === partitions &&
-        ps.every((p) => p.leaderId > 0 && p.isrNodes.length === p.replicaNodes.length)
-      );
-    },
-    timeoutMs,
-  );
+  let last: PartitionView[] | undefined;
+  try {
+    await waitFor(
+      `every replica of ${topic} in the ISR`,
+      async () => {
+        const ps = await partitionsOf(cluster, topic);
+        last = ps;
+        return (
+          ps !== undefined &&
+          ps.length === partitions &&
+          ps.every((p) => p.leaderId > 0 && p.isrNodes.length === p.replicaNodes.length)
+        );
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    // Which partitions, as the metadata last had them: the node logs tell the rest.
+    const views = (last ?? []).map(
+      (p) =>
+        `${p.partitionIndex}: leader ${p.leaderId} epoch ${p.leaderEpoch}, replicas [${p.replicaNodes}], isr [${p.isrNodes}]`,
+    );
+    throw new Error(`${(err as Error).message}; last seen ${views.join('; ') || 'nothing'}`);
+  }
 }
