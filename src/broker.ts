@@ -75,6 +75,7 @@ import {
   saveJoinedVoters,
   unformedDescription,
 } from './membership/join.js';
+import { LeadershipLease } from './membership/leadership-lease.js';
 import { bootstrapMetadataLog } from './metadata/bootstrap-metadata-log.js';
 import type { MetadataImage, PartitionImage, TopicImage } from './metadata/image.js';
 import { formattedNodeId, loadOrFormatMetaProperties, writeMetaProperties } from './metadata/meta-properties.js';
@@ -82,6 +83,7 @@ import type { MetadataDelta } from './metadata/metadata-delta.js';
 import { NotControllerError, RaftMetadataLog } from './metadata/raft-metadata-log.js';
 import type { ConnectionLimitSettings } from './network/connection-quotas.js';
 import { NetworkServer } from './network/server.js';
+import type { RequestDispatcher } from './network/types.js';
 import { logger } from './observability/logger.js';
 import { ErrorCode, errorName } from './protocol/error-codes.js';
 import type { AddRaftVoterResponse } from './protocol/generated/api/80-add-raft-voter.js';
@@ -358,6 +360,9 @@ export class Broker {
   /** This node's host as the --join list names it, advertised when no other is given. */
   private seedHost: string | undefined;
   private closing = false;
+  /** Whether this broker's leaderships are current (see LeadershipLease); set once metadata is up. */
+  private lease: LeadershipLease | null = null;
+  private clock: Clock = systemClock;
 
   constructor(readonly options: BrokerOptions = {}) {}
 
@@ -480,6 +485,7 @@ export class Broker {
         'JOCKO_TEST_UNSAFE_ACK=1: acks=all produce is acknowledged before it is written (test only: loses data)',
       );
     const clock = this.options.clock ?? systemClock;
+    this.clock = clock;
     if (this.options.roles !== undefined && this.options.roles.length === 0)
       throw new Error('a node needs a role: broker, controller or both');
     const cfg = this.resolveConfig();
@@ -585,23 +591,37 @@ export class Broker {
     if (joinedVoters !== undefined) log.info('following the metadata log', { clusterId: metadata.clusterId });
     // The listener opens now, for the quorum's requests only, so a voter can be elected and
     // fetched from while it catches up; the broker's own requests follow once it is ready.
+    const serve = (host: string, port: number, dispatcher: RequestDispatcher) =>
+      new NetworkServer({
+        host,
+        port,
+        listenerName: LISTENER_NAME,
+        maxRequestBytes: cfg.socketRequestMaxBytes,
+        maxIdleMs: cfg.connectionsMaxIdleMs,
+        maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
+        connectionLimits: () => this.connectionLimits(),
+        listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
+        queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
+        dispatcher,
+        clock,
+      });
     const gateway = new ReadinessSwitch(quorumOnlyDispatcher(metadata.raft, clock));
-    this.server = new NetworkServer({
-      host: this.listenHost,
-      port: this.listenPort,
-      listenerName: LISTENER_NAME,
-      maxRequestBytes: cfg.socketRequestMaxBytes,
-      maxIdleMs: cfg.connectionsMaxIdleMs,
-      maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
-      connectionLimits: () => this.connectionLimits(),
-      listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
-      queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
-      dispatcher: gateway,
-      clock,
-    });
+    this.server = serve(this.listenHost, this.listenPort, gateway);
     const addr = await this.server.listen();
     this.boundHost = addr.host;
     this.boundPort = addr.port;
+    // The CONTROLLER listener of a Kafka server.properties serves the same way, from the start.
+    let controllerGateway: ReadinessSwitch | undefined;
+    if (this.configured.controllerPort !== undefined) {
+      controllerGateway = new ReadinessSwitch(quorumOnlyDispatcher(metadata.raft, clock));
+      this.controllerServer = serve(
+        this.configured.controllerHost ?? '0.0.0.0',
+        this.configured.controllerPort,
+        controllerGateway,
+      );
+      const c = await this.controllerServer.listen();
+      log.info(`controller listener on ${c.host}:${c.port}`);
+    }
     await metadata.caughtUp();
     const logs = new LogManager({
       logDirs,
@@ -835,6 +855,13 @@ export class Broker {
     await pendingApply.catch(() => undefined);
     await followLeadershipInImage(this.brokerId, metadata.snapshot(), this.coordinators);
     const broker = this;
+    const core = metadata.raft.core;
+    this.lease = new LeadershipLease(cfg.getNumber('broker.session.timeout.ms'), () => clock.monotonic(), {
+      currentAsOf: () => core.metadataCurrentAsOf(),
+      appliedOffset: () => metadata.appliedOffset,
+      isQuorumLeader: () => core.epochStartOffset !== undefined,
+    });
+    const lease = this.lease;
     const services: BrokerServices = {
       brokerId: this.brokerId,
       clusterId: metadata.clusterId,
@@ -887,6 +914,7 @@ export class Broker {
           controller.listPartitionReassignments(...a),
       } as unknown as Controller,
       controllerId: () => metadata.controllerId ?? -1,
+      leadershipCurrent: () => lease.valid(),
       raft: metadata.raft,
       brokers: () => liveBrokers(metadata.snapshot(), LISTENER_NAME),
       topic: (name) => this.topicViews.get(name),
@@ -951,23 +979,7 @@ export class Broker {
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
     gateway.ready(dispatcher);
-    if (this.configured.controllerPort !== undefined) {
-      this.controllerServer = new NetworkServer({
-        host: this.configured.controllerHost ?? '0.0.0.0',
-        port: this.configured.controllerPort,
-        listenerName: LISTENER_NAME,
-        maxRequestBytes: cfg.socketRequestMaxBytes,
-        maxIdleMs: cfg.connectionsMaxIdleMs,
-        maxInFlightPerConnection: Math.max(1, cfg.queuedMaxRequests),
-        connectionLimits: () => this.connectionLimits(),
-        listenBacklog: cfg.getNumber('socket.listen.backlog.size'),
-        queuedMaxRequestBytes: cfg.getNumber('queued.max.request.bytes'),
-        dispatcher,
-        clock,
-      });
-      const c = await this.controllerServer.listen();
-      log.info(`controller listener on ${c.host}:${c.port}`);
-    }
+    controllerGateway?.ready(dispatcher);
     await this.updateVoterEndpoint(metadata);
     try {
       // A controller-only node (Kafka's separated mode) never registers as a broker: no
@@ -1083,16 +1095,22 @@ export class Broker {
   }
 
   private heartbeat(channel: ControllerChannel, timeoutMs: number, wantShutDown = false) {
-    return channel.brokerHeartbeat(
-      {
-        brokerId: this.brokerId,
-        brokerEpoch: this.brokerEpoch,
-        currentMetadataOffset: BigInt(this.metadata?.snapshot().offset ?? -1),
-        wantFence: false,
-        wantShutDown,
-      },
-      timeoutMs,
-    );
+    const sentAt = this.clock.monotonic();
+    return channel
+      .brokerHeartbeat(
+        {
+          brokerId: this.brokerId,
+          brokerEpoch: this.brokerEpoch,
+          currentMetadataOffset: BigInt(this.metadata?.snapshot().offset ?? -1),
+          wantFence: false,
+          wantShutDown,
+        },
+        timeoutMs,
+      )
+      .then((r) => {
+        if (r.errorCode === 0 && !r.isFenced) this.lease?.heartbeatAnswered(sentAt);
+        return r;
+      });
   }
 
   /**

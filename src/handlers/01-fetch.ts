@@ -51,6 +51,8 @@ interface PartitionRead extends PartitionResultSummary {
   hasDivergingEpoch: boolean;
   /** KIP-320: where the follower's log and the leader's last agree, when they diverge. */
   diverging: { epoch: number; endOffset: number } | null;
+  /** A follower whose last fetched epoch this log cannot place: answered OFFSET_OUT_OF_RANGE. */
+  outOfRange: boolean;
   records: Buffer | null;
   aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null;
 }
@@ -118,6 +120,13 @@ function followerFetched(reads: readonly PartitionRead[], replicaId: number, ver
     const lastEpoch = r.req.lastFetchedEpoch;
     if (version >= 12 && lastEpoch >= 0) {
       const end = p.log.endOffsetForEpoch(lastEpoch);
+      if (end.epoch < 0 || end.endOffset < 0) {
+        // Kafka: the end of the follower's last epoch cannot be told, so its fetch offset is
+        // out of range (it truncates to the high watermark); a diverging epoch of -1 would read
+        // as "no divergence" and the follower would ask again forever.
+        r.outOfRange = true;
+        continue;
+      }
       if (end.epoch < lastEpoch || end.endOffset < fetchOffset) {
         r.diverging = { epoch: end.epoch, endOffset: end.endOffset };
         r.hasDivergingEpoch = true;
@@ -250,8 +259,31 @@ class FetchOperation {
     r.lastStableOffset = p.lastStableOffset;
     r.logStartOffset = p.log.logStartOffset;
     const offset = r.req.fetchOffset;
-    if (offset < r.logStartOffset || offset > p.log.logEndOffset) {
+    if (r.outOfRange || offset < r.logStartOffset || offset > p.log.logEndOffset) {
+      if (!this.isFollower && offset > p.log.logEndOffset && this.services.leadershipCurrent?.() === false) {
+        // A consumer ahead of this log while this broker may have been fenced and replaced as
+        // leader: it read further at the new leader. Out of range would make a client without
+        // leader epochs reset its position; not-leader sends it to refresh its metadata instead.
+        r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        log.info('fetch beyond the log end while out of touch with the quorum: answered not leader', {
+          topic: p.topic,
+          partition: p.partition,
+          offset,
+          logEnd: p.log.logEndOffset,
+        });
+        return undefined;
+      }
       r.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      // A consumer that gets this resets its position (auto.offset.reset), so say when it happens.
+      log.info('fetch offset out of range', {
+        topic: p.topic,
+        partition: p.partition,
+        offset,
+        logStart: r.logStartOffset,
+        logEnd: p.log.logEndOffset,
+        highWatermark: r.highWatermark,
+        replica: this.isFollower,
+      });
       return undefined;
     }
     const maxOffset = this.isFollower ? p.log.logEndOffset : this.readCommitted ? r.lastStableOffset : r.highWatermark;
@@ -516,6 +548,7 @@ export function fetchHandler(services: BrokerServices): ApiHandler<FetchRequest,
           hasRecords: false,
           hasDivergingEpoch: false,
           diverging: null,
+          outOfRange: false,
           records: null,
           aborted: null,
         };

@@ -41,6 +41,12 @@ export interface BrokerServices {
   readonly shutdown?: AbortSignal;
   /** The controller's id (this broker while there is a single voter). */
   controllerId(): number;
+  /**
+   * Whether this broker's view of its leaderships is current (membership/leadership-lease.ts):
+   * false after it has been out of touch with the quorum long enough to have been fenced.
+   * Absent: always current (a broker that is its own whole quorum).
+   */
+  leadershipCurrent?(): boolean;
   /** The node's Raft runtime for the metadata partition (Fetch of `__cluster_metadata-0` goes there). */
   readonly raft?: RaftEndpoint;
   brokers(): readonly BrokerView[];

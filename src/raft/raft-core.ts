@@ -150,6 +150,8 @@ interface InFlight {
   readonly type: RaftRequest<unknown>['type'];
   readonly deadline: number;
   readonly epoch: number;
+  /** When it was sent (the step that sent it). */
+  readonly sentAt: number;
 }
 
 export class RaftCore<R> {
@@ -161,6 +163,9 @@ export class RaftCore<R> {
   private flushInFlight: { offset: number; lowestTruncation: number } | undefined;
   private nextRequestId = 1;
   private readonly inFlight = new Map<number, InFlight>();
+  /** See metadataCurrentAsOf. */
+  private followerCurrentAt = Number.NEGATIVE_INFINITY;
+  private followerCurrentOffset = 0;
   private persistSeq = 0;
   private persistedSeq = 0;
   private lastPersisted: ElectionState | undefined;
@@ -428,6 +433,7 @@ export class RaftCore<R> {
       type: request.type,
       deadline: this.now + this.config.requestTimeoutMs,
       epoch: this.state.epoch,
+      sentAt: this.now,
     });
     this.emitNetwork({ type: 'send', to, requestId, request });
     return requestId;
@@ -1485,7 +1491,7 @@ export class RaftCore<R> {
         break;
       }
       case 'Fetch':
-        this.handleFetchResponse(from, response);
+        this.handleFetchResponse(from, response, f?.sentAt ?? Number.NEGATIVE_INFINITY);
         break;
       case 'FetchSnapshot':
         this.handleFetchSnapshotResponse(response);
@@ -1631,7 +1637,7 @@ export class RaftCore<R> {
     this.send(v.id, this.fetchRequest(s.epoch));
   }
 
-  private handleFetchResponse(from: number, res: FetchResponse<R>): void {
+  private handleFetchResponse(from: number, res: FetchResponse<R>, sentAt: number): void {
     const s = this.state;
     if (s.role === 'unattached') {
       // An observer's discovery Fetch: the answer names the leader (handled by observeEpoch).
@@ -1668,7 +1674,38 @@ export class RaftCore<R> {
     if (res.highWatermark >= 0) {
       const next = Math.min(res.highWatermark, this.log.endOffset());
       if (next > this.hw) this.setHighWatermark(next);
+      // Everything the leader had committed when it answered (so everything committed before
+      // this Fetch left) is now here.
+      if (this.hw >= res.highWatermark && sentAt > this.followerCurrentAt) {
+        this.followerCurrentAt = sentAt;
+        this.followerCurrentOffset = this.hw;
+      }
     }
+  }
+
+  /**
+   * Since when this node's log is known to hold every record committed in the quorum, and up to
+   * which offset (a reader must have applied that far for the time to hold for it). A follower
+   * or observer: the send time of its latest Fetch whose answer brought it up to the leader's
+   * high watermark. A leader: the time by which a majority of the voters (itself included) had
+   * fetched from it; a leader elected after that needed the vote of one of them, given only
+   * after its last fetch here. Otherwise nothing is known (-Infinity).
+   */
+  metadataCurrentAsOf(): { readonly at: number; readonly offset: number } {
+    const s = this.state;
+    if (s.role === 'leader') {
+      const voters = this.voterSets.voters;
+      const times: number[] = [];
+      for (const v of voters) {
+        if (v.id === this.config.nodeId) times.push(this.now);
+        else times.push(s.replicas.get(v.id)?.lastFetchTimestamp ?? Number.NEGATIVE_INFINITY);
+      }
+      times.sort((a, b) => b - a);
+      const at = times[majority(voters.length) - 1] ?? Number.NEGATIVE_INFINITY;
+      return { at: Math.min(at, this.now), offset: this.hw };
+    }
+    if (s.role === 'follower') return { at: this.followerCurrentAt, offset: this.followerCurrentOffset };
+    return { at: Number.NEGATIVE_INFINITY, offset: this.hw };
   }
 
   private afterTruncation(end: number): void {

@@ -43,6 +43,8 @@ export interface PartitionLogPort {
     | Promise<{ offset: number; timestamp: number } | null>;
   deleteRecordsBefore(offset: number): void | Promise<void>;
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
+  /** Records that a leader epoch starts at this offset (a new leader, at its log end). */
+  assignEpochStart?(epoch: number, startOffset: number): void;
   /** A follower's truncations and its latest epoch (the storage log has them; test doubles may not). */
   truncateTo?(offset: number): void;
   truncateFullyAndStartAt?(offset: number): void;
@@ -528,6 +530,7 @@ export class Partition {
           });
         }
         this.leaderEpochStartOffset = this.log.logEndOffset;
+        this.log.assignEpochStart?.(a.leaderEpoch, this.leaderEpochStartOffset);
         this.flushedOffset = Math.min(
           this.log.logEndOffset,
           (this.log as { recoveryPointOffset?: number }).recoveryPointOffset ?? 0,

@@ -101,6 +101,8 @@ class ReplicaFetcher {
   private failures = 0;
   /** The incremental fetch session (KIP-227) with this leader. */
   readonly session = new FetchSessionHandler();
+  /** The last error code each partition's fetch got (cleared by a good answer). */
+  private readonly lastErrors = new Map<string, number>();
 
   constructor(
     private readonly leaderId: number,
@@ -122,6 +124,7 @@ class ReplicaFetcher {
 
   remove(k: string): void {
     this.partitions.delete(k);
+    this.lastErrors.delete(k);
   }
 
   async stop(): Promise<void> {
@@ -282,6 +285,7 @@ class ReplicaFetcher {
           p.truncateTo(Math.max(to, p.log.logStartOffset));
           continue;
         }
+        this.lastErrors.delete(`${topic}\u0000${r.partitionIndex}`);
         const records = r.records;
         if (records !== null && records.length > 0) {
           const appended = p.appendAsFollower(records);
@@ -318,6 +322,18 @@ class ReplicaFetcher {
         p.truncateTo(Math.max(leaderHw, p.log.logStartOffset));
       }
       return false;
+    }
+    // Said once per change of a partition's error: a follower stuck on one shows in the log.
+    const k = key(p);
+    if (this.lastErrors.get(k) !== errorCode) {
+      this.lastErrors.set(k, errorCode);
+      log.info('replica fetch of a partition refused', {
+        topic: p.topic,
+        partition: p.partition,
+        leader: this.leaderId,
+        leaderEpoch: p.leaderEpoch,
+        error: errorName(errorCode),
+      });
     }
     // Leadership is moving (the metadata image will say where): wait a little.
     if (

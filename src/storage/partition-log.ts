@@ -1092,6 +1092,15 @@ export class PartitionLog implements PartitionLogPort {
 
   // ---------------------------------------------------------------- epochs
 
+  /**
+   * A new leader's epoch starts at its log end (Kafka's maybeAssignEpochStartOffset), before
+   * it appends anything: a follower whose last fetched epoch is newer than any this log holds
+   * records of is then told where its log diverges, not that the epoch is unknown.
+   */
+  assignEpochStart(epoch: number, startOffset: number): void {
+    this.epochs.assign(epoch, startOffset);
+  }
+
   /** OffsetForLeaderEpoch: the end offset of `epoch` (the start of the next higher epoch). */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
     return this.epochs.endOffsetFor(epoch, this.logEndOffset);

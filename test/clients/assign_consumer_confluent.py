@@ -6,9 +6,13 @@ Assigns every partition from the beginning and prints one JSON line per delivery
   {"records": [[partition, offset, value], ...]}   a consume() call's records, in order
   {"error": {"code", "name", "message"}}           an error the consumer reported
 It stops on SIGTERM or after MAX_SECONDS, closing the consumer, and prints {"done": true}.
+With JOCKO_RDKAFKA_DEBUG set (librdkafka debug contexts, e.g. "fetch,topic,metadata"), librdkafka's
+debug log goes to the file JOCKO_RDKAFKA_DEBUG_FILE.
 """
 
 import json
+import logging
+import os
 import signal
 import sys
 import time
@@ -31,6 +35,16 @@ def emit(obj):
 def main():
     bootstrap, topic, partitions, max_seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     signal.signal(signal.SIGTERM, stop)
+    extra = {}
+    debug = os.environ.get("JOCKO_RDKAFKA_DEBUG")
+    debug_file = os.environ.get("JOCKO_RDKAFKA_DEBUG_FILE")
+    if debug and debug_file:
+        log = logging.getLogger("rdkafka")
+        log.setLevel(logging.DEBUG)
+        handler = logging.FileHandler(debug_file)
+        handler.setFormatter(logging.Formatter("%(created).3f %(message)s"))
+        log.addHandler(handler)
+        extra = {"debug": debug, "logger": log}
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -41,6 +55,7 @@ def main():
             "reconnect.backoff.max.ms": 500,
             "fetch.wait.max.ms": 300,
             "topic.metadata.refresh.interval.ms": 1000,
+            **extra,
         }
     )
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])

@@ -159,10 +159,10 @@ export class Cluster {
    * once: with `--bootstrap-expect N` none of them answers before all N are up.
    */
   private static async startJoined(options: ClusterOptions, joined: { readonly voters?: number }): Promise<Cluster> {
-    if (options.netns !== undefined) throw new Error('a joined cluster runs on loopback proxies, not in namespaces');
     const runDir = mkdtempSync(join(tmpdir(), 'jocko-cluster-'));
     const config = { ...SHORT_TIMEOUTS, ...QUORUM_TIMEOUTS, ...options.config };
     const voters = joined.voters ?? Math.min(options.nodes, 3);
+    if (options.netns !== undefined) return Cluster.startJoinedInNamespaces(options, options.netns, runDir, voters);
     const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const links = new Map<string, CuttingProxy>();
     const nodes: ClusterNode[] = [];
@@ -221,6 +221,52 @@ export class Cluster {
     }
     nodes.sort((a, b) => a.id - b.id);
     return new Cluster(runDir, nodes, links, config, voters);
+  }
+
+  /**
+   * A joined cluster in network namespaces: each node listens on its own address (port 9092)
+   * and reaches the others directly over the bridge, with no proxy; faults are iptables rules
+   * (netns.ts).
+   */
+  private static async startJoinedInNamespaces(
+    options: ClusterOptions,
+    layout: NetnsLayout,
+    runDir: string,
+    voters: number,
+  ): Promise<Cluster> {
+    const config = { ...SHORT_TIMEOUTS, ...QUORUM_TIMEOUTS, ...options.config };
+    const members = layout.nodes.slice(0, options.nodes);
+    const seeds = members.map((n) => `${n.address}:9092`).join(',');
+    const nodes: ClusterNode[] = [];
+    try {
+      const started = await Promise.allSettled(
+        members.map(async (n) => {
+          const dataDir = join(runDir, `node-${n.id}`);
+          mkdirSync(dataDir, { recursive: true });
+          const broker = await startBrokerProcess({
+            dataDir,
+            brokerId: n.id,
+            host: n.address,
+            port: 9092,
+            wrap: ['ip', 'netns', 'exec', n.namespace],
+            config,
+            env: { JOCKO_LOG_LEVEL: 'info', ...options.env },
+            extraArgs: ['--join', seeds, '--bootstrap-expect', String(members.length), '--voters', String(voters)],
+            startTimeoutMs: 60_000,
+          });
+          return { id: n.id, broker, direct: broker.bootstrap, dataDir, paused: false };
+        }),
+      );
+      for (const r of started) if (r.status === 'fulfilled') nodes.push(r.value);
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    } catch (err) {
+      for (const n of nodes) await n.broker.dispose();
+      rmSync(runDir, { recursive: true, force: true });
+      throw err;
+    }
+    nodes.sort((a, b) => a.id - b.id);
+    return new Cluster(runDir, nodes, new Map(), config, voters);
   }
 
   /** Bootstrap addresses for clients: the client links. */
@@ -545,8 +591,10 @@ export function compareReplicas(
   topic: string,
   partition: number,
   highWatermark: number,
+  replicas?: readonly number[],
 ): { batches: number; differences: string[] } {
-  const nodes = cluster instanceof Cluster ? cluster.nodes : cluster;
+  const all = cluster instanceof Cluster ? cluster.nodes : cluster;
+  const nodes = replicas === undefined ? all : all.filter((n) => replicas.includes(n.id));
   return compareCopies(
     nodes.map((n) => ({ id: n.id, batches: storedBatches(n.dataDir, topic, partition, highWatermark) })),
     `${topic}-${partition}`,

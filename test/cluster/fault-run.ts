@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { KafkaClient } from '../../src/client/kafka-client.js';
@@ -16,7 +17,7 @@ import { finalRead, type ProducerFamily, Workload } from './workload.js';
  * wait is bounded; the seed, the settings and the figures go to the test's diagnostics, and on
  * failure the run dir (history.jsonl, node logs, data) is kept and named.
  */
-export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition';
+export type FaultKind = 'kill9' | 'pause' | 'link' | 'netns-partition' | 'netns-isolate' | 'isolate' | 'peer-link';
 
 export interface FaultRunOptions {
   readonly fault: FaultKind;
@@ -52,6 +53,32 @@ export interface FaultRunResult {
   readonly replicaDifferences: readonly string[];
   readonly batchesCompared: number;
   readonly seconds: number;
+}
+
+/**
+ * The assertions of a run that must be clean: `cycles` faults injected, something acknowledged
+ * and read, and no anomaly of any class; with `everyCycleMeasured`, an unavailability window
+ * measured for every fault (single-node runs: each fault stops all writes).
+ */
+export function assertClean(r: FaultRunResult, cycles: number, everyCycleMeasured = false): void {
+  const c = r.result;
+  const why = describeCheck(c);
+  assert.equal(r.cycles, cycles);
+  assert.ok(c.sends.ok > 0, `nothing was acknowledged\n${why}`);
+  assert.ok(c.reads.polled > 0, `consumers read nothing\n${why}`);
+  assert.deepEqual(c.lost, [], why);
+  assert.deepEqual(c.inconsistent, [], why);
+  assert.deepEqual(c.duplicates, [], why);
+  assert.deepEqual(c.unseen, [], why);
+  assert.deepEqual(c.failedObserved, [], why);
+  assert.deepEqual(c.pollSkips, [], why);
+  assert.deepEqual(c.nonMonotonic, [], why);
+  assert.deepEqual(c.finalReadMissing, [], why);
+  assert.deepEqual(r.replicaDifferences, []);
+  assert.ok(r.batchesCompared > 0);
+  if (everyCycleMeasured) assert.equal(c.unavailable.length, cycles);
+  for (const u of c.unavailable)
+    assert.notEqual(u.unavailableMs, null, `no acknowledgement after ${u.fault} at ${u.start}`);
 }
 
 /** The producers' request timeout (kafkajs adds the 500 ms produce timeout to it). */
@@ -101,19 +128,23 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   }
 
   const history = new HistoryRecorder(join(cluster.runDir, 'history.jsonl'));
+  const producers = o.producers ?? ['kafkajs', 'platformatic', 'kafkajs', 'platformatic'];
   const workload = new Workload({
     bootstrap: cluster.bootstrap,
     topic,
     partitions,
     history,
-    producers: o.producers ?? ['kafkajs', 'platformatic', 'kafkajs', 'platformatic'],
+    producers,
     groupConsumer: true,
     assignConsumer: o.assignConsumer ?? true,
     requestTimeoutMs: PRODUCER_REQUEST_TIMEOUT_MS,
     maxSendsPerProducer: 20_000,
+    logDir: cluster.runDir,
   });
   let cycles = 0;
   const ends = new Map<number, number>();
+  /** Replicated runs: each partition's replicas (the nodes whose logs are compared). */
+  const replicasOf = new Map<number, readonly number[]>();
   try {
     await workload.start();
     await waitFor('the first acknowledgements', () => workload.acknowledged >= 20, 30_000);
@@ -123,7 +154,6 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
       const node = replicated
         ? await leaderOf(cluster, topic, randomInt(rand, 0, partitions - 1))
         : (cluster.nodes[randomInt(rand, 0, cluster.nodes.length - 1)]?.id ?? 1);
-      const acksBefore = workload.acknowledged;
       const record = (type: 'invoke' | 'ok', fault: string) =>
         history.record({ f: 'fault', type, process: 'nemesis', fault, node });
       switch (o.fault) {
@@ -153,6 +183,50 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
           record('ok', 'netns-partition');
           break;
         }
+        case 'netns-isolate': {
+          // Packets between the node and every other node dropped (no reset, no FIN): the
+          // controller and the followers lose it by their timeouts, clients still reach it.
+          const layout = o.netns;
+          if (layout === undefined) throw new Error('netns-isolate needs a layout');
+          const ms = cycles % 2 === 0 ? randomInt(rand, 3500, 5000) : randomInt(rand, 500, 2500);
+          record('invoke', `netns-isolate-${ms}ms`);
+          layout.isolateFromNodes(node);
+          await sleep(ms);
+          layout.heal(node);
+          record('ok', `netns-isolate-${ms}ms`);
+          break;
+        }
+        case 'isolate': {
+          // The node is cut from every other node (controller and followers included) while
+          // clients still reach it: past the session timeout half the time, so it is fenced and
+          // a new leader is elected while it still believes it leads.
+          const kind = cycles % 2 === 0 ? 'cut' : 'stall';
+          const ms = cycles % 4 < 2 ? randomInt(rand, 3500, 5000) : randomInt(rand, 500, 2500);
+          record('invoke', `isolate-${kind}-${ms}ms`);
+          cluster.isolate(node, kind);
+          await sleep(ms);
+          cluster.heal(node);
+          record('ok', `isolate-${kind}-${ms}ms`);
+          break;
+        }
+        case 'peer-link': {
+          // One link between the node and one other node, one way or both: a follower that
+          // cannot fetch leaves the ISR; a leader that cannot answer it keeps writing to the rest.
+          const others = cluster.nodes.filter((n) => n.id !== node).map((n) => n.id);
+          const other = others[randomInt(rand, 0, others.length - 1)] as number;
+          const way = (['both', 'to', 'from'] as const)[cycles % 3] as 'both' | 'to' | 'from';
+          const kind = cycles % 2 === 0 ? 'cut' : 'stall';
+          const ms = randomInt(rand, 1000, 5000);
+          const name = `peer-link-${kind}-${way}-${other}-${ms}ms`;
+          record('invoke', name);
+          if (way !== 'from') cluster.linkFault(other, node, { kind });
+          if (way !== 'to') cluster.linkFault(node, other, { kind });
+          await sleep(ms);
+          cluster.linkFault(other, node, { kind: 'heal' });
+          cluster.linkFault(node, other, { kind: 'heal' });
+          record('ok', name);
+          break;
+        }
         case 'link': {
           const kind = links[cycles % links.length] as 'cut' | 'stall' | 'delay';
           record('invoke', `link-${kind}`);
@@ -164,9 +238,12 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
         }
       }
       // Each fault is healed and writes go on before the next one: progress, not just survival.
+      // One more acknowledgement than there are producers (each sends one value at a time)
+      // means some producer had a send both invoked and acknowledged after the heal.
+      const acksAtHeal = workload.acknowledged;
       await waitFor(
-        `an acknowledgement after ${o.fault} cycle ${cycles}`,
-        () => workload.acknowledged > acksBefore,
+        `an acknowledgement of a send made after ${o.fault} cycle ${cycles}`,
+        () => workload.acknowledged > acksAtHeal + producers.length,
         60_000,
       );
     }
@@ -177,6 +254,8 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
     if (replicated) {
       // Every follower back in the ISR, so each replica holds everything below the high watermark.
       await waitFullIsr(cluster, topic, partitions, 60_000);
+      for (const view of (await partitionsOf(cluster, topic)) ?? [])
+        replicasOf.set(view.partitionIndex, view.replicaNodes);
       for (let p = 0; p < partitions; p++) {
         const leader = cluster.node(await leaderOf(cluster, topic, p));
         const r = await finalRead(history, { id: 0, direct: leader.direct }, topic, p);
@@ -204,7 +283,7 @@ export async function faultRun(t: TestContext, o: FaultRunOptions): Promise<Faul
   const replicaDifferences: string[] = [];
   let batchesCompared = 0;
   for (let p = 0; p < partitions; p++) {
-    const c = compareReplicas(cluster, topic, p, ends.get(p) ?? 0);
+    const c = compareReplicas(cluster, topic, p, ends.get(p) ?? 0, replicated ? replicasOf.get(p) : undefined);
     replicaDifferences.push(...c.differences);
     batchesCompared += c.batches;
   }
@@ -234,6 +313,7 @@ const REPLICATION_CONFIG: Readonly<Record<string, string>> = {
 interface PartitionView {
   partitionIndex: number;
   leaderId: number;
+  leaderEpoch: number;
   replicaNodes: number[];
   isrNodes: number[];
 }
@@ -270,16 +350,27 @@ async function leaderOf(cluster: Cluster, topic: string, partition: number): Pro
 }
 
 async function waitFullIsr(cluster: Cluster, topic: string, partitions: number, timeoutMs: number): Promise<void> {
-  await waitFor(
-    `every replica of ${topic} in the ISR`,
-    async () => {
-      const ps = await partitionsOf(cluster, topic);
-      return (
-        ps !== undefined &&
-        ps.length === partitions &&
-        ps.every((p) => p.leaderId > 0 && p.isrNodes.length === p.replicaNodes.length)
-      );
-    },
-    timeoutMs,
-  );
+  let last: PartitionView[] | undefined;
+  try {
+    await waitFor(
+      `every replica of ${topic} in the ISR`,
+      async () => {
+        const ps = await partitionsOf(cluster, topic);
+        last = ps;
+        return (
+          ps !== undefined &&
+          ps.length === partitions &&
+          ps.every((p) => p.leaderId > 0 && p.isrNodes.length === p.replicaNodes.length)
+        );
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    // Which partitions, as the metadata last had them: the node logs tell the rest.
+    const views = (last ?? []).map(
+      (p) =>
+        `${p.partitionIndex}: leader ${p.leaderId} epoch ${p.leaderEpoch}, replicas [${p.replicaNodes}], isr [${p.isrNodes}]`,
+    );
+    throw new Error(`${(err as Error).message}; last seen ${views.join('; ') || 'nothing'}`);
+  }
 }

@@ -18,6 +18,8 @@ export interface NetnsLayout {
   readonly nodes: ReadonlyArray<{ id: number; namespace: string; address: string }>;
   /** Drops every packet between the clients and node `id` (both ways) until `heal`. */
   partitionFromClients(id: number): void;
+  /** Drops every packet between node `id` and the other nodes (both ways); clients still reach it. */
+  isolateFromNodes(id: number): void;
   heal(id: number): void;
   destroy(): void;
 }
@@ -94,6 +96,14 @@ export function createNetnsLayout(nodeCount: number): NetnsLayout {
         const ns = node(id).namespace;
         sh(['ip', 'netns', 'exec', ns, 'iptables', '-A', 'INPUT', '-s', clientAddress, '-j', 'DROP']);
         sh(['ip', 'netns', 'exec', ns, 'iptables', '-A', 'OUTPUT', '-d', clientAddress, '-j', 'DROP']);
+      },
+      isolateFromNodes(id) {
+        const ns = node(id).namespace;
+        for (const other of nodes) {
+          if (other.id === id) continue;
+          sh(['ip', 'netns', 'exec', ns, 'iptables', '-A', 'INPUT', '-s', other.address, '-j', 'DROP']);
+          sh(['ip', 'netns', 'exec', ns, 'iptables', '-A', 'OUTPUT', '-d', other.address, '-j', 'DROP']);
+        }
       },
       heal(id) {
         sh(['ip', 'netns', 'exec', node(id).namespace, 'iptables', '-F']);

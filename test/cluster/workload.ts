@@ -11,8 +11,8 @@ import { sleep } from '../helpers/wait.js';
 import type { History, HistoryRecorder } from './history.js';
 
 /**
- * The workload of the fault suites: idempotent acks=all producers of two client families
- * (kafkajs and @platformatic/kafka), each sending unique values `<process>-<seq>` one at a time
+ * The workload of the fault suites: idempotent acks=all producers of three client families
+ * (kafkajs, @platformatic/kafka and confluent-kafka), each sending unique values `<process>-<seq>` one at a time
  * to partitions in turn, and consumers of two kinds: a kafkajs consumer group and a
  * confluent-kafka (librdkafka) consumer by assignment. Everything they are told goes into the
  * history. A producer whose send did not end in `ok` is replaced by a new one (a new producer
@@ -21,7 +21,7 @@ import type { History, HistoryRecorder } from './history.js';
  *
  * Bounded: at most `maxSendsPerProducer` values per producer, and everything stops on `stop()`.
  */
-export type ProducerFamily = 'kafkajs' | 'platformatic';
+export type ProducerFamily = 'kafkajs' | 'platformatic' | 'confluent';
 
 export interface WorkloadOptions {
   readonly bootstrap: readonly string[];
@@ -34,6 +34,8 @@ export interface WorkloadOptions {
   /** A confluent-kafka consumer by assignment (a Python process). */
   readonly assignConsumer?: boolean;
   readonly maxSendsPerProducer?: number;
+  /** Where client logs go (the run dir): librdkafka's debug log when JOCKO_RDKAFKA_DEBUG is set. */
+  readonly logDir?: string;
   /** Producer request timeout: shorter than the pauses, so a paused broker times sends out. */
   readonly requestTimeoutMs?: number;
 }
@@ -187,6 +189,7 @@ export class Workload {
         close: () => producer.disconnect(),
       };
     }
+    if (family === 'confluent') return confluentSender(this.o.bootstrap, topic, timeout, clientId);
     const producer: StringProducer = platformaticProducer(undefined, [...this.o.bootstrap], {
       clientId,
       idempotent: true,
@@ -280,6 +283,12 @@ export class Workload {
         else return false;
         return true;
       },
+      {
+        env:
+          this.o.logDir !== undefined && globalThis.process.env['JOCKO_RDKAFKA_DEBUG'] !== undefined
+            ? { JOCKO_RDKAFKA_DEBUG_FILE: join(this.o.logDir, 'confluent-assign.log') }
+            : {},
+      },
     );
     h.record({ f: 'assign', type: 'ok', process, partitions: Array.from({ length: this.o.partitions }, (_, i) => i) });
     this.closers.push(async () => {
@@ -290,6 +299,75 @@ export class Workload {
         );
     });
   }
+}
+
+/**
+ * A confluent-kafka producer in a Python process (test/clients/producer_confluent.py), sending
+ * one value at a time: each send writes a command line and takes the next reply line. A send
+ * that librdkafka did not acknowledge is indeterminate (its delivery report does not tell a
+ * refused write from a timed-out one once its retries are spent).
+ */
+async function confluentSender(
+  bootstrap: readonly string[],
+  topic: string,
+  timeoutMs: number,
+  clientId: string,
+): Promise<ValueSender> {
+  requirePythonModule('confluent_kafka');
+  type Reply = { ready?: boolean; offset?: number; error?: unknown };
+  const waiting: Array<(r: Reply) => void> = [];
+  const proc = spawnLineChild(
+    PYTHON,
+    [join(clientScriptsDir, 'producer_confluent.py'), bootstrap.join(','), topic, String(timeoutMs), clientId],
+    (line) => {
+      const next = waiting.shift();
+      if (next === undefined) return false;
+      next(JSON.parse(line) as Reply);
+      return true;
+    },
+    { stdin: true },
+  );
+  const reply = (bound: number): Promise<Reply> =>
+    new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = waiting.indexOf(done);
+        if (i >= 0) waiting.splice(i, 1);
+        reject(new Error(`confluent-kafka producer: no reply in ${bound} ms\n${proc.stderr.toString()}`));
+      }, bound);
+      const done = (r: Reply) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      waiting.push(done);
+      void proc.exited.then((exit) => {
+        const i = waiting.indexOf(done);
+        if (i < 0) return;
+        waiting.splice(i, 1);
+        clearTimeout(timer);
+        reject(
+          new Error(`confluent-kafka producer exited ${JSON.stringify(exit)}: ${proc.stderr.toString().slice(-600)}`),
+        );
+      });
+    });
+  try {
+    await reply(10_000);
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  return {
+    async send(partition, value) {
+      const r = reply(timeoutMs * 3 + 5000);
+      proc.child.stdin?.write(`${partition} ${value}\n`);
+      const { offset, error } = await r;
+      if (offset === undefined) throw new Error(`confluent-kafka delivery report ${JSON.stringify(error)}`);
+      return { offset };
+    },
+    async close() {
+      proc.child.stdin?.end();
+      await proc.stop('SIGTERM', 5000);
+    },
+  };
 }
 
 /**
@@ -312,8 +390,8 @@ function protocolRefusal(x: unknown): boolean {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
-  return String(err).slice(0, 300);
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 800);
+  return String(err).slice(0, 800);
 }
 
 /**

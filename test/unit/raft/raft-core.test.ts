@@ -590,6 +590,47 @@ describe('Raft core: replication and the high watermark (KIP-595)', () => {
     assert.ok(f.out.some((o) => o.type === 'truncated' && o.offset === 1));
   });
 
+  test('a follower is known current as of the send time of a Fetch whose answer brought it to the leader high watermark', () => {
+    const f = new Node({ persisted: { epoch: 1, leaderId: 2, votedKey: undefined } });
+    assert.equal(f.core.metadataCurrentAsOf().at, Number.NEGATIVE_INFINITY, 'nothing known before an answer');
+    const first = f.sent('Fetch')[0]!;
+    f.clear();
+    f.now = 40; // the answer comes later than the Fetch left
+    const records: MemBatch[] = [{ baseOffset: 0, epoch: 1, entries: [{ kind: 'data', value: Buffer.from('a') }] }];
+    // The leader has committed more than this answer carries: not current yet.
+    f.step({
+      type: 'response',
+      from: 2,
+      requestId: first.requestId,
+      response: fetchResponse({ records, highWatermark: 5 }),
+    });
+    assert.equal(f.core.metadataCurrentAsOf().at, Number.NEGATIVE_INFINITY);
+    f.settle();
+    const second = f.sent('Fetch')[0]!;
+    f.clear();
+    f.now = 90;
+    f.step({ type: 'response', from: 2, requestId: second.requestId, response: fetchResponse({ highWatermark: 1 }) });
+    assert.deepEqual(f.core.metadataCurrentAsOf(), { at: 40, offset: 1 });
+  });
+
+  test('a leader is known current as of the time a majority of voters had fetched from it', () => {
+    const n = new Node({ voters: [1, 2, 3, 4, 5] });
+    n.electLeader([2, 3]);
+    n.clear();
+    const t0 = n.now;
+    const fetchFrom = (v: number, at: number) => {
+      n.now = t0 + at;
+      n.request(v, fetch({ replicaId: v, replicaDirectoryId: `dir-${v}`, fetchOffset: 1, lastFetchedEpoch: 1 }));
+    };
+    fetchFrom(2, 100);
+    fetchFrom(3, 200);
+    fetchFrom(4, 300);
+    n.now = t0 + 400;
+    n.advance(0);
+    // Itself (400), voter 4 (300), voter 3 (200): the third most recent of five is the majority's.
+    assert.equal(n.core.metadataCurrentAsOf().at, t0 + 200);
+  });
+
   test('check-quorum: a leader without fetches from a majority for 1.5 × the fetch timeout resigns', () => {
     const n = new Node();
     n.electLeader([2]);

@@ -117,3 +117,19 @@ test('without write caching, the leader counts only what it has flushed toward t
   assert.equal(code, ErrorCode.NONE);
   assert.equal(p.highWatermark, 3);
 });
+
+test('a new leader records its epoch at its log end before appending (a follower of a later epoch is told where it diverges)', async (t) => {
+  const { p, log } = leaderOf(t);
+  await append(p, 3);
+  assert.deepEqual(log.endOffsetForEpoch(1), { epoch: 1, endOffset: 3 });
+  // Leadership moves away and comes back in epoch 5 with no write in between.
+  p.applyAssignment({ replicas: [1, 2, 3], isr: [1, 2], leader: 2, leaderEpoch: 3, partitionEpoch: 1 }, 2000);
+  assert.equal(
+    p.applyAssignment({ replicas: [1, 2, 3], isr: [1], leader: 1, leaderEpoch: 5, partitionEpoch: 2 }, 3000),
+    'leader',
+  );
+  assert.equal(log.latestEpoch(), 5);
+  // A follower that wrote in epoch 3 (unreplicated records past offset 3) learns its epoch ended at 3 here.
+  assert.deepEqual(log.endOffsetForEpoch(3), { epoch: 1, endOffset: 3 });
+  assert.deepEqual(log.endOffsetForEpoch(5), { epoch: 5, endOffset: 3 });
+});
