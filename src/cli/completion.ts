@@ -1,5 +1,6 @@
 import { COMMON_OPTIONS, type OptionSpecs } from './args.js';
 import { BROKER_OPTIONS } from './broker-command.js';
+import { BROKER_CONFIG_OPTIONS } from './broker-config-command.js';
 import { CLUSTER_OPTIONS } from './cluster-command.js';
 import { CONSUME_OPTIONS } from './consume-command.js';
 import { GROUP_COMMON_OPTIONS, GROUP_OPTIONS } from './group-command.js';
@@ -21,6 +22,11 @@ interface CommandShape {
 /** Every command with its options, read from the same tables the parsers use. */
 const SHAPES: Readonly<Record<string, CommandShape>> = {
   broker: { options: BROKER_OPTIONS },
+  'broker-config': {
+    subcommands: Object.fromEntries(
+      Object.entries(BROKER_CONFIG_OPTIONS).map(([sub, specs]) => [sub, { ...COMMON_OPTIONS, ...specs }]),
+    ),
+  },
   topic: {
     subcommands: Object.fromEntries(
       Object.entries(TOPIC_OPTIONS).map(([sub, specs]) => [sub, { ...COMMON_OPTIONS, ...(specs as OptionSpecs) }]),

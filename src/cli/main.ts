@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { brokerCommand } from './broker-command.js';
+import { brokerConfigCommand } from './broker-config-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { completionCommand } from './completion.js';
 import { consumeCommand } from './consume-command.js';
@@ -17,17 +18,18 @@ export const EXIT_CODES = `Exit codes:
 const HELP = `Usage: jocko <command> [options]
 
 Commands:
-  broker     start a broker (jocko broker --help)
-  topic      create, list, describe, alter and delete topics
-  produce    produce lines from stdin or a file
-  consume    print the records of a topic
-  group      list, describe, delete consumer groups and reset their offsets
-  cluster    the metadata quorum: status, add-voter, remove-voter
-  completion print a shell completion script (bash or zsh)
+  broker         start a broker (jocko broker --help)
+  broker-config  describe and alter broker configs (the dynamic ones)
+  topic          create, list, describe, alter and delete topics
+  produce        produce lines from stdin or a file
+  consume        print the records of a topic
+  group          list, describe, delete consumer groups and reset their offsets
+  cluster        the metadata quorum: status, add-voter, remove-voter
+  completion     print a shell completion script (bash or zsh)
 
 Options:
-  --version  print the version
-  --help     this text
+  --version      print the version
+  --help         this text
 
 Run 'jocko <command> --help' for a command's options.
 
@@ -37,6 +39,8 @@ type Command = (argv: readonly string[]) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   broker: brokerCommand,
+  'broker-config': brokerConfigCommand,
+  'broker-configs': brokerConfigCommand,
   topic: topicCommand,
   topics: topicCommand,
   produce: produceCommand,

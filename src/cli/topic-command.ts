@@ -1,13 +1,14 @@
 import { KafkaClient } from '../client/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { bootstrapOf, COMMON_OPTIONS, flagAll, has, intFlag, parseArgs, UsageError } from './args.js';
+import { formatConfigs } from './config-listing.js';
 
 export const TOPIC_HELP = `Usage: jocko topic <create|list|describe|alter|delete> [options]
 
   create NAME  [--partitions N] [--replication-factor N] [--config KEY=VALUE ...] [--validate-only]
                [--if-not-exists]
   list         [--all]  (--all includes internal topics)
-  describe NAME
+  describe NAME [--all-configs]  (--all-configs lists every config with its value and source)
   alter NAME   [--partitions N] [--config KEY=VALUE ...] [--delete-config KEY ...]
   delete NAME  [--if-exists]
 
@@ -34,7 +35,7 @@ export const TOPIC_OPTIONS = {
     'if-not-exists': { type: 'boolean' },
   },
   list: { all: { type: 'boolean' } },
-  describe: {},
+  describe: { 'all-configs': { type: 'boolean' } },
   alter: { partitions: { type: 'string' }, config: { type: 'string' }, 'delete-config': { type: 'string' } },
   delete: { 'if-exists': { type: 'boolean' } },
 } as const;
@@ -98,7 +99,9 @@ export async function topicCommand(argv: readonly string[]): Promise<number> {
           process.stderr.write(`error: ${errorName(t?.errorCode ?? -1)}\n`);
           return 1;
         }
-        const configs = await client.describeConfigs(2, name as string);
+        const configs = await client.describeConfigs(2, name as string, {
+          includeSynonyms: has(args, 'all-configs'),
+        });
         const overrides = configs.filter((c) => c.configSource === 1);
         process.stdout.write(
           `Topic: ${t.name}\tTopicId: ${t.topicId}\tPartitionCount: ${t.partitions.length}\tReplicationFactor: ${t.partitions[0]?.replicaNodes.length ?? 0}\tConfigs: ${overrides.map((c) => `${c.name}=${c.value}`).join(',')}\n`,
@@ -108,6 +111,8 @@ export async function topicCommand(argv: readonly string[]): Promise<number> {
             `\tTopic: ${t.name}\tPartition: ${p.partitionIndex}\tLeader: ${p.leaderId}\tReplicas: ${p.replicaNodes.join(',')}\tIsr: ${p.isrNodes.join(',')}\n`,
           );
         }
+        if (has(args, 'all-configs'))
+          process.stdout.write(formatConfigs(`All configs for topic ${t.name} are:`, configs));
         return 0;
       }
       case 'alter': {
