@@ -7,6 +7,7 @@ import { completionCommand } from './completion.js';
 import { consumeCommand } from './consume-command.js';
 import { groupCommand } from './group-command.js';
 import { produceCommand } from './produce-command.js';
+import { recordsCommand } from './records-command.js';
 import { topicCommand } from './topic-command.js';
 
 export const EXIT_CODES = `Exit codes:
@@ -23,7 +24,8 @@ Commands:
   topic          create, list, describe, alter and delete topics
   produce        produce lines from stdin or a file
   consume        print the records of a topic
-  group          list, describe, delete consumer groups and reset their offsets
+  records        delete the records of partitions below an offset
+  group          list, describe and delete consumer groups, reset or delete their offsets
   cluster        the metadata quorum: status, add-voter, remove-voter
   completion     print a shell completion script (bash or zsh)
 
@@ -45,6 +47,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   topics: topicCommand,
   produce: produceCommand,
   consume: consumeCommand,
+  records: recordsCommand,
   group: groupCommand,
   groups: groupCommand,
   cluster: clusterCommand,

@@ -488,10 +488,11 @@ export class KafkaClient {
     topic: string,
     partition: number,
     records: readonly ProducedRecord[],
-    opts: { acks?: number; compression?: string; timeoutMs?: number } = {},
+    opts: { acks?: number; compression?: string; timeoutMs?: number; leader?: ClientConnection } = {},
   ): Promise<number> {
-    // Producers ask for auto-creation, as Kafka's producers do; the broker decides.
-    const conn = await this.leaderFor(topic, partition, true);
+    // Producers ask for auto-creation, as Kafka's producers do; the broker decides. A caller
+    // that sends many batches passes the leader's connection it looked up once.
+    const conn = opts.leader ?? (await this.leaderFor(topic, partition, true));
     const now = Date.now();
     const batch = buildRecordBatch({
       baseOffset: 0,

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withBroker } from '../helpers/broker-process.js';
-import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
+import { kafkajsAdmin, kafkajsClient, kafkajsConsumer } from '../helpers/kafkajs.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
 import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
-import { uniqueTopic } from '../helpers/unique.js';
+import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
+import { waitFor } from '../helpers/wait.js';
 
 function jocko(args: readonly string[], input?: string): Promise<RunResult> {
   return run(process.execPath, [jockoBin, ...args], { cwd: repoRoot, timeoutMs: 60_000, ...(input ? { input } : {}) });
@@ -115,6 +116,163 @@ test("broker-config describes and alters dynamic broker configs; read-only ones 
     [['broker-config', 'alter', '--broker', '1', '--set', 'novalue'], /--set expects KEY=VALUE/],
     [['broker-config', 'describe', '--brokr', '1'], /unknown option --brokr \(did you mean --broker\?\)/],
     [['broker-config', 'describe', '--broker', 'x'], /--broker must be an integer/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await jocko([...args, '--bootstrap', '127.0.0.1:1']);
+    assert.equal(r.code, 2, formatRun(r));
+    assert.match(r.stderr, pattern, formatRun(r));
+  }
+});
+
+test('records delete moves low watermarks up (kafkajs sees them) and reports out-of-range offsets per partition', async (t) => {
+  const broker = await withBroker(t);
+  const b = ['--bootstrap', broker.bootstrap];
+  const topic = uniqueTopic('cli-delete-records');
+  await jockoOk(['topic', 'create', topic, '--partitions', '3', ...b]);
+  const lines = `${Array.from({ length: 10 }, (_, i) => `v${i}`).join('\n')}\n`;
+  for (const p of ['0', '1', '2']) await jockoOk(['produce', topic, '--partition', p, ...b], lines);
+
+  const one = await jockoOk(['records', 'delete', topic, '--partition', '0', '--before', '4', ...b]);
+  assert.equal(one, `Records delete operation completed:\npartition: ${topic}-0\tlow_watermark: 4\n`);
+  const admin = await kafkajsAdmin(t, kafkajsClient(broker.bootstrap));
+  const lows = async () =>
+    new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, [Number(o.low), Number(o.high)]]));
+  assert.deepEqual(
+    await lows(),
+    new Map([
+      [0, [4, 10]],
+      [1, [0, 10]],
+      [2, [0, 10]],
+    ]),
+  );
+  const consumed = await jockoOk([
+    'consume',
+    topic,
+    '--partition',
+    '0',
+    '--offset',
+    'earliest',
+    '--max-messages',
+    '6',
+    '--format',
+    '%o %v',
+    ...b,
+  ]);
+  assert.equal(consumed.split('\n')[0], '4 v4', 'consumers start at the new low watermark');
+
+  const all = await jockoOk(['records', 'delete', topic, '--before', 'end', ...b]);
+  assert.equal(
+    all,
+    `Records delete operation completed:\n${[0, 1, 2].map((p) => `partition: ${topic}-${p}\tlow_watermark: 10\n`).join('')}`,
+  );
+  assert.deepEqual(
+    await lows(),
+    new Map([
+      [0, [10, 10]],
+      [1, [10, 10]],
+      [2, [10, 10]],
+    ]),
+  );
+
+  const beyond = await jocko(['records', 'delete', topic, '-p', '1', '--before', '11', ...b]);
+  assert.equal(beyond.code, 1, formatRun(beyond));
+  assert.match(beyond.stdout, new RegExp(`partition: ${topic}-1\\terror: OFFSET_OUT_OF_RANGE`));
+  const noPartition = await jocko(['records', 'delete', topic, '-p', '7', '--before', '1', ...b]);
+  assert.equal(noPartition.code, 2, formatRun(noPartition));
+  assert.match(noPartition.stderr, /has no partition 7 \(it has 3\)/);
+  for (const [args, pattern] of [
+    [['records', 'delete', 't'], /records delete needs --before OFFSET/],
+    [['records', 'delete', 't', '--before', 'soon'], /--before must be an integer of at least 0/],
+    [['records', 'delete', '--before', '3'], /records delete needs a TOPIC/],
+    [['records', 'remove', 't'], /unknown records command 'remove'/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await jocko([...args, '--bootstrap', '127.0.0.1:1']);
+    assert.equal(r.code, 2, formatRun(r));
+    assert.match(r.stderr, pattern, formatRun(r));
+  }
+});
+
+test('group delete-offsets removes committed offsets; a topic the group consumes is refused with GROUP_SUBSCRIBED_TO_TOPIC', async (t) => {
+  const broker = await withBroker(t);
+  const b = ['--bootstrap', broker.bootstrap];
+  const topic = uniqueTopic('cli-delete-offsets');
+  const idle = uniqueGroup('cli-idle');
+  const busy = uniqueGroup('cli-busy');
+  await jockoOk(['topic', 'create', topic, '--partitions', '2', ...b]);
+  await jockoOk(['produce', topic, '--partition', '0', ...b], 'a\nb\nc\n');
+  await jockoOk(['produce', topic, '--partition', '1', ...b], 'd\ne\n');
+  await jockoOk(['group', 'reset-offsets', idle, '--topic', topic, '--to-latest', '--execute', ...b]);
+  const admin = await kafkajsAdmin(t, kafkajsClient(broker.bootstrap));
+  const committed = async (groupId: string) =>
+    new Map(
+      ((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? []).map((p) => [
+        p.partition,
+        Number(p.offset),
+      ]),
+    );
+  assert.deepEqual(
+    await committed(idle),
+    new Map([
+      [0, 3],
+      [1, 2],
+    ]),
+  );
+
+  const out = await jockoOk(['group', 'delete-offsets', idle, topic, '--partition', '0', ...b]);
+  assert.match(
+    out,
+    new RegExp(
+      `^Request succeed for deleting offsets from group ${idle}\\.\\n\\nTOPIC +PARTITION +STATUS\\n${topic} +0 +Successful\\n$`,
+    ),
+  );
+  assert.deepEqual(
+    await committed(idle),
+    new Map([
+      [0, -1],
+      [1, 2],
+    ]),
+  );
+  await jockoOk(['group', 'delete-offsets', idle, '--topic', `${topic}:1`, ...b]);
+  assert.deepEqual(
+    await committed(idle),
+    new Map([
+      [0, -1],
+      [1, -1],
+    ]),
+  );
+
+  // A member of `busy` subscribed to the topic: Kafka keeps its offsets.
+  const consumer = await kafkajsConsumer(t, kafkajsClient(broker.bootstrap), { groupId: busy });
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let seen = 0;
+  await consumer.run({
+    eachMessage: async () => {
+      seen++;
+    },
+  });
+  await waitFor(
+    'the kafkajs member to consume and commit',
+    async () => seen >= 5 && (await committed(busy)).get(0) === 3,
+  );
+  const refused = await jocko(['group', 'delete-offsets', busy, topic, ...b]);
+  assert.equal(refused.code, 1, formatRun(refused));
+  assert.match(refused.stdout, new RegExp(`Request failed for deleting offsets from group ${busy}`));
+  assert.match(
+    refused.stdout,
+    new RegExp(
+      `${topic} +0 +Error: GROUP_SUBSCRIBED_TO_TOPIC: Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it\\.`,
+    ),
+  );
+  assert.equal((await committed(busy)).get(0), 3, 'offsets kept');
+  // Leaves the group while the broker still runs (a consumer left behind would keep retrying).
+  await consumer.disconnect();
+
+  const unknown = await jocko(['group', 'delete-offsets', uniqueGroup('cli-none'), topic, ...b]);
+  assert.equal(unknown.code, 1, formatRun(unknown));
+  assert.match(unknown.stderr, /GROUP_ID_NOT_FOUND/);
+  for (const [args, pattern] of [
+    [['group', 'delete-offsets', 'g'], /needs a TOPIC/],
+    [['group', 'delete-offsets', 'g', '--partition', '1'], /--partition needs the TOPIC argument/],
+    [['group', 'delete-offsets', 'g', 't', '--partition', 'x'], /--partition must be an integer/],
   ] as Array<[string[], RegExp]>) {
     const r = await jocko([...args, '--bootstrap', '127.0.0.1:1']);
     assert.equal(r.code, 2, formatRun(r));
