@@ -4,6 +4,7 @@ import { BROKER_CONFIG_OPTIONS } from './broker-config-command.js';
 import { CLUSTER_OPTIONS } from './cluster-command.js';
 import { CONSUME_OPTIONS } from './consume-command.js';
 import { GROUP_COMMON_OPTIONS, GROUP_OPTIONS } from './group-command.js';
+import { PERF_OPTIONS } from './perf-command.js';
 import { PRODUCE_OPTIONS } from './produce-command.js';
 import { RECORDS_OPTIONS } from './records-command.js';
 import { TOPIC_OPTIONS } from './topic-command.js';
@@ -39,6 +40,7 @@ const SHAPES: Readonly<Record<string, CommandShape>> = {
     ),
   },
   cluster: { subcommands: withCommon(CLUSTER_OPTIONS) },
+  perf: { subcommands: withCommon(PERF_OPTIONS) },
   completion: { subcommands: { bash: {}, zsh: {} } },
 };
 

@@ -6,6 +6,7 @@ import { clusterCommand } from './cluster-command.js';
 import { completionCommand } from './completion.js';
 import { consumeCommand } from './consume-command.js';
 import { groupCommand } from './group-command.js';
+import { perfCommand } from './perf-command.js';
 import { produceCommand } from './produce-command.js';
 import { recordsCommand } from './records-command.js';
 import { topicCommand } from './topic-command.js';
@@ -27,6 +28,7 @@ Commands:
   records        delete the records of partitions below an offset
   group          list, describe and delete consumer groups, reset or delete their offsets
   cluster        the metadata quorum: status, add-voter, remove-voter
+  perf           producer and consumer load tests (records/s, MB/s, latency percentiles)
   completion     print a shell completion script (bash or zsh)
 
 Options:
@@ -51,6 +53,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   group: groupCommand,
   groups: groupCommand,
   cluster: clusterCommand,
+  perf: perfCommand,
   completion: completionCommand,
 };
 

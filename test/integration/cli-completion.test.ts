@@ -32,6 +32,8 @@ test("bash completion offers commands, subcommands and each command's own option
   assert.deepEqual(await complete(['topic', 'describe', 't', '--all']), ['--all-configs']);
   assert.deepEqual(await complete(['records', 'delete', 't', '--be']), ['--before']);
   assert.deepEqual(await complete(['group', 'delete-o']), ['delete-offsets']);
+  assert.deepEqual(await complete(['perf', 'produce', 't', '--num']), ['--num-records']);
+  assert.deepEqual(await complete(['produce', 't', '--prog']), ['--progress']);
   const zsh = await run(process.execPath, [jockoBin, 'completion', 'zsh'], { cwd: repoRoot, timeoutMs: 30_000 });
   assertRunOk(zsh);
   assert.match(zsh.stdout, /bashcompinit/);
