@@ -2,13 +2,12 @@ import { KafkaClient, KafkaResponseError } from '../client/kafka-client.js';
 import { kafkaError } from '../protocol/error-codes.js';
 import {
   bootstrapOf,
-  COMMON_OPTIONS,
   flagAll,
   has,
   intFlag,
   type OptionSpecs,
   type ParsedArgs,
-  parseArgs,
+  parseSubcommand,
   UsageError,
 } from './args.js';
 import { DYNAMIC_SOURCES, formatConfigs } from './config-listing.js';
@@ -65,17 +64,9 @@ function changes(args: ParsedArgs): Array<{ name: string; value: string | null; 
 const resourceLabel = (name: string) => (name === '' ? 'the cluster-wide broker defaults' : `broker ${name}`);
 
 export async function brokerConfigCommand(argv: readonly string[]): Promise<number> {
-  const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-  const specific = sub === undefined ? undefined : BROKER_CONFIG_OPTIONS[sub];
-  if (sub !== undefined && specific === undefined) {
-    process.stderr.write(`unknown broker-config command '${sub}' (describe, alter)\n\n${BROKER_CONFIG_HELP}`);
-    return 2;
-  }
-  const args = parseArgs(argv, { ...COMMON_OPTIONS, ...specific });
-  if (sub === undefined || has(args, 'help')) {
-    process.stdout.write(BROKER_CONFIG_HELP);
-    return has(args, 'help') ? 0 : 2;
-  }
+  const parsed = parseSubcommand(argv, 'broker-config', BROKER_CONFIG_OPTIONS, BROKER_CONFIG_HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, args } = parsed;
   if (args.positionals.length > 1) throw new UsageError(`unexpected argument ${args.positionals[1]}`);
   const resource = target(args, sub === 'alter');
   const ops = sub === 'alter' ? changes(args) : [];

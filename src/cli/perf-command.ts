@@ -5,13 +5,11 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { sleep } from '../runtime/timers.js';
 import {
   bootstrapOf,
-  COMMON_OPTIONS,
   choiceFlag,
-  has,
   intFlag,
   type OptionSpecs,
   type ParsedArgs,
-  parseArgs,
+  parseSubcommand,
   UsageError,
 } from './args.js';
 
@@ -55,17 +53,9 @@ const MAX_SAMPLES = 500_000;
 const REPORT_INTERVAL_MS = 5000;
 
 export async function perfCommand(argv: readonly string[]): Promise<number> {
-  const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-  const specific = sub === undefined ? undefined : PERF_OPTIONS[sub];
-  if (sub !== undefined && specific === undefined) {
-    process.stderr.write(`unknown perf command '${sub}' (produce, consume)\n\n${PERF_HELP}`);
-    return 2;
-  }
-  const args = parseArgs(argv, { ...COMMON_OPTIONS, ...specific });
-  if (sub === undefined || has(args, 'help')) {
-    process.stdout.write(PERF_HELP);
-    return has(args, 'help') ? 0 : 2;
-  }
+  const parsed = parseSubcommand(argv, 'perf', PERF_OPTIONS, PERF_HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, args } = parsed;
   const [, topic, extra] = args.positionals;
   if (topic === undefined) throw new UsageError(`perf ${sub} needs a TOPIC`);
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);

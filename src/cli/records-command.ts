@@ -1,16 +1,6 @@
 import { KafkaClient } from '../client/kafka-client.js';
 import { ErrorCode, kafkaError } from '../protocol/error-codes.js';
-import {
-  bootstrapOf,
-  COMMON_OPTIONS,
-  flag,
-  flagAll,
-  has,
-  type OptionSpecs,
-  parseArgs,
-  parseIntArg,
-  UsageError,
-} from './args.js';
+import { bootstrapOf, flag, flagAll, type OptionSpecs, parseIntArg, parseSubcommand, UsageError } from './args.js';
 
 export const RECORDS_HELP = `Usage: jocko records delete TOPIC --before OFFSET [--partition P ...]
 
@@ -30,17 +20,9 @@ export const RECORDS_OPTIONS: Record<string, OptionSpecs> = {
 };
 
 export async function recordsCommand(argv: readonly string[]): Promise<number> {
-  const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-  const specific = sub === undefined ? undefined : RECORDS_OPTIONS[sub];
-  if (sub !== undefined && specific === undefined) {
-    process.stderr.write(`unknown records command '${sub}' (delete)\n\n${RECORDS_HELP}`);
-    return 2;
-  }
-  const args = parseArgs(argv, { ...COMMON_OPTIONS, ...specific });
-  if (sub === undefined || has(args, 'help')) {
-    process.stdout.write(RECORDS_HELP);
-    return has(args, 'help') ? 0 : 2;
-  }
+  const parsed = parseSubcommand(argv, 'records', RECORDS_OPTIONS, RECORDS_HELP);
+  if (typeof parsed === 'number') return parsed;
+  const { args } = parsed;
   const [, topic, extra] = args.positionals;
   if (topic === undefined) throw new UsageError('records delete needs a TOPIC');
   if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
