@@ -6,7 +6,7 @@
 //             to bench/results/<name>.quick.json so they never overwrite a full run.
 //   filters   run only the benches whose path contains one of them (produce, consume, latency,
 //             resources, storage, codec, records, metadata, raft-sim, recorder, cluster (both
-//             cluster benches), cluster-failover, cluster.bench).
+//             cluster benches), cluster-failover, cluster.bench, startup).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -163,6 +163,8 @@ export interface BrokerOptions {
   defaultDataDir?: string;
   /** Kafka-named settings (`message.max.bytes`, `log.retention.ms`, ...), as `--set` gives them. */
   config?: Record<string, string>;
+  /** How configuration messages name a key of `config` (default `--set NAME`, as on the command line). */
+  configWhere?: (name: string) => string;
   /** Contents of a .properties file, and its path for messages. */
   propertiesText?: string;
   propertiesPath?: string;
@@ -459,6 +461,7 @@ export class Broker {
         ...(this.options.brokerId !== undefined ? { 'node.id': String(this.options.brokerId) } : {}),
         ...(this.options.config ?? {}),
       },
+      ...(this.options.configWhere !== undefined ? { overrideWhere: this.options.configWhere } : {}),
     });
     if (!resolved.ok) throw new Error(`invalid configuration:\n  ${resolved.errors.map(formatIssue).join('\n  ')}`);
     for (const w of resolved.warnings) log.warn(formatIssue(w));

@@ -171,3 +171,28 @@ export function parseHostPort(s: string, defaultPort: number): { host: string; p
 export function bootstrapOf(args: ParsedArgs): string {
   return flag(args, 'bootstrap', 'bootstrap-server') ?? 'localhost:9092';
 }
+
+/**
+ * The first word of a command with subcommands (`jocko perf produce ...`) and the options parsed
+ * with that subcommand's table; or the exit code when there is nothing to run: the help (0 when
+ * asked for, 2 when no subcommand was given) or an unknown subcommand (2).
+ */
+export function parseSubcommand(
+  argv: readonly string[],
+  command: string,
+  table: Readonly<Record<string, OptionSpecs>>,
+  help: string,
+): { sub: string; args: ParsedArgs } | number {
+  const sub = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
+  const specific = sub === undefined ? undefined : table[sub];
+  if (sub !== undefined && specific === undefined) {
+    process.stderr.write(`unknown ${command} command '${sub}' (${Object.keys(table).join(', ')})\n\n${help}`);
+    return 2;
+  }
+  const args = parseArgs(argv, { ...COMMON_OPTIONS, ...specific });
+  if (sub === undefined || has(args, 'help')) {
+    process.stdout.write(help);
+    return has(args, 'help') ? 0 : 2;
+  }
+  return { sub, args };
+}

@@ -1,9 +1,12 @@
 import { COMMON_OPTIONS, type OptionSpecs } from './args.js';
 import { BROKER_OPTIONS } from './broker-command.js';
+import { BROKER_CONFIG_OPTIONS } from './broker-config-command.js';
 import { CLUSTER_OPTIONS } from './cluster-command.js';
 import { CONSUME_OPTIONS } from './consume-command.js';
 import { GROUP_COMMON_OPTIONS, GROUP_OPTIONS } from './group-command.js';
+import { PERF_OPTIONS } from './perf-command.js';
 import { PRODUCE_OPTIONS } from './produce-command.js';
+import { RECORDS_OPTIONS } from './records-command.js';
 import { TOPIC_OPTIONS } from './topic-command.js';
 
 export const COMPLETION_HELP = `Usage: jocko completion bash|zsh
@@ -18,26 +21,26 @@ interface CommandShape {
   readonly subcommands?: Readonly<Record<string, OptionSpecs>>;
 }
 
+/** Each subcommand's options with the options every command takes. */
+function withCommon(table: Readonly<Record<string, OptionSpecs>>): Record<string, OptionSpecs> {
+  return Object.fromEntries(Object.entries(table).map(([sub, specs]) => [sub, { ...COMMON_OPTIONS, ...specs }]));
+}
+
 /** Every command with its options, read from the same tables the parsers use. */
 const SHAPES: Readonly<Record<string, CommandShape>> = {
   broker: { options: BROKER_OPTIONS },
-  topic: {
-    subcommands: Object.fromEntries(
-      Object.entries(TOPIC_OPTIONS).map(([sub, specs]) => [sub, { ...COMMON_OPTIONS, ...(specs as OptionSpecs) }]),
-    ),
-  },
+  'broker-config': { subcommands: withCommon(BROKER_CONFIG_OPTIONS) },
+  topic: { subcommands: withCommon(TOPIC_OPTIONS) },
   produce: { options: PRODUCE_OPTIONS },
   consume: { options: CONSUME_OPTIONS },
+  records: { subcommands: withCommon(RECORDS_OPTIONS) },
   group: {
     subcommands: Object.fromEntries(
       Object.entries(GROUP_OPTIONS).map(([sub, specs]) => [sub, { ...GROUP_COMMON_OPTIONS, ...specs }]),
     ),
   },
-  cluster: {
-    subcommands: Object.fromEntries(
-      Object.entries(CLUSTER_OPTIONS).map(([sub, specs]) => [sub, { ...COMMON_OPTIONS, ...specs }]),
-    ),
-  },
+  cluster: { subcommands: withCommon(CLUSTER_OPTIONS) },
+  perf: { subcommands: withCommon(PERF_OPTIONS) },
   completion: { subcommands: { bash: {}, zsh: {} } },
 };
 

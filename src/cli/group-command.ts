@@ -16,6 +16,7 @@ import {
   type OptionSpecs,
   type ParsedArgs,
   parseArgs,
+  parseIntArg,
   UsageError,
 } from './args.js';
 import {
@@ -28,7 +29,7 @@ import {
 } from './offset-reset.js';
 import { formatTable } from './table.js';
 
-export const GROUP_HELP = `Usage: jocko group <list|describe|delete|reset-offsets> [options]
+export const GROUP_HELP = `Usage: jocko group <list|describe|delete|reset-offsets|delete-offsets> [options]
 
 Consumer groups of any Kafka-compatible broker, as kafka-consumer-groups.sh shows them.
 
@@ -55,6 +56,10 @@ Consumer groups of any Kafka-compatible broker, as kafka-consumer-groups.sh show
                                (local time unless it ends with Z or +HH:MM)
       --topic TOPIC names every partition of a topic, TOPIC:0,2 some; --all-topics every
       partition the group has committed offsets for.
+  delete-offsets GROUP TOPIC [--partition P ...] | GROUP --topic TOPIC[:P,P...]...
+      removes the group's committed offsets for a topic's partitions (all unless some are
+      named). Kafka refuses a topic the group's active members consume
+      (GROUP_SUBSCRIBED_TO_TOPIC); stop or move those consumers first.
 
 Common options:
   --bootstrap HOST:PORT   broker to talk to (default localhost:9092)
@@ -91,6 +96,7 @@ export const GROUP_OPTIONS: Record<string, OptionSpecs> = {
     'dry-run': { type: 'boolean' },
     execute: { type: 'boolean' },
   },
+  'delete-offsets': { topic: { type: 'string' }, partition: { type: 'string' } },
 };
 
 type Format = 'table' | 'json';
@@ -179,6 +185,27 @@ function prepare(sub: string, args: ParsedArgs, client: KafkaClient, io: Output)
       const all = has(args, 'all-groups');
       if (ids.length === 0 && !all) throw new UsageError('group delete needs GROUP names or --all-groups');
       return () => deleteGroups(client, io, ids, all);
+    }
+    case 'delete-offsets': {
+      const [, groupId, topic, extra] = args.positionals;
+      const fromFlag = flag(args, 'group');
+      const group = groupId ?? fromFlag;
+      if (group === undefined) throw new UsageError('group delete-offsets needs a GROUP');
+      if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
+      const partitions = flagAll(args, 'partition').map((p) =>
+        parseIntArg('--partition', p, { min: 0, max: 0x7fffffff }),
+      );
+      if (partitions.length > 0 && topic === undefined) throw new UsageError('--partition needs the TOPIC argument');
+      const scopes = flagAll(args, 'topic').map((spec) => {
+        try {
+          return parseTopicScope(spec);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+      });
+      if (topic !== undefined) scopes.push({ topic, partitions: partitions.length > 0 ? partitions : null });
+      if (scopes.length === 0) throw new UsageError('group delete-offsets needs a TOPIC (or --topic TOPIC[:P,...])');
+      return () => deleteOffsets(client, io, group, scopes);
     }
     default: {
       const ids = groupIds(args);
@@ -497,6 +524,47 @@ async function deleteGroups(client: KafkaClient, io: Output, ids: readonly strin
           .join('')}`,
       );
     }
+  }
+  return failed.length > 0 ? 1 : 0;
+}
+
+// ---------------------------------------------------------------- delete-offsets
+
+/** OffsetDelete, shown as kafka-consumer-groups.sh --delete-offsets shows it; exit 1 if any partition failed. */
+async function deleteOffsets(
+  client: KafkaClient,
+  io: Output,
+  groupId: string,
+  scopes: readonly TopicScope[],
+): Promise<number> {
+  const results = await client.offsetDelete(groupId, await scopePartitions(client, scopes));
+  const failed = results.filter((r) => r.errorCode !== ErrorCode.NONE);
+  if (io.format === 'json') {
+    io.out(
+      `${JSON.stringify(
+        results.map((r) => ({
+          topic: r.topic,
+          partition: r.partition,
+          error: r.errorCode === ErrorCode.NONE ? null : errorName(r.errorCode),
+        })),
+      )}\n`,
+    );
+  } else {
+    io.out(
+      failed.length === 0
+        ? `Request succeed for deleting offsets from group ${groupId}.\n\n`
+        : `Request failed for deleting offsets from group ${groupId}.\n\n`,
+    );
+    io.out(
+      formatTable(
+        ['TOPIC', 'PARTITION', 'STATUS'],
+        results.map((r) => [
+          r.topic,
+          String(r.partition),
+          r.errorCode === ErrorCode.NONE ? 'Successful' : `Error: ${describeError(r.errorCode)}`,
+        ]),
+      ),
+    );
   }
   return failed.length > 0 ? 1 : 0;
 }

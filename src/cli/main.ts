@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { brokerCommand } from './broker-command.js';
+import { brokerConfigCommand } from './broker-config-command.js';
 import { clusterCommand } from './cluster-command.js';
 import { completionCommand } from './completion.js';
 import { consumeCommand } from './consume-command.js';
 import { groupCommand } from './group-command.js';
+import { perfCommand } from './perf-command.js';
 import { produceCommand } from './produce-command.js';
+import { recordsCommand } from './records-command.js';
 import { topicCommand } from './topic-command.js';
 
 export const EXIT_CODES = `Exit codes:
@@ -17,17 +20,20 @@ export const EXIT_CODES = `Exit codes:
 const HELP = `Usage: jocko <command> [options]
 
 Commands:
-  broker     start a broker (jocko broker --help)
-  topic      create, list, describe, alter and delete topics
-  produce    produce lines from stdin or a file
-  consume    print the records of a topic
-  group      list, describe, delete consumer groups and reset their offsets
-  cluster    the metadata quorum: status, add-voter, remove-voter
-  completion print a shell completion script (bash or zsh)
+  broker         start a broker (jocko broker --help)
+  broker-config  describe and alter broker configs (the dynamic ones)
+  topic          create, list, describe, alter and delete topics
+  produce        produce lines from stdin or a file
+  consume        print the records of a topic
+  records        delete the records of partitions below an offset
+  group          list, describe and delete consumer groups, reset or delete their offsets
+  cluster        the metadata quorum: status, add-voter, remove-voter
+  perf           producer and consumer load tests (records/s, MB/s, latency percentiles)
+  completion     print a shell completion script (bash or zsh)
 
 Options:
-  --version  print the version
-  --help     this text
+  --version      print the version
+  --help         this text
 
 Run 'jocko <command> --help' for a command's options.
 
@@ -37,13 +43,17 @@ type Command = (argv: readonly string[]) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   broker: brokerCommand,
+  'broker-config': brokerConfigCommand,
+  'broker-configs': brokerConfigCommand,
   topic: topicCommand,
   topics: topicCommand,
   produce: produceCommand,
   consume: consumeCommand,
+  records: recordsCommand,
   group: groupCommand,
   groups: groupCommand,
   cluster: clusterCommand,
+  perf: perfCommand,
   completion: completionCommand,
 };
 

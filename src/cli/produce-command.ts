@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, fstatSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { compressionCode, KafkaClient, type ProducedRecord } from '../client/kafka-client.js';
 import { partitionForKey, StickyPartitioner } from '../client/partitioner.js';
@@ -38,6 +38,9 @@ Options:
   --acks ACKS                0, 1, -1 or all (default all)
   --linger-ms N              wait up to N ms for more lines before sending (default 5)
   --batch-size N             at most N records per partition per request (default 500)
+  --progress                 print a progress line (records/s, MB/s, and the share of the
+                             input read when its size is known) on stderr; drawn anyway when
+                             stderr is a terminal
 `;
 
 export const PRODUCE_OPTIONS: OptionSpecs = {
@@ -51,6 +54,7 @@ export const PRODUCE_OPTIONS: OptionSpecs = {
   acks: { type: 'string' },
   'linger-ms': { type: 'string' },
   'batch-size': { type: 'string' },
+  progress: { type: 'boolean' },
 };
 
 interface ProduceSettings {
@@ -63,6 +67,7 @@ interface ProduceSettings {
   readonly headers: ReadonlyArray<{ key: string; value: string | null }>;
   readonly file: string | undefined;
   readonly bootstrap: string;
+  readonly progress: boolean;
 }
 
 function settings(argv: readonly string[]): { topic: string | undefined; help: boolean; s: ProduceSettings } {
@@ -109,8 +114,19 @@ function settings(argv: readonly string[]): { topic: string | undefined; help: b
       headers,
       file: flag(args, 'file'),
       bootstrap: bootstrapOf(args),
+      progress: has(args, 'progress'),
     },
   };
+}
+
+/** The size of stdin when it is a regular file (`< file`); null for a pipe or a terminal. */
+function stdinSize(): number | null {
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function produceCommand(argv: readonly string[]): Promise<number> {
@@ -119,7 +135,7 @@ export async function produceCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(PRODUCE_HELP);
     return help ? 0 : 2;
   }
-  const total = s.file === undefined ? null : statSync(s.file).size;
+  const total = s.file === undefined ? stdinSize() : statSync(s.file).size;
   const input = s.file === undefined ? process.stdin : createReadStream(s.file);
   const client = new KafkaClient({ bootstrap: s.bootstrap });
   await client.connect();
@@ -130,11 +146,12 @@ export async function produceCommand(argv: readonly string[]): Promise<number> {
       throw new UsageError(`${topic} has no partition ${s.partition} (it has ${numPartitions})`);
     }
     const sticky = new StickyPartitioner();
-    const progress = new Progress(`producing to ${topic}`, total);
-    const pending = new Map<number, ProducedRecord[]>();
+    const progress = new Progress(`producing to ${topic}`, total, s.progress || process.stderr.isTTY === true);
+    // `size`: the input bytes of the record's line, for the progress line.
+    const pending = new Map<number, Array<ProducedRecord & { size: number }>>();
     let pendingCount = 0;
     let sent = 0;
-    let bytes = 0;
+    let sentBytes = 0;
     const perPartition = new Map<number, number>();
     let failure: unknown;
     // One flush at a time keeps each partition's records in the order read.
@@ -153,11 +170,12 @@ export async function produceCommand(argv: readonly string[]): Promise<number> {
             const chunk = records.slice(i, i + s.batchSize);
             await client.produce(topic, p, chunk, { acks: s.acks, compression: s.compression });
             sent += chunk.length;
+            for (const r of chunk) sentBytes += r.size;
             perPartition.set(p, (perPartition.get(p) ?? 0) + chunk.length);
           }
         }),
       );
-      progress.update(total === null ? sent : bytes);
+      progress.update(sent, sentBytes);
     };
     const flush = (): Promise<void> => {
       if (lingerTimer !== undefined) {
@@ -173,7 +191,7 @@ export async function produceCommand(argv: readonly string[]): Promise<number> {
     const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     for await (const line of rl) {
       if (failure !== undefined) break;
-      bytes += Buffer.byteLength(line) + 1;
+      const size = Buffer.byteLength(line) + 1;
       let key: string | null = null;
       let value = line;
       if (s.separator !== undefined) {
@@ -187,7 +205,7 @@ export async function produceCommand(argv: readonly string[]): Promise<number> {
         s.partition ??
         (key === null ? sticky.partition(numPartitions) : partitionForKey(Buffer.from(key), numPartitions));
       const list = pending.get(partition) ?? [];
-      list.push({ key, value, headers: s.headers });
+      list.push({ key, value, headers: s.headers, size });
       pending.set(partition, list);
       pendingCount++;
       // Under load, batches fill and go at once; the reader waits for them (bounded memory).
@@ -196,7 +214,7 @@ export async function produceCommand(argv: readonly string[]): Promise<number> {
     }
     await flush();
     if (failure !== undefined) throw failure;
-    progress.done(total === null ? sent : bytes);
+    progress.done(sent, sentBytes);
     const used = [...perPartition.keys()].sort((a, b) => a - b);
     const where = used.length === 1 ? `${topic}-${used[0]}` : `${topic} (partitions ${used.join(',')})`;
     process.stderr.write(`produced ${sent} records to ${sent > 0 ? where : topic}\n`);

@@ -1,6 +1,7 @@
 import { KafkaClient } from '../client/kafka-client.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { bootstrapOf, COMMON_OPTIONS, flagAll, has, intFlag, parseArgs, UsageError } from './args.js';
+import { formatConfigs } from './config-listing.js';
 import { sizeLimitLines } from './size-budget.js';
 
 export const TOPIC_HELP = `Usage: jocko topic <create|list|describe|alter|delete> [options]
@@ -8,7 +9,7 @@ export const TOPIC_HELP = `Usage: jocko topic <create|list|describe|alter|delete
   create NAME  [--partitions N] [--replication-factor N] [--config KEY=VALUE ...] [--validate-only]
                [--if-not-exists]
   list         [--all]  (--all includes internal topics)
-  describe NAME
+  describe NAME [--all-configs]  (--all-configs lists every config with its value and source)
   alter NAME   [--partitions N] [--config KEY=VALUE ...] [--delete-config KEY ...]
   delete NAME  [--if-exists]
 
@@ -35,7 +36,7 @@ export const TOPIC_OPTIONS = {
     'if-not-exists': { type: 'boolean' },
   },
   list: { all: { type: 'boolean' } },
-  describe: {},
+  describe: { 'all-configs': { type: 'boolean' } },
   alter: { partitions: { type: 'string' }, config: { type: 'string' }, 'delete-config': { type: 'string' } },
   delete: { 'if-exists': { type: 'boolean' } },
 } as const;
@@ -99,7 +100,9 @@ export async function topicCommand(argv: readonly string[]): Promise<number> {
           process.stderr.write(`error: ${errorName(t?.errorCode ?? -1)}\n`);
           return 1;
         }
-        const configs = await client.describeConfigs(2, name as string);
+        const configs = await client.describeConfigs(2, name as string, {
+          includeSynonyms: has(args, 'all-configs'),
+        });
         const overrides = configs.filter((c) => c.configSource === 1);
         process.stdout.write(
           `Topic: ${t.name}\tTopicId: ${t.topicId}\tPartitionCount: ${t.partitions.length}\tReplicationFactor: ${t.partitions[0]?.replicaNodes.length ?? 0}\tConfigs: ${overrides.map((c) => `${c.name}=${c.value}`).join(',')}\n`,
@@ -110,6 +113,8 @@ export async function topicCommand(argv: readonly string[]): Promise<number> {
           );
         }
         process.stdout.write(await sizeLimitLines(client, name as string, t.partitions, configs));
+        if (has(args, 'all-configs'))
+          process.stdout.write(formatConfigs(`All configs for topic ${t.name} are:`, configs));
         return 0;
       }
       case 'alter': {

@@ -6,7 +6,9 @@ import type { OffsetFetchResponse } from '../protocol/generated/api/09-offset-fe
 import type { FindCoordinatorResponse } from '../protocol/generated/api/10-find-coordinator.js';
 import type { DescribeGroupsResponse } from '../protocol/generated/api/15-describe-groups.js';
 import type { ListGroupsResponse } from '../protocol/generated/api/16-list-groups.js';
+import type { DeleteRecordsResponse } from '../protocol/generated/api/21-delete-records.js';
 import type { DeleteGroupsResponse } from '../protocol/generated/api/42-delete-groups.js';
+import type { OffsetDeleteResponse } from '../protocol/generated/api/47-offset-delete.js';
 import type { DescribeClusterResponse } from '../protocol/generated/api/60-describe-cluster.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { buildRecordBatch } from '../protocol/records/batch-builder.js';
@@ -27,7 +29,8 @@ export class KafkaResponseError extends Error {
   constructor(
     readonly errorCode: number,
     readonly context: string,
-    detail?: string | null,
+    /** The broker's error message, when it sent one. */
+    readonly detail?: string | null,
   ) {
     super(`${context}: ${errorName(errorCode)}${detail ? ` (${detail})` : ''}`);
     this.name = 'KafkaResponseError';
@@ -56,6 +59,17 @@ export interface ConsumedRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: ReadonlyArray<{ key: string; value: Buffer | null }>;
+}
+
+export interface DescribedConfig {
+  readonly name: string;
+  readonly value: string | null;
+  readonly readOnly: boolean;
+  /** Kafka's ConfigSource id (1 dynamic topic, 2 dynamic broker, 3 dynamic default, 4 static, 5 default). */
+  readonly configSource: number;
+  readonly isSensitive: boolean;
+  /** Filled only when asked for (includeSynonyms). */
+  readonly synonyms?: ReadonlyArray<{ name: string; value: string | null; source: number }>;
 }
 
 export interface TopicSpec {
@@ -389,30 +403,28 @@ export class KafkaClient {
     return res.results[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 
-  /** Resource types: 2 = topic, 4 = broker. */
+  /**
+   * DescribeConfigs of one resource (2 = topic, 4 = broker: its id, or '' for the cluster-wide
+   * defaults). A broker's own configs are asked of that broker (`nodeId`), as Kafka's admin does.
+   */
   async describeConfigs(
     resourceType: number,
     resourceName: string,
-  ): Promise<
-    Array<{ name: string; value: string | null; readOnly: boolean; configSource: number; isSensitive: boolean }>
-  > {
+    opts: { nodeId?: number; includeSynonyms?: boolean } = {},
+  ): Promise<DescribedConfig[]> {
+    const conn = opts.nodeId === undefined ? this.conn : await this.brokerConnection(opts.nodeId);
     const res = await this.call<{
-      results: Array<{
-        errorCode: number;
-        errorMessage: string | null;
-        configs: Array<{
-          name: string;
-          value: string | null;
-          readOnly: boolean;
-          configSource: number;
-          isSensitive: boolean;
-        }>;
-      }>;
-    }>(ApiKey.DescribeConfigs, {
-      resources: [{ resourceType, resourceName, configurationKeys: null }],
-      includeSynonyms: false,
-      includeDocumentation: false,
-    });
+      results: Array<{ errorCode: number; errorMessage: string | null; configs: DescribedConfig[] }>;
+    }>(
+      ApiKey.DescribeConfigs,
+      {
+        resources: [{ resourceType, resourceName, configurationKeys: null }],
+        includeSynonyms: opts.includeSynonyms ?? false,
+        includeDocumentation: false,
+      },
+      undefined,
+      conn,
+    );
     const r = res.results[0];
     if (r === undefined) throw new Error('empty DescribeConfigs response');
     if (r.errorCode !== 0)
@@ -476,10 +488,11 @@ export class KafkaClient {
     topic: string,
     partition: number,
     records: readonly ProducedRecord[],
-    opts: { acks?: number; compression?: string; timeoutMs?: number } = {},
+    opts: { acks?: number; compression?: string; timeoutMs?: number; leader?: ClientConnection } = {},
   ): Promise<number> {
-    // Producers ask for auto-creation, as Kafka's producers do; the broker decides.
-    const conn = await this.leaderFor(topic, partition, true);
+    // Producers ask for auto-creation, as Kafka's producers do; the broker decides. A caller
+    // that sends many batches passes the leader's connection it looked up once.
+    const conn = opts.leader ?? (await this.leaderFor(topic, partition, true));
     const now = Date.now();
     const batch = buildRecordBatch({
       baseOffset: 0,
@@ -1011,6 +1024,62 @@ export class KafkaClient {
       }),
     );
     return out.get(groupId)?.results ?? [];
+  }
+
+  /**
+   * DeleteRecords: moves each partition's log start offset up to `offset` (-1: the high
+   * watermark), asking each partition's leader. Resolves with the new low watermark per partition.
+   */
+  async deleteRecords(
+    topic: string,
+    partitions: ReadonlyArray<{ partition: number; offset: number }>,
+  ): Promise<Array<{ partition: number; lowWatermark: number; errorCode: number }>> {
+    return Promise.all(
+      partitions.map(async ({ partition, offset }) => {
+        const conn = await this.leaderFor(topic, partition);
+        const v = conn.pickVersion(ApiKey.DeleteRecords);
+        const res = (await conn.request(ApiKey.DeleteRecords, v, {
+          topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset: BigInt(offset) }] }],
+          timeoutMs: 30000,
+        })) as DeleteRecordsResponse;
+        const p = res.topics[0]?.partitions[0];
+        if (p === undefined) throw new Error('empty DeleteRecords response');
+        return { partition, lowWatermark: Number(p.lowWatermark), errorCode: p.errorCode };
+      }),
+    );
+  }
+
+  /**
+   * OffsetDelete (KIP-496): removes a group's committed offsets for some partitions. The group
+   * error (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP...) is thrown; per partition, a topic the group
+   * still consumes answers GROUP_SUBSCRIBED_TO_TOPIC.
+   */
+  async offsetDelete(groupId: string, partitions: readonly TopicPartition[]): Promise<PartitionError[]> {
+    type Answer = { errorCode: number; results: PartitionError[] };
+    const out = await this.toCoordinators<Answer>(
+      [groupId],
+      async (conn) => {
+        const v = conn.pickVersion(ApiKey.OffsetDelete);
+        const res = (await conn.request(ApiKey.OffsetDelete, v, {
+          groupId,
+          topics: [...groupByTopic(partitions)].map(([name, list]) => ({
+            name,
+            partitions: list.map((partitionIndex) => ({ partitionIndex })),
+          })),
+        })) as OffsetDeleteResponse;
+        const results = res.topics.flatMap((t) =>
+          t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: p.errorCode })),
+        );
+        return new Map([[groupId, { errorCode: res.errorCode, results }]]);
+      },
+      (_, errorCode) => ({ errorCode, results: [] }),
+    );
+    const answer = out.get(groupId);
+    if (answer === undefined) throw new Error('empty OffsetDelete response');
+    if (answer.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(answer.errorCode, `delete offsets of group ${groupId}`);
+    }
+    return answer.results.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
   /** DeleteGroups, sent to each group's coordinator: only groups without members go (NON_EMPTY_GROUP otherwise). */

@@ -55,8 +55,10 @@ export interface BrokerConfigInput {
   readonly propertiesPath?: string;
   /** Usually process.env; only JOCKO_* variables are read. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** `--set key=value` flags, already split (see parseSetFlags). */
+  /** `--set key=value` flags, already split (see parseSetFlags), or an embedder's settings. */
   readonly overrides?: Readonly<Record<string, string>>;
+  /** How messages name where an override was written (default `--set NAME`). */
+  readonly overrideWhere?: (name: string) => string;
   /** Dynamic cluster-wide defaults (AlterConfigs on the broker resource ""). */
   readonly dynamicDefaults?: Readonly<Record<string, string>>;
   /** Dynamic values for this broker (AlterConfigs on the broker resource "<id>"). */
@@ -240,7 +242,8 @@ export class BrokerConfig {
     }
 
     if (input.overrides !== undefined) {
-      for (const [name, raw] of Object.entries(input.overrides)) put(name, raw, 'flag', `--set ${name}`);
+      const where = input.overrideWhere ?? ((name: string) => `--set ${name}`);
+      for (const [name, raw] of Object.entries(input.overrides)) put(name, raw, 'flag', where(name));
     }
 
     // node.id and broker.id are one setting under two names (Kafka's populateSynonyms).

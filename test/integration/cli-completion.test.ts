@@ -27,6 +27,13 @@ test("bash completion offers commands, subcommands and each command's own option
   assert.deepEqual(await complete(['produce', 't', '--key']), ['--key-separator']);
   assert.deepEqual(await complete(['group', 'reset-offsets', 'g', '--to-l']), ['--to-latest']);
   assert.deepEqual(await complete(['broker', '--help-c']), ['--help-config']);
+  assert.deepEqual(await complete(['broker-config', 'al']), ['alter']);
+  assert.deepEqual(await complete(['broker-config', 'alter', '--de']), ['--default', '--delete']);
+  assert.deepEqual(await complete(['topic', 'describe', 't', '--all']), ['--all-configs']);
+  assert.deepEqual(await complete(['records', 'delete', 't', '--be']), ['--before']);
+  assert.deepEqual(await complete(['group', 'delete-o']), ['delete-offsets']);
+  assert.deepEqual(await complete(['perf', 'produce', 't', '--num']), ['--num-records']);
+  assert.deepEqual(await complete(['produce', 't', '--prog']), ['--progress']);
   const zsh = await run(process.execPath, [jockoBin, 'completion', 'zsh'], { cwd: repoRoot, timeoutMs: 30_000 });
   assertRunOk(zsh);
   assert.match(zsh.stdout, /bashcompinit/);

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { KafkaClient, KafkaResponseError } from '../../src/client/kafka-client.js';
-import { startBroker } from '../../src/index.js';
+import { EMBEDDED_DEFAULTS, type LogLevel, startBroker } from '../../src/index.js';
+import { getLogLevel, setLogLevel } from '../../src/observability/logger.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
@@ -195,4 +199,79 @@ test('an incremental fetch session returns only partitions with new data', async
   );
   const stale = await fetch(full.sessionId, 2, []);
   assert.equal(stale.errorCode, ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+});
+
+test('await using closes an embedded broker and removes its temporary data directory; a given dataDir is kept', async () => {
+  let bootstrap = '';
+  let dataDir = '';
+  {
+    await using kafka = await startBroker();
+    bootstrap = kafka.bootstrap;
+    dataDir = kafka.dataDir;
+    assert.ok(existsSync(dataDir), `data lives on disk in ${dataDir}`);
+    const client = new KafkaClient({ bootstrap, requestTimeoutMs: 10000 });
+    await client.connect();
+    await client.createTopics([{ name: 'disposed', numPartitions: 1 }]);
+    assert.equal(await client.produce('disposed', 0, [{ value: 'v' }]), 0);
+    client.close();
+  }
+  assert.equal(existsSync(dataDir), false, 'the temporary directory is gone');
+  const late = new KafkaClient({ bootstrap, requestTimeoutMs: 2000 });
+  await assert.rejects(late.connect(), /could not connect/, 'nothing listens any more');
+  late.close();
+
+  const kept = mkdtempSync(join(tmpdir(), 'jocko-embedded-'));
+  try {
+    const first = await startBroker({ dataDir: kept });
+    assert.equal(first.dataDir, kept);
+    await first[Symbol.asyncDispose]();
+    assert.ok(existsSync(join(kept, '.lock')) || readdirSync(kept).length > 0, 'a given data directory is kept');
+  } finally {
+    rmSync(kept, { recursive: true, force: true });
+  }
+});
+
+test('an embedded broker starts with test-friendly defaults that config overrides, and names bad keys as API options', async (t) => {
+  const { broker, client } = await setup(t);
+  const configs = new Map((await client.describeConfigs(4, String(broker.broker.brokerId))).map((c) => [c.name, c]));
+  assert.equal(configs.get('group.initial.rebalance.delay.ms')?.value, '0');
+  assert.equal(configs.get('log.segment.bytes')?.value, String(1024 * 1024));
+  assert.deepEqual(EMBEDDED_DEFAULTS, { 'group.initial.rebalance.delay.ms': '0', 'log.segment.bytes': '1048576' });
+
+  const custom = await setup(t, { 'group.initial.rebalance.delay.ms': '3000' });
+  const customConfigs = await custom.client.describeConfigs(4, String(custom.broker.broker.brokerId));
+  assert.equal(customConfigs.find((c) => c.name === 'group.initial.rebalance.delay.ms')?.value, '3000');
+
+  await assert.rejects(startBroker({ config: { 'log.segment.bytes': 'big' } }), (err: Error) => {
+    assert.match(err.message, /startBroker config\['log\.segment\.bytes'\]/);
+    assert.doesNotMatch(err.message, /--set/);
+    return true;
+  });
+});
+
+test('logLevel sets how much an embedded broker logs', async () => {
+  const before = getLogLevel();
+  const lines: string[] = [];
+  const write = process.stderr.write;
+  const count = async (logLevel: LogLevel) => {
+    lines.length = 0;
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const kafka = await startBroker({ logLevel });
+      await kafka.close();
+    } finally {
+      process.stderr.write = write;
+    }
+    return lines.length;
+  };
+  try {
+    assert.ok((await count('debug')) > 0, 'debug logs the start');
+    assert.equal(await count('silent'), 0, `silent logs nothing: ${lines.join('')}`);
+    assert.equal(getLogLevel(), 'silent');
+  } finally {
+    setLogLevel(before);
+  }
 });
