@@ -6,7 +6,11 @@
  * broker reads, never the rest; (b) huge fetches: 4 connections fetching in a loop from offset 0
  * of a large partition with max_bytes 2^31-1. Also printed: the broker's peak RSS during each,
  * next to its idle RSS, and the broker's own event-loop delay (max) in each phase, to tell its
- * stalls from the bench process's (which receives the fetched bytes). Defaults: queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
+ * stalls from the bench process's (which receives the fetched bytes); (c) a client asking again
+ * and again for a topic of 1,000,000 partitions (each refused with POLICY_VIOLATION: one
+ * operation writes at most 10,000 metadata records). Then the time a CreateTopics takes for
+ * 1,000, 5,000 and 9,999 partitions (ratio against linear growth from 1,000) and for 100,000
+ * (refused). Defaults: queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -24,6 +28,10 @@ const FLOODERS = 30;
 const FRAME_BYTES = 100 * MiB - 4;
 const FLOOD_SEND_BYTES = 50 * MiB;
 const FETCHERS = 4;
+const HUGE_CREATE_PARTITIONS = 1_000_000;
+const CREATE_SIZES = QUICK ? [1000, 2000, 5000] : [1000, 5000, 9999];
+const REFUSED_CREATE_PARTITIONS = 100_000;
+const POLICY_VIOLATION = 44;
 const results = new Results('abuse');
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -183,6 +191,21 @@ function fetchLoop(
   return { done };
 }
 
+/** CreateTopics of one topic of `partitions`; resolves with its error code and the time it took (ms). */
+async function createTimed(
+  c: ClientConnection,
+  name: string,
+  partitions: number,
+): Promise<{ errorCode: number; ms: number }> {
+  const t0 = performance.now();
+  const r = (await c.request(ApiKey.CreateTopics, 5, {
+    topics: [{ name, numPartitions: partitions, replicationFactor: -1, assignments: [], configs: [] }],
+    timeoutMs: 600_000,
+    validateOnly: false,
+  })) as { topics: { errorCode: number }[] };
+  return { errorCode: r.topics[0]?.errorCode ?? -1, ms: performance.now() - t0 };
+}
+
 async function main(): Promise<void> {
   // The broker's own event-loop delay per phase (JOCKO_EVENT_LOOP_STATS, reported on SIGUSR2),
   // to tell its stalls from the bench process's.
@@ -205,6 +228,25 @@ async function main(): Promise<void> {
   try {
     await createTopic(admin, 'bystander', 1);
     await createTopic(admin, 'big', 1);
+    const creator = new ClientConnection({
+      host: broker.host,
+      port: broker.port,
+      clientId: 'huge-create',
+      requestTimeoutMs: 600_000,
+    });
+    await creator.connect();
+    // CreateTopics time against the partition count (each a new topic, on a fresh broker), and
+    // the refusal above the cap.
+    const createTimes: Array<{ partitions: number; ms: number }> = [];
+    for (const partitions of CREATE_SIZES) {
+      const r = await createTimed(creator, `sized-${partitions}`, partitions);
+      if (r.errorCode !== 0) throw new Error(`CreateTopics of ${partitions} partitions: error ${r.errorCode}`);
+      createTimes.push({ partitions, ms: r.ms });
+    }
+    const refusedCreate = await createTimed(creator, 'sized-refused', REFUSED_CREATE_PARTITIONS);
+    if (refusedCreate.errorCode !== POLICY_VIOLATION) {
+      throw new Error(`CreateTopics of ${REFUSED_CREATE_PARTITIONS} partitions: error ${refusedCreate.errorCode}`);
+    }
     const bystander = await connection(broker.host, broker.port, 'bystander');
     const filler = await connection(broker.host, broker.port, 'filler');
     const value = randomBytes(MiB - 200);
@@ -265,7 +307,33 @@ async function main(): Promise<void> {
     const fetchesLoop = await loopDelay();
     fetching = false;
     await Promise.all(loops);
+
+    // (c) one client asking for a topic of 1,000,000 partitions, again as soon as refused.
+    let creating = true;
+    const refusals: number[] = [];
+    let otherAnswers = 0;
+    const createLoop = (async () => {
+      for (let i = 0; creating; i++) {
+        const r = await createTimed(creator, `huge-${i}`, HUGE_CREATE_PARTITIONS);
+        if (r.errorCode === POLICY_VIOLATION) refusals.push(r.ms);
+        else otherAnswers++;
+      }
+    })();
+    await sleep(500);
+    await loopDelay();
+    const create = await bystanderPhase(bystander, 'bystander', broker.pid);
+    const createLoopDelay = await loopDelay();
+    creating = false;
+    await createLoop;
     bystander.close();
+    if (refusals.length === 0 || otherAnswers > 0) {
+      throw new Error(
+        `1,000,000-partition CreateTopics: ${refusals.length} refused, ${otherAnswers} otherwise answered`,
+      );
+    }
+    refusals.sort((a, b) => a - b);
+
+    creator.close();
 
     const idleNote = { idleP50: idle.p50, idleMax: idle.max, samples: idle.count };
     results.add('bystander produce p99, half-frame flood', 'ms', flood.p99, idle.p99, 'idle p99', {
@@ -298,6 +366,40 @@ async function main(): Promise<void> {
       largestResponseMiB: largestResponse / MiB,
       fetchedMiB: fetchedBytes / MiB,
     });
+    results.add('bystander produce p99, 1,000,000-partition CreateTopics', 'ms', create.p99, idle.p99, 'idle p99', {
+      p50: create.p50,
+      max: create.max,
+      samples: create.count,
+      refusals: refusals.length,
+      refusalP50Ms: percentile(refusals, 50),
+      refusalMaxMs: refusals[refusals.length - 1] ?? Number.NaN,
+    });
+    results.add(
+      'broker event-loop max delay, 1,000,000-partition CreateTopics',
+      'ms',
+      createLoopDelay.maxMs,
+      idleLoop.maxMs,
+      'idle max',
+      { p99Ms: createLoopDelay.p99Ms, idleP99Ms: idleLoop.p99Ms },
+    );
+    const first = createTimes[0] as { partitions: number; ms: number };
+    for (const c of createTimes) {
+      results.add(
+        `CreateTopics time, ${c.partitions} partitions`,
+        'ms',
+        c.ms,
+        (first.ms * c.partitions) / first.partitions,
+        `linear from ${first.partitions}`,
+        { msPerPartition: c.ms / c.partitions },
+      );
+    }
+    results.add(
+      `CreateTopics time, ${REFUSED_CREATE_PARTITIONS} partitions (refused, POLICY_VIOLATION)`,
+      'ms',
+      refusedCreate.ms,
+      first.ms,
+      `${first.partitions} partitions created`,
+    );
     results.save();
   } finally {
     admin.close();

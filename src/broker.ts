@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ClusterClient, type NodeAddress } from './client/cluster-client.js';
 import { BrokerConfig, formatIssue } from './config/broker-config.js';
 import { brokerConfigDef } from './config/broker-configs.js';
+import { LISTENER_NAME, unsupportedListenerNames, unsupportedListenersMessage } from './config/plaintext-only.js';
 import { effectiveTopicConfig, type LogConfig, toLogConfig } from './config/topic-config.js';
 import { Controller } from './controller/controller.js';
 import { isInternalTopic } from './controller/controller-operation.js';
@@ -173,7 +174,6 @@ export interface BrokerOptions {
   clock?: Clock;
 }
 
-const LISTENER_NAME = 'PLAINTEXT';
 /** How long producer id block requests wait for a controller (InitProducerId waits on them). */
 const INTERNAL_CONTROLLER_TIMEOUT_MS = 30_000;
 /** How long start-up waits to be registered and unfenced. */
@@ -222,33 +222,14 @@ function listenerSettings(cfg: BrokerConfig): ListenerSettings {
         if (m === null) throw new Error(`${key}: "${e}" is not NAME://host:port`);
         return { name: m[1] as string, host: (m[2] as string).replace(/^\[|\]$/g, ''), port: Number(m[3]) };
       });
-    const other = entries.filter((e) => e.name !== LISTENER_NAME && !controllerNames.has(e.name));
-    if (other.length > 0) {
-      throw new Error(
-        `${key}: ${other.map((e) => e.name).join(', ')}: only the ${LISTENER_NAME} listener (and one named in controller.listener.names) is supported yet (the metadata quorum, brokers and clients share it)`,
-      );
-    }
+    const other = unsupportedListenerNames(text, [...controllerNames]);
+    if (other.length > 0) throw new Error(unsupportedListenersMessage(key, other));
     const controller = entries.filter((e) => controllerNames.has(e.name));
     if (controller.length > 1) throw new Error(`${key}: more than one controller listener`);
     return { plain: entries.find((e) => e.name === LISTENER_NAME), controller: controller[0] };
   };
-  // The one listener speaks plaintext: a map giving it another protocol, or a broker-to-broker
-  // listener of another name, would be a promise of TLS or SASL nobody keeps.
-  const protocolMap = cfg.getString('listener.security.protocol.map') ?? '';
-  for (const entry of protocolMap.split(',')) {
-    const [name, protocol] = entry.split(':').map((x) => x.trim());
-    if (name === LISTENER_NAME && protocol !== 'PLAINTEXT') {
-      throw new Error(
-        `listener.security.protocol.map: ${LISTENER_NAME}:${protocol} is not supported yet: the broker serves PLAINTEXT only (no TLS or SASL)`,
-      );
-    }
-  }
-  const interBroker = cfg.getString('inter.broker.listener.name');
-  if (interBroker !== null && interBroker !== LISTENER_NAME) {
-    throw new Error(
-      `inter.broker.listener.name: ${interBroker} is not supported yet: brokers talk over the ${LISTENER_NAME} listener`,
-    );
-  }
+  // Another protocol for the one listener, or another broker-to-broker listener, is refused
+  // with the settings themselves (plaintext-only.ts); a stored dynamic value cannot bring it back.
   const out: ListenerSettings = {};
   const listen = parse('listeners', cfg.listeners);
   if (listen.plain !== undefined) {

@@ -29,6 +29,7 @@ import {
   type DescribedConfig,
 } from './config-def.js';
 import { type ConfigProblem, formatValue, parseValue } from './config-values.js';
+import { unsupportedListenerNames, unsupportedListenersMessage, unsupportedSettingMessage } from './plaintext-only.js';
 import { parseProperties } from './properties.js';
 import { TOPIC_CONFIGS, topicConfigDef } from './topic-configs.js';
 
@@ -188,8 +189,9 @@ export class BrokerConfig {
         warnings.push({ name, origin, where, message: unknownBrokerConfigMessage(name) });
         return;
       }
-      if (def.notSupported !== null) {
-        errors.push({ name, origin, where, message: `${name} is not supported yet: ${def.notSupported}.` });
+      const unsupported = unsupportedSettingMessage(name, raw);
+      if (unsupported !== null) {
+        errors.push({ name, origin, where, message: unsupported });
         return;
       }
       if (def.notInEffect) {
@@ -699,6 +701,9 @@ function dynamicUpdateProblem(name: string, raw: string | null, target: DynamicT
     };
   }
   if (raw === null) return null;
+  // What start-up refuses (TLS, SASL, ...) is refused here too rather than stored and ignored.
+  const unsupported = unsupportedSettingMessage(name, raw);
+  if (unsupported !== null) return { name, errorCode: ErrorCode.INVALID_REQUEST, message: unsupported };
   const parsed = parseValue(def, raw);
   // Broker config validation failures are INVALID_REQUEST in Kafka (KAFKA-13609).
   return parsed.ok ? null : { name, errorCode: ErrorCode.INVALID_REQUEST, message: parsed.error };
@@ -733,6 +738,13 @@ export function validateBrokerConfigUpdate(
   for (const [name, raw] of Object.entries(changes)) {
     const p = dynamicUpdateProblem(name, raw, target);
     if (p !== null) problems.push(p);
+  }
+  for (const [name, raw] of Object.entries(changes)) {
+    if (raw === null || (name !== 'listeners' && name !== 'advertised.listeners')) continue;
+    const other = unsupportedListenerNames(raw, current.getList('controller.listener.names'));
+    if (other.length > 0) {
+      problems.push({ name, errorCode: ErrorCode.INVALID_REQUEST, message: unsupportedListenersMessage(name, other) });
+    }
   }
   for (const [name, raw] of Object.entries(changes)) {
     if (raw === null || !THREAD_POOL_CONFIGS.has(name)) continue;

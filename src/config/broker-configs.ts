@@ -279,7 +279,7 @@ const NO_TLS_OR_SASL =
 /**
  * Settings that would protect the broker if they acted and that Jocko cannot honour yet: every
  * ssl.* and sasl.* setting, the principal builder, and the connection creation rate. Set at
- * start-up they stop it naming themselves (dynamically they are only stored, as before).
+ * start-up they stop it naming themselves; AlterConfigs refuses them too (plaintext-only.ts).
  */
 function withNotSupported(def: BrokerConfigDef): BrokerConfigDef {
   let reason: string | undefined;

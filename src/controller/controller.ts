@@ -163,7 +163,16 @@ export class Controller {
   ): Promise<topicOps.DeleteTopicResult[]> {
     return this.run(
       (image) => topicOps.deleteTopics(image, this.context(), targets),
-      (_, records) => log.info('deleted topics', { count: records.length }),
+      (results, records) => {
+        log.info('deleted topics', { count: records.length });
+        const refused = results.filter((r) => r.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR).length;
+        if (refused > 0) {
+          log.warn('left topics undeleted: one operation may delete at most maxRecords topics', {
+            refused,
+            maxRecords: MAX_RECORDS_PER_USER_OP,
+          });
+        }
+      },
     );
   }
 
@@ -481,8 +490,14 @@ export class Controller {
         this.sessions(image);
         return replicationOps.electLeaders(image, this.replication(), electionType, topicPartitions);
       },
-      (_, records) =>
-        logPartitionChanges(electionType === 0 ? 'preferred leader election' : 'unclean leader election', records),
+      (result, records) => {
+        if (result.errorCode === ErrorCode.POLICY_VIOLATION) {
+          log.warn('refused an election that would write too many metadata records', {
+            maxRecords: MAX_RECORDS_PER_USER_OP,
+          });
+        }
+        logPartitionChanges(electionType === 0 ? 'preferred leader election' : 'unclean leader election', records);
+      },
     );
   }
 

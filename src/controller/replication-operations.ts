@@ -35,7 +35,7 @@ import {
   type PartitionChangeData,
 } from '../metadata/records.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import type { ControllerResult } from './controller-operation.js';
+import { type ControllerResult, MAX_RECORDS_PER_USER_OP, tooManyRecordsMessage } from './controller-operation.js';
 import { type Election, NO_LEADER, partitionChange } from './partition-change.js';
 
 /** What replication operations know besides the image: config, and the brokers in controlled shutdown. */
@@ -420,7 +420,9 @@ function electOne(
  * live (ELECTION_NOT_NEEDED when it already leads, PREFERRED_LEADER_NOT_AVAILABLE otherwise);
  * UNCLEAN gives a partition without a leader one, from the ISR if possible, else any live
  * replica (ELECTION_NOT_NEEDED when it has a leader). A null topic list means every partition,
- * and then partitions that need no election are left out of the answer, as in Kafka.
+ * and then partitions that need no election are left out of the answer, as in Kafka. An
+ * election needing more than MAX_RECORDS_PER_USER_OP records is refused as a whole with
+ * POLICY_VIOLATION (Kafka's BoundedList of records), every partition named carrying the error.
  */
 export function electLeaders(
   image: MetadataImage,
@@ -439,21 +441,40 @@ export function electLeaders(
       for (const partitionId of topic.partitions.keys()) {
         const r = electOne(image, ctx, topic.name, partitionId, electionType, records);
         if (r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) partitionResult.push({ partitionId, ...r });
+        if (records.length > MAX_RECORDS_PER_USER_OP) return electionTooLarge(records.length, null);
       }
       results.push({ topic: topic.name, partitionResult });
     }
   } else {
     for (const t of topicPartitions) {
-      results.push({
-        topic: t.topic,
-        partitionResult: t.partitions.map((partitionId) => ({
-          partitionId,
-          ...electOne(image, ctx, t.topic, partitionId, electionType, records),
-        })),
-      });
+      const partitionResult: ElectLeadersResult['replicaElectionResults'][number]['partitionResult'] = [];
+      for (const partitionId of t.partitions) {
+        partitionResult.push({ partitionId, ...electOne(image, ctx, t.topic, partitionId, electionType, records) });
+        if (records.length > MAX_RECORDS_PER_USER_OP) return electionTooLarge(records.length, topicPartitions);
+      }
+      results.push({ topic: t.topic, partitionResult });
     }
   }
   return { records, response: { errorCode: ErrorCode.NONE, replicaElectionResults: results } };
+}
+
+/** POLICY_VIOLATION for an election over the record cap: no records, the error on every partition named. */
+function electionTooLarge(
+  records: number,
+  topicPartitions: ReadonlyArray<{ topic: string; partitions: readonly number[] }> | null,
+): ControllerResult<ElectLeadersResult> {
+  const errorCode = ErrorCode.POLICY_VIOLATION;
+  const errorMessage = tooManyRecordsMessage(records);
+  return {
+    records: [],
+    response: {
+      errorCode,
+      replicaElectionResults: (topicPartitions ?? []).map((t) => ({
+        topic: t.topic,
+        partitionResult: t.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage })),
+      })),
+    },
+  };
 }
 
 /**

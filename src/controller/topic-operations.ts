@@ -224,7 +224,12 @@ function failedTopic(name: string, errorCode: number, errorMessage: string | nul
   };
 }
 
-/** DeleteTopics: one RemoveTopicRecord per existing topic named (by id or by name). */
+/**
+ * DeleteTopics: one RemoveTopicRecord per existing topic named (by id or by name). Past
+ * MAX_RECORDS_PER_USER_OP records the remaining topics are not deleted and answer
+ * UNKNOWN_SERVER_ERROR, as Kafka's controller does (its BoundedList of records overflows inside
+ * the per-topic loop, whose catch-all turns that into UNKNOWN_SERVER_ERROR); the first ones are.
+ */
 export function deleteTopics(
   image: MetadataImage,
   ctx: ControllerContext,
@@ -258,8 +263,20 @@ export function deleteTopics(
       });
       continue;
     }
+    if (removed.has(topic.id)) {
+      out.push({ name: topic.name, topicId: topic.id, errorCode: 0, errorMessage: null });
+      continue;
+    }
+    if (records.length >= MAX_RECORDS_PER_USER_OP) {
+      out.push({
+        name: topic.name,
+        topicId: topic.id,
+        errorCode: ErrorCode.UNKNOWN_SERVER_ERROR,
+        errorMessage: `Not deleted: one operation may delete at most ${MAX_RECORDS_PER_USER_OP} topics.`,
+      });
+      continue;
+    }
     out.push({ name: topic.name, topicId: topic.id, errorCode: 0, errorMessage: null });
-    if (removed.has(topic.id)) continue;
     removed.add(topic.id);
     records.push({ type: 'RemoveTopicRecord', data: { topicId: topic.id } });
   }

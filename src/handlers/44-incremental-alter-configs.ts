@@ -4,7 +4,7 @@ import type {
   IncrementalAlterConfigsResponseInit,
 } from '../protocol/generated/api/44-incremental-alter-configs.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
-import { notController } from './33-alter-configs.js';
+import { configChangeTooLarge, notController } from './33-alter-configs.js';
 import type { BrokerServices } from './broker-services.js';
 import type { ApiHandler } from './registry.js';
 
@@ -17,6 +17,8 @@ export function incrementalAlterConfigsHandler(
     minVersion: 0,
     maxVersion: 1,
     async handle(req) {
+      const tooLarge = configChangeTooLarge(req.resources);
+      if (tooLarge !== null) return { throttleTimeMs: 0, responses: req.resources.map(tooLarge) };
       const responses = [];
       for (const r of req.resources) {
         const res = await services.controller

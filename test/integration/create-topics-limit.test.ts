@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import kafkajs from 'kafkajs';
 import { withBroker } from '../helpers/broker-process.js';
+import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
 import { pythonClient, requirePythonClient, text } from '../helpers/python-clients.js';
 import { uniqueTopic } from '../helpers/unique.js';
 
 const POLICY_VIOLATION = 44;
+const MAX_RECORDS = 10_000;
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * Kafka's controller writes at most 10,000 metadata records for one user operation
@@ -79,4 +83,50 @@ test('kafka-python: a Metadata request whose auto-created topics would need over
     allow_auto_topic_creation: false,
   });
   assert.deepEqual(after.answers, [Object.fromEntries(names.map((n) => [n, { error_code: 3, partitions: 0 }]))]);
+});
+
+test('kafkajs: an AlterConfigs request of over 10,000 config entries is refused whole with POLICY_VIOLATION and nothing stored; one just under is applied', async (t) => {
+  const broker = await withBroker(t);
+  const admin = await kafkajsAdmin(t, kafkajsClient(broker.bootstrap, { requestTimeout: 120_000 }));
+  await admin.createTopics({ topics: [{ topic: 'cfg-probe', numPartitions: 1 }] });
+  // Every topic setting with a value, at that value (valid by construction), retention.ms changed.
+  const probe = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg-probe' }],
+  });
+  const entries = (probe.resources[0]?.configEntries ?? [])
+    .filter((e) => e.configValue !== null && !e.readOnly && !e.isSensitive)
+    .map((e) => ({ name: e.configName, value: e.configName === 'retention.ms' ? '86400000' : e.configValue }));
+  assert.ok(entries.length >= 20, `${entries.length} settings`);
+  const over = Math.ceil((MAX_RECORDS + 1) / entries.length);
+  const under = Math.floor(MAX_RECORDS / entries.length);
+  const topics = Array.from({ length: over }, (_, i) => `cfg-${i}`);
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 1 })), timeout: 120_000 });
+  const request = (names: readonly string[]) => ({
+    validateOnly: false,
+    resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configEntries: entries })),
+  });
+
+  await assert.rejects(admin.alterConfigs(request(topics)), (e: Error & { type?: string }) => {
+    assert.equal(e.type, 'POLICY_VIOLATION', e.message);
+    return true;
+  });
+  assert.match(
+    broker.output().stdout + broker.output().stderr,
+    /refused a config change that would write too many metadata records/,
+  );
+  const retention = async (name: string) => {
+    const d = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] }],
+    });
+    return d.resources[0]?.configEntries[0];
+  };
+  assert.equal((await retention('cfg-0'))?.isDefault, true, 'nothing was stored');
+  assert.equal((await retention(`cfg-${over - 1}`))?.isDefault, true, 'nothing was stored');
+
+  // Just under the cap: applied.
+  await admin.alterConfigs(request(topics.slice(0, under)));
+  assert.equal((await retention(`cfg-${under - 1}`))?.configValue, '86400000');
+  assert.equal((await retention(`cfg-${over - 1}`))?.isDefault, true);
 });

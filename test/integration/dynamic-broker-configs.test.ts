@@ -19,12 +19,13 @@ test('confluent-kafka admin: dynamic broker configs Kafka accepts are accepted, 
   const md = await pythonClient('confluent-kafka', b, { op: 'metadata' });
   const id = String(md.brokers[0]?.id);
 
-  // Per broker: a Kerberos setting (Kafka's per-broker DynamicListenerConfig).
+  // Per broker: cluster-wide settings given to one broker (TLS and SASL ones are refused: see
+  // unsupported-settings.test.ts).
   await pythonClient('confluent-kafka', b, {
     op: 'alter_configs',
     resource_type: 'broker',
     name: id,
-    configs: { 'sasl.kerberos.min.time.before.relogin': '120000', 'sasl.login.refresh.window.factor': '0.9' },
+    configs: { 'remote.fetch.max.wait.ms': '120000', 'remote.list.offsets.request.timeout.ms': '9000' },
   });
   const described = await pythonClient('confluent-kafka', b, {
     op: 'describe_configs',
@@ -32,28 +33,27 @@ test('confluent-kafka admin: dynamic broker configs Kafka accepts are accepted, 
     name: id,
   });
   assert.deepEqual(
-    [
-      described.configs['sasl.kerberos.min.time.before.relogin'],
-      described.configs['sasl.login.refresh.window.factor'],
-    ].map((c) => [c?.value, c?.source]),
+    [described.configs['remote.fetch.max.wait.ms'], described.configs['remote.list.offsets.request.timeout.ms']].map(
+      (c) => [c?.value, c?.source],
+    ),
     [
       ['120000', 'DYNAMIC_BROKER_CONFIG'],
-      ['0.9', 'DYNAMIC_BROKER_CONFIG'],
+      ['9000', 'DYNAMIC_BROKER_CONFIG'],
     ],
   );
-  assert.equal(described.configs['sasl.kerberos.ticket.renew.jitter']?.source, 'DEFAULT_CONFIG');
+  assert.equal(described.configs['remote.log.manager.copy.max.bytes.per.second']?.source, 'DEFAULT_CONFIG');
 
-  // Kafka's validators: refresh window factor in [0.5, 1.0]; broker config failures are INVALID_REQUEST.
+  // Kafka's validators: a wait of at least 1 ms; broker config failures are INVALID_REQUEST.
   const outOfRange = await runPythonClient('confluent-kafka', b, {
     op: 'alter_configs',
     resource_type: 'broker',
     name: id,
-    configs: { 'sasl.login.refresh.window.factor': '2' },
+    configs: { 'remote.fetch.max.wait.ms': '0' },
   });
   assert.equal(outOfRange.ok, false);
   if (!outOfRange.ok) {
     assert.equal(outOfRange.error.code, INVALID_REQUEST);
-    assert.match(outOfRange.error.message, /sasl\.login\.refresh\.window\.factor: Value must be no more than 1/);
+    assert.match(outOfRange.error.message, /remote\.fetch\.max\.wait\.ms: Value must be at least 1/);
   }
 
   // Cluster-wide default (kafka-python: confluent-kafka's admin refuses an empty broker name): a
@@ -93,7 +93,7 @@ test('confluent-kafka admin: dynamic broker configs Kafka accepts are accepted, 
     op: 'alter_configs',
     resource_type: 'broker',
     name: '',
-    configs: { 'sasl.kerberos.min.time.before.relogin': '90000' },
+    configs: { 'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT' },
   });
   assert.equal(perBroker.ok, false);
   if (!perBroker.ok) {
@@ -105,21 +105,24 @@ test('confluent-kafka admin: dynamic broker configs Kafka accepts are accepted, 
   const client = new KafkaClient({ bootstrap: b, requestTimeoutMs: 10_000 });
   await client.connect();
   t.after(() => client.close());
-  await client.alterConfigs(BROKER, id, [{ name: 'sasl.kerberos.service.name', value: 'kafka' }]);
+  await client.alterConfigs(BROKER, id, [{ name: 'remote.log.manager.copy.max.bytes.per.second', value: '1048576' }]);
   await assert.rejects(
     client.alterConfigs(BROKER, id, [{ name: 'no.such.broker.config', value: 'x' }]),
     (e: unknown) => e instanceof KafkaResponseError && e.errorCode === 40,
   );
   const after = await pythonClient('confluent-kafka', b, { op: 'describe_configs', resource_type: 'broker', name: id });
   assert.deepEqual(
-    [after.configs['sasl.kerberos.service.name']?.value, after.configs['sasl.kerberos.service.name']?.source],
-    ['kafka', 'DYNAMIC_BROKER_CONFIG'],
+    [
+      after.configs['remote.log.manager.copy.max.bytes.per.second']?.value,
+      after.configs['remote.log.manager.copy.max.bytes.per.second']?.source,
+    ],
+    ['1048576', 'DYNAMIC_BROKER_CONFIG'],
   );
 
   await broker.stop();
   const out = broker.output().stdout + broker.output().stderr;
   const notes = out.split('\n').filter((l) => l.includes('accepted, not in effect'));
-  for (const name of ['sasl.kerberos.min.time.before.relogin', 'num.io.threads', 'sasl.kerberos.service.name']) {
+  for (const name of ['remote.fetch.max.wait.ms', 'num.io.threads', 'remote.log.manager.copy.max.bytes.per.second']) {
     assert.equal(notes.filter((l) => l.includes(name)).length, 1, `one note for ${name}:\n${notes.join('\n')}`);
   }
 });

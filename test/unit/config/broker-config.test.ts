@@ -280,23 +280,20 @@ test('describe: synonyms of a multi-unit key are listed from the described key d
   assert.equal(config.describe({ names: ['log.dirs'] })[0]?.readOnly, true);
 });
 
-test('describe: sensitive values are reported as null, in the value and in every synonym', () => {
-  const config = resolve({
-    // (Set statically it stops start-up, as TLS is not supported yet; a per-broker setting has no cluster default.)
-    dynamicBroker: { 'ssl.keystore.password': 'hunter3' },
-  });
+test('describe: a sensitive value stored dynamically before TLS was refused is skipped, and never described or logged', () => {
+  const result = BrokerConfig.resolve({ dynamicBroker: { 'ssl.keystore.password': 'hunter3' } });
+  assert.ok(result.ok);
+  assert.match(result.warnings.map((w) => w.message).join('\n'), /ssl\.keystore\.password is not supported yet/);
+  const config = result.config;
   const [entry] = config.describe({ names: ['ssl.keystore.password'] });
   assert.ok(entry);
   assert.equal(entry.sensitive, true);
   assert.equal(entry.type, 9);
   assert.equal(entry.value, null);
-  assert.equal(entry.source, ConfigSource.DYNAMIC_BROKER_CONFIG);
-  assert.deepEqual(entry.synonyms, [
-    { name: 'ssl.keystore.password', value: null, source: ConfigSource.DYNAMIC_BROKER_CONFIG },
-  ]);
+  assert.equal(entry.source, ConfigSource.DEFAULT_CONFIG);
   assert.ok(!JSON.stringify(config.describe()).includes('hunter'));
-  assert.equal(config.loggableValues()['ssl.keystore.password'], '[hidden]');
-  assert.equal(config.getString('ssl.keystore.password'), 'hunter3');
+  assert.ok(!JSON.stringify(config.loggableValues()).includes('hunter'));
+  assert.equal(config.getString('ssl.keystore.password'), null);
 });
 
 test('describe of the cluster-default resource lists only dynamic defaults', () => {
@@ -353,4 +350,33 @@ test('queued.max.request.bytes must be -1 or at least socket.request.max.bytes, 
   );
   assert.equal(resolve({ overrides: { 'queued.max.request.bytes': '-1' } }).getNumber('queued.max.request.bytes'), -1);
   assert.equal(BrokerConfig.defaults().getNumber('queued.max.request.bytes'), 200 * 1024 * 1024);
+});
+
+test('dynamic updates: what start-up refuses as not supported yet (TLS, SASL, other listeners) is refused with the same message', () => {
+  const c = resolve({});
+  const refused = (changes: Record<string, string | null>) =>
+    validateBrokerConfigUpdate(c, changes, 'broker').map((p) => [p.name, p.errorCode, p.message]);
+  for (const [name, value] of [
+    ['ssl.keystore.location', '/etc/k.jks'],
+    ['ssl.client.auth', 'required'],
+    ['sasl.enabled.mechanisms', 'SCRAM-SHA-512'],
+    ['sasl.jaas.config', 'x required;'],
+    ['principal.builder.class', 'x.Y'],
+    ['max.connection.creation.rate', '5'],
+  ] as const) {
+    const [problem] = refused({ [name]: value });
+    assert.deepEqual(problem?.slice(0, 2), [name, ErrorCode.INVALID_REQUEST], name);
+    assert.match(String(problem?.[2]), new RegExp(`^${name.replace(/\./g, '\\.')} is not supported yet: `));
+  }
+  assert.match(
+    String(refused({ 'listener.security.protocol.map': 'PLAINTEXT:SASL_SSL' })[0]?.[2]),
+    /^listener\.security\.protocol\.map: PLAINTEXT:SASL_SSL is not supported yet/,
+  );
+  assert.match(
+    String(refused({ listeners: 'PLAINTEXT://:9092,SSL://:9093' })[0]?.[2]),
+    /^listeners: SSL: only the PLAINTEXT listener/,
+  );
+  // Removing an override is always allowed (a value stored by an older broker can be cleaned up).
+  assert.deepEqual(refused({ 'ssl.client.auth': null }), []);
+  assert.deepEqual(refused({ 'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SSL:SSL' }), []);
 });
