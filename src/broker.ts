@@ -931,7 +931,10 @@ export class Broker {
 
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
-    gateway.ready(dispatcher);
+    // Connections opened while only the quorum was served were told so by ApiVersions: closed,
+    // their peers reconnect and learn every API.
+    const early = this.server.closeConnections(gateway.ready(dispatcher));
+    if (early > 0) log.info('closed connections opened while the broker was starting', { connections: early });
     if (this.configured.controllerPort !== undefined) {
       this.controllerServer = new NetworkServer({
         host: this.configured.controllerHost ?? '0.0.0.0',

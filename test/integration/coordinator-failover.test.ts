@@ -5,13 +5,13 @@
 // meanwhile, and the consumers carry on from their committed offsets: every record is delivered,
 // and a record is delivered twice only at or after the last offset committed before the kill.
 import assert from 'node:assert/strict';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import type { Consumer } from 'kafkajs';
-import { KafkaClient } from '../../src/client/kafka-client.js';
+import type { KafkaClient } from '../../src/client/kafka-client.js';
 import { partitionFor } from '../../src/coordinator/group/partitioner.js';
 import { ErrorCode, errorName } from '../../src/protocol/error-codes.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
-import { FAST_CLUSTER_CONFIG, type JoinedCluster, startJoinedCluster } from '../helpers/joined-cluster.js';
+import { FAST_CLUSTER_CONFIG, nodeClient, partitionLeader, startJoinedCluster } from '../helpers/joined-cluster.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsConsumer, kafkajsProducer } from '../helpers/kafkajs.js';
 import { uniqueTopic } from '../helpers/unique.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -22,22 +22,6 @@ const GROUP_CONFIG = {
   'group.min.session.timeout.ms': '1000',
   'offsets.topic.num.partitions': String(OFFSETS_PARTITIONS),
 };
-
-/** A client of node `id` alone (its bootstrap connection is the node), closed when the test ends. */
-async function nodeClient(t: TestContext, cluster: JoinedCluster, id: number): Promise<KafkaClient> {
-  const c = new KafkaClient({ bootstrap: cluster.node(id).bootstrap, requestTimeoutMs: 5000 });
-  t.after(() => c.close());
-  await c.connect();
-  return c;
-}
-
-/** Leader of `topic`-`partition` as node `id` sees it. */
-async function leaderOn(client: KafkaClient, topic: string, partition: number): Promise<number> {
-  const md = await client.metadata([topic]);
-  return (
-    md.topics.find((x) => x.name === topic)?.partitions.find((p) => p.partitionIndex === partition)?.leaderId ?? -1
-  );
-}
 
 interface Delivery {
   readonly member: number;
@@ -71,7 +55,7 @@ test('a consumer group follows its coordinator when the __consumer_offsets leade
   let coordinator = -1;
   for (let i = 0; i < 30 && group === ''; i++) {
     const g = `${topic}-group-${i}`;
-    const leader = await leaderOn(probe1, '__consumer_offsets', partitionFor(g, OFFSETS_PARTITIONS));
+    const leader = await partitionLeader(probe1, '__consumer_offsets', partitionFor(g, OFFSETS_PARTITIONS));
     if (leader > 0 && leader !== controllerId) {
       group = g;
       coordinator = leader;
@@ -191,7 +175,7 @@ test('a consumer group follows its coordinator when the __consumer_offsets leade
   );
   const movedMs = Math.round(performance.now() - killedAt);
   assert.equal(
-    await leaderOn(survivor, '__consumer_offsets', partitionFor(group, OFFSETS_PARTITIONS)),
+    await partitionLeader(survivor, '__consumer_offsets', partitionFor(group, OFFSETS_PARTITIONS)),
     moved,
     'the new coordinator leads the group partition',
   );
