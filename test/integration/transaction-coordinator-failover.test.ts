@@ -210,8 +210,8 @@ test('transactions in flight when their coordinator is killed: the one committed
 
   // The aborted records are in the log (read_uncommitted sees them)...
   const rawLog: string[] = [];
+  // (control records, the transaction markers, are left out: their values are not ours)
   for (const p of [0, 1])
-    // (control records, the transaction markers, are left out: their values are not ours)
     for (const r of (await watcher.fetch(topic, p, 0, { maxWaitMs: 100 })).records)
       if (/^(first|committed-after-kill|abandoned)-\d+$/.test(r.value?.toString() ?? ''))
         rawLog.push(`${p}:${r.offset}:${r.value?.toString() ?? ''}`);
