@@ -71,7 +71,7 @@ test('a consumer group follows its coordinator when the __consumer_offsets leade
 
   // The producer runs throughout, acks=all, idempotent; what it was told is the reference.
   const producer = await kafkajsProducer(t, kafka, { idempotent: true });
-  const acked: Array<{ partition: number; offset: number; value: string }> = [];
+  const acked: Array<{ partition: number; offset: number; value: string; at: number }> = [];
   let producing = true;
   let seq = 0;
   const produced = (async () => {
@@ -80,7 +80,7 @@ test('a consumer group follows its coordinator when the __consumer_offsets leade
       const partition = seq % 3;
       seq++;
       const [r] = await producer.send({ topic, acks: -1, messages: [{ partition, value }] });
-      acked.push({ partition, offset: Number(r?.baseOffset), value });
+      acked.push({ partition, offset: Number(r?.baseOffset), value, at: performance.now() });
       await sleep(20);
     }
   })();
@@ -182,7 +182,17 @@ test('a consumer group follows its coordinator when the __consumer_offsets leade
   t.diagnostic(`coordinator ${coordinator} → ${moved} after ${movedMs} ms`);
 
   // Let the group settle with the new coordinator, then stop producing and drain.
-  await sleep(3000);
+  // (on a loaded machine the producer may still be retrying against the killed broker: it runs
+  // until it has written to every partition since the kill)
+  await waitFor(
+    'records acknowledged on every partition since the kill',
+    () => [0, 1, 2].every((p) => acked.filter((a) => a.partition === p && a.at > killedAt).length >= 5),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      explain: () => `${acked.filter((a) => a.at > killedAt).length} since the kill`,
+    },
+  );
   producing = false;
   await produced;
   await waitFor(
