@@ -73,6 +73,9 @@ test('a consumer group follows its coordinator when the __consumer_offsets leade
   const producer = await kafkajsProducer(t, kafka, { idempotent: true });
   const acked: Array<{ partition: number; offset: number; value: string; at: number }> = [];
   let producing = true;
+  t.after(() => {
+    producing = false;
+  });
   let seq = 0;
   const produced = (async () => {
     while (producing && seq < 5000) {
@@ -137,6 +140,9 @@ test('a consumer group follows its coordinator when the __consumer_offsets leade
   for (const id of survivors) clients.set(id, await nodeClient(t, cluster, id));
   const answers: Array<{ node: number; api: string; code: number; nodeId?: number }> = [];
   let watching = true;
+  t.after(() => {
+    watching = false;
+  });
   const watched = (async () => {
     while (watching) {
       for (const [id, c] of clients) {

@@ -75,6 +75,10 @@ test('kafkajs and librdkafka producers and consumers ride through a controlled s
   const kjsAcked: string[] = [];
   const kjsErrors: string[] = [];
   let producing = true;
+  // A failed test stops its loop too, or the process would outlive it.
+  t.after(() => {
+    producing = false;
+  });
   const produced = (async () => {
     for (let i = 0; producing && i < 10_000; i++) {
       const value = `kafkajs-${i}`;
