@@ -962,8 +962,12 @@ export class Broker {
 
     // Requests answered from the live brokers wait until this broker is registered and unfenced.
     const dispatcher = new StartupGate(new Dispatcher(r, clock));
-    gateway.ready(dispatcher);
-    controllerGateway?.ready(dispatcher);
+    // Connections opened while only the quorum was served were told so by ApiVersions: closed,
+    // their peers reconnect and learn every API.
+    let early = this.server.closeConnections(gateway.ready(dispatcher));
+    if (controllerGateway !== undefined && this.controllerServer !== null)
+      early += this.controllerServer.closeConnections(controllerGateway.ready(dispatcher));
+    if (early > 0) log.info('closed connections opened while the broker was starting', { connections: early });
     await this.updateVoterEndpoint(metadata);
     try {
       // A controller-only node (Kafka's separated mode) never registers as a broker: no

@@ -40,8 +40,8 @@ export function quorumOnlyDispatcher(endpoint: RaftEndpoint, clock: Clock): Disp
 
 /**
  * Serves the quorum-only dispatcher until `ready` names the broker's own. A connection opened
- * before then learned from ApiVersions only the quorum's APIs: it is closed at its first request
- * after, so its peer reconnects and learns them all.
+ * before then learned from ApiVersions only the quorum's APIs: `ready` hands them back to be
+ * closed, so their peers reconnect and learn them all.
  */
 export class ReadinessSwitch implements RequestDispatcher {
   private full: RequestDispatcher | null = null;
@@ -49,8 +49,17 @@ export class ReadinessSwitch implements RequestDispatcher {
 
   constructor(private readonly quorumOnly: RequestDispatcher) {}
 
-  ready(full: RequestDispatcher): void {
+  /**
+   * From now on the broker's own dispatcher serves. Returns the connections opened before: a
+   * client that learned from ApiVersions that Produce or Metadata are not served may never send
+   * another request on its connection (librdkafka just reports "no viable ProduceRequest
+   * version"), so the caller closes them and their peers reconnect and ask again.
+   */
+  ready(full: RequestDispatcher): ReadonlySet<number> {
     this.full = full;
+    const early = new Set(this.early);
+    this.early.clear();
+    return early;
   }
 
   dispatch(frame: Buffer, conn: ConnectionInfo): DispatchResult | Promise<DispatchResult> {
@@ -58,9 +67,6 @@ export class ReadinessSwitch implements RequestDispatcher {
     if (full === null) {
       this.early.add(conn.id);
       return this.quorumOnly.dispatch(frame, conn);
-    }
-    if (this.early.delete(conn.id)) {
-      throw new ConnectionFatalError('connection opened while the broker was starting: reconnect');
     }
     return full.dispatch(frame, conn);
   }

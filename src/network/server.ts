@@ -135,6 +135,17 @@ export class NetworkServer {
    * Graceful shutdown: stop accepting, stop reading, let in-flight requests finish and flush
    * (bounded by graceMs), then close whatever is left.
    */
+  /** Closes the connections whose ids are given (each peer sees its connection end and reconnects). */
+  closeConnections(ids: ReadonlySet<number>): number {
+    let n = 0;
+    for (const c of [...this.connections])
+      if (ids.has(c.info.id)) {
+        c.destroy();
+        n++;
+      }
+    return n;
+  }
+
   async close(opts: { graceMs?: number } = {}): Promise<void> {
     const server = this.server;
     this.server = null;

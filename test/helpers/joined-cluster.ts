@@ -1,3 +1,5 @@
+import type { TestContext } from 'node:test';
+import { KafkaClient } from '../../src/client/kafka-client.js';
 import { type BrokerProcess, startBrokerProcess } from './broker-process.js';
 import { jockoBin, repoRoot } from './paths.js';
 import { assertRunOk, run } from './run.js';
@@ -100,4 +102,20 @@ export async function startJoinedCluster(
     },
     dispose,
   };
+}
+
+/** Our client of node `id` alone (its bootstrap connection is that node), closed when the test ends. */
+export async function nodeClient(t: TestContext, cluster: JoinedCluster, id: number): Promise<KafkaClient> {
+  const c = new KafkaClient({ bootstrap: cluster.node(id).bootstrap, requestTimeoutMs: 5000 });
+  t.after(() => c.close());
+  await c.connect();
+  return c;
+}
+
+/** The leader of `topic`-`partition` as the node behind `client` sees it (-1: none or unknown). */
+export async function partitionLeader(client: KafkaClient, topic: string, partition: number): Promise<number> {
+  const md = await client.metadata([topic]);
+  return (
+    md.topics.find((x) => x.name === topic)?.partitions.find((p) => p.partitionIndex === partition)?.leaderId ?? -1
+  );
 }
