@@ -137,7 +137,14 @@ export class ClusterClient {
   }
 
   private connection(nodeId: number, peer: Peer): Promise<ClientConnection> {
-    if (peer.connection !== undefined) return peer.connection;
+    if (peer.connection !== undefined) {
+      // A connection the peer closed is replaced at once, and its ApiVersions with it: a request
+      // refused by the old table (a node that served only its quorum while starting) never
+      // reaches the wire, so nothing else would notice the close.
+      if (peer.client === undefined || !peer.client.isClosed) return peer.connection;
+      peer.connection = undefined;
+      peer.client = undefined;
+    }
     if (systemClock.monotonic() < peer.retryAt) {
       return Promise.reject(new NodeUnavailableError(`node ${nodeId} is backing off after a failed connection`));
     }

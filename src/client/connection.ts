@@ -73,6 +73,11 @@ export class ClientConnection {
     for (const k of res.apiKeys) this.versions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
   }
 
+  /** Whether the connection has failed or been closed (by either side). */
+  get isClosed(): boolean {
+    return this.closedError !== null;
+  }
+
   /** The highest version both sides support, or throws if there is none. */
   pickVersion(apiKey: number, maxWanted?: number): number {
     const ours = API_BY_KEY.get(apiKey);

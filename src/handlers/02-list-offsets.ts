@@ -59,7 +59,15 @@ export function listOffsetsHandler(services: BrokerServices): ApiHandler<ListOff
             : part.log.logEndOffset;
           let offset = -1;
           let timestamp = -1;
+          // KIP-207: until a new leader's high watermark reaches its epoch start, a client asking
+          // for the end (or for an offset past what it can see) is told to retry, not given an
+          // end older than the one it may have read up to at the previous leader.
+          const lagging = req.replicaId === -1 && part.highWatermarkLagging;
           if (ts === LATEST) {
+            if (lagging) {
+              out.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
+              continue;
+            }
             offset = upper;
           } else if (ts === EARLIEST || ts === EARLIEST_LOCAL) {
             offset = part.log.logStartOffset;
@@ -79,6 +87,9 @@ export function listOffsetsHandler(services: BrokerServices): ApiHandler<ListOff
             if (found !== null && found.offset < upper) {
               offset = found.offset;
               timestamp = found.timestamp;
+            } else if (found !== null && lagging) {
+              out.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
+              continue;
             }
           }
           if (v === 0) {

@@ -637,6 +637,14 @@ export class Partition {
     this.proposeIsr(this.isr.filter((r) => !out.includes(r)));
   }
 
+  /**
+   * KIP-207: a new leader whose high watermark has not yet reached the start of its epoch (its
+   * log end when it was elected) may show clients an end older than the previous leader did.
+   */
+  get highWatermarkLagging(): boolean {
+    return this.isLeader && this.leaderEpochStartOffset > this.log.highWatermark;
+  }
+
   /** Whether this replica's writes count only once flushed (replicated, write.caching off). */
   get flushesBeforeAck(): boolean {
     return !this.writeCaching && this.replicas.length > 1;

@@ -12,6 +12,7 @@ probe) and "config", extra keyword arguments for the kafka-python client):
   describe_configs {"resource_type": topic|broker, "name"}
   alter_configs   {"resource_type": topic|broker, "name", "configs": {k: v}}
   list_offsets    {"topic", "partition"?, "spec"?: earliest|latest|<timestamp ms>}
+  describe_group  {"group"}: state, protocol type and each member's client id and assigned partitions
   metadata_request {"topics": [..], "allow_auto_topic_creation"?: bool (default true), "repeat"?: n}
                   one Metadata v4 request per repeat through kafka-python's own network client; the
                   raw per-topic error codes and partition counts of every answer, in order
@@ -212,6 +213,24 @@ def raise_for(code, message):
         raise Errors.for_code(code)(message)
 
 
+def describe_group(bootstrap, cmd):
+    admin = admin_client(bootstrap, cmd)
+    try:
+        [info] = admin.describe_consumer_groups([cmd["group"]])
+    finally:
+        admin.close()
+    raise_for(info.error_code, None)
+    members = []
+    for m in info.members:
+        assignment = m.member_assignment
+        partitions = []
+        if assignment is not None and not isinstance(assignment, bytes):
+            for topic, ps in assignment.assignment:
+                partitions.extend([topic, p] for p in ps)
+        members.append({"client_id": m.client_id, "partitions": sorted(partitions)})
+    return {"state": info.state, "protocol_type": info.protocol_type, "members": members}
+
+
 def describe_configs(bootstrap, cmd):
     admin = admin_client(bootstrap, cmd)
     try:
@@ -317,6 +336,7 @@ OPS = {
     "create_topic": create_topic,
     "delete_topic": delete_topic,
     "describe_configs": describe_configs,
+    "describe_group": describe_group,
     "alter_configs": alter_configs,
     "list_offsets": list_offsets,
     "metadata_request": metadata_request,

@@ -86,7 +86,8 @@ export type PythonCommand =
   | ({ op: 'alter_configs'; resource_type: 'topic' | 'broker'; name: string; configs: Record<string, string> } & Common)
   | ({ op: 'list_offsets'; topic: string; partition?: number; spec?: 'earliest' | 'latest' | number } & Common)
   /** kafka-python only: raw Metadata v4 requests, answered in order. */
-  | ({ op: 'metadata_request'; topics: string[]; allow_auto_topic_creation?: boolean; repeat?: number } & Common);
+  | ({ op: 'metadata_request'; topics: string[]; allow_auto_topic_creation?: boolean; repeat?: number } & Common)
+  | ({ op: 'describe_group'; group: string } & Common);
 
 export interface MetadataResult {
   cluster_id: string | null;
@@ -159,6 +160,11 @@ export interface ResultOf {
   alter_configs: { altered: string[] };
   list_offsets: ListOffsetsResult;
   metadata_request: { answers: Record<string, { error_code: number; partitions: number }>[] };
+  describe_group: {
+    state: string;
+    protocol_type: string;
+    members: Array<{ client_id: string; partitions: Array<[string, number]> }>;
+  };
 }
 
 export type PythonReply<R> =

@@ -7,6 +7,7 @@ import { trackChild, waitForExit } from '../helpers/children.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { kcatProduce } from '../helpers/kcat.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
+import { runPythonClient } from '../helpers/python-clients.js';
 import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait.js';
@@ -265,6 +266,16 @@ test('consume --group is a group member seen by group describe, commits what it 
     groups[0]?.members.map((m) => m.clientId),
     ['jocko-consume'],
   );
+  // And kafka-python's admin, with the member's assignment decoded.
+  const py = await runPythonClient('kafka-python', broker.bootstrap, { op: 'describe_group', group });
+  assert.ok(py.ok, py.ok ? '' : JSON.stringify(py.error));
+  assert.equal(py.result.state, 'Stable');
+  assert.equal(py.result.protocol_type, 'consumer');
+  assert.deepEqual(
+    py.result.members.map((m) => m.client_id),
+    ['jocko-consume'],
+  );
+  assert.ok((py.result.members[0]?.partitions.length ?? 0) > 0, JSON.stringify(py.result));
   // Offsets are committed while consuming (at least once a second): lag reaches 0.
   await waitFor(
     'committed offsets reach the log end',

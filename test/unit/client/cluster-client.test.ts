@@ -85,3 +85,50 @@ test('a body that refuses the version it is given rejects the request, sends not
   );
   assert.equal(ok.response.errorCode, 0);
 });
+
+test('a connection its peer closed is replaced with a new one and a new ApiVersions, even when the old table refused the request', async (t) => {
+  // A peer in its quorum-only start-up phase: its ApiVersions (v0) lists ApiVersions alone, and it
+  // closes the connection a moment later (as a broker does once it serves everything).
+  const sockets: Socket[] = [];
+  let apiVersionsRequests = 0;
+  const server: Server = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => {
+      if (d.length < 12 || d.readInt16BE(4) !== ApiKey.ApiVersions) return;
+      apiVersionsRequests++;
+      const correlationId = d.readInt32BE(8);
+      const body = Buffer.alloc(4 + 2 + 4 + 6);
+      body.writeInt32BE(correlationId, 0);
+      body.writeInt16BE(0, 4); // no error
+      body.writeInt32BE(1, 6); // one api
+      body.writeInt16BE(ApiKey.ApiVersions, 10);
+      body.writeInt16BE(0, 12);
+      body.writeInt16BE(3, 14);
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(body.length, 0);
+      s.write(Buffer.concat([size, body]));
+      setTimeout(() => s.destroy(), 50);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const port = (server.address() as { port: number }).port;
+  const client = new ClusterClient({ resolve: () => ({ host: '127.0.0.1', port }), clientId: 'cluster-client-test' });
+  t.after(() => client.close());
+  await assert.rejects(
+    client.request(1, ApiKey.DescribeCluster, () => ({}), 2000),
+    /does not support api/,
+  );
+  await waitFor('the peer to close the first connection', () => sockets[0]?.destroyed === true, 2000);
+  await new Promise((r) => setTimeout(r, 20));
+  await assert.rejects(
+    client.request(1, ApiKey.DescribeCluster, () => ({}), 2000),
+    /does not support api/,
+  );
+  assert.equal(sockets.length, 2, 'a second connection');
+  assert.equal(apiVersionsRequests, 2, 'asked for ApiVersions again');
+});

@@ -133,3 +133,22 @@ test('a new leader records its epoch at its log end before appending (a follower
   assert.deepEqual(log.endOffsetForEpoch(3), { epoch: 1, endOffset: 3 });
   assert.deepEqual(log.endOffsetForEpoch(5), { epoch: 5, endOffset: 3 });
 });
+
+test('KIP-207: a new leader reports its high watermark lagging until it reaches the start of its epoch', async (t) => {
+  const { p } = leaderOf(t);
+  await append(p, 3);
+  p.onFollowerFetch(2, 3, 1100);
+  p.onFollowerFetch(3, 3, 1100);
+  assert.equal(p.highWatermark, 3);
+  assert.equal(p.highWatermarkLagging, false);
+  // Leadership moves away and back: the epoch starts at the log end, 3. A follower's view of the
+  // high watermark may be behind; here the log's is set back to show it.
+  p.applyAssignment({ replicas: [1, 2, 3], isr: [1, 2, 3], leader: 2, leaderEpoch: 2, partitionEpoch: 1 }, 2000);
+  p.log.highWatermark = 1;
+  p.applyAssignment({ replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 3, partitionEpoch: 2 }, 3000);
+  assert.equal(p.highWatermarkLagging, true);
+  p.onFollowerFetch(2, 3, 3100);
+  p.onFollowerFetch(3, 3, 3100);
+  assert.equal(p.highWatermark, 3);
+  assert.equal(p.highWatermarkLagging, false);
+});
