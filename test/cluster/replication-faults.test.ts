@@ -19,71 +19,47 @@
  * JOCKO_REPLICATION_FAULT_CYCLES sets the cycles per run (default 5).
  */
 import { test } from 'node:test';
-import { assertClean, faultRun } from './fault-run.js';
+import { assertClean, type FaultRunOptions, faultRun } from './fault-run.js';
 
 const CYCLES = Number(process.env['JOCKO_REPLICATION_FAULT_CYCLES'] ?? 5);
 /** Longer than the broker session timeout (3 s in the cluster's test settings): the paused leader is fenced. */
 const PAUSE_MS = 4500;
 const PRODUCERS = ['kafkajs', 'platformatic', 'confluent'] as const;
 
-test('replication factor 3: kill -9 of a partition leader loses nothing acknowledged with acks=all', async (t) => {
-  const r = await faultRun(t, {
-    fault: 'kill9',
-    cycles: CYCLES,
-    nodes: 3,
-    replicationFactor: 3,
-    producers: PRODUCERS,
-    expect: 'valid',
-  });
-  assertClean(r, CYCLES);
-});
+const RUNS: ReadonlyArray<{ name: string; options: Partial<FaultRunOptions> }> = [
+  {
+    name: 'replication factor 3: kill -9 of a partition leader loses nothing acknowledged with acks=all',
+    options: { fault: 'kill9' },
+  },
+  {
+    name: 'replication factor 3: a partition leader paused past its session loses nothing acknowledged',
+    options: { fault: 'pause', pauseMs: PAUSE_MS },
+  },
+  {
+    name: 'replication factor 3: a partition leader cut off from the other brokers (clients still reach it) loses nothing',
+    options: { fault: 'isolate' },
+  },
+  {
+    name: 'replication factor 3: one broker link cut or stalled, one way or both, loses nothing',
+    options: { fault: 'peer-link' },
+  },
+  {
+    name: 'five brokers, replication factor 3: kill -9 of a partition leader loses nothing acknowledged',
+    options: { fault: 'kill9', nodes: 5, partitions: 5 },
+  },
+];
 
-test('replication factor 3: a partition leader paused past its session loses nothing acknowledged', async (t) => {
-  const r = await faultRun(t, {
-    fault: 'pause',
-    cycles: CYCLES,
-    nodes: 3,
-    replicationFactor: 3,
-    producers: PRODUCERS,
-    pauseMs: PAUSE_MS,
-    expect: 'valid',
+for (const run of RUNS) {
+  test(run.name, async (t) => {
+    const r = await faultRun(t, {
+      fault: 'kill9',
+      cycles: CYCLES,
+      nodes: 3,
+      replicationFactor: 3,
+      producers: PRODUCERS,
+      expect: 'valid',
+      ...run.options,
+    });
+    assertClean(r, CYCLES);
   });
-  assertClean(r, CYCLES);
-});
-
-test('replication factor 3: a partition leader cut off from the other brokers (clients still reach it) loses nothing', async (t) => {
-  const r = await faultRun(t, {
-    fault: 'isolate',
-    cycles: CYCLES,
-    nodes: 3,
-    replicationFactor: 3,
-    producers: PRODUCERS,
-    expect: 'valid',
-  });
-  assertClean(r, CYCLES);
-});
-
-test('replication factor 3: one broker link cut or stalled, one way or both, loses nothing', async (t) => {
-  const r = await faultRun(t, {
-    fault: 'peer-link',
-    cycles: CYCLES,
-    nodes: 3,
-    replicationFactor: 3,
-    producers: PRODUCERS,
-    expect: 'valid',
-  });
-  assertClean(r, CYCLES);
-});
-
-test('five brokers, replication factor 3: kill -9 of a partition leader loses nothing acknowledged', async (t) => {
-  const r = await faultRun(t, {
-    fault: 'kill9',
-    cycles: CYCLES,
-    nodes: 5,
-    replicationFactor: 3,
-    partitions: 5,
-    producers: PRODUCERS,
-    expect: 'valid',
-  });
-  assertClean(r, CYCLES);
-});
+}
