@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withBroker } from '../helpers/broker-process.js';
+import { jocko, jockoOk } from '../helpers/jocko-cli.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsConsumer } from '../helpers/kafkajs.js';
-import { jockoBin, repoRoot } from '../helpers/paths.js';
-import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
+import { formatRun } from '../helpers/run.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait.js';
-
-function jocko(args: readonly string[], input?: string): Promise<RunResult> {
-  return run(process.execPath, [jockoBin, ...args], { cwd: repoRoot, timeoutMs: 60_000, ...(input ? { input } : {}) });
-}
-
-async function jockoOk(args: readonly string[], input?: string): Promise<string> {
-  const r = await jocko(args, input);
-  assertRunOk(r);
-  return r.stdout;
-}
 
 /** `name -> {value, source}` from the `  name=value sensitive=... source=...` lines. */
 function configLines(stdout: string): Map<string, { value: string; source: string }> {

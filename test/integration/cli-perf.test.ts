@@ -5,15 +5,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { withBroker } from '../helpers/broker-process.js';
 import { trackChild, waitForExit } from '../helpers/children.js';
+import { jocko } from '../helpers/jocko-cli.js';
 import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
-import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
+import { assertRunOk, formatRun } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { uniqueTopic } from '../helpers/unique.js';
-
-function jocko(args: readonly string[], input?: string): Promise<RunResult> {
-  return run(process.execPath, [jockoBin, ...args], { cwd: repoRoot, timeoutMs: 120_000, ...(input ? { input } : {}) });
-}
 
 const FINAL =
   /^(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, ([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99\.9th\.$/m;

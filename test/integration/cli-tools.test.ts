@@ -4,23 +4,14 @@ import { test } from 'node:test';
 import { KafkaClient } from '../../src/client/kafka-client.js';
 import { withBroker } from '../helpers/broker-process.js';
 import { trackChild, waitForExit } from '../helpers/children.js';
+import { jocko, jockoOk } from '../helpers/jocko-cli.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { kcatProduce } from '../helpers/kcat.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
 import { runPythonClient } from '../helpers/python-clients.js';
-import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
+import { assertRunOk, formatRun, run } from '../helpers/run.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait.js';
-
-function jocko(args: readonly string[], input?: string): Promise<RunResult> {
-  return run(process.execPath, [jockoBin, ...args], { cwd: repoRoot, timeoutMs: 60_000, ...(input ? { input } : {}) });
-}
-
-async function jockoOk(args: readonly string[], input?: string): Promise<string> {
-  const r = await jocko(args, input);
-  assertRunOk(r);
-  return r.stdout;
-}
 
 function jsonLines(stdout: string): Array<Record<string, unknown>> {
   return stdout

@@ -10,24 +10,13 @@ import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { splitBatches, validBatchesLength } from '../../src/protocol/records/record-batch.js';
 import { withBroker } from '../helpers/broker-process.js';
 import { trackChild, waitForExit } from '../helpers/children.js';
+import { jocko, jockoOk } from '../helpers/jocko-cli.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
 import { assertRunOk, formatRun, type RunResult, requireCommand, run } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** Runs `node bin/jocko.js ARGS` to completion. */
-function jocko(args: readonly string[], input?: string): Promise<RunResult> {
-  return run(process.execPath, [jockoBin, ...args], { cwd: repoRoot, timeoutMs: 60_000, ...(input ? { input } : {}) });
-}
-
-/** Runs it, asserts exit 0, and returns what it printed on stdout. */
-async function jockoOk(args: readonly string[], input?: string): Promise<string> {
-  const r = await jocko(args, input);
-  assertRunOk(r);
-  return r.stdout;
-}
 
 /** Asserts the command failed with `code` and that stderr matches `pattern`. */
 async function jockoFails(args: readonly string[], code: number, pattern: RegExp): Promise<RunResult> {

@@ -10,18 +10,8 @@ import { ClientConnection } from '../../src/client/connection.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { describeQuorumRequestToWire, describeQuorumResponseFromWire } from '../../src/raft/wire/describe-quorum.js';
 import { type BrokerProcess, withBroker } from '../helpers/broker-process.js';
-import { jockoBin, repoRoot } from '../helpers/paths.js';
-import { assertRunOk, formatRun, type RunResult, run } from '../helpers/run.js';
-
-function jocko(args: readonly string[]): Promise<RunResult> {
-  return run(process.execPath, [jockoBin, ...args], { cwd: repoRoot, timeoutMs: 60_000 });
-}
-
-async function jockoOk(args: readonly string[]): Promise<string> {
-  const r = await jocko(args);
-  assertRunOk(r);
-  return r.stdout;
-}
+import { jocko, jockoOk } from '../helpers/jocko-cli.js';
+import { formatRun, type RunResult } from '../helpers/run.js';
 
 async function jockoFails(args: readonly string[], code: number, stderr: RegExp): Promise<RunResult> {
   const r = await jocko(args);
