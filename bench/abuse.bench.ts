@@ -11,6 +11,7 @@
  * operation writes at most 10,000 metadata records). Then the time a CreateTopics takes for
  * 1,000, 5,000 and 9,999 partitions (ratio against linear growth from 1,000) and for 100,000
  * (refused). Defaults: queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
+ * JOCKO_ABUSE_PHASES (a comma list of flood, fetch, create, sizes) runs only those phases.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -33,6 +34,7 @@ const CREATE_SIZES = QUICK ? [1000, 2000, 5000] : [1000, 5000, 9999];
 const REFUSED_CREATE_PARTITIONS = 100_000;
 const POLICY_VIOLATION = 44;
 const results = new Results('abuse');
+const PHASES = new Set((process.env['JOCKO_ABUSE_PHASES'] ?? 'flood,fetch,create,sizes').split(','));
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -237,169 +239,178 @@ async function main(): Promise<void> {
     await creator.connect();
     // CreateTopics time against the partition count (each a new topic, on a fresh broker), and
     // the refusal above the cap.
-    const createTimes: Array<{ partitions: number; ms: number }> = [];
-    for (const partitions of CREATE_SIZES) {
-      const r = await createTimed(creator, `sized-${partitions}`, partitions);
-      if (r.errorCode !== 0) throw new Error(`CreateTopics of ${partitions} partitions: error ${r.errorCode}`);
-      createTimes.push({ partitions, ms: r.ms });
-    }
-    const refusedCreate = await createTimed(creator, 'sized-refused', REFUSED_CREATE_PARTITIONS);
-    if (refusedCreate.errorCode !== POLICY_VIOLATION) {
-      throw new Error(`CreateTopics of ${REFUSED_CREATE_PARTITIONS} partitions: error ${refusedCreate.errorCode}`);
+    if (PHASES.has('sizes')) {
+      const createTimes: Array<{ partitions: number; ms: number }> = [];
+      for (const partitions of CREATE_SIZES) {
+        const r = await createTimed(creator, `sized-${partitions}`, partitions);
+        if (r.errorCode !== 0) throw new Error(`CreateTopics of ${partitions} partitions: error ${r.errorCode}`);
+        createTimes.push({ partitions, ms: r.ms });
+      }
+      const refusedCreate = await createTimed(creator, 'sized-refused', REFUSED_CREATE_PARTITIONS);
+      if (refusedCreate.errorCode !== POLICY_VIOLATION) {
+        throw new Error(`CreateTopics of ${REFUSED_CREATE_PARTITIONS} partitions: error ${refusedCreate.errorCode}`);
+      }
+      const first = createTimes[0] as { partitions: number; ms: number };
+      for (const c of createTimes) {
+        results.add(
+          `CreateTopics time, ${c.partitions} partitions`,
+          'ms',
+          c.ms,
+          (first.ms * c.partitions) / first.partitions,
+          `linear from ${first.partitions}`,
+          { msPerPartition: c.ms / c.partitions },
+        );
+      }
+      results.add(
+        `CreateTopics time, ${REFUSED_CREATE_PARTITIONS} partitions (refused, POLICY_VIOLATION)`,
+        'ms',
+        refusedCreate.ms,
+        first.ms,
+        `${first.partitions} partitions created`,
+      );
     }
     const bystander = await connection(broker.host, broker.port, 'bystander');
-    const filler = await connection(broker.host, broker.port, 'filler');
-    const value = randomBytes(MiB - 200);
-    for (let written = 0; written < BIG_TOPIC_BYTES; written += MiB) {
-      await produce(filler, 'big', buildRecordBatch({ records: [{ value }] }));
-    }
-    filler.close();
     await bystanderPhase(bystander, 'bystander', broker.pid); // warm-up
     await sleep(500);
     await loopDelay();
     const idle = await bystanderPhase(bystander, 'bystander', broker.pid);
     const idleLoop = await loopDelay();
     const idleRss = rssBytes(broker.pid);
-
-    // (a) half-frame flood.
-    const flooders = Array.from({ length: FLOODERS }, () => halfFrame(broker.host, broker.port));
-    await sleep(500);
-    await loopDelay();
-    const flood = await bystanderPhase(bystander, 'bystander', broker.pid);
-    const floodLoop = await loopDelay();
-    for (const f of flooders) f.stop();
-    await sleep(2000);
-    const afterFloodRss = rssBytes(broker.pid);
-
-    // (b) huge fetches, from raw sockets that skip the responses' bytes (so the bench process's
-    // own event loop, which times the bystander, does not decode them).
-    const fetchFrame = requestFrame(ApiKey.Fetch, 12, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 1,
-      maxBytes: 2 ** 31 - 1,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{ topic: 'big', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 2 ** 31 - 1 }] }],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
-    let fetching = true;
-    let fetchedBytes = 0;
-    let largestResponse = 0;
-    const fetchers = Array.from({ length: FETCHERS }, () =>
-      fetchLoop(
-        broker.host,
-        broker.port,
-        fetchFrame,
-        () => fetching,
-        (n) => {
-          fetchedBytes += n;
-          largestResponse = Math.max(largestResponse, n);
-        },
-      ),
-    );
-    const loops = fetchers.map((f) => f.done);
-    await sleep(500);
-    await loopDelay();
-    const fetch = await bystanderPhase(bystander, 'bystander', broker.pid);
-    const fetchesLoop = await loopDelay();
-    fetching = false;
-    await Promise.all(loops);
-
-    // (c) one client asking for a topic of 1,000,000 partitions, again as soon as refused.
-    let creating = true;
-    const refusals: number[] = [];
-    let otherAnswers = 0;
-    const createLoop = (async () => {
-      for (let i = 0; creating; i++) {
-        const r = await createTimed(creator, `huge-${i}`, HUGE_CREATE_PARTITIONS);
-        if (r.errorCode === POLICY_VIOLATION) refusals.push(r.ms);
-        else otherAnswers++;
-      }
-    })();
-    await sleep(500);
-    await loopDelay();
-    const create = await bystanderPhase(bystander, 'bystander', broker.pid);
-    const createLoopDelay = await loopDelay();
-    creating = false;
-    await createLoop;
-    bystander.close();
-    if (refusals.length === 0 || otherAnswers > 0) {
-      throw new Error(
-        `1,000,000-partition CreateTopics: ${refusals.length} refused, ${otherAnswers} otherwise answered`,
-      );
-    }
-    refusals.sort((a, b) => a - b);
-
-    creator.close();
-
     const idleNote = { idleP50: idle.p50, idleMax: idle.max, samples: idle.count };
-    results.add('bystander produce p99, half-frame flood', 'ms', flood.p99, idle.p99, 'idle p99', {
-      ...idleNote,
-      p50: flood.p50,
-      max: flood.max,
-      samples: flood.count,
-    });
-    results.add('broker event-loop max delay, half-frame flood', 'ms', floodLoop.maxMs, idleLoop.maxMs, 'idle max', {
-      p99Ms: floodLoop.p99Ms,
-      idleP99Ms: idleLoop.p99Ms,
-    });
-    results.add('broker peak RSS, half-frame flood', 'MiB', flood.peakRss / MiB, idleRss / MiB, 'idle', {
-      afterMiB: afterFloodRss / MiB,
-      flooders: FLOODERS,
-      announcedMiB: (FLOODERS * FRAME_BYTES) / MiB,
-    });
-    results.add('bystander produce p99, huge fetches', 'ms', fetch.p99, idle.p99, 'idle p99', {
-      p50: fetch.p50,
-      max: fetch.max,
-      samples: fetch.count,
-    });
-    results.add('broker event-loop max delay, huge fetches', 'ms', fetchesLoop.maxMs, idleLoop.maxMs, 'idle max', {
-      p99Ms: fetchesLoop.p99Ms,
-      idleP99Ms: idleLoop.p99Ms,
-    });
-    results.add('broker peak RSS, huge fetches', 'MiB', fetch.peakRss / MiB, idleRss / MiB, 'idle', {
-      fetchers: FETCHERS,
-      partitionMiB: BIG_TOPIC_BYTES / MiB,
-      largestResponseMiB: largestResponse / MiB,
-      fetchedMiB: fetchedBytes / MiB,
-    });
-    results.add('bystander produce p99, 1,000,000-partition CreateTopics', 'ms', create.p99, idle.p99, 'idle p99', {
-      p50: create.p50,
-      max: create.max,
-      samples: create.count,
-      refusals: refusals.length,
-      refusalP50Ms: percentile(refusals, 50),
-      refusalMaxMs: refusals[refusals.length - 1] ?? Number.NaN,
-    });
-    results.add(
-      'broker event-loop max delay, 1,000,000-partition CreateTopics',
-      'ms',
-      createLoopDelay.maxMs,
-      idleLoop.maxMs,
-      'idle max',
-      { p99Ms: createLoopDelay.p99Ms, idleP99Ms: idleLoop.p99Ms },
-    );
-    const first = createTimes[0] as { partitions: number; ms: number };
-    for (const c of createTimes) {
+
+    if (PHASES.has('flood')) {
+      const flooders = Array.from({ length: FLOODERS }, () => halfFrame(broker.host, broker.port));
+      await sleep(500);
+      await loopDelay();
+      const flood = await bystanderPhase(bystander, 'bystander', broker.pid);
+      const floodLoop = await loopDelay();
+      for (const f of flooders) f.stop();
+      await sleep(2000);
+      const afterFloodRss = rssBytes(broker.pid);
+      results.add('bystander produce p99, half-frame flood', 'ms', flood.p99, idle.p99, 'idle p99', {
+        ...idleNote,
+        p50: flood.p50,
+        max: flood.max,
+        samples: flood.count,
+      });
+      results.add('broker event-loop max delay, half-frame flood', 'ms', floodLoop.maxMs, idleLoop.maxMs, 'idle max', {
+        p99Ms: floodLoop.p99Ms,
+        idleP99Ms: idleLoop.p99Ms,
+      });
+      results.add('broker peak RSS, half-frame flood', 'MiB', flood.peakRss / MiB, idleRss / MiB, 'idle', {
+        afterMiB: afterFloodRss / MiB,
+        flooders: FLOODERS,
+        announcedMiB: (FLOODERS * FRAME_BYTES) / MiB,
+      });
+    }
+
+    if (PHASES.has('fetch')) {
+      const filler = await connection(broker.host, broker.port, 'filler');
+      const value = randomBytes(MiB - 200);
+      for (let written = 0; written < BIG_TOPIC_BYTES; written += MiB) {
+        await produce(filler, 'big', buildRecordBatch({ records: [{ value }] }));
+      }
+      filler.close();
+      await sleep(500);
+      // From raw sockets that skip the responses' bytes (so the bench process's own event loop,
+      // which times the bystander, does not decode them).
+      const fetchFrame = requestFrame(ApiKey.Fetch, 12, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 2 ** 31 - 1,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topic: 'big', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 2 ** 31 - 1 }] }],
+        forgottenTopicsData: [],
+        rackId: '',
+      });
+      let fetching = true;
+      let fetchedBytes = 0;
+      let largestResponse = 0;
+      const fetchers = Array.from({ length: FETCHERS }, () =>
+        fetchLoop(
+          broker.host,
+          broker.port,
+          fetchFrame,
+          () => fetching,
+          (n) => {
+            fetchedBytes += n;
+            largestResponse = Math.max(largestResponse, n);
+          },
+        ),
+      );
+      const loops = fetchers.map((f) => f.done);
+      await sleep(500);
+      await loopDelay();
+      const fetch = await bystanderPhase(bystander, 'bystander', broker.pid);
+      const fetchesLoop = await loopDelay();
+      fetching = false;
+      await Promise.all(loops);
+      results.add('bystander produce p99, huge fetches', 'ms', fetch.p99, idle.p99, 'idle p99', {
+        ...idleNote,
+        p50: fetch.p50,
+        max: fetch.max,
+        samples: fetch.count,
+      });
+      results.add('broker event-loop max delay, huge fetches', 'ms', fetchesLoop.maxMs, idleLoop.maxMs, 'idle max', {
+        p99Ms: fetchesLoop.p99Ms,
+        idleP99Ms: idleLoop.p99Ms,
+      });
+      results.add('broker peak RSS, huge fetches', 'MiB', fetch.peakRss / MiB, idleRss / MiB, 'idle', {
+        fetchers: FETCHERS,
+        partitionMiB: BIG_TOPIC_BYTES / MiB,
+        largestResponseMiB: largestResponse / MiB,
+        fetchedMiB: fetchedBytes / MiB,
+        fetchedMiBPerS: fetchedBytes / MiB / (PHASE_MS / 1000),
+      });
+    }
+
+    if (PHASES.has('create')) {
+      // One client asking for a topic of 1,000,000 partitions, again as soon as refused.
+      let creating = true;
+      const refusals: number[] = [];
+      let otherAnswers = 0;
+      const createLoop = (async () => {
+        for (let i = 0; creating; i++) {
+          const r = await createTimed(creator, `huge-${i}`, HUGE_CREATE_PARTITIONS);
+          if (r.errorCode === POLICY_VIOLATION) refusals.push(r.ms);
+          else otherAnswers++;
+        }
+      })();
+      await sleep(500);
+      await loopDelay();
+      const create = await bystanderPhase(bystander, 'bystander', broker.pid);
+      const createLoopDelay = await loopDelay();
+      creating = false;
+      await createLoop;
+      if (refusals.length === 0 || otherAnswers > 0) {
+        throw new Error(
+          `1,000,000-partition CreateTopics: ${refusals.length} refused, ${otherAnswers} otherwise answered`,
+        );
+      }
+      refusals.sort((a, b) => a - b);
+      results.add('bystander produce p99, 1,000,000-partition CreateTopics', 'ms', create.p99, idle.p99, 'idle p99', {
+        ...idleNote,
+        p50: create.p50,
+        max: create.max,
+        samples: create.count,
+        refusals: refusals.length,
+        refusalP50Ms: percentile(refusals, 50),
+        refusalMaxMs: refusals[refusals.length - 1] ?? Number.NaN,
+      });
       results.add(
-        `CreateTopics time, ${c.partitions} partitions`,
+        'broker event-loop max delay, 1,000,000-partition CreateTopics',
         'ms',
-        c.ms,
-        (first.ms * c.partitions) / first.partitions,
-        `linear from ${first.partitions}`,
-        { msPerPartition: c.ms / c.partitions },
+        createLoopDelay.maxMs,
+        idleLoop.maxMs,
+        'idle max',
+        { p99Ms: createLoopDelay.p99Ms, idleP99Ms: idleLoop.p99Ms },
       );
     }
-    results.add(
-      `CreateTopics time, ${REFUSED_CREATE_PARTITIONS} partitions (refused, POLICY_VIOLATION)`,
-      'ms',
-      refusedCreate.ms,
-      first.ms,
-      `${first.partitions} partitions created`,
-    );
+    bystander.close();
+    creator.close();
     results.save();
   } finally {
     admin.close();

@@ -45,8 +45,11 @@ function tsType(t: FieldType, init: boolean): string {
         case 'uuid':
           return 'string';
         case 'bytes':
-        case 'records':
           return 'Buffer';
+        case 'records':
+          // An encoder also takes the records as a list of buffers written one after another
+          // (a large fetch's read windows, each sent as the socket drains, never joined).
+          return init ? 'Buffer | readonly Buffer[]' : 'Buffer';
         default:
           return 'number';
       }
@@ -291,7 +294,8 @@ function emitWrite(o: Out, ctx: Ctx, t: FieldType, x: string, flex: string, null
           `if (${x} === null${nullable === 'false' ? '' : ` && !(${nullable})`}) throw new TypeError('${label} is not nullable in version ' + v);`,
         );
       }
-      o.line(pick(`w.writeCompactNullableBytes(${x})`, `w.writeNullableBytes(${x})`));
+      if (t.name === 'records') o.line(pick(`w.writeCompactNullableRecords(${x})`, `w.writeNullableRecords(${x})`));
+      else o.line(pick(`w.writeCompactNullableBytes(${x})`, `w.writeNullableBytes(${x})`));
       return;
   }
 }

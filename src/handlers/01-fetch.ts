@@ -17,9 +17,9 @@ import {
 } from '../protocol/records/record-batch.js';
 import { isMetadataFetch } from '../raft/wire/fetch.js';
 import type { Partition, ReadResult } from '../replication/partition.js';
-import { bufferPool } from '../runtime/buffer-pool.js';
 import type { Clock } from '../runtime/clock.js';
 import { setDeadlineTimer } from '../runtime/deadline-timer.js';
+import { bulkBudget } from '../runtime/turn-budget.js';
 import type { BrokerServices } from './broker-services.js';
 import type { FetchPartitionRequest, PartitionResultSummary } from './fetch-session-cache.js';
 import { handleRaftFetch } from './raft-handlers.js';
@@ -53,7 +53,8 @@ interface PartitionRead extends PartitionResultSummary {
   diverging: { epoch: number; endOffset: number } | null;
   /** A follower whose last fetched epoch this log cannot place: answered OFFSET_OUT_OF_RANGE. */
   outOfRange: boolean;
-  records: Buffer | null;
+  /** One buffer, or several that follow one another (a large read's slices). */
+  records: Buffer | readonly Buffer[] | null;
   aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null;
 }
 
@@ -313,69 +314,73 @@ class FetchOperation {
    * A large read, in slices of READ_SLICE_BYTES with a turn of the event loop between them, so
    * one client's fetch of tens of megabytes does not hold up every other client for the whole
    * read. The same batches as one read of `limit` bytes: whole batches while they fit, the
-   * first one whatever its size when the request allows.
+   * first one whatever its size when the request allows. The slices are never joined: the
+   * response carries them as a list, the connection writes them as the socket drains and gives
+   * each read window back to the buffer pool once the kernel has its bytes.
    */
   private async readSliced(r: PartitionRead, p: Partition, offset: number, maxOffset: number, limit: number) {
-    // The slices are copied as they come into one buffer (pages touched only as filled), so no
-    // single copy of the whole response holds the event loop, and each slice's read window goes
-    // straight back to the buffer pool.
-    let target = Buffer.allocUnsafeSlow(limit);
+    const parts: Buffer[] = [];
     let bytes = 0;
     let next = offset;
     let minOneBatch = this.minOneBatch;
     try {
       while (bytes < limit && next < maxOffset) {
         const want = Math.min(READ_SLICE_BYTES, limit - bytes);
+        // Each slice waits its turn in the broker's bulk budget, shared with large writes.
+        await bulkBudget.take(want);
         let res = await p.log.read(next, want, { maxOffset, minOneBatch });
         if (res.bytes === 0 && want < limit - bytes) {
-          // The next batch is larger than a slice: it is taken if it fits the rest of the budget.
-          res = await p.log.read(next, limit - bytes, { maxOffset, minOneBatch: false });
+          // The next batch is larger than a slice: read on its own, and taken if it fits the
+          // rest of the budget (one batch, never the whole budget in one read).
+          res = await p.log.read(next, want, { maxOffset, minOneBatch: true });
+          if (res.bytes > limit - bytes) break;
         }
         if (res.bytes === 0) break;
-        if (bytes + res.bytes > target.length) {
-          // Only a first batch larger than the limit: room for it.
-          const larger = Buffer.allocUnsafeSlow(bytes + res.bytes);
-          target.copy(larger, 0, 0, bytes);
-          target = larger;
-        }
         next = nextOffsetAfter(res.buffers[res.buffers.length - 1] as Buffer);
-        for (const b of res.buffers) {
-          b.copy(target, bytes);
-          bytes += b.length;
-          bufferPool.give(b);
-        }
+        for (const b of res.buffers) parts.push(b);
+        bytes += res.bytes;
         minOneBatch = false;
-        if (bytes < limit && next < maxOffset) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
       this.readFailed(r, p, err);
       return;
     }
-    this.took(r, p, { buffers: bytes > 0 ? [target.subarray(0, bytes)] : [], bytes }, offset, maxOffset);
+    this.took(r, p, { buffers: parts, bytes }, offset, maxOffset);
   }
 
   private took(r: PartitionRead, p: Partition, read: ReadResult, offset: number, maxOffset: number): void {
     if (read.bytes === 0) return;
     try {
-      let records = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : Buffer.concat(read.buffers);
-      if (this.version < 10 && anyBatchCompressedWith(records, Compression.ZSTD)) {
+      // Each buffer of a read holds whole batches.
+      let records: Buffer | Buffer[] = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : read.buffers;
+      if (this.version < 10 && read.buffers.some((b) => anyBatchCompressedWith(b, Compression.ZSTD))) {
         // KIP-110: clients older than Fetch v10 cannot read zstd.
         r.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
-        records = EMPTY_RECORDS;
-      } else if (this.readCommitted && !this.isFollower) {
+        r.records = null;
+        return;
+      }
+      if (this.readCommitted && !this.isFollower) {
         // Most partitions have no aborted transactions: only then is the read's end worked out.
         let found = p.abortedTransactions(offset, maxOffset);
         if (found.length > 0) {
-          const end = nextOffsetAfter(records);
+          const end = nextOffsetAfter(read.buffers[read.buffers.length - 1] as Buffer);
           found = found.filter((a) => a.firstOffset < end);
         }
         r.aborted = found.map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
       }
-      if (this.version <= 3) records = v2ToLegacy(records, this.version <= 1 ? 0 : 1);
+      let length = read.bytes;
+      if (this.version <= 3) {
+        const legacy = v2ToLegacy(
+          Buffer.isBuffer(records) ? records : Buffer.concat(records),
+          this.version <= 1 ? 0 : 1,
+        );
+        records = legacy;
+        length = legacy.length;
+      }
       r.records = records;
-      r.hasRecords = records.length > 0;
-      this.budget -= records.length;
-      this.bytes += records.length;
+      r.hasRecords = length > 0;
+      this.budget -= length;
+      this.bytes += length;
       this.minOneBatch = false;
     } catch (err) {
       this.readFailed(r, p, err);

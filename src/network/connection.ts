@@ -3,6 +3,7 @@ import { logger } from '../observability/logger.js';
 import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { bufferPool } from '../runtime/buffer-pool.js';
 import { setTimer } from '../runtime/timers.js';
+import { bulkBudget } from '../runtime/turn-budget.js';
 import { isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { MemoryPool } from './memory-pool.js';
@@ -45,7 +46,9 @@ interface Slot {
  * tens of megabytes) is written window by window as the socket drains, so writing it never holds
  * the event loop (and every other client) for longer than copying one window into the kernel.
  */
-const WRITE_WINDOW_BYTES = 1024 * 1024;
+const WRITE_WINDOW_BYTES = 256 * 1024;
+/** Responses up to this size are written at once, never waiting for the bulk budget. */
+const SMALL_WRITE_BYTES = 64 * 1024;
 
 interface PendingWrite {
   buf: Buffer;
@@ -57,23 +60,18 @@ const POOLED_MIN_BYTES = 32 * 1024;
 /** How long a drained connection waits for the client to close its side before closing it. */
 const CLOSE_LINGER_MS = 100;
 
-function lentChunks(chunks: readonly Buffer[]): Buffer[] | null {
-  let lent: Buffer[] | null = null;
-  for (const c of chunks) {
-    if (c.length <= POOLED_MIN_BYTES || !bufferPool.isLent(c)) continue;
-    if (lent === null) lent = [];
-    lent.push(c);
-  }
-  return lent;
-}
-
-function giveBack(lent: readonly Buffer[]): void {
-  for (const b of lent) bufferPool.give(b);
-}
-
-function giveBackFrame(frame: Buffer): (err?: Error | null) => void {
+/** Gives `buf` back to the buffer pool once the socket has written it. */
+function giveBackFrame(buf: Buffer): (err?: Error | null) => void {
   return (err) => {
-    if (err == null) bufferPool.give(frame);
+    if (err == null) bufferPool.give(buf);
+  };
+}
+
+function giveBackBoth(a: Buffer, b: Buffer): (err?: Error | null) => void {
+  return (err) => {
+    if (err != null) return;
+    bufferPool.give(a);
+    bufferPool.give(b);
   };
 }
 
@@ -266,20 +264,16 @@ export class Connection {
         process.nextTick(this.uncork);
       }
       this.send(prefix);
+      // Segment bytes read into pooled buffers go back to the pool each as soon as the kernel
+      // has it (a large fetch's read windows one by one, not all at the end of the response);
+      // a Produce request's pooled frame goes back with the response's last bytes.
       const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) this.send(chunks[i] as Buffer);
-      if (last >= 0) {
-        const lent = lentChunks(chunks);
-        if (slot.frame !== null) {
-          // The request's handler has answered; its frame goes back with the response's buffers.
-          if (lent === null) this.send(chunks[last] as Buffer, giveBackFrame(slot.frame));
-          else {
-            lent.push(slot.frame);
-            this.send(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
-          }
-        } else if (lent === null) this.send(chunks[last] as Buffer);
-        // Segment bytes read into pooled buffers go back to the pool once the kernel has them.
-        else this.send(chunks[last] as Buffer, (err) => err == null && giveBack(lent));
+      for (let i = 0; i <= last; i++) {
+        const c = chunks[i] as Buffer;
+        const lent = c.length > POOLED_MIN_BYTES && bufferPool.isLent(c);
+        const frame = i === last ? slot.frame : null;
+        if (frame !== null) this.send(c, lent ? giveBackBoth(c, frame) : giveBackFrame(frame));
+        else this.send(c, lent ? giveBackFrame(c) : undefined);
       }
       this.counters.bytesOut += 4 + size;
     }
@@ -294,8 +288,8 @@ export class Connection {
   private send(buf: Buffer, done?: (err?: Error | null) => void): void {
     if (
       this.pending.length === 0 &&
-      buf.length <= WRITE_WINDOW_BYTES &&
-      this.socket.writableLength < WRITE_WINDOW_BYTES
+      this.socket.writableLength < WRITE_WINDOW_BYTES &&
+      (buf.length <= SMALL_WRITE_BYTES || (buf.length <= WRITE_WINDOW_BYTES && bulkBudget.tryTake(buf.length)))
     ) {
       this.socket.write(buf, done);
       return;
@@ -306,36 +300,35 @@ export class Connection {
   }
 
   /**
-   * Hands queued response bytes to the socket, at most one window per turn of the event loop and
-   * only while the socket's own buffer is below a window; 'drain' or the next turn goes on.
+   * Hands queued response bytes to the socket a window at a time, while the broker's bulk budget
+   * for this turn of the event loop lasts and the socket's own buffer is below a window; 'drain'
+   * or a later turn goes on.
    */
   private pump(): void {
     if (this.closed) return;
-    let budget = WRITE_WINDOW_BYTES;
-    while (this.pending.length > 0 && budget > 0) {
+    while (this.pending.length > 0) {
       if (this.socket.writableLength >= WRITE_WINDOW_BYTES) return; // 'drain' goes on
       const head = this.pending[0] as PendingWrite;
+      const n = Math.min(head.buf.length, WRITE_WINDOW_BYTES);
+      if (!bulkBudget.tryTake(n)) {
+        if (!this.pumpScheduled) {
+          this.pumpScheduled = true;
+          bulkBudget.later(this.pumpLater);
+        }
+        return;
+      }
       let ok: boolean;
-      if (head.buf.length > budget) {
-        const piece = head.buf.subarray(0, budget);
-        head.buf = head.buf.subarray(budget);
-        this.pendingBytes -= piece.length;
-        budget = 0;
+      if (head.buf.length > n) {
+        const piece = head.buf.subarray(0, n);
+        head.buf = head.buf.subarray(n);
+        this.pendingBytes -= n;
         ok = this.socket.write(piece);
       } else {
         this.pending.shift();
-        this.pendingBytes -= head.buf.length;
-        budget -= head.buf.length;
+        this.pendingBytes -= n;
         ok = this.socket.write(head.buf, head.done);
       }
       if (!ok && !this.corked) return; // 'drain' goes on
-    }
-    if (this.pending.length > 0) {
-      if (!this.pumpScheduled) {
-        this.pumpScheduled = true;
-        setImmediate(this.pumpLater);
-      }
-      return;
     }
     this.maybeResume();
     this.maybeEnd();

@@ -209,6 +209,21 @@ export class Writer {
     return this.writeCompactNullableBytes(b);
   }
 
+  /** Records given as one buffer or as a list of buffers that follow one another (never joined). */
+  writeNullableRecords(r: Buffer | readonly Buffer[] | null): this {
+    if (r === null || Buffer.isBuffer(r)) return this.writeNullableBytes(r as Buffer | null);
+    this.writeInt32(totalLength(r));
+    for (const b of r) this.writeRaw(b);
+    return this;
+  }
+
+  writeCompactNullableRecords(r: Buffer | readonly Buffer[] | null): this {
+    if (r === null || Buffer.isBuffer(r)) return this.writeCompactNullableBytes(r as Buffer | null);
+    this.writeUVarint(totalLength(r) + 1);
+    for (const b of r) this.writeRaw(b);
+    return this;
+  }
+
   writeArrayLength(n: number): this {
     return this.writeInt32(n);
   }
@@ -241,6 +256,12 @@ export class Writer {
     if (chunks.length === 1) return chunks[0] as Buffer;
     return Buffer.concat(chunks, this.total);
   }
+}
+
+function totalLength(list: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of list) n += b.length;
+  return n;
 }
 
 /** Encodes with a fresh writer and returns one buffer: for tagged fields and tests. */

@@ -148,3 +148,57 @@ test('a large Produce frame is assembled in a pooled buffer and given back once 
   for (let i = 0; i < 100 && bufferPool.isLent(produce.frame); i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(bufferPool.isLent(produce.frame), false, 'given back after the answer was written');
 });
+
+test('a response of many pooled read windows gives each back as the socket takes it, not all at the end', async (t) => {
+  const windows = 40;
+  const size = 256 * 1024;
+  const lent: Buffer[] = [];
+  const dispatcher: RequestDispatcher = {
+    dispatch() {
+      for (let w = 0; w < windows; w++) {
+        const b = bufferPool.take(size) as Buffer;
+        b.fill(w);
+        lent.push(b);
+      }
+      return [...lent];
+    },
+  };
+  const server = new NetworkServer({ host: '127.0.0.1', port: 0, dispatcher });
+  const { port } = await server.listen();
+  t.after(() => server.close({ graceMs: 100 }));
+  const s = connect({ host: '127.0.0.1', port });
+  t.after(() => s.destroy());
+  let got = 0;
+  let paused = false;
+  let seen: (() => void) | null = null;
+  s.on('data', (d: Buffer) => {
+    got += d.length;
+    if (!paused && got >= 2 * size) {
+      // A slow reader: the rest of the 10 MiB waits in the kernel and in the broker.
+      paused = true;
+      s.pause();
+    }
+    seen?.();
+  });
+  const firstBytes = new Promise<void>((resolve) => {
+    seen = () => paused && resolve();
+  });
+  const req = Buffer.alloc(12);
+  req.writeInt32BE(8, 0);
+  s.write(req);
+  await firstBytes;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(bufferPool.isLent(lent[0] as Buffer), false, 'the first window is back while the reader waits');
+  assert.equal(bufferPool.isLent(lent[windows - 1] as Buffer), true, 'the last window is not yet written');
+  const total = 4 + windows * size;
+  const all = new Promise<void>((resolve) => {
+    seen = () => got >= total && resolve();
+  });
+  s.resume();
+  await all;
+  assert.equal(got, total);
+  for (let i = 0; i < 100 && bufferPool.isLent(lent[windows - 1] as Buffer); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(bufferPool.isLent(lent[windows - 1] as Buffer), false, 'all given back once written');
+});

@@ -210,7 +210,7 @@ export interface ProduceRequestPartitionProduceData {
 
 export interface ProduceRequestPartitionProduceDataInit {
   index?: number;
-  records?: Buffer | null;
+  records?: Buffer | readonly Buffer[] | null;
   unknownTaggedFields?: readonly TaggedField[];
 }
 
@@ -229,7 +229,7 @@ export function encodeProduceRequestPartitionProduceData(w: Writer, m: ProduceRe
   }
   {
     const f2 = m.records === undefined ? null : m.records;
-    if (flex) w.writeCompactNullableBytes(f2); else w.writeNullableBytes(f2);
+    if (flex) w.writeCompactNullableRecords(f2); else w.writeNullableRecords(f2);
   }
   if (flex) {
     const u = m.unknownTaggedFields;

@@ -931,7 +931,7 @@ export interface FetchResponsePartitionDataInit {
   snapshotId?: FetchResponseSnapshotIdInit;
   abortedTransactions?: readonly FetchResponseAbortedTransactionInit[] | null;
   preferredReadReplica?: number;
-  records?: Buffer | null;
+  records?: Buffer | readonly Buffer[] | null;
   unknownTaggedFields?: readonly TaggedField[];
 }
 
@@ -990,7 +990,7 @@ export function encodeFetchResponsePartitionData(w: Writer, m: FetchResponsePart
   }
   {
     const f9 = m.records === undefined ? null : m.records;
-    if (flex) w.writeCompactNullableBytes(f9); else w.writeNullableBytes(f9);
+    if (flex) w.writeCompactNullableRecords(f9); else w.writeNullableRecords(f9);
   }
   if (flex) {
     const tags: TaggedField[] = [];

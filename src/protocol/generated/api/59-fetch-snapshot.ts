@@ -641,7 +641,7 @@ export interface FetchSnapshotResponsePartitionSnapshotInit {
   currentLeader?: FetchSnapshotResponseLeaderIdAndEpochInit;
   size?: bigint;
   position?: bigint;
-  unalignedRecords?: Buffer;
+  unalignedRecords?: Buffer | readonly Buffer[];
   unknownTaggedFields?: readonly TaggedField[];
 }
 
@@ -683,7 +683,7 @@ export function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, m: Fetch
   {
     const f6 = m.unalignedRecords === undefined ? EMPTY_BUFFER : m.unalignedRecords;
     if (f6 === null) throw new TypeError('FetchSnapshotResponsePartitionSnapshot.unalignedRecords is not nullable in version ' + v);
-    if (flex) w.writeCompactNullableBytes(f6); else w.writeNullableBytes(f6);
+    if (flex) w.writeCompactNullableRecords(f6); else w.writeNullableRecords(f6);
   }
   if (flex) {
     const tags: TaggedField[] = [];

@@ -770,7 +770,7 @@ export interface ShareFetchResponsePartitionDataInit {
   acknowledgeErrorCode?: number;
   acknowledgeErrorMessage?: string | null;
   currentLeader?: ShareFetchResponseLeaderIdAndEpochInit;
-  records?: Buffer | null;
+  records?: Buffer | readonly Buffer[] | null;
   acquiredRecords?: readonly ShareFetchResponseAcquiredRecordsInit[];
   unknownTaggedFields?: readonly TaggedField[];
 }
@@ -817,7 +817,7 @@ export function encodeShareFetchResponsePartitionData(w: Writer, m: ShareFetchRe
   }
   {
     const f7 = m.records === undefined ? null : m.records;
-    if (flex) w.writeCompactNullableBytes(f7); else w.writeNullableBytes(f7);
+    if (flex) w.writeCompactNullableRecords(f7); else w.writeNullableRecords(f7);
   }
   {
     const f8 = m.acquiredRecords === undefined ? [] : m.acquiredRecords;
