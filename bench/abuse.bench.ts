@@ -21,6 +21,7 @@ import { encodeRequestHeader } from '../src/protocol/generated/headers.js';
 import { Writer } from '../src/protocol/primitives/writer.js';
 import { buildRecordBatch } from '../src/protocol/records/batch-builder.js';
 import { adminClient, createTopic, startBenchBroker } from './lib/broker.js';
+import { startFetchFlood } from './lib/fetch-flood.js';
 import { MiB, QUICK, Results, rssBytes, sleep } from './lib/harness.js';
 
 const PHASE_MS = QUICK ? 3000 : 10000;
@@ -150,49 +151,6 @@ function requestFrame(apiKey: number, version: number, body: unknown): Buffer {
   return Buffer.concat([size, payload]);
 }
 
-/** Sends `frame` again as soon as each response has fully arrived, while `go()`; reports response sizes. */
-function fetchLoop(
-  host: string,
-  port: number,
-  frame: Buffer,
-  go: () => boolean,
-  onResponse: (bytes: number) => void,
-): { done: Promise<void> } {
-  const socket = connect({ host, port });
-  socket.on('error', () => undefined);
-  let header = Buffer.alloc(0);
-  let size = 0;
-  let remaining = -1;
-  const done = new Promise<void>((resolve) => {
-    socket.on('close', () => resolve());
-    socket.on('data', (chunk: Buffer) => {
-      let pos = 0;
-      while (pos < chunk.length) {
-        if (remaining < 0) {
-          const take = Math.min(4 - header.length, chunk.length - pos);
-          header = Buffer.concat([header, chunk.subarray(pos, pos + take)]);
-          pos += take;
-          if (header.length < 4) return;
-          size = header.readInt32BE(0);
-          remaining = size;
-          header = Buffer.alloc(0);
-        }
-        const take = Math.min(remaining, chunk.length - pos);
-        remaining -= take;
-        pos += take;
-        if (remaining === 0) {
-          remaining = -1;
-          onResponse(size);
-          if (go()) socket.write(frame);
-          else socket.end();
-        }
-      }
-    });
-  });
-  socket.once('connect', () => socket.write(frame));
-  return { done };
-}
-
 /** CreateTopics of one topic of `partitions`; resolves with its error code and the time it took (ms). */
 async function createTimed(
   c: ClientConnection,
@@ -312,8 +270,8 @@ async function main(): Promise<void> {
       }
       filler.close();
       await sleep(500);
-      // From raw sockets that skip the responses' bytes (so the bench process's own event loop,
-      // which times the bystander, does not decode them).
+      // From raw sockets in a worker thread that skip the responses' bytes (so the bench
+      // process's own event loop, which times the bystander, neither decodes nor receives them).
       const fetchFrame = requestFrame(ApiKey.Fetch, 12, {
         replicaId: -1,
         maxWaitMs: 0,
@@ -326,28 +284,12 @@ async function main(): Promise<void> {
         forgottenTopicsData: [],
         rackId: '',
       });
-      let fetching = true;
-      let fetchedBytes = 0;
-      let largestResponse = 0;
-      const fetchers = Array.from({ length: FETCHERS }, () =>
-        fetchLoop(
-          broker.host,
-          broker.port,
-          fetchFrame,
-          () => fetching,
-          (n) => {
-            fetchedBytes += n;
-            largestResponse = Math.max(largestResponse, n);
-          },
-        ),
-      );
-      const loops = fetchers.map((f) => f.done);
+      const flood = startFetchFlood({ host: broker.host, port: broker.port, frame: fetchFrame, connections: FETCHERS });
       await sleep(500);
       await loopDelay();
       const fetch = await bystanderPhase(bystander, 'bystander', broker.pid);
       const fetchesLoop = await loopDelay();
-      fetching = false;
-      await Promise.all(loops);
+      const { fetchedBytes, largestResponse } = await flood.stop();
       results.add('bystander produce p99, huge fetches', 'ms', fetch.p99, idle.p99, 'idle p99', {
         ...idleNote,
         p50: fetch.p50,

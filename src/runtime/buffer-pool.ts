@@ -100,4 +100,4 @@ function classShift(size: number): number {
 }
 
 /** The process's pool: segment reads and the frame decoder take from it, connections give back. */
-export const bufferPool = new BufferPool(Number(process.env.JOCKO_POOL_MB ?? 16) * 1024 * 1024);
+export const bufferPool = new BufferPool();
