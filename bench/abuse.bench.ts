@@ -16,12 +16,12 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { ClientConnection } from '../src/client/connection.js';
-import { API_BY_KEY, ApiKey, requestHeaderVersion } from '../src/protocol/generated/api-table.js';
+import { ApiKey, requestHeaderVersion } from '../src/protocol/generated/api-table.js';
 import { encodeRequestHeader } from '../src/protocol/generated/headers.js';
 import { Writer } from '../src/protocol/primitives/writer.js';
 import { buildRecordBatch } from '../src/protocol/records/batch-builder.js';
+import { hugeFetchFrame, startFetchFlood } from '../test/helpers/fetch-flood.js';
 import { adminClient, createTopic, startBenchBroker } from './lib/broker.js';
-import { startFetchFlood } from './lib/fetch-flood.js';
 import { MiB, QUICK, Results, rssBytes, sleep } from './lib/harness.js';
 
 const PHASE_MS = QUICK ? 3000 : 10000;
@@ -130,25 +130,6 @@ function halfFrame(host: string, port: number): { socket: Socket; stop: () => vo
       socket.destroy();
     },
   };
-}
-
-/** A request frame (size prefix included) encoded by the generated codecs. */
-function requestFrame(apiKey: number, version: number, body: unknown): Buffer {
-  const w = new Writer(256);
-  encodeRequestHeader(
-    w,
-    { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: 'huge-fetch' },
-    requestHeaderVersion(apiKey, version),
-  );
-  (API_BY_KEY.get(apiKey) as { encodeRequest(w: Writer, m: never, v: number): void }).encodeRequest(
-    w,
-    body as never,
-    version,
-  );
-  const payload = w.toBuffer();
-  const size = Buffer.alloc(4);
-  size.writeInt32BE(payload.length);
-  return Buffer.concat([size, payload]);
 }
 
 /** CreateTopics of one topic of `partitions`; resolves with its error code and the time it took (ms). */
@@ -272,18 +253,7 @@ async function main(): Promise<void> {
       await sleep(500);
       // From raw sockets in a worker thread that skip the responses' bytes (so the bench
       // process's own event loop, which times the bystander, neither decodes nor receives them).
-      const fetchFrame = requestFrame(ApiKey.Fetch, 12, {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 1,
-        maxBytes: 2 ** 31 - 1,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [{ topic: 'big', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 2 ** 31 - 1 }] }],
-        forgottenTopicsData: [],
-        rackId: '',
-      });
+      const fetchFrame = hugeFetchFrame('big');
       const flood = startFetchFlood({ host: broker.host, port: broker.port, frame: fetchFrame, connections: FETCHERS });
       await sleep(500);
       await loopDelay();

@@ -7,6 +7,7 @@ import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
 import { readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { withBroker } from '../helpers/broker-process.js';
+import { hugeFetchFrame, startFetchFlood } from '../helpers/fetch-flood.js';
 import { uniqueTopic } from '../helpers/unique.js';
 
 const MIB = 1024 * 1024;
@@ -126,4 +127,79 @@ test("the broker's fetch.max.bytes caps every Fetch response whatever the client
   const bound = idle + 128 * MIB;
   t.diagnostic(`RSS idle ${(idle / MIB).toFixed(1)} MiB, peak during 8 huge fetches ${(peak / MIB).toFixed(1)} MiB`);
   assert.ok(peak < bound, `RSS ${(peak / MIB).toFixed(1)} MiB over ${(bound / MIB).toFixed(1)} MiB`);
+});
+
+test('four clients fetching 2 GiB again and again at the default fetch.max.bytes: a bystander keeps producing promptly, and memory stays bounded', async (t) => {
+  const broker = await withBroker(t);
+  const admin = new ClientConnection({ host: broker.host, port: broker.port, clientId: 'admin' });
+  await admin.connect();
+  t.after(() => admin.close());
+  const big = uniqueTopic('huge-fetch');
+  const small = uniqueTopic('bystander');
+  const created = (await admin.request(ApiKey.CreateTopics, 7, {
+    topics: [big, small].map((name) => ({
+      name,
+      numPartitions: 1,
+      replicationFactor: 1,
+      assignments: [],
+      configs: [],
+    })),
+    timeoutMs: 10_000,
+    validateOnly: false,
+  })) as { topics: { errorCode: number }[] };
+  assert.deepEqual(
+    created.topics.map((x) => x.errorCode),
+    [0, 0],
+  );
+  const produce = async (c: ClientConnection, topic: string, records: Buffer) => {
+    const r = (await c.request(ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 10_000,
+      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+    })) as { responses: { partitionResponses: { errorCode: number }[] }[] };
+    assert.equal(r.responses[0]?.partitionResponses[0]?.errorCode, 0);
+  };
+  // 96 MiB in 1 MiB batches: each response is the default cap, 55 MiB.
+  const value = randomBytes(MIB - 200);
+  for (let i = 0; i < 96; i++) await produce(admin, big, buildRecordBatch({ records: [{ value }] }));
+
+  const idle = rss(broker.pid);
+  const flood = startFetchFlood({ host: broker.host, port: broker.port, frame: hugeFetchFrame(big), connections: 4 });
+  let peak = idle;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rss(broker.pid));
+  }, 20);
+  const latencies: number[] = [];
+  let result: Awaited<ReturnType<ReturnType<typeof startFetchFlood>['stop']>>;
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const end = performance.now() + 4000;
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      await produce(admin, small, buildRecordBatch({ records: [{ value: Buffer.from(`b${latencies.length}`) }] }));
+      latencies.push(performance.now() - t0);
+    }
+  } finally {
+    result = await flood.stop();
+    clearInterval(sampler);
+  }
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = rss(broker.pid);
+  t.diagnostic(
+    `${(result.fetchedBytes / MIB).toFixed(0)} MiB fetched in ${result.responses} responses (largest ` +
+      `${(result.largestResponse / MIB).toFixed(1)} MiB); bystander ${latencies.length} produces, p50 ` +
+      `${at(50)?.toFixed(1)} ms, p99 ${at(99)?.toFixed(1)} ms, max ${at(100)?.toFixed(1)} ms; RSS idle ` +
+      `${(idle / MIB).toFixed(0)} MiB, peak ${(peak / MIB).toFixed(0)} MiB, 2 s after ${(after / MIB).toFixed(0)} MiB`,
+  );
+  assert.ok(result.responses >= 4, 'the huge fetches were answered');
+  assert.ok(result.largestResponse <= 55 * MIB + 4096, 'each response within the default fetch.max.bytes');
+  assert.ok(latencies.length >= 20, `only ${latencies.length} bystander produces in 4 s`);
+  // A broker that wrote each response in one piece, or read it in one go, held every other
+  // client for whole responses (seconds); this bound leaves room for a loaded machine.
+  assert.ok((at(100) as number) < 2000, `a bystander produce took ${at(100)?.toFixed(0)} ms`);
+  // Four responses of 55 MiB in flight, and not more.
+  assert.ok(peak < idle + 320 * MIB, `RSS peak ${(peak / MIB).toFixed(0)} MiB, idle ${(idle / MIB).toFixed(0)} MiB`);
 });

@@ -5,6 +5,40 @@
  */
 import { connect } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { encodeFetchRequest } from '../../src/protocol/generated/api/01-fetch.js';
+import { ApiKey, requestHeaderVersion } from '../../src/protocol/generated/api-table.js';
+import { encodeRequestHeader } from '../../src/protocol/generated/headers.js';
+import { Writer } from '../../src/protocol/primitives/writer.js';
+
+/** A Fetch v12 frame (size prefix included) asking for 2^31-1 bytes of partition 0 of `topic` from offset 0. */
+export function hugeFetchFrame(topic: string): Buffer {
+  const w = new Writer(256);
+  encodeRequestHeader(
+    w,
+    { requestApiKey: ApiKey.Fetch, requestApiVersion: 12, correlationId: 1, clientId: 'huge-fetch' },
+    requestHeaderVersion(ApiKey.Fetch, 12),
+  );
+  encodeFetchRequest(
+    w,
+    {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 2 ** 31 - 1,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 2 ** 31 - 1 }] }],
+      forgottenTopicsData: [],
+      rackId: '',
+    },
+    12,
+  );
+  const payload = w.toBuffer();
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length);
+  return Buffer.concat([size, payload]);
+}
 
 interface FloodJob {
   host: string;
