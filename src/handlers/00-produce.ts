@@ -13,9 +13,17 @@ import { DecodeError } from '../protocol/primitives/decode-error.js';
 import { isLegacyMessageSet, legacyToV2 } from '../protocol/records/message-set-v0-v1.js';
 import { applyTopicCompression } from '../protocol/records/recompress.js';
 import { scanRecords } from '../protocol/records/record.js';
-import { type BatchHeader, setLogAppendTime, splitBatches, validateBatch } from '../protocol/records/record-batch.js';
+import {
+  ATTRIBUTES_OFFSET,
+  type BatchHeader,
+  MAGIC_OFFSET,
+  setLogAppendTime,
+  splitBatches,
+  validateBatch,
+} from '../protocol/records/record-batch.js';
 import type { LeaderAppendResult, Partition } from '../replication/partition.js';
 import { testSwitches } from '../runtime/test-switches.js';
+import { TurnBudget } from '../runtime/turn-budget.js';
 import type { BrokerServices, BrokerView } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
 import type { RequestContext } from './request-context.js';
@@ -232,6 +240,54 @@ function appendFailed(
   setError(state, out, ErrorCode.KAFKA_STORAGE_ERROR, String(err));
 }
 
+type Validated = ReturnType<typeof validateRecords>;
+type Prevalidated = Map<ProduceRequestPartitionProduceData, Validated>;
+type ProduceResult = ProduceResponseInit | typeof NO_RESPONSE | Promise<ProduceResponseInit | typeof NO_RESPONSE>;
+
+/**
+ * Milliseconds of validating compressed batches per turn of the event loop, for all connections:
+ * past it, requests go on validating on later turns and other clients' requests are served.
+ */
+const validationBudget = new TurnBudget(10);
+
+/**
+ * Per connection, the last of its Produce requests whose appends are not yet issued (one still
+ * validating, or waiting behind one that is): a later request waits for it, so a connection's
+ * appends are issued in the order its requests came (an idempotent producer's sequence numbers).
+ * Absent while nothing waits, so the common path allocates nothing.
+ */
+const issueTails = new Map<number, Promise<void>>();
+
+function queueTail(connection: number, issued: Promise<void>): void {
+  issueTails.set(connection, issued);
+  void issued.then(() => {
+    if (issueTails.get(connection) === issued) issueTails.delete(connection);
+  });
+}
+
+/**
+ * Whether any partition's records hold a compressed batch (v2) or compressed message (v0/v1):
+ * both are framed as offset, length, and have the magic byte at the same place.
+ */
+function anyCompressed(req: ProduceRequest): boolean {
+  for (const t of req.topicData) {
+    for (const p of t.partitionData) {
+      const r = p.records;
+      if (r === null) continue;
+      let pos = 0;
+      while (pos + ATTRIBUTES_OFFSET + 2 <= r.length) {
+        const attributes =
+          (r[pos + MAGIC_OFFSET] as number) >= 2 ? r[pos + ATTRIBUTES_OFFSET + 1] : r[pos + MAGIC_OFFSET + 1];
+        if (((attributes as number) & 0x07) !== 0) return true;
+        const size = r.readInt32BE(pos + 8);
+        if (size <= 0) break;
+        pos += 12 + size;
+      }
+    }
+  }
+  return false;
+}
+
 /** Produce: validate each partition's batches and append them to the partition leader's log. */
 export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequest, ProduceResponseInit> {
   return {
@@ -241,12 +297,18 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
     // Synchronous unless an append has to wait (an idempotent producer's state still loading,
     // or an earlier append to the same partition still queued): no promise per request then.
     handle(req, ctx) {
-      // KIP-890: a transactional write is first checked with the coordinator (never on the plain path).
-      const txn = services.transactions;
-      if (req.transactionalId !== null && txn !== undefined) {
-        return txn.verifyProduce(req).then((refused) => produce(req, ctx, refused));
-      }
-      return produce(req, ctx, undefined);
+      const id = ctx.connection.id;
+      const tail = issueTails.get(id);
+      if (tail === undefined) return begin(req, ctx, undefined);
+      // An earlier request of this connection is still validating: this one's appends go after its.
+      let issued!: () => void;
+      queueTail(
+        id,
+        new Promise<void>((resolve) => {
+          issued = resolve;
+        }),
+      );
+      return tail.then(() => begin(req, ctx, issued));
     },
     errorResponse(req, errorCode) {
       return {
@@ -258,10 +320,95 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
     },
   };
 
+  /**
+   * Starts a request: `issued` (when given) runs once its appends are issued, which is when the
+   * connection's next Produce may start. A request carrying compressed batches is validated first,
+   * a turn's validation budget at a time; only then is anything appended.
+   */
+  function begin(req: ProduceRequest, ctx: RequestContext, issued: (() => void) | undefined): ProduceResult {
+    // KIP-890: a transactional write is first checked with the coordinator (never on the plain path).
+    const txn = services.transactions;
+    if (req.transactionalId !== null && txn !== undefined) {
+      issued?.();
+      return txn.verifyProduce(req).then((refused) => produce(req, ctx, refused, null));
+    }
+    if (!anyCompressed(req)) {
+      const r = produce(req, ctx, undefined, null);
+      issued?.();
+      return r;
+    }
+    const pre = prevalidate(req, ctx);
+    if (!(pre instanceof Promise)) {
+      const r = produce(req, ctx, undefined, pre);
+      issued?.();
+      return r;
+    }
+    let done = issued;
+    if (done === undefined) {
+      // The connection's next Produce waits for this one's appends.
+      let resolve!: () => void;
+      queueTail(
+        ctx.connection.id,
+        new Promise<void>((r) => {
+          resolve = r;
+        }),
+      );
+      done = resolve;
+    }
+    const finish = done;
+    return pre.then(
+      (checked) => {
+        try {
+          return produce(req, ctx, undefined, checked);
+        } finally {
+          finish();
+        }
+      },
+      (err: unknown) => {
+        finish();
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * The records of each partition this broker leads, validated ahead of the appends, with at most
+   * the validation budget of a turn spent per turn: decompressing a batch may take tens of
+   * milliseconds (a bomb is inflated up to its bound before it is refused), so a request of many
+   * such partitions yields between them instead of holding every other client.
+   */
+  function prevalidate(req: ProduceRequest, ctx: RequestContext): Prevalidated | Promise<Prevalidated> {
+    const checked: Prevalidated = new Map();
+    const work: Array<{ cfg: LogConfig; p: ProduceRequestPartitionProduceData }> = [];
+    for (const t of req.topicData) {
+      const topic = services.topic(t.name);
+      if (topic === undefined || topic.isInternal) continue;
+      const cfg = services.logConfig(t.name);
+      for (const p of t.partitionData) {
+        if (p.records === null || services.partition(t.name, p.index)?.isLeader !== true) continue;
+        work.push({ cfg, p });
+      }
+    }
+    const run = (from: number): Prevalidated | Promise<Prevalidated> => {
+      for (let i = from; i < work.length; i++) {
+        if (!validationBudget.hasLeft()) {
+          return new Promise<void>((resolve) => validationBudget.later(resolve)).then(() => run(i));
+        }
+        const { cfg, p } = work[i] as { cfg: LogConfig; p: ProduceRequestPartitionProduceData };
+        const t0 = performance.now();
+        checked.set(p, validateRecords(cfg, p.records as Buffer, ctx.apiVersion, services.clock.now()));
+        validationBudget.spend(performance.now() - t0);
+      }
+      return checked;
+    };
+    return run(0);
+  }
+
   function produce(
     req: ProduceRequest,
     ctx: RequestContext,
     txnRefused: ReadonlyMap<ProduceRequestPartitionProduceData, number> | undefined,
+    prevalidated: Prevalidated | null,
   ): ProduceResponseInit | typeof NO_RESPONSE | Promise<ProduceResponseInit | typeof NO_RESPONSE> {
     const acks = req.acks;
     const now = services.clock.now();
@@ -332,7 +479,7 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
             continue;
           }
         }
-        const checked = validateRecords(cfg, p.records, ctx.apiVersion, now);
+        const checked = prevalidated?.get(p) ?? validateRecords(cfg, p.records, ctx.apiVersion, now);
         if (!checked.ok) {
           setError(state, out, checked.result.errorCode, checked.result.errorMessage ?? null);
           log.warn('rejected produce', {

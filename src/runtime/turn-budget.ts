@@ -36,6 +36,18 @@ export class TurnBudget {
     return true;
   }
 
+  /** Whether any of this turn's budget is left (work whose cost is known only after: then `spend`). */
+  hasLeft(): boolean {
+    this.scheduleRefill();
+    return this.left > 0;
+  }
+
+  /** Counts `amount` against this turn's budget (the cost of work just done). */
+  spend(amount: number): void {
+    this.scheduleRefill();
+    this.left -= amount;
+  }
+
   /** Runs `run` on the next turn, after the budget is refilled. */
   later(run: () => void): void {
     this.waiters.push(run);

@@ -32,7 +32,15 @@ export function zstdCompress(buf: Buffer, level = 3): Buffer {
 }
 
 const CHUNK = Math.min(binding.dStreamOutSize(), 128 * 1024);
+/**
+ * Output kept chunk by chunk up to this size; past it the rest is only counted, into one scratch
+ * chunk, and if the whole fits the bound the payload is inflated again into one buffer of its
+ * exact size. A bomb (a small payload inflating past the bound) then costs decompression time
+ * only, not tens of megabytes of fresh memory touched page by page and left to the collector.
+ */
+const KEPT_BYTES = 8 * 1024 * 1024;
 let sharedCtx: DCtx | undefined;
+let scratch: Buffer | undefined;
 
 /** Decompresses one or more zstd frames into at most `maxOutputBytes`. */
 export function zstdDecompress(buf: Buffer, maxOutputBytes: number): Buffer {
@@ -41,11 +49,19 @@ export function zstdDecompress(buf: Buffer, maxOutputBytes: number): Buffer {
   ctx.reset(binding.ResetDirective.sessionOnly);
   const out: Buffer[] = [];
   let total = 0;
+  let counting = false;
   let input = buf;
   try {
     for (;;) {
       const room = Math.min(CHUNK, maxOutputBytes - total + 1);
-      const chunk = Buffer.allocUnsafe(room);
+      if (!counting && total >= KEPT_BYTES) counting = true;
+      let chunk: Buffer;
+      if (counting) {
+        scratch ??= Buffer.allocUnsafeSlow(CHUNK);
+        chunk = scratch.subarray(0, room);
+      } else {
+        chunk = Buffer.allocUnsafe(room);
+      }
       const result = ctx.decompressStream(chunk, input);
       const hint = result[0];
       const produced = result[1];
@@ -54,7 +70,7 @@ export function zstdDecompress(buf: Buffer, maxOutputBytes: number): Buffer {
         total += produced;
         if (total > maxOutputBytes)
           throw new DecodeError(`zstd payload inflates past the ${maxOutputBytes}-byte limit`);
-        out.push(chunk.subarray(0, produced));
+        if (!counting) out.push(chunk.subarray(0, produced));
       }
       input = input.subarray(consumed);
       // 0 means the current frame is complete and flushed; frames may follow back to back.
@@ -63,10 +79,29 @@ export function zstdDecompress(buf: Buffer, maxOutputBytes: number): Buffer {
         throw new DecodeError(input.length === 0 ? 'truncated zstd payload' : 'zstd decompression made no progress');
       }
     }
+    if (counting) return inflateExactly(ctx, buf, total);
   } catch (err) {
     ctx.reset(binding.ResetDirective.sessionOnly);
     if (err instanceof DecodeError) throw err;
     throw new DecodeError(`corrupt zstd payload: ${(err as Error).message}`);
   }
   return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, total);
+}
+
+/** Inflates `buf`, already known to give exactly `size` bytes, into one buffer of that size. */
+function inflateExactly(ctx: DCtx, buf: Buffer, size: number): Buffer {
+  ctx.reset(binding.ResetDirective.sessionOnly);
+  const dst = Buffer.allocUnsafe(size);
+  let filled = 0;
+  let input = buf;
+  while (input.length > 0 || filled < size) {
+    const result = ctx.decompressStream(dst.subarray(filled), input);
+    const produced = result[1];
+    const consumed = result[2];
+    filled += produced;
+    input = input.subarray(consumed);
+    if (produced === 0 && consumed === 0) break;
+  }
+  if (filled !== size) throw new DecodeError(`zstd payload inflated to ${filled} bytes, then to ${size}`);
+  return dst;
 }
