@@ -11,7 +11,9 @@
  * operation writes at most 10,000 metadata records). Then the time a CreateTopics takes for
  * 1,000, 5,000 and 9,999 partitions (ratio against linear growth from 1,000) and for 100,000
  * (refused). Defaults: queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
- * JOCKO_ABUSE_PHASES (a comma list of flood, fetch, create, sizes) runs only those phases.
+ * (d) zstd bombs: four clients sending Produce requests of 64 batches that inflate past the
+ * 64 MiB bound, each refused with CORRUPT_MESSAGE.
+ * JOCKO_ABUSE_PHASES (a comma list of flood, fetch, bombs, create, sizes) runs only those phases.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -20,6 +22,7 @@ import { ApiKey, requestHeaderVersion } from '../src/protocol/generated/api-tabl
 import { encodeRequestHeader } from '../src/protocol/generated/headers.js';
 import { Writer } from '../src/protocol/primitives/writer.js';
 import { buildRecordBatch } from '../src/protocol/records/batch-builder.js';
+import { Compression } from '../src/protocol/records/record-batch.js';
 import { hugeFetchFrame, startFetchFlood } from '../test/helpers/fetch-flood.js';
 import { adminClient, createTopic, startBenchBroker } from './lib/broker.js';
 import { MiB, QUICK, Results, rssBytes, sleep } from './lib/harness.js';
@@ -35,7 +38,8 @@ const CREATE_SIZES = QUICK ? [1000, 2000, 5000] : [1000, 5000, 9999];
 const REFUSED_CREATE_PARTITIONS = 100_000;
 const POLICY_VIOLATION = 44;
 const results = new Results('abuse');
-const PHASES = new Set((process.env['JOCKO_ABUSE_PHASES'] ?? 'flood,fetch,create,sizes').split(','));
+const PHASES = new Set((process.env['JOCKO_ABUSE_PHASES'] ?? 'flood,fetch,bombs,create,sizes').split(','));
+const CORRUPT_MESSAGE = 2;
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
   try {
     await createTopic(admin, 'bystander', 1);
     await createTopic(admin, 'big', 1);
+    await createTopic(admin, 'bombs', 64);
     const creator = new ClientConnection({
       host: broker.host,
       port: broker.port,
@@ -276,6 +281,55 @@ async function main(): Promise<void> {
         largestResponseMiB: largestResponse / MiB,
         fetchedMiB: fetchedBytes / MiB,
         fetchedMiBPerS: fetchedBytes / MiB / (PHASE_MS / 1000),
+      });
+    }
+
+    if (PHASES.has('bombs')) {
+      // Four clients sending Produce requests of 64 zstd bombs each (a few kilobytes that inflate
+      // past the 64 MiB bound), again as soon as refused.
+      const bomb = buildRecordBatch({ records: [{ value: Buffer.alloc(65 * MiB) }], compression: Compression.ZSTD });
+      const request = {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 30_000,
+        topicData: [
+          { name: 'bombs', partitionData: Array.from({ length: 64 }, (_, index) => ({ index, records: bomb })) },
+        ],
+      };
+      const bombers = await Promise.all([0, 1, 2, 3].map((i) => connection(broker.host, broker.port, `bomber-${i}`)));
+      let bombing = true;
+      let refused = 0;
+      let accepted = 0;
+      const loops = bombers.map(async (c) => {
+        while (bombing) {
+          const r = (await c.request(ApiKey.Produce, 9, request)) as {
+            responses: { partitionResponses: { errorCode: number }[] }[];
+          };
+          for (const p of r.responses[0]?.partitionResponses ?? []) {
+            if (p.errorCode === CORRUPT_MESSAGE) refused++;
+            else accepted++;
+          }
+        }
+      });
+      await sleep(500);
+      await loopDelay();
+      const bombs = await bystanderPhase(bystander, 'bystander', broker.pid);
+      const bombsLoop = await loopDelay();
+      bombing = false;
+      await Promise.all(loops);
+      for (const c of bombers) c.close();
+      if (refused === 0 || accepted > 0)
+        throw new Error(`zstd bombs: ${refused} refused, ${accepted} otherwise answered`);
+      results.add('bystander produce p99, zstd bombs', 'ms', bombs.p99, idle.p99, 'idle p99', {
+        ...idleNote,
+        p50: bombs.p50,
+        max: bombs.max,
+        samples: bombs.count,
+        bombsRefused: refused,
+      });
+      results.add('broker event-loop max delay, zstd bombs', 'ms', bombsLoop.maxMs, idleLoop.maxMs, 'idle max', {
+        p99Ms: bombsLoop.p99Ms,
+        idleP99Ms: idleLoop.p99Ms,
       });
     }
 
