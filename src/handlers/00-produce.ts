@@ -245,7 +245,7 @@ type Prevalidated = Map<ProduceRequestPartitionProduceData, Validated>;
 type ProduceResult = ProduceResponseInit | typeof NO_RESPONSE | Promise<ProduceResponseInit | typeof NO_RESPONSE>;
 
 /**
- * Milliseconds of validating compressed batches per turn of the event loop, for all connections:
+ * Milliseconds of validating heavy Produce requests per turn of the event loop, for all connections:
  * past it, requests go on validating on later turns and other clients' requests are served.
  */
 const validationBudget = new TurnBudget(10);
@@ -265,15 +265,21 @@ function queueTail(connection: number, issued: Promise<void>): void {
   });
 }
 
+/** Records bytes past which a request is validated ahead of its appends, a turn's budget at a time. */
+const LARGE_REQUEST_BYTES = 4 * 1024 * 1024;
+
 /**
- * Whether any partition's records hold a compressed batch (v2) or compressed message (v0/v1):
- * both are framed as offset, length, and have the magic byte at the same place.
+ * Whether validating the request may take long: it holds a compressed batch (v2) or compressed
+ * message (v0/v1), both framed as offset, length with the magic byte at the same place, or more
+ * than LARGE_REQUEST_BYTES of records (checksums over tens of megabytes).
  */
-function anyCompressed(req: ProduceRequest): boolean {
+function heavyToValidate(req: ProduceRequest): boolean {
+  let bytes = 0;
   for (const t of req.topicData) {
     for (const p of t.partitionData) {
       const r = p.records;
       if (r === null) continue;
+      bytes += r.length;
       let pos = 0;
       while (pos + ATTRIBUTES_OFFSET + 2 <= r.length) {
         const attributes =
@@ -285,7 +291,7 @@ function anyCompressed(req: ProduceRequest): boolean {
       }
     }
   }
-  return false;
+  return bytes > LARGE_REQUEST_BYTES;
 }
 
 /** Produce: validate each partition's batches and append them to the partition leader's log. */
@@ -322,8 +328,9 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
 
   /**
    * Starts a request: `issued` (when given) runs once its appends are issued, which is when the
-   * connection's next Produce may start. A request carrying compressed batches is validated first,
-   * a turn's validation budget at a time; only then is anything appended.
+   * connection's next Produce may start. A request carrying compressed batches, or tens of
+   * megabytes, is validated first, a turn's validation budget at a time; only then is anything
+   * appended.
    */
   function begin(req: ProduceRequest, ctx: RequestContext, issued: (() => void) | undefined): ProduceResult {
     // KIP-890: a transactional write is first checked with the coordinator (never on the plain path).
@@ -332,7 +339,7 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       issued?.();
       return txn.verifyProduce(req).then((refused) => produce(req, ctx, refused, null));
     }
-    if (!anyCompressed(req)) {
+    if (!heavyToValidate(req)) {
       const r = produce(req, ctx, undefined, null);
       issued?.();
       return r;
