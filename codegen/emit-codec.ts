@@ -47,9 +47,9 @@ function tsType(t: FieldType, init: boolean): string {
         case 'bytes':
           return 'Buffer';
         case 'records':
-          // An encoder also takes the records as a list of buffers written one after another
-          // (a large fetch's read windows, each sent as the socket drains, never joined).
-          return init ? 'Buffer | readonly Buffer[]' : 'Buffer';
+          // An encoder also takes the records as a list of chunks written one after another (a
+          // large fetch's spans of segment files, read as the socket drains, never joined).
+          return init ? "Buffer | readonly import('../../primitives/writer.js').Chunk[]" : 'Buffer';
         default:
           return 'number';
       }

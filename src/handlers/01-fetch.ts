@@ -8,6 +8,7 @@ import type {
 } from '../protocol/generated/api/01-fetch.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
 import { ZERO_UUID } from '../protocol/primitives/reader.js';
+import type { Chunk, DeferredBytes } from '../protocol/primitives/writer.js';
 import { v2ToLegacy } from '../protocol/records/message-set-v0-v1.js';
 import {
   anyBatchCompressedWith,
@@ -17,6 +18,7 @@ import {
 } from '../protocol/records/record-batch.js';
 import { isMetadataFetch } from '../raft/wire/fetch.js';
 import type { Partition, ReadResult } from '../replication/partition.js';
+import { bufferPool } from '../runtime/buffer-pool.js';
 import type { Clock } from '../runtime/clock.js';
 import { setDeadlineTimer } from '../runtime/deadline-timer.js';
 import { bulkBudget } from '../runtime/turn-budget.js';
@@ -54,7 +56,7 @@ interface PartitionRead extends PartitionResultSummary {
   /** A follower whose last fetched epoch this log cannot place: answered OFFSET_OUT_OF_RANGE. */
   outOfRange: boolean;
   /** One buffer, or several that follow one another (a large read's slices). */
-  records: Buffer | readonly Buffer[] | null;
+  records: Buffer | readonly Chunk[] | null;
   aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null;
 }
 
@@ -302,42 +304,54 @@ class FetchOperation {
     }
     if (read instanceof Promise) {
       return read.then(
-        (res) => this.took(r, p, res, offset, maxOffset),
+        (res) => this.took(r, p, res.buffers, res.bytes, offset, maxOffset),
         (err: unknown) => this.readFailed(r, p, err),
       );
     }
-    this.took(r, p, read, offset, maxOffset);
+    this.took(r, p, read.buffers, read.bytes, offset, maxOffset);
     return undefined;
   }
 
   /**
-   * A large read, in slices of READ_SLICE_BYTES with a turn of the event loop between them, so
-   * one client's fetch of tens of megabytes does not hold up every other client for the whole
-   * read. The same batches as one read of `limit` bytes: whole batches while they fit, the
-   * first one whatever its size when the request allows. The slices are never joined: the
-   * response carries them as a list, the connection writes them as the socket drains and gives
-   * each read window back to the buffer pool once the kernel has its bytes.
+   * A large read, in slices of READ_SLICE_BYTES taken from the broker's bulk budget, so one
+   * client's fetch of tens of megabytes does not hold up every other client for the whole read.
+   * The same batches as one read of `limit` bytes: whole batches while they fit, the first one
+   * whatever its size when the request allows. The response names the bytes (spans of segment
+   * files) instead of holding them: each slice's read window goes straight back to the buffer
+   * pool, and the connection reads the spans again a window at a time as the socket drains, so a
+   * fetch holds one window however large its response (and a client that does not read holds no
+   * more). Clients before Fetch v4 get the bytes converted, held.
    */
   private async readSliced(r: PartitionRead, p: Partition, offset: number, maxOffset: number, limit: number) {
-    const parts: Buffer[] = [];
+    const lazy = this.version > 3;
+    const parts: Chunk[] = [];
     let bytes = 0;
     let next = offset;
     let minOneBatch = this.minOneBatch;
+    let zstd = false;
     try {
       while (bytes < limit && next < maxOffset) {
         const want = Math.min(READ_SLICE_BYTES, limit - bytes);
-        // Each slice waits its turn in the broker's bulk budget, shared with large writes.
         await bulkBudget.take(want);
-        let res = await p.log.read(next, want, { maxOffset, minOneBatch });
+        const spans: DeferredBytes[] | undefined = lazy ? [] : undefined;
+        let res = await p.log.read(next, want, { maxOffset, minOneBatch, spans });
         if (res.bytes === 0 && want < limit - bytes) {
           // The next batch is larger than a slice: read on its own, and taken if it fits the
           // rest of the budget (one batch, never the whole budget in one read).
-          res = await p.log.read(next, want, { maxOffset, minOneBatch: true });
+          if (spans !== undefined) spans.length = 0;
+          res = await p.log.read(next, want, { maxOffset, minOneBatch: true, spans });
           if (res.bytes > limit - bytes) break;
         }
         if (res.bytes === 0) break;
-        next = nextOffsetAfter(res.buffers[res.buffers.length - 1] as Buffer);
-        for (const b of res.buffers) parts.push(b);
+        const lastBuf = res.buffers[res.buffers.length - 1] as Buffer;
+        next = nextOffsetAfter(lastBuf);
+        if (this.version < 10 && res.buffers.some((b) => anyBatchCompressedWith(b, Compression.ZSTD))) zstd = true;
+        if (spans !== undefined && spans.length === res.buffers.length) {
+          for (const s of spans) parts.push(s);
+          for (const b of res.buffers) bufferPool.give(b);
+        } else {
+          for (const b of res.buffers) parts.push(b);
+        }
         bytes += res.bytes;
         minOneBatch = false;
       }
@@ -345,15 +359,30 @@ class FetchOperation {
       this.readFailed(r, p, err);
       return;
     }
-    this.took(r, p, { buffers: parts, bytes }, offset, maxOffset);
+    this.took(r, p, parts, bytes, offset, maxOffset, next, zstd);
   }
 
-  private took(r: PartitionRead, p: Partition, read: ReadResult, offset: number, maxOffset: number): void {
-    if (read.bytes === 0) return;
+  /**
+   * Takes a read into the response: `chunks` hold whole batches (buffers, or spans of files).
+   * `end` (the offset after the last batch) and `zstd` (any batch compressed with it) are given
+   * by a read whose buffers are gone, and worked out from the buffers otherwise.
+   */
+  private took(
+    r: PartitionRead,
+    p: Partition,
+    chunks: readonly Chunk[],
+    bytes: number,
+    offset: number,
+    maxOffset: number,
+    end?: number,
+    zstd?: boolean,
+  ): void {
+    if (bytes === 0) return;
     try {
-      // Each buffer of a read holds whole batches.
-      let records: Buffer | Buffer[] = read.buffers.length === 1 ? (read.buffers[0] as Buffer) : read.buffers;
-      if (this.version < 10 && read.buffers.some((b) => anyBatchCompressedWith(b, Compression.ZSTD))) {
+      const hasZstd =
+        zstd ??
+        (this.version < 10 && chunks.some((b) => Buffer.isBuffer(b) && anyBatchCompressedWith(b, Compression.ZSTD)));
+      if (hasZstd) {
         // KIP-110: clients older than Fetch v10 cannot read zstd.
         r.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
         r.records = null;
@@ -363,15 +392,17 @@ class FetchOperation {
         // Most partitions have no aborted transactions: only then is the read's end worked out.
         let found = p.abortedTransactions(offset, maxOffset);
         if (found.length > 0) {
-          const end = nextOffsetAfter(read.buffers[read.buffers.length - 1] as Buffer);
-          found = found.filter((a) => a.firstOffset < end);
+          const upTo = end ?? nextOffsetAfter(chunks[chunks.length - 1] as Buffer);
+          found = found.filter((a) => a.firstOffset < upTo);
         }
         r.aborted = found.map((a) => ({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }));
       }
-      let length = read.bytes;
+      let records: Buffer | readonly Chunk[] = chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : chunks;
+      let length = bytes;
       if (this.version <= 3) {
+        // Read held for these versions (readSliced keeps no spans for them).
         const legacy = v2ToLegacy(
-          Buffer.isBuffer(records) ? records : Buffer.concat(records),
+          Buffer.isBuffer(records) ? records : Buffer.concat(records as Buffer[]),
           this.version <= 1 ? 0 : 1,
         );
         records = legacy;

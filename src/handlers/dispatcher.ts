@@ -116,7 +116,7 @@ export class Dispatcher implements RequestDispatcher {
     w.writeInt32(ctx.correlationId);
     if (responseHeaderVersion(ctx.apiKey, ctx.apiVersion) >= 1) w.writeUVarint(0);
     descriptor.encodeResponse(w, response as never, ctx.apiVersion);
-    return w.toBuffers();
+    return w.toChunks();
   }
 
   private unsupportedApiVersions(correlationId: number): DispatchResult {
@@ -128,6 +128,6 @@ export class Dispatcher implements RequestDispatcher {
       0,
     );
     log.debug('answered ApiVersions of an unsupported version', { error: errorName(ErrorCode.UNSUPPORTED_VERSION) });
-    return w.toBuffers();
+    return w.toChunks();
   }
 }

@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
 import { logger } from '../observability/logger.js';
 import { DecodeError } from '../protocol/primitives/decode-error.js';
+import type { Chunk, DeferredBytes } from '../protocol/primitives/writer.js';
 import { bufferPool } from '../runtime/buffer-pool.js';
 import { setTimer } from '../runtime/timers.js';
 import { bulkBudget } from '../runtime/turn-budget.js';
-import { isConnectionFatal } from './errors.js';
+import { ConnectionFatalError, isConnectionFatal } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { MemoryPool } from './memory-pool.js';
 import type { ConnectionInfo, DispatchResult, RequestDispatcher } from './types.js';
@@ -51,7 +52,11 @@ const WRITE_WINDOW_BYTES = 256 * 1024;
 const SMALL_WRITE_BYTES = 64 * 1024;
 
 interface PendingWrite {
-  buf: Buffer;
+  /** Bytes to write, or null for `deferred` ones, read a window at a time when their turn comes. */
+  buf: Buffer | null;
+  deferred: DeferredBytes | null;
+  /** How much of `deferred` is written. */
+  from: number;
   done: ((err?: Error | null) => void) | undefined;
 }
 
@@ -64,6 +69,13 @@ const CLOSE_LINGER_MS = 100;
 function giveBackFrame(buf: Buffer): (err?: Error | null) => void {
   return (err) => {
     if (err == null) bufferPool.give(buf);
+  };
+}
+
+function giveBackThen(buf: Buffer, done: (err?: Error | null) => void): (err?: Error | null) => void {
+  return (err) => {
+    if (err == null) bufferPool.give(buf);
+    done(err);
   };
 }
 
@@ -269,9 +281,13 @@ export class Connection {
       // a Produce request's pooled frame goes back with the response's last bytes.
       const last = chunks.length - 1;
       for (let i = 0; i <= last; i++) {
-        const c = chunks[i] as Buffer;
-        const lent = c.length > POOLED_MIN_BYTES && bufferPool.isLent(c);
+        const c = chunks[i] as Chunk;
         const frame = i === last ? slot.frame : null;
+        if (!Buffer.isBuffer(c)) {
+          this.sendDeferred(c, frame === null ? undefined : giveBackFrame(frame));
+          continue;
+        }
+        const lent = c.length > POOLED_MIN_BYTES && bufferPool.isLent(c);
         if (frame !== null) this.send(c, lent ? giveBackBoth(c, frame) : giveBackFrame(frame));
         else this.send(c, lent ? giveBackFrame(c) : undefined);
       }
@@ -294,8 +310,15 @@ export class Connection {
       this.socket.write(buf, done);
       return;
     }
-    this.pending.push({ buf, done });
+    this.pending.push({ buf, deferred: null, from: 0, done });
     this.pendingBytes += buf.length;
+    this.pump();
+  }
+
+  /** Queues bytes read only when their turn comes, a window at a time (a span of a segment file). */
+  private sendDeferred(deferred: DeferredBytes, done?: (err?: Error | null) => void): void {
+    this.pending.push({ buf: null, deferred, from: 0, done });
+    this.pendingBytes += deferred.length;
     this.pump();
   }
 
@@ -309,7 +332,11 @@ export class Connection {
     while (this.pending.length > 0) {
       if (this.socket.writableLength >= WRITE_WINDOW_BYTES) return; // 'drain' goes on
       const head = this.pending[0] as PendingWrite;
-      const n = Math.min(head.buf.length, WRITE_WINDOW_BYTES);
+      const deferred = head.deferred;
+      const n = Math.min(
+        deferred === null ? (head.buf as Buffer).length : deferred.length - head.from,
+        WRITE_WINDOW_BYTES,
+      );
       if (!bulkBudget.tryTake(n)) {
         if (!this.pumpScheduled) {
           this.pumpScheduled = true;
@@ -318,15 +345,30 @@ export class Connection {
         return;
       }
       let ok: boolean;
-      if (head.buf.length > n) {
-        const piece = head.buf.subarray(0, n);
-        head.buf = head.buf.subarray(n);
+      if (deferred !== null) {
+        // One window read now, written, and back in the pool once the kernel has it.
+        const window = bufferPool.take(n) ?? Buffer.allocUnsafe(n);
+        try {
+          deferred.readInto(window, head.from, n);
+        } catch (err) {
+          this.fatal(new ConnectionFatalError(`response bytes could not be read: ${(err as Error).message}`));
+          return;
+        }
+        head.from += n;
+        this.pendingBytes -= n;
+        const finished = head.from >= deferred.length;
+        if (finished) this.pending.shift();
+        const done = finished ? head.done : undefined;
+        ok = this.socket.write(window, done === undefined ? giveBackFrame(window) : giveBackThen(window, done));
+      } else if ((head.buf as Buffer).length > n) {
+        const piece = (head.buf as Buffer).subarray(0, n);
+        head.buf = (head.buf as Buffer).subarray(n);
         this.pendingBytes -= n;
         ok = this.socket.write(piece);
       } else {
         this.pending.shift();
         this.pendingBytes -= n;
-        ok = this.socket.write(head.buf, head.done);
+        ok = this.socket.write(head.buf as Buffer, head.done);
       }
       if (!ok && !this.corked) return; // 'drain' goes on
     }

@@ -1,3 +1,4 @@
+import type { Chunk } from '../protocol/primitives/writer.js';
 /** What the network layer knows about one client connection. */
 export interface ConnectionInfo {
   /** Unique per server. */
@@ -15,7 +16,7 @@ export interface ConnectionInfo {
 }
 
 /** Response bytes without the 4-byte size prefix; null sends nothing (Produce with acks=0). */
-export type DispatchResult = Buffer[] | Buffer | null;
+export type DispatchResult = Chunk[] | Buffer | null;
 
 /** Receives each request frame. Throwing ConnectionFatalError or DecodeError closes that connection only. */
 export interface RequestDispatcher {

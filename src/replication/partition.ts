@@ -1,4 +1,5 @@
 import { ErrorCode } from '../protocol/error-codes.js';
+import type { DeferredBytes } from '../protocol/primitives/writer.js';
 import { parseEndTxnMarkerBatch } from '../protocol/records/control-record.js';
 import {
   type BatchHeader,
@@ -29,10 +30,14 @@ export interface PartitionLogPort {
   ):
     | { firstOffset: number; lastOffset: number; logAppendTime: number }
     | Promise<{ firstOffset: number; lastOffset: number; logAppendTime: number }>;
+  /**
+   * With `spans`, each buffer returned is also named there as bytes of a file (in the same order),
+   * which a response may send in its place, read as the socket drains.
+   */
   read(
     fetchOffset: number,
     maxBytes: number,
-    opts: { maxOffset?: number; minOneBatch: boolean },
+    opts: { maxOffset?: number; minOneBatch: boolean; spans?: DeferredBytes[] },
   ): ReadResult | Promise<ReadResult>;
   offsetForTimestamp(
     ts: number,

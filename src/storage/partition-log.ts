@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { budgetCeiling } from '../config/size-budget.js';
 import type { LogConfig } from '../config/topic-config.js';
 import { logger } from '../observability/logger.js';
+import type { DeferredBytes } from '../protocol/primitives/writer.js';
 import { decodeBatch } from '../protocol/records/record.js';
 import {
   BATCH_LENGTH_OFFSET,
@@ -19,6 +20,7 @@ import {
 } from '../protocol/records/record-batch.js';
 import type { PartitionLogPort, ReadResult } from '../replication/partition.js';
 import { type FileSyncJob, fdatasyncOffLoop, fsyncDir, fsyncDirOffLoop, readBuffer } from './file-io.js';
+import { FileSpan } from './file-span.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from './offset-checkpoint.js';
 import { OFFSET_INDEX_SUFFIX } from './offset-index.js';
@@ -46,6 +48,8 @@ const READ_HEADER_BYTES = 27;
 
 /** Scratch state of the read in progress, shared by all logs (reads are synchronous). */
 const cursor = { next: 0, position: 0, done: false };
+/** Where each buffer a segment read returned starts in its file, in order (for the read's spans). */
+const spanPositions: number[] = [];
 
 export interface PartitionLogOptions {
   /** Bounds on open files and index memory shared with other logs (default: the process-wide one). */
@@ -112,6 +116,8 @@ export class PartitionLog implements PartitionLogPort {
   private epochs: LeaderEpochCache;
   private closed = false;
   private hints: ReadHint[] | null = null;
+  /** Truncations of this log (bytes changed in place): a span read before one is not sent. */
+  truncations = 0;
   private nextHint = 0;
   private readonly resources: StorageResources;
   private readonly now: () => number;
@@ -593,7 +599,11 @@ export class PartitionLog implements PartitionLogPort {
    * with minOneBatch), stopping before any batch at or past maxOffset (the high watermark for
    * consumers). Bytes come back as stored, in as few reads as possible.
    */
-  read(fetchOffset: number, maxBytes: number, opts: { maxOffset?: number; minOneBatch: boolean }): ReadResult {
+  read(
+    fetchOffset: number,
+    maxBytes: number,
+    opts: { maxOffset?: number; minOneBatch: boolean; spans?: DeferredBytes[] },
+  ): ReadResult {
     if (this.closed) throw new Error(`log ${this.dir} is closed`);
     const leo = this.logEndOffset;
     const maxOffset = opts.maxOffset === undefined || opts.maxOffset > leo ? leo : opts.maxOffset;
@@ -614,7 +624,15 @@ export class PartitionLog implements PartitionLogPort {
     cursor.next = fetchOffset;
     cursor.position = position;
     for (;;) {
+      const before = buffers.length;
       bytes += this.readSegment(seg, maxOffset, maxBytes - bytes, opts.minOneBatch && bytes === 0, slack, buffers);
+      if (opts.spans !== undefined) {
+        for (let i = before; i < buffers.length; i++) {
+          const b = buffers[i] as Buffer;
+          opts.spans.push(new FileSpan(seg, spanPositions[i - before] as number, b.length, baseOffsetAt(b, 0), this));
+        }
+      }
+      spanPositions.length = 0;
       if (cursor.done || ++si >= this.segments.length) break;
       seg = this.segments[si] as LogSegment;
       cursor.position = seg.lookupPosition(cursor.next, this.config.indexIntervalBytes);
@@ -681,6 +699,7 @@ export class PartitionLog implements PartitionLogPort {
           if (start < 0) {
             // A batch larger than the window: read it on its own.
             out.push(seg.read(pos + p, size));
+            spanPositions.push(pos + p);
             taken += size;
             next = last + 1;
             p += size;
@@ -700,6 +719,7 @@ export class PartitionLog implements PartitionLogPort {
       }
       if (start === 0 && stop === want) out.push(window);
       else if (start >= 0) out.push(window.subarray(start, stop));
+      if (start >= 0) spanPositions.push(pos + start);
       pos += p;
     }
     cursor.position = pos;
@@ -1011,6 +1031,7 @@ export class PartitionLog implements PartitionLogPort {
   truncateTo(offset: number): void {
     if (this.closed) throw new Error(`log ${this.dir} is closed`);
     if (offset >= this.logEndOffset) return;
+    this.truncations++;
     if (offset <= (this.segments[0] as LogSegment).baseOffset) {
       this.truncateFullyAndStartAt(offset);
       return;

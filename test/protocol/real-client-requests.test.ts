@@ -63,7 +63,7 @@ test('every captured ApiVersions request is answered successfully by the dispatc
     };
     const out = await dispatcher.dispatch(readFileSync(join(DIR, f.file)), conn);
     assert.ok(out !== null);
-    const res = new Reader(Buffer.isBuffer(out) ? out : Buffer.concat(out));
+    const res = new Reader(Buffer.isBuffer(out) ? out : Buffer.concat(out as Buffer[]));
     assert.equal(res.readInt32(), f.correlationId);
     const body = decodeApiVersionsResponse(res, f.apiVersion);
     assert.equal(body.errorCode, 0, `${f.client} ApiVersions v${f.apiVersion}`);

@@ -6,12 +6,27 @@ const TWO_32 = 0x1_0000_0000;
 const ZERO_COPY_THRESHOLD = 1024;
 
 /**
+ * Bytes a writer does not hold: whoever sends the chunks produces them when their turn comes
+ * (a span of a log segment, read window by window as the socket drains).
+ */
+export interface DeferredBytes {
+  readonly length: number;
+  readonly deferred: true;
+  /** Reads `n` of the bytes, from `from` on, into the start of `buf`; throws if they can no longer be had. */
+  readInto(buf: Buffer, from: number, n: number): void;
+}
+
+/** A piece of encoded output: bytes, or bytes produced when sent. */
+export type Chunk = Buffer | DeferredBytes;
+
+/**
  * A growable writer made of chunks. Small values are written into a scratch chunk; large
  * byte arrays (record batches) are appended by reference, so a fetch response never copies
  * the stored records. `toBuffers()` hands the chunk list to `socket.cork()/write()`.
  */
 export class Writer {
-  private chunks: Buffer[] = [];
+  private chunks: Chunk[] = [];
+  private deferred = false;
   private cur: Buffer;
   private pos = 0;
   private start = 0;
@@ -209,18 +224,29 @@ export class Writer {
     return this.writeCompactNullableBytes(b);
   }
 
-  /** Records given as one buffer or as a list of buffers that follow one another (never joined). */
-  writeNullableRecords(r: Buffer | readonly Buffer[] | null): this {
+  /** Records given as one buffer or as a list of chunks that follow one another (never joined). */
+  writeNullableRecords(r: Buffer | readonly Chunk[] | null): this {
     if (r === null || Buffer.isBuffer(r)) return this.writeNullableBytes(r as Buffer | null);
     this.writeInt32(totalLength(r));
-    for (const b of r) this.writeRaw(b);
-    return this;
+    return this.writeChunks(r);
   }
 
-  writeCompactNullableRecords(r: Buffer | readonly Buffer[] | null): this {
+  writeCompactNullableRecords(r: Buffer | readonly Chunk[] | null): this {
     if (r === null || Buffer.isBuffer(r)) return this.writeCompactNullableBytes(r as Buffer | null);
     this.writeUVarint(totalLength(r) + 1);
-    for (const b of r) this.writeRaw(b);
+    return this.writeChunks(r);
+  }
+
+  private writeChunks(list: readonly Chunk[]): this {
+    for (const c of list) {
+      if (Buffer.isBuffer(c)) this.writeRaw(c);
+      else {
+        this.flushCurrent();
+        this.chunks.push(c);
+        this.total += c.length;
+        this.deferred = true;
+      }
+    }
     return this;
   }
 
@@ -244,10 +270,16 @@ export class Writer {
     return this;
   }
 
-  /** The written bytes as a list of chunks (views, no copy). The writer must not be reused. */
-  toBuffers(): Buffer[] {
+  /** The written output as a list of chunks (views, no copy), deferred ones included. The writer must not be reused. */
+  toChunks(): Chunk[] {
     this.flushCurrent();
     return this.chunks;
+  }
+
+  /** The written bytes as a list of buffers (views, no copy). The writer must not be reused. */
+  toBuffers(): Buffer[] {
+    if (this.deferred) throw new Error('the output holds deferred bytes: take it with toChunks()');
+    return this.toChunks() as Buffer[];
   }
 
   /** The written bytes as one Buffer (a copy unless there is a single chunk). */
@@ -258,7 +290,7 @@ export class Writer {
   }
 }
 
-function totalLength(list: readonly Buffer[]): number {
+function totalLength(list: readonly Chunk[]): number {
   let n = 0;
   for (const b of list) n += b.length;
   return n;

@@ -43,7 +43,7 @@ function frame(apiKey: number, version: number, correlationId: number, body: (w:
 async function bytes(r: DispatchResult | Promise<DispatchResult>): Promise<Buffer> {
   const v = await r;
   assert.ok(v !== null, 'expected a response');
-  return Buffer.isBuffer(v) ? v : Buffer.concat(v);
+  return Buffer.isBuffer(v) ? v : Buffer.concat(v as Buffer[]);
 }
 
 function setup() {

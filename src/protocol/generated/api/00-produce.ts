@@ -210,7 +210,7 @@ export interface ProduceRequestPartitionProduceData {
 
 export interface ProduceRequestPartitionProduceDataInit {
   index?: number;
-  records?: Buffer | readonly Buffer[] | null;
+  records?: Buffer | readonly import('../../primitives/writer.js').Chunk[] | null;
   unknownTaggedFields?: readonly TaggedField[];
 }
 

@@ -931,7 +931,7 @@ export interface FetchResponsePartitionDataInit {
   snapshotId?: FetchResponseSnapshotIdInit;
   abortedTransactions?: readonly FetchResponseAbortedTransactionInit[] | null;
   preferredReadReplica?: number;
-  records?: Buffer | readonly Buffer[] | null;
+  records?: Buffer | readonly import('../../primitives/writer.js').Chunk[] | null;
   unknownTaggedFields?: readonly TaggedField[];
 }
 

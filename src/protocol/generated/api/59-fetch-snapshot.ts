@@ -641,7 +641,7 @@ export interface FetchSnapshotResponsePartitionSnapshotInit {
   currentLeader?: FetchSnapshotResponseLeaderIdAndEpochInit;
   size?: bigint;
   position?: bigint;
-  unalignedRecords?: Buffer | readonly Buffer[];
+  unalignedRecords?: Buffer | readonly import('../../primitives/writer.js').Chunk[];
   unknownTaggedFields?: readonly TaggedField[];
 }
 

@@ -770,7 +770,7 @@ export interface ShareFetchResponsePartitionDataInit {
   acknowledgeErrorCode?: number;
   acknowledgeErrorMessage?: string | null;
   currentLeader?: ShareFetchResponseLeaderIdAndEpochInit;
-  records?: Buffer | readonly Buffer[] | null;
+  records?: Buffer | readonly import('../../primitives/writer.js').Chunk[] | null;
   acquiredRecords?: readonly ShareFetchResponseAcquiredRecordsInit[];
   unknownTaggedFields?: readonly TaggedField[];
 }

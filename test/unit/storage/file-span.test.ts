@@ -1,0 +1,111 @@
+/**
+ * Spans of segment files sent in place of bytes: a connection writing them sends exactly what an
+ * eager read returns, window by window; a span whose segment was deleted or whose log was
+ * truncated before its turn is not sent, and only its connection is closed.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { type TestContext, test } from 'node:test';
+import { FrameDecoder } from '../../../src/network/frame-decoder.js';
+import { NetworkServer } from '../../../src/network/server.js';
+import type { RequestDispatcher } from '../../../src/network/types.js';
+import type { DeferredBytes } from '../../../src/protocol/primitives/writer.js';
+import { PartitionLog } from '../../../src/storage/partition-log.js';
+import { StorageResources } from '../../../src/storage/storage-resources.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { batch, logConfig } from './log-fixtures.js';
+
+function filledLog(t: TestContext): PartitionLog {
+  const log = PartitionLog.open(tempDir(t), logConfig({ segmentBytes: 1024 * 1024 }), {
+    resources: new StorageResources(),
+    now: () => 1_700_000_000_000,
+  });
+  t.after(() => log.abandon());
+  // About 30 MiB over 30 segments, in batches of 10 records of 5,000 bytes: more than the
+  // kernel's socket buffers hold, so a slow reader leaves most of a response unsent.
+  for (let i = 0; i < 600; i++)
+    log.append(batch({ records: 10, valueSize: 5000, fill: i }), { assignOffsets: true, leaderEpoch: 0 });
+  log.highWatermark = log.logEndOffset;
+  return log;
+}
+
+/** A server answering any request with the chunks `respond` gives; resolves with what a client received. */
+async function serve(
+  t: TestContext,
+  respond: () => Array<Buffer | DeferredBytes>,
+  whilePaused?: () => void,
+): Promise<{ bytes: Buffer | null; closed: boolean }> {
+  const dispatcher: RequestDispatcher = { dispatch: () => respond() };
+  const server = new NetworkServer({ host: '127.0.0.1', port: 0, dispatcher });
+  const { port } = await server.listen();
+  t.after(() => server.close({ graceMs: 100 }));
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const decoder = new FrameDecoder(64 * 1024 * 1024);
+    let got = 0;
+    let paused = false;
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (whilePaused !== undefined && !paused && got > 256 * 1024) {
+        paused = true;
+        s.pause();
+        setTimeout(() => {
+          whilePaused();
+          s.resume();
+        }, 200);
+      }
+      decoder.push(d, (f) => {
+        resolve({ bytes: Buffer.from(f), closed: false });
+        s.destroy();
+      });
+    });
+    s.on('close', () => resolve({ bytes: null, closed: true }));
+    s.once('error', reject);
+    const req = Buffer.alloc(12);
+    req.writeInt32BE(8, 0);
+    s.write(req);
+  });
+}
+
+test('a response of file spans carries the same bytes as an eager read, across segments', async (t) => {
+  const log = filledLog(t);
+  const eager = log.read(5, 4 * 1024 * 1024, { minOneBatch: true });
+  const spans: DeferredBytes[] = [];
+  const lazy = log.read(5, 4 * 1024 * 1024, { minOneBatch: true, spans });
+  assert.equal(spans.length, lazy.buffers.length);
+  assert.ok(spans.length > 1, 'the read crosses segments');
+  const r = await serve(t, () => spans);
+  assert.ok(r.bytes !== null);
+  assert.deepEqual(r.bytes, Buffer.concat(eager.buffers));
+});
+
+test('a span whose segment is deleted before its turn closes the connection instead of sending other bytes', async (t) => {
+  const log = filledLog(t);
+  const spans: DeferredBytes[] = [];
+  log.read(0, 28 * 1024 * 1024, { minOneBatch: true, spans });
+  const r = await serve(
+    t,
+    () => spans,
+    () => {
+      // Retention takes the oldest segments while the client reads slowly.
+      for (let i = 0; i < 20; i++) log.deleteOldestSegment();
+    },
+  );
+  assert.equal(r.closed, true);
+});
+
+test('a span of a log truncated before its turn closes the connection', async (t) => {
+  const log = filledLog(t);
+  const spans: DeferredBytes[] = [];
+  log.read(0, 28 * 1024 * 1024, { minOneBatch: true, spans });
+  const r = await serve(
+    t,
+    () => spans,
+    () => {
+      log.truncateTo(5000);
+      for (let i = 0; i < 10; i++)
+        log.append(batch({ records: 10, valueSize: 5000, fill: 99 }), { assignOffsets: true, leaderEpoch: 1 });
+    },
+  );
+  assert.equal(r.closed, true);
+});
