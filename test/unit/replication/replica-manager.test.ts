@@ -19,6 +19,7 @@ function recordingStore() {
     remove: async (topic, partition) => {
       calls.push(`remove ${topic}-${partition}`);
     },
+    syncCreated: async () => undefined,
     close: async () => undefined,
   };
   return { store, calls };
@@ -132,6 +133,7 @@ test('opening many partitions lets the event loop run between them (a CreateTopi
       return { logStartOffset: 0, logEndOffset: 0, highWatermark: 0, sizeInBytes: 0 } as unknown as PartitionLogPort;
     },
     remove: async () => undefined,
+    syncCreated: async () => undefined,
     close: async () => undefined,
   };
   const rm = new ReplicaManager(1, store, () => ({}) as never);
