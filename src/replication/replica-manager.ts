@@ -204,8 +204,8 @@ export class ReplicaManager {
         if (a.replicas.includes(this.brokerId)) await this.assign(k, a);
         await pause();
       }
-      // The logs created here are synced side by side in the background while the loop goes on;
-      // the change is applied (and the CreateTopics that made it answered) once they are on disk.
+      // The logs created above are synced together now; the change counts as applied (and the
+      // CreateTopics that made it is answered) once they are on disk.
       await this.store.syncCreated();
     });
   }

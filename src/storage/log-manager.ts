@@ -370,7 +370,7 @@ export class LogManager implements LogStorePort {
     this.timer = null;
     await this.cleaner.stop();
     await this.deletionsSettled();
-    // New logs get their partition.metadata before they close (a write skips a closed log).
+    // New logs are synced before they close (the sync skips a closed log).
     await this.syncCreated().catch((err: unknown) =>
       log.error('syncing new partition directories failed', { error: String(err) }),
     );

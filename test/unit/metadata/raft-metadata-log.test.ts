@@ -327,3 +327,55 @@ test('a node far behind a leader that cleaned its log takes the leader’s snaps
     intervalMs: 20,
   });
 });
+
+test('a batch of thousands of records is applied a slice at a time: the event loop runs meanwhile, the image changes all at once, and later batches follow it in order', async (t) => {
+  const dir = makeTempDir('raft-metadata-');
+  const self = voter(1, 1);
+  let m = await open(dir, self, [self]);
+  t.after(async () => {
+    await m.close();
+    removeTempDir(dir);
+  });
+  const deltas: MetadataDelta[] = [];
+  m.onChange((d) => deltas.push(d));
+  m.start();
+  await m.caughtUp();
+  const probe = m;
+  // Timer turns between the slices: committed but not applied yet, and never part of the topic.
+  let turnsWhileApplying = 0;
+  const sizesSeen = new Set<number>();
+  const timer = setInterval(() => {
+    if (probe.raft.core.highWatermark > probe.appliedOffset) turnsWhileApplying++;
+    sizesSeen.add(probe.image().topicsByName.get('t1')?.partitions.size ?? 0);
+  }, 1);
+  try {
+    const big = m.commit(createTopic(1, 6000));
+    const next = m.commit(createTopic(2, 3));
+    await Promise.all([big, next]);
+  } finally {
+    clearInterval(timer);
+  }
+  assert.ok(turnsWhileApplying > 0, 'the event loop ran while the batch was being applied');
+  assert.deepEqual(
+    [...sizesSeen].filter((n) => n !== 0 && n !== 6000),
+    [],
+    'no image held part of the batch',
+  );
+  assert.equal(m.image().topicsByName.get('t1')?.partitions.size, 6000);
+  assert.equal(m.image().topicsByName.get('t2')?.partitions.size, 3);
+  assert.deepEqual(
+    deltas.map((d) => [...d.changedTopics.values()].map((c) => `${c.topic.name}:${c.changedPartitions.size}`)),
+    [['t1:6000'], ['t2:3']],
+    'one delta per batch, in order',
+  );
+  assert.equal(m.isActiveController, true, 'active again once everything committed is applied');
+  const image = m.image();
+  await m.close();
+
+  // Replayed after a restart (in slices again) to the same image.
+  m = await open(dir, self, [self]);
+  m.start();
+  await m.caughtUp();
+  assert.deepEqual(contentsOf(m.image()), contentsOf(image));
+  assert.equal(m.image().offset, image.offset);
+});
