@@ -6,18 +6,19 @@
 
 import { logger } from '../observability/logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { decodeRecords } from '../protocol/records/record.js';
+import { decodeRecords, type KafkaRecord } from '../protocol/records/record.js';
 import { isControl, LOG_OVERHEAD, maxTimestampAt, partitionLeaderEpochAt } from '../protocol/records/record-batch.js';
 import type { RaftNode, RaftNodeOptions } from '../raft/raft-node.js';
 import { RaftNode as RaftNodeClass } from '../raft/raft-node.js';
-import type { RaftRole, SnapshotId } from '../raft/types.js';
+import type { AppendResult, RaftRole, SnapshotId } from '../raft/types.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { clearTimer, setTimer } from '../runtime/timers.js';
 import { applyBatch } from './apply-records.js';
 import { EMPTY_IMAGE, type MetadataImage } from './image.js';
+import { ImageBuilder } from './image-builder.js';
 import { readImageSnapshot, writeImageSnapshot } from './image-snapshot.js';
 import type { MetadataDelta } from './metadata-delta.js';
-import { decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from './records.js';
+import { applyMetadataRecord, decodeMetadataRecord, encodeMetadataRecord, type MetadataRecord } from './records.js';
 import {
   DEFAULT_SNAPSHOT_GENERATOR_OPTIONS,
   SnapshotGenerator,
@@ -59,6 +60,17 @@ interface CommitWaiter {
 /** Bytes read from the log per step while applying committed batches. */
 const APPLY_READ_BYTES = 1024 * 1024;
 
+/**
+ * Records encoded, or decoded and applied, between two yields to the event loop. A batch of
+ * more is applied in slices (applyInSlices), and a commit of more is encoded in slices: one
+ * CreateTopics of 10,000 partitions writes one batch of 10,000 records, whose decoding and
+ * applying would otherwise hold every other request (and the quorum's own fetches) for a
+ * hundred milliseconds and more.
+ */
+const SLICE_RECORDS = 1000;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Called when the whole image is replaced by a snapshot's: views are rebuilt from `image`. */
 export type ImageReplacedListener = (image: MetadataImage, previous: MetadataImage) => void;
 
@@ -83,6 +95,13 @@ export class RaftMetadataLog {
   /** Callers waiting for the applied offset to reach an offset. */
   private appliedWaiters: Array<{ readonly offset: number; readonly resolve: () => void }> = [];
   private failed: Error | undefined;
+  /** A large batch is being applied in slices: applying waits, up to `slicedHighWatermark`, until it is in. */
+  private slicing = false;
+  private slicedHighWatermark = 0;
+  /** Bumped when a snapshot replaces the image: a batch being applied in slices to the old one is dropped. */
+  private imageGeneration = 0;
+  /** Resolves when the latest commit() has handed its batch to Raft (commits append in call order). */
+  private appendTurn: Promise<void> = Promise.resolve();
 
   private constructor(readonly clusterId: string) {}
 
@@ -236,7 +255,29 @@ export class RaftMetadataLog {
     if (records.length === 0) return;
     if (this.failed !== undefined) throw this.failed;
     if (!this.isActiveController) throw new NotControllerError(`node ${this.raft.nodeId} is not the active controller`);
-    const result = await this.raft.append(records.map(encodeMetadataRecord));
+    // Appended in the order of the calls, whichever is encoded first.
+    const turn = this.appendTurn;
+    let release!: () => void;
+    this.appendTurn = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let appended: Promise<AppendResult>;
+    try {
+      const values: Buffer[] = [];
+      for (let i = 0; i < records.length; i++) {
+        values.push(encodeMetadataRecord(records[i] as MetadataRecord));
+        if ((i + 1) % SLICE_RECORDS === 0 && i + 1 < records.length) await nextTurn();
+      }
+      await turn;
+      if (this.failed !== undefined) throw this.failed;
+      if (!this.isActiveController) {
+        throw new NotControllerError(`node ${this.raft.nodeId} is no longer the active controller`);
+      }
+      appended = this.raft.append(values);
+    } finally {
+      release();
+    }
+    const result = await appended;
     if (!result.ok) throw new NotControllerError(`append refused: ${result.reason}`);
     if (this.applied > result.lastOffset) return;
     await new Promise<void>((resolve, reject) => {
@@ -259,6 +300,10 @@ export class RaftMetadataLog {
   private applyCommitted(highWatermark: number): void {
     if (this.failed !== undefined) return;
     this.commitSeen = true;
+    if (this.slicing) {
+      if (highWatermark > this.slicedHighWatermark) this.slicedHighWatermark = highWatermark;
+      return;
+    }
     const raftLog = this.raft.log;
     // The log restarted past what is applied: a snapshot from the leader was just installed in
     // the log, and `installSnapshot` follows with it.
@@ -287,8 +332,19 @@ export class RaftMetadataLog {
           this.advanceApplied(batch, last);
           continue;
         }
+        const decoded = decodeRecords(batch);
+        if (decoded.length > SLICE_RECORDS) {
+          this.snapshots?.batchesApplied(appliedBytes);
+          this.settleApplied(highWatermark);
+          this.slicing = true;
+          this.slicedHighWatermark = highWatermark;
+          this.applyInSlices(batch, decoded, last).catch((err: unknown) =>
+            this.fail(err instanceof Error ? err : new Error(String(err))),
+          );
+          return;
+        }
         const records: MetadataRecord[] = [];
-        for (const r of decodeRecords(batch)) {
+        for (const r of decoded) {
           if (r.value !== null) records.push(decodeMetadataRecord(r.value));
         }
         let next: { image: MetadataImage; delta: MetadataDelta };
@@ -305,6 +361,40 @@ export class RaftMetadataLog {
       if (!progressed) break;
     }
     this.snapshots?.batchesApplied(appliedBytes);
+    this.settleApplied(highWatermark);
+  }
+
+  /**
+   * One batch of many records, decoded and applied a slice at a time with a turn of the event
+   * loop between slices. The records go into one ImageBuilder (so the cost stays linear in
+   * their number), and the image changes only once all are in: readers never see part of a
+   * batch. Meanwhile nothing else is applied (applyCommitted notes how far it may go, and
+   * goes on from there when this is done), and this node does not act as the controller (it
+   * has not applied everything committed). A snapshot that replaces the image meanwhile drops
+   * this batch: the snapshot covers it.
+   */
+  private async applyInSlices(batch: Buffer, decoded: readonly KafkaRecord[], last: number): Promise<void> {
+    const generation = this.imageGeneration;
+    const builder = new ImageBuilder(this.current);
+    for (let i = 0; i < decoded.length; i++) {
+      const value = (decoded[i] as KafkaRecord).value;
+      if (value !== null) applyMetadataRecord(builder, decodeMetadataRecord(value));
+      if ((i + 1) % SLICE_RECORDS === 0 && i + 1 < decoded.length) {
+        await nextTurn();
+        if (generation !== this.imageGeneration || this.failed !== undefined || this.closing) return;
+      }
+    }
+    const next = builder.finish(last);
+    this.slicing = false;
+    this.current = next.image;
+    this.advanceApplied(batch, last);
+    for (const l of this.listeners) l(next.delta);
+    // The batches committed meanwhile, and the waiters.
+    this.applyCommitted(this.slicedHighWatermark);
+  }
+
+  /** Resolves the commits, and the callers waiting for offsets, that what is applied now covers. */
+  private settleApplied(highWatermark: number): void {
     // Control batches advance the applied offset without a new image; keep the image's offset.
     if (this.waiters.length > 0) {
       const keep: CommitWaiter[] = [];
@@ -350,6 +440,9 @@ export class RaftMetadataLog {
    */
   private installSnapshot(id: SnapshotId): void {
     if (this.failed !== undefined) return;
+    // A batch being applied in slices to the image this replaces is dropped.
+    this.imageGeneration++;
+    this.slicing = false;
     const previous = this.current;
     try {
       this.loadSnapshot(id);

@@ -8,7 +8,10 @@ const log = logger('replicas');
 
 /** Opens, creates and deletes partition logs (the storage layer's log manager behind a port). */
 export interface LogStorePort {
+  /** The partition's log; a new one may not be on disk yet (syncCreated). */
   open(topic: string, topicId: string, partition: number, config: LogConfig): Promise<PartitionLogPort>;
+  /** Resolves once every log created so far is on disk (files and directory names synced). */
+  syncCreated(): Promise<void>;
   remove(topic: string, partition: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -168,6 +171,7 @@ export class ReplicaManager {
         await this.assign(k, a);
         await pause();
       }
+      await this.store.syncCreated();
     });
   }
 
@@ -200,6 +204,9 @@ export class ReplicaManager {
         if (a.replicas.includes(this.brokerId)) await this.assign(k, a);
         await pause();
       }
+      // The logs created above are synced together now; the change counts as applied (and the
+      // CreateTopics that made it is answered) once they are on disk.
+      await this.store.syncCreated();
     });
   }
 

@@ -4,12 +4,14 @@
  * the event loop (on the libuv threadpool), for files whose sync would stall it.
  */
 import {
+  close,
   closeSync,
   constants,
   fdatasync,
   fdatasyncSync,
   fsync,
   fsyncSync,
+  open,
   openSync,
   readFileSync,
   readSync,
@@ -78,6 +80,19 @@ export interface FileSyncJob {
 /** fdatasync on the libuv threadpool: the event loop goes on meanwhile. */
 export function fdatasyncOffLoop(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+}
+
+/** fdatasync of the file at `path` on the libuv threadpool (open, sync and close all there). */
+export function fdatasyncPathOffLoop(path: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    open(path, 'r', (err, fd) => {
+      if (err !== null) {
+        reject(err);
+        return;
+      }
+      fdatasync(fd, (syncErr) => close(fd, () => (syncErr === null ? resolve() : reject(syncErr))));
+    }),
+  );
 }
 
 /** fsyncDir on the libuv threadpool; as fsyncDir, a platform that cannot sync a directory is not an error. */

@@ -124,8 +124,9 @@ export abstract class IndexFile implements Releasable {
   /**
    * Starts an empty index, truncating or creating the file. `cached` keeps the entries in
    * memory while they are appended (a rebuild) instead of writing them behind in small groups.
+   * `absent`: the caller knows there is no file (a directory just created), so none is looked for.
    */
-  reset(cached = false): void {
+  reset(cached = false, absent = false): void {
     this.dropCache();
     this.tail = null;
     if (cached) {
@@ -135,7 +136,7 @@ export abstract class IndexFile implements Releasable {
     let hadBytes = false;
     let fd = -1;
     try {
-      fd = openSync(this.path, constants.O_WRONLY);
+      if (!absent) fd = openSync(this.path, constants.O_WRONLY);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

@@ -48,13 +48,21 @@ export class LeaderEpochCache {
    * would rewrite an unchanged file.
    */
   private durableText = '';
+  private readonly runWrite: (write: () => Promise<void>) => Promise<void>;
 
   constructor(
     private readonly dir: string,
     /** fdatasync of a background write's temporary file (tests hold it to order events). */
     private readonly syncFile: (fd: number) => Promise<void> = fdatasyncOffLoop,
+    options: {
+      /** The directory was just created: there is no checkpoint to read. */
+      readonly fresh?: boolean;
+      /** Runs each background write (default: at once); LogManager bounds how many run together. */
+      readonly runWrite?: (write: () => Promise<void>) => Promise<void>;
+    } = {},
   ) {
-    this.load();
+    this.runWrite = options.runWrite ?? ((write) => write());
+    if (options.fresh !== true) this.load();
     this.durableText = this.text();
   }
 
@@ -201,12 +209,25 @@ export class LeaderEpochCache {
    */
   private startWrite(): void {
     if (this.writing || this.closed || this.durableVersion >= this.version) return;
-    const version = this.version;
     const text = this.text();
     if (text === this.durableText) {
-      this.durableVersion = version;
+      this.durableVersion = this.version;
       this.settleWaiters(true);
       return;
+    }
+    this.writing = true;
+    // The entries are read when the write runs: changes made while it waited go out with it.
+    void this.runWrite(() => this.write()).catch(() => undefined);
+  }
+
+  private write(): Promise<void> {
+    const version = this.version;
+    const text = this.text();
+    if (this.closed || version <= this.durableVersion || text === this.durableText) {
+      this.writing = false;
+      if (!this.closed && version > this.durableVersion) this.durableVersion = version;
+      this.settleWaiters(true);
+      return Promise.resolve();
     }
     const tmp = `${this.path}.${process.pid}-${++backgroundWrites}.tmp`;
     let fd = -1;
@@ -216,11 +237,11 @@ export class LeaderEpochCache {
     } catch (err) {
       if (fd >= 0) closeSync(fd);
       rmSync(tmp, { force: true });
+      this.writing = false;
       this.writeFailed(err);
-      return;
+      return Promise.resolve();
     }
-    this.writing = true;
-    this.syncFile(fd).then(
+    return this.syncFile(fd).then(
       () => this.finishWrite(fd, tmp, version, text, null),
       (err: unknown) => this.finishWrite(fd, tmp, version, text, err),
     );

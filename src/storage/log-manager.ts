@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { budgetShare } from '../config/size-budget.js';
@@ -7,12 +7,26 @@ import { logger } from '../observability/logger.js';
 import type { LogStorePort } from '../replication/replica-manager.js';
 import { random } from '../runtime/random.js';
 import { clearTimer, setRepeatingTimer, type Timer } from '../runtime/timers.js';
+import { BackgroundSyncs } from './background-syncs.js';
 import { type CleanerTarget, LogCleaner, type LogCleanerOptions, logDirOf } from './cleaner.js';
-import { fsyncDir, readTextIfExists, writeFileAtomically } from './file-io.js';
+import {
+  fdatasyncPathOffLoop,
+  fsyncDir,
+  fsyncDirOffLoop,
+  readTextIfExists,
+  writeFileAtomically,
+  writeFully,
+} from './file-io.js';
 import { PartitionLog } from './partition-log.js';
 import { type StorageLimits, StorageResources } from './storage-resources.js';
 
 const log = logger('storage');
+
+/**
+ * Background syncs in flight at once (BackgroundSyncs): enough for the file system to commit
+ * them together, few enough that a produce's flush waits behind little on the threadpool.
+ */
+const BACKGROUND_SYNCS = 8;
 
 /**
  * In each log directory, written by a clean close: the names of the partition directories that
@@ -60,6 +74,28 @@ export interface LogManagerOptions {
  */
 const PARTITION_METADATA = 'partition.metadata';
 
+function partitionMetadataText(topicId: string): string {
+  return `version: 0\ntopic_id: ${topicId}\n`;
+}
+
+/** Creates `path`, which must not exist, with `text` in it; not synced. */
+function writeNewFile(path: string, text: string): void {
+  const fd = openSync(path, 'wx', 0o644);
+  try {
+    writeFully(fd, Buffer.from(text, 'utf8'), 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What a log created by LogManager.open owes the disk: its partition.metadata's data, then its directory. */
+async function syncNewLog(plog: PartitionLog): Promise<void> {
+  // Removed since (or closed): its directory is gone, or about to be.
+  if (plog.isClosed) return;
+  await fdatasyncPathOffLoop(join(plog.dir, PARTITION_METADATA));
+  await plog.syncDir();
+}
+
 /** The topic id a partition directory's partition.metadata names; null when there is none (an older log). */
 function readPartitionMetadata(path: string): string | null {
   const text = readTextIfExists(path);
@@ -80,6 +116,12 @@ export class LogManager implements LogStorePort {
   readonly cleaner: LogCleaner;
   /** Partition directories the last stop closed cleanly and not opened since (CLEAN_SHUTDOWN_LIST). */
   private readonly closedCleanly = new Set<string>();
+  /** Syncs of new partition directories and of leader-epoch checkpoints, a bounded number at a time. */
+  private readonly syncs = new BackgroundSyncs(BACKGROUND_SYNCS);
+  /** Logs created since the last syncCreated(), whose names are not known to be on disk (see open). */
+  private created: PartitionLog[] = [];
+  /** Log directories in which partition directories were created since the last syncCreated(). */
+  private readonly createdIn = new Set<string>();
 
   constructor(private readonly options: LogManagerOptions) {
     this.resources = new StorageResources(options.limits);
@@ -113,18 +155,46 @@ export class LogManager implements LogStorePort {
     }
   }
 
-  private dirFor(topic: string, partition: number): string {
+  /** The partition's directory, and the log directory it is in; `exists` false: a new one is to be created there. */
+  private dirFor(topic: string, partition: number): { dir: string; logDir: string; exists: boolean } {
     const name = `${topic}-${partition}`;
-    for (const d of this.options.logDirs) if (existsSync(join(d, name))) return join(d, name);
+    for (const d of this.options.logDirs) {
+      if (existsSync(join(d, name))) return { dir: join(d, name), logDir: d, exists: true };
+    }
     const d = this.options.logDirs[this.next++ % this.options.logDirs.length] as string;
-    return join(d, name);
+    return { dir: join(d, name), logDir: d, exists: false };
   }
 
+  /** The partition logs' options that do not depend on the log. */
+  private logOptions() {
+    return {
+      resources: this.resources,
+      checkpointWrites: (write: () => Promise<void>) => this.syncs.run(write),
+      ...(this.options.now !== undefined ? { now: this.options.now } : {}),
+      ...(this.options.syncFile !== undefined ? { syncFile: this.options.syncFile } : {}),
+    };
+  }
+
+  /**
+   * The partition's log, opened or created. A log created here (its directory did not exist)
+   * is returned before its files and names are synced: `syncCreated()` syncs those of every
+   * log created since the last call, side by side (until then, a flush of the log syncs its
+   * directory itself).
+   */
   async open(topic: string, topicId: string, partition: number, config: LogConfig): Promise<PartitionLog> {
     const k = `${topic}-${partition}`;
     const existing = this.logs.get(k);
     if (existing !== undefined) return existing.log;
-    const dir = this.dirFor(topic, partition);
+    const { dir, logDir, exists } = this.dirFor(topic, partition);
+    if (!exists) {
+      const plog = PartitionLog.create(dir, config, this.logOptions());
+      // A new file in a new directory: nothing to replace, so no temporary file and rename.
+      writeNewFile(join(dir, PARTITION_METADATA), partitionMetadataText(topicId));
+      this.logs.set(k, { log: plog, dir, topic, partition });
+      this.created.push(plog);
+      this.createdIn.add(logDir);
+      return plog;
+    }
     // Kafka's partition.metadata: the log belongs to one topic id. A broker that was down while
     // its topic was deleted and created again finds the old log under the same name: it is
     // deleted, never adopted.
@@ -138,21 +208,41 @@ export class LogManager implements LogStorePort {
       this.removeInBackground(doomed);
     }
     const plog = PartitionLog.open(dir, config, {
-      resources: this.resources,
+      ...this.logOptions(),
       // Only the first open after the start: from then on the log is written to.
       closedCleanly: this.closedCleanly.delete(dir),
-      ...(this.options.now !== undefined ? { now: this.options.now } : {}),
-      ...(this.options.syncFile !== undefined ? { syncFile: this.options.syncFile } : {}),
     });
-    if (owner !== topicId) writeFileAtomically(metadataPath, `version: 0\ntopic_id: ${topicId}\n`);
+    if (owner !== topicId) writeFileAtomically(metadataPath, partitionMetadataText(topicId));
     this.logs.set(k, { log: plog, dir, topic, partition });
     return plog;
+  }
+
+  /**
+   * Resolves once every log created so far is on disk: its partition.metadata synced, its
+   * directory synced (its names: the first segment, partition.metadata), and its name in the
+   * log directory (one fsync per log directory for all of them). Rejects if a sync failed.
+   *
+   * The syncs come after the files are created, not between: the first of them commits the
+   * file system's journal with every new name in it, and the others find little left to do;
+   * creating files while syncs run would instead wait for one journal commit after another.
+   */
+  async syncCreated(): Promise<void> {
+    const created = this.created;
+    const logDirs = [...this.createdIn];
+    this.created = [];
+    this.createdIn.clear();
+    const results = await Promise.allSettled([
+      ...created.map((plog) => this.syncs.run(() => syncNewLog(plog))),
+      ...logDirs.map((d) => fsyncDirOffLoop(d)),
+    ]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   }
 
   async remove(topic: string, partition: number): Promise<void> {
     const k = `${topic}-${partition}`;
     const entry = this.logs.get(k);
-    const dir = entry?.dir ?? this.dirFor(topic, partition);
+    const dir = entry?.dir ?? this.dirFor(topic, partition).dir;
     this.logs.delete(k);
     this.closedCleanly.delete(dir);
     if (entry !== undefined) {
@@ -280,6 +370,11 @@ export class LogManager implements LogStorePort {
     this.timer = null;
     await this.cleaner.stop();
     await this.deletionsSettled();
+    // New logs are synced before they close (the sync skips a closed log).
+    await this.syncCreated().catch((err: unknown) =>
+      log.error('syncing new partition directories failed', { error: String(err) }),
+    );
+    await this.syncs.settled().catch(() => undefined);
     // Lets the flushes after rolls in flight finish off the event loop; close() would
     // otherwise do their syncs again on it.
     await Promise.all([...this.logs.values()].map((e) => e.log.flushesSettled()));

@@ -67,6 +67,13 @@ export interface PartitionLogOptions {
    * order events around a flush in flight.
    */
   readonly syncFile?: (fd: number) => Promise<void>;
+  /**
+   * Runs each background write of the leader-epoch checkpoint (default: at once). LogManager
+   * runs them in its bounded BackgroundSyncs, so that thousands of new leaders at once neither
+   * queue thousands of syncs ahead of a produce's flush on the threadpool nor hold thousands of
+   * files open while they wait.
+   */
+  readonly checkpointWrites?: (write: () => Promise<void>) => Promise<void>;
 }
 
 /** What the last open found and did. */
@@ -107,6 +114,12 @@ export class PartitionLog implements PartitionLogPort {
   private flushRequestedUpTo = -1;
   /** The flushes after rolls in progress, one at a time (see requestFlush); null when idle. */
   private flushing: Promise<void> | null = null;
+  /**
+   * A log made by create() whose directory is not synced yet: the leader-epoch checkpoint's
+   * background writes wait here until it is (syncDir) or a flush needs them, so that creating
+   * many logs at once is not slowed by those writes' syncs (see create). Null otherwise.
+   */
+  private parkedEpochWrites: Array<() => void> | null = null;
   /** Names created or removed in the directory (new segments); the first `syncedDirChanges` are on disk. */
   private dirChanges = 0;
   private syncedDirChanges = 0;
@@ -134,12 +147,22 @@ export class PartitionLog implements PartitionLogPort {
     readonly dir: string,
     private config: LogConfig,
     options: PartitionLogOptions,
+    fresh = false,
   ) {
     this.resources = options.resources ?? sharedStorageResources();
     this.now = options.now ?? Date.now;
     this.lastFlushAt = this.now();
     this.syncFile = options.syncFile ?? fdatasyncOffLoop;
-    this.epochs = new LeaderEpochCache(dir, this.syncFile);
+    const runWrite = options.checkpointWrites ?? ((write: () => Promise<void>) => write());
+    if (fresh) this.parkedEpochWrites = [];
+    this.epochs = new LeaderEpochCache(dir, this.syncFile, {
+      fresh,
+      runWrite: (write) => {
+        const parked = this.parkedEpochWrites;
+        if (parked === null) return runWrite(write);
+        return new Promise<void>((resolve, reject) => parked.push(() => runWrite(write).then(resolve, reject)));
+      },
+    });
     this.producerSnapshots = new ProducerSnapshotFiles(dir);
   }
 
@@ -148,6 +171,54 @@ export class PartitionLog implements PartitionLogPort {
     const l = new PartitionLog(dir, config, options);
     l.load(options.closedCleanly === true);
     return l;
+  }
+
+  /**
+   * A new, empty log in `dir`, which must not exist yet (its parent must): the directory and
+   * the first segment are created, and nothing is read, since there is nothing to find. The
+   * new names are not synced here: `syncDir()` does it, so that a caller creating many logs
+   * syncs their directories together, off the event loop (LogManager); until then a flush of
+   * the log syncs the directory itself, before any data of it counts as on disk.
+   */
+  static create(dir: string, config: LogConfig, options: PartitionLogOptions = {}): PartitionLog {
+    const started = performance.now();
+    mkdirSync(dir);
+    const l = new PartitionLog(dir, config, options, true);
+    l.segments.push(LogSegment.create(dir, 0, config.segmentIndexBytes, l.resources, l.now(), true));
+    l.dirChanges++;
+    l._loadSummary = {
+      cleanShutdown: false,
+      segments: 1,
+      recoveredSegments: 0,
+      truncatedBytes: 0,
+      durationMs: performance.now() - started,
+    };
+    return l;
+  }
+
+  /**
+   * fsync of the directory off the event loop: every name created in it before the call (by
+   * the log or by its owner, as partition.metadata) is on disk once this resolves.
+   */
+  async syncDir(): Promise<void> {
+    const dirChanges = this.dirChanges;
+    await fsyncDirOffLoop(this.dir);
+    if (dirChanges > this.syncedDirChanges) this.syncedDirChanges = dirChanges;
+    this.releaseEpochWrites();
+  }
+
+  private releaseEpochWrites(): void {
+    const parked = this.parkedEpochWrites;
+    if (parked === null) return;
+    this.parkedEpochWrites = null;
+    for (const run of parked) run();
+  }
+
+  /** syncDir() if the log created or removed names since the last one (the first `dirChanges` count). */
+  private async syncDirChanges(dirChanges: number): Promise<void> {
+    if (dirChanges === this.syncedDirChanges) return;
+    await fsyncDirOffLoop(this.dir);
+    if (dirChanges > this.syncedDirChanges) this.syncedDirChanges = dirChanges;
   }
 
   setConfig(config: LogConfig): void {
@@ -530,6 +601,8 @@ export class PartitionLog implements PartitionLogPort {
   private async flushInBackground(upTo: number): Promise<void> {
     const jobs: FileSyncJob[] = [];
     const dirChanges = this.dirChanges;
+    // The flush waits for the checkpoint: it cannot wait for the new log's syncDir() too.
+    this.releaseEpochWrites();
     let epochsDurable: Promise<boolean>;
     try {
       for (let i = this.segmentFor(this.recoveryPoint); i < this.segments.length; i++) {
@@ -548,10 +621,7 @@ export class PartitionLog implements PartitionLogPort {
       // Only now: no fdatasync of the flush runs on these descriptors any more.
       for (const job of jobs) closeSync(job.fd);
     }
-    if (dirChanges !== this.syncedDirChanges) {
-      await fsyncDirOffLoop(this.dir);
-      if (dirChanges > this.syncedDirChanges) this.syncedDirChanges = dirChanges;
-    }
+    await this.syncDirChanges(dirChanges);
     const epochsWritten = await epochsDurable;
     if (this.closed) return;
     if (!epochsWritten) throw new Error('the leader epoch checkpoint could not be written');
@@ -584,6 +654,7 @@ export class PartitionLog implements PartitionLogPort {
    */
   async flushesSettled(): Promise<void> {
     while (this.flushing !== null) await this.flushing;
+    this.releaseEpochWrites();
     await this.epochs.durable();
   }
 

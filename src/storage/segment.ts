@@ -142,13 +142,23 @@ export class LogSegment implements Releasable {
     return this.ti;
   }
 
-  /** A new, empty segment. A leftover file of the same name is replaced: the log ends before it. */
-  static create(dir: string, baseOffset: number, maxIndexBytes: number, resources: StorageResources, now: number) {
+  /**
+   * A new, empty segment. A leftover file of the same name is replaced: the log ends before it.
+   * `inNewDir`: the directory was just created, so no index file is looked for.
+   */
+  static create(
+    dir: string,
+    baseOffset: number,
+    maxIndexBytes: number,
+    resources: StorageResources,
+    now: number,
+    inNewDir = false,
+  ) {
     const seg = new LogSegment(dir, baseOffset, 0, maxIndexBytes, resources, now, true);
     seg.fd = openSync(seg.logPath, 'w+', 0o644);
     resources.openFiles.touch(seg);
-    seg.offsetIndex.reset();
-    seg.timeIndex.reset();
+    seg.offsetIndex.reset(false, inNewDir);
+    seg.timeIndex.reset(false, inNewDir);
     return seg;
   }
 

@@ -77,7 +77,15 @@ function snapshotFiles(dir: string): string[] {
   return readdirSync(join(dir, METADATA_LOG_DIR)).filter((n) => n.includes('.checkpoint'));
 }
 
-test('a one-voter metadata log commits batches through Raft, tells listeners, and replays them after a restart', async (t) => {
+/**
+ * A one-voter metadata log in a temp directory, started and caught up, with the deltas it told
+ * of; `reopen()` closes it and opens it again on the same directory. Closed by the test.
+ */
+async function oneVoterLog(t: { after(fn: () => Promise<void>): void }): Promise<{
+  log: RaftMetadataLog;
+  deltas: MetadataDelta[];
+  reopen(): Promise<RaftMetadataLog>;
+}> {
   const dir = makeTempDir('raft-metadata-');
   const self = voter(1, 1);
   let m = await open(dir, self, [self]);
@@ -89,6 +97,23 @@ test('a one-voter metadata log commits batches through Raft, tells listeners, an
   m.onChange((d) => deltas.push(d));
   m.start();
   await m.caughtUp();
+  return {
+    log: m,
+    deltas,
+    reopen: async (): Promise<RaftMetadataLog> => {
+      await m.close();
+      m = await open(dir, self, [self]);
+      m.start();
+      await m.caughtUp();
+      return m;
+    },
+  };
+}
+
+test('a one-voter metadata log commits batches through Raft, tells listeners, and replays them after a restart', async (t) => {
+  const one = await oneVoterLog(t);
+  let m = one.log;
+  const deltas = one.deltas;
   assert.equal(m.isActiveController, true);
   assert.equal(m.controllerId, 1);
   await m.commit(createTopic(1, 2));
@@ -99,11 +124,7 @@ test('a one-voter metadata log commits batches through Raft, tells listeners, an
   assert.equal(m.image().topicsByName.has('t1'), false);
   assert.equal(m.image().topicsByName.get('t2')?.partitions.size, 1);
   const offsetBefore = m.image().offset;
-  await m.close();
-
-  m = await open(dir, self, [self]);
-  m.start();
-  await m.caughtUp();
+  m = await one.reopen();
   assert.equal(m.image().topicsByName.has('t1'), false);
   assert.equal(m.image().topicsByName.get('t2')?.partitions.size, 1);
   assert.equal(m.image().offset, offsetBefore);
@@ -326,4 +347,44 @@ test('a node far behind a leader that cleaned its log takes the leader’s snaps
     timeoutMs: 15_000,
     intervalMs: 20,
   });
+});
+
+test('a batch of thousands of records is applied a slice at a time: the event loop runs meanwhile, the image changes all at once, and later batches follow it in order', async (t) => {
+  const one = await oneVoterLog(t);
+  let m = one.log;
+  const deltas = one.deltas;
+  const probe = m;
+  // Timer turns between the slices: committed but not applied yet, and never part of the topic.
+  let turnsWhileApplying = 0;
+  const sizesSeen = new Set<number>();
+  const timer = setInterval(() => {
+    if (probe.raft.core.highWatermark > probe.appliedOffset) turnsWhileApplying++;
+    sizesSeen.add(probe.image().topicsByName.get('t1')?.partitions.size ?? 0);
+  }, 1);
+  try {
+    const big = m.commit(createTopic(1, 6000));
+    const next = m.commit(createTopic(2, 3));
+    await Promise.all([big, next]);
+  } finally {
+    clearInterval(timer);
+  }
+  assert.ok(turnsWhileApplying > 0, 'the event loop ran while the batch was being applied');
+  assert.deepEqual(
+    [...sizesSeen].filter((n) => n !== 0 && n !== 6000),
+    [],
+    'no image held part of the batch',
+  );
+  assert.equal(m.image().topicsByName.get('t1')?.partitions.size, 6000);
+  assert.equal(m.image().topicsByName.get('t2')?.partitions.size, 3);
+  assert.deepEqual(
+    deltas.map((d) => [...d.changedTopics.values()].map((c) => `${c.topic.name}:${c.changedPartitions.size}`)),
+    [['t1:6000'], ['t2:3']],
+    'one delta per batch, in order',
+  );
+  assert.equal(m.isActiveController, true, 'active again once everything committed is applied');
+  const image = m.image();
+  // Replayed after a restart (in slices again) to the same image.
+  m = await one.reopen();
+  assert.deepEqual(contentsOf(m.image()), contentsOf(image));
+  assert.equal(m.image().offset, image.offset);
 });

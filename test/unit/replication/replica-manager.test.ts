@@ -19,6 +19,7 @@ function recordingStore() {
     remove: async (topic, partition) => {
       calls.push(`remove ${topic}-${partition}`);
     },
+    syncCreated: async () => undefined,
     close: async () => undefined,
   };
   return { store, calls };
@@ -132,6 +133,7 @@ test('opening many partitions lets the event loop run between them (a CreateTopi
       return { logStartOffset: 0, logEndOffset: 0, highWatermark: 0, sizeInBytes: 0 } as unknown as PartitionLogPort;
     },
     remove: async () => undefined,
+    syncCreated: async () => undefined,
     close: async () => undefined,
   };
   const rm = new ReplicaManager(1, store, () => ({}) as never);
@@ -159,4 +161,34 @@ test('opening many partitions lets the event loop run between them (a CreateTopi
     clearInterval(timer);
   }
   assert.equal(rm.size, 200);
+});
+
+test('a change that created logs resolves only once the store has synced them (a CreateTopics is answered after)', async () => {
+  const { store, calls } = recordingStore();
+  let release!: () => void;
+  let syncs = 0;
+  store.syncCreated = () => {
+    syncs++;
+    return new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  };
+  const rm = new ReplicaManager(1, store, () => ({}) as never);
+  const { delta } = applyBatch(
+    EMPTY_IMAGE,
+    [{ type: 'TopicRecord', data: { name: 'new', topicId: topicId(7) } }, ...partitions(7, 0, 3, [1])],
+    3,
+  );
+  let applied = false;
+  const applying = rm.update(changeOf(delta)).then(() => {
+    applied = true;
+  });
+  for (let i = 0; i < 10 && syncs === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(calls, ['open new-0', 'open new-1', 'open new-2']);
+  assert.equal(syncs, 1, 'one sync for all the logs the change created');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(applied, false, 'not before the logs are synced');
+  release();
+  await applying;
+  assert.equal(applied, true);
 });
