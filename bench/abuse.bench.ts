@@ -224,6 +224,20 @@ async function main(): Promise<void> {
     const idleLoop = await loopDelay();
     const idleRss = rssBytes(broker.pid);
     const idleNote = { idleP50: idle.p50, idleMax: idle.max, samples: idle.count };
+    /** The bystander's p99 and the broker's event-loop delay during one kind of abuse, against idle. */
+    const report = (abuse: string, phase: Phase, loop: { p99Ms: number; maxMs: number }, extra = {}) => {
+      results.add(`bystander produce p99, ${abuse}`, 'ms', phase.p99, idle.p99, 'idle p99', {
+        ...idleNote,
+        p50: phase.p50,
+        max: phase.max,
+        samples: phase.count,
+        ...extra,
+      });
+      results.add(`broker event-loop max delay, ${abuse}`, 'ms', loop.maxMs, idleLoop.maxMs, 'idle max', {
+        p99Ms: loop.p99Ms,
+        idleP99Ms: idleLoop.p99Ms,
+      });
+    };
 
     if (PHASES.has('flood')) {
       const flooders = Array.from({ length: FLOODERS }, () => halfFrame(broker.host, broker.port));
@@ -234,16 +248,7 @@ async function main(): Promise<void> {
       for (const f of flooders) f.stop();
       await sleep(2000);
       const afterFloodRss = rssBytes(broker.pid);
-      results.add('bystander produce p99, half-frame flood', 'ms', flood.p99, idle.p99, 'idle p99', {
-        ...idleNote,
-        p50: flood.p50,
-        max: flood.max,
-        samples: flood.count,
-      });
-      results.add('broker event-loop max delay, half-frame flood', 'ms', floodLoop.maxMs, idleLoop.maxMs, 'idle max', {
-        p99Ms: floodLoop.p99Ms,
-        idleP99Ms: idleLoop.p99Ms,
-      });
+      report('half-frame flood', flood, floodLoop);
       results.add('broker peak RSS, half-frame flood', 'MiB', flood.peakRss / MiB, idleRss / MiB, 'idle', {
         afterMiB: afterFloodRss / MiB,
         flooders: FLOODERS,
@@ -262,28 +267,21 @@ async function main(): Promise<void> {
       // From raw sockets in a worker thread that skip the responses' bytes (so the bench
       // process's own event loop, which times the bystander, neither decodes nor receives them).
       const fetchFrame = hugeFetchFrame('big');
+      const floodStart = performance.now();
       const flood = startFetchFlood({ host: broker.host, port: broker.port, frame: fetchFrame, connections: FETCHERS });
       await sleep(500);
       await loopDelay();
       const fetch = await bystanderPhase(bystander, 'bystander', broker.pid);
       const fetchesLoop = await loopDelay();
       const { fetchedBytes, largestResponse } = await flood.stop();
-      results.add('bystander produce p99, huge fetches', 'ms', fetch.p99, idle.p99, 'idle p99', {
-        ...idleNote,
-        p50: fetch.p50,
-        max: fetch.max,
-        samples: fetch.count,
-      });
-      results.add('broker event-loop max delay, huge fetches', 'ms', fetchesLoop.maxMs, idleLoop.maxMs, 'idle max', {
-        p99Ms: fetchesLoop.p99Ms,
-        idleP99Ms: idleLoop.p99Ms,
-      });
+      const floodSeconds = (performance.now() - floodStart) / 1000;
+      report('huge fetches', fetch, fetchesLoop);
       results.add('broker peak RSS, huge fetches', 'MiB', fetch.peakRss / MiB, idleRss / MiB, 'idle', {
         fetchers: FETCHERS,
         partitionMiB: BIG_TOPIC_BYTES / MiB,
         largestResponseMiB: largestResponse / MiB,
         fetchedMiB: fetchedBytes / MiB,
-        fetchedMiBPerS: fetchedBytes / MiB / (PHASE_MS / 1000),
+        fetchedMiBPerS: fetchedBytes / MiB / floodSeconds,
       });
     }
 
@@ -323,17 +321,7 @@ async function main(): Promise<void> {
       for (const c of bombers) c.close();
       if (refused === 0 || accepted > 0)
         throw new Error(`zstd bombs: ${refused} refused, ${accepted} otherwise answered`);
-      results.add('bystander produce p99, zstd bombs', 'ms', bombs.p99, idle.p99, 'idle p99', {
-        ...idleNote,
-        p50: bombs.p50,
-        max: bombs.max,
-        samples: bombs.count,
-        bombsRefused: refused,
-      });
-      results.add('broker event-loop max delay, zstd bombs', 'ms', bombsLoop.maxMs, idleLoop.maxMs, 'idle max', {
-        p99Ms: bombsLoop.p99Ms,
-        idleP99Ms: idleLoop.p99Ms,
-      });
+      report('zstd bombs', bombs, bombsLoop, { bombsRefused: refused });
     }
 
     if (PHASES.has('create')) {
@@ -360,23 +348,11 @@ async function main(): Promise<void> {
         );
       }
       refusals.sort((a, b) => a - b);
-      results.add('bystander produce p99, 1,000,000-partition CreateTopics', 'ms', create.p99, idle.p99, 'idle p99', {
-        ...idleNote,
-        p50: create.p50,
-        max: create.max,
-        samples: create.count,
+      report('1,000,000-partition CreateTopics', create, createLoopDelay, {
         refusals: refusals.length,
         refusalP50Ms: percentile(refusals, 50),
         refusalMaxMs: refusals[refusals.length - 1] ?? Number.NaN,
       });
-      results.add(
-        'broker event-loop max delay, 1,000,000-partition CreateTopics',
-        'ms',
-        createLoopDelay.maxMs,
-        idleLoop.maxMs,
-        'idle max',
-        { p99Ms: createLoopDelay.p99Ms, idleP99Ms: idleLoop.p99Ms },
-      );
     }
     bystander.close();
     creator.close();

@@ -19,6 +19,17 @@ function rss(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** One acks=all Produce of `records` to partition 0 of `topic`, which must succeed. */
+async function produceOne(c: ClientConnection, topic: string, records: Buffer): Promise<void> {
+  const r = (await c.request(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 10_000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  })) as { responses: { partitionResponses: { errorCode: number }[] }[] };
+  assert.equal(r.responses[0]?.partitionResponses[0]?.errorCode, 0);
+}
+
 interface FetchedPartition {
   errorCode: number;
   records: Buffer | null;
@@ -58,15 +69,7 @@ test("the broker's fetch.max.bytes caps every Fetch response whatever the client
     validateOnly: false,
   })) as { topics: { errorCode: number }[] };
   assert.equal(created.topics[0]?.errorCode, 0);
-  const produce = async (records: Buffer) => {
-    const r = (await client.request(ApiKey.Produce, 9, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 10_000,
-      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
-    })) as { responses: { partitionResponses: { errorCode: number }[] }[] };
-    assert.equal(r.responses[0]?.partitionResponses[0]?.errorCode, 0);
-  };
+  const produce = (records: Buffer) => produceOne(client, topic, records);
   // One 3 MiB batch (larger than the cap), then 48 MiB in 256 KiB batches (incompressible values).
   await produce(buildRecordBatch({ records: [{ value: randomBytes(3 * MIB) }] }));
   for (let i = 0; i < 192; i++) {
@@ -151,18 +154,9 @@ test('four clients fetching 2 GiB again and again at the default fetch.max.bytes
     created.topics.map((x) => x.errorCode),
     [0, 0],
   );
-  const produce = async (c: ClientConnection, topic: string, records: Buffer) => {
-    const r = (await c.request(ApiKey.Produce, 9, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 10_000,
-      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
-    })) as { responses: { partitionResponses: { errorCode: number }[] }[] };
-    assert.equal(r.responses[0]?.partitionResponses[0]?.errorCode, 0);
-  };
   // 96 MiB in 1 MiB batches: each response is the default cap, 55 MiB.
   const value = randomBytes(MIB - 200);
-  for (let i = 0; i < 96; i++) await produce(admin, big, buildRecordBatch({ records: [{ value }] }));
+  for (let i = 0; i < 96; i++) await produceOne(admin, big, buildRecordBatch({ records: [{ value }] }));
 
   const idle = rss(broker.pid);
   const flood = startFetchFlood({ host: broker.host, port: broker.port, frame: hugeFetchFrame(big), connections: 4 });
@@ -177,7 +171,7 @@ test('four clients fetching 2 GiB again and again at the default fetch.max.bytes
     const end = performance.now() + 4000;
     while (performance.now() < end) {
       const t0 = performance.now();
-      await produce(admin, small, buildRecordBatch({ records: [{ value: Buffer.from(`b${latencies.length}`) }] }));
+      await produceOne(admin, small, buildRecordBatch({ records: [{ value: Buffer.from(`b${latencies.length}`) }] }));
       latencies.push(performance.now() - t0);
     }
   } finally {

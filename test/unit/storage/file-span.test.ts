@@ -79,33 +79,35 @@ test('a response of file spans carries the same bytes as an eager read, across s
   assert.deepEqual(r.bytes, Buffer.concat(eager.buffers));
 });
 
-test('a span whose segment is deleted before its turn closes the connection instead of sending other bytes', async (t) => {
-  const log = filledLog(t);
-  const spans: DeferredBytes[] = [];
-  log.read(0, 28 * 1024 * 1024, { minOneBatch: true, spans });
-  const r = await serve(
-    t,
-    () => spans,
-    () => {
-      // Retention takes the oldest segments while the client reads slowly.
+const changes: Array<{ what: string; change: (log: PartitionLog) => void }> = [
+  {
+    // Retention takes the oldest segments while the client reads slowly.
+    what: 'whose segment is deleted',
+    change: (log) => {
       for (let i = 0; i < 20; i++) log.deleteOldestSegment();
     },
-  );
-  assert.equal(r.closed, true);
-});
-
-test('a span of a log truncated before its turn closes the connection', async (t) => {
-  const log = filledLog(t);
-  const spans: DeferredBytes[] = [];
-  log.read(0, 28 * 1024 * 1024, { minOneBatch: true, spans });
-  const r = await serve(
-    t,
-    () => spans,
-    () => {
+  },
+  {
+    what: 'of a log truncated (and appended to again)',
+    change: (log) => {
       log.truncateTo(5000);
-      for (let i = 0; i < 10; i++)
+      for (let i = 0; i < 10; i++) {
         log.append(batch({ records: 10, valueSize: 5000, fill: 99 }), { assignOffsets: true, leaderEpoch: 1 });
+      }
     },
-  );
-  assert.equal(r.closed, true);
-});
+  },
+];
+
+for (const { what, change } of changes) {
+  test(`a span ${what} before its turn closes the connection instead of sending other bytes`, async (t) => {
+    const log = filledLog(t);
+    const spans: DeferredBytes[] = [];
+    log.read(0, 28 * 1024 * 1024, { minOneBatch: true, spans });
+    const r = await serve(
+      t,
+      () => spans,
+      () => change(log),
+    );
+    assert.equal(r.closed, true);
+  });
+}
