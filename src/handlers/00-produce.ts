@@ -337,7 +337,13 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
     const txn = services.transactions;
     if (req.transactionalId !== null && txn !== undefined) {
       issued?.();
-      return txn.verifyProduce(req).then((refused) => produce(req, ctx, refused, null));
+      return txn.verifyProduce(req).then((refused) => {
+        if (!heavyToValidate(req)) return produce(req, ctx, refused, null);
+        const pre = prevalidate(req, ctx);
+        return pre instanceof Promise
+          ? pre.then((checked) => produce(req, ctx, refused, checked))
+          : produce(req, ctx, refused, pre);
+      });
     }
     if (!heavyToValidate(req)) {
       const r = produce(req, ctx, undefined, null);
