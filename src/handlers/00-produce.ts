@@ -345,16 +345,28 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
           : produce(req, ctx, refused, pre);
       });
     }
+    // `issued` runs even when the request throws (an acks=0 failure closes the connection), so a
+    // later request never waits on it.
     if (!heavyToValidate(req)) {
-      const r = produce(req, ctx, undefined, null);
-      issued?.();
-      return r;
+      try {
+        return produce(req, ctx, undefined, null);
+      } finally {
+        issued?.();
+      }
     }
-    const pre = prevalidate(req, ctx);
-    if (!(pre instanceof Promise)) {
-      const r = produce(req, ctx, undefined, pre);
+    let pre: Prevalidated | Promise<Prevalidated>;
+    try {
+      pre = prevalidate(req, ctx);
+    } catch (err) {
       issued?.();
-      return r;
+      throw err;
+    }
+    if (!(pre instanceof Promise)) {
+      try {
+        return produce(req, ctx, undefined, pre);
+      } finally {
+        issued?.();
+      }
     }
     let done = issued;
     if (done === undefined) {
