@@ -696,6 +696,7 @@ export class PartitionLog implements PartitionLogPort {
     cursor.position = position;
     for (;;) {
       const before = buffers.length;
+      spanPositions.length = 0; // a read that threw leaves none behind
       bytes += this.readSegment(seg, maxOffset, maxBytes - bytes, opts.minOneBatch && bytes === 0, slack, buffers);
       if (opts.spans !== undefined) {
         for (let i = before; i < buffers.length; i++) {
@@ -703,7 +704,6 @@ export class PartitionLog implements PartitionLogPort {
           opts.spans.push(new FileSpan(seg, spanPositions[i - before] as number, b.length, baseOffsetAt(b, 0), this));
         }
       }
-      spanPositions.length = 0;
       if (cursor.done || ++si >= this.segments.length) break;
       seg = this.segments[si] as LogSegment;
       cursor.position = seg.lookupPosition(cursor.next, this.config.indexIntervalBytes);
