@@ -62,11 +62,19 @@ async function replicaSizes(topic: string, partitions: number): Promise<Map<numb
   return sizes;
 }
 
+/**
+ * The topic's partitions as node 1 describes them, once every node's metadata has the topic
+ * (a client may ask any of them, and metadata reaches each node on its own time).
+ */
 async function partitionsOf(topic: string): Promise<MetadataResponse['topics'][number]['partitions']> {
-  const md = await withClient(cluster.node(1).bootstrap, (c) => c.metadata([topic]));
-  const t = md.topics.find((x) => x.name === topic);
-  assert.ok(t !== undefined && t.errorCode === ErrorCode.NONE, `topic ${topic} in metadata`);
-  return t.partitions;
+  let first: MetadataResponse['topics'][number]['partitions'] | undefined;
+  for (let id = 1; id <= cluster.nodes.length; id++) {
+    const md = await withClient(cluster.node(id).bootstrap, (c) => c.metadata([topic]));
+    const t = md.topics.find((x) => x.name === topic);
+    assert.ok(t !== undefined && t.errorCode === ErrorCode.NONE, `topic ${topic} in node ${id}'s metadata`);
+    first ??= t.partitions;
+  }
+  return first as MetadataResponse['topics'][number]['partitions'];
 }
 
 test('acks=all writes to a topic with replication factor 3 reach every replica; a consumer reads each once', async (t) => {
