@@ -55,7 +55,7 @@ interface PartitionRead extends PartitionResultSummary {
   diverging: { epoch: number; endOffset: number } | null;
   /** A follower whose last fetched epoch this log cannot place: answered OFFSET_OUT_OF_RANGE. */
   outOfRange: boolean;
-  /** One buffer, or several that follow one another (a large read's slices). */
+  /** One buffer, or chunks that follow one another (a large read's spans of segment files). */
   records: Buffer | readonly Chunk[] | null;
   aborted: Array<{ producerId: bigint; firstOffset: bigint }> | null;
 }

@@ -66,7 +66,7 @@ const POOLED_MIN_BYTES = 32 * 1024;
 const CLOSE_LINGER_MS = 100;
 
 /** Gives `buf` back to the buffer pool once the socket has written it. */
-function giveBackFrame(buf: Buffer): (err?: Error | null) => void {
+function giveBackWhenWritten(buf: Buffer): (err?: Error | null) => void {
   return (err) => {
     if (err == null) bufferPool.give(buf);
   };
@@ -284,12 +284,12 @@ export class Connection {
         const c = chunks[i] as Chunk;
         const frame = i === last ? slot.frame : null;
         if (!Buffer.isBuffer(c)) {
-          this.sendDeferred(c, frame === null ? undefined : giveBackFrame(frame));
+          this.sendDeferred(c, frame === null ? undefined : giveBackWhenWritten(frame));
           continue;
         }
         const lent = c.length > POOLED_MIN_BYTES && bufferPool.isLent(c);
-        if (frame !== null) this.send(c, lent ? giveBackBoth(c, frame) : giveBackFrame(frame));
-        else this.send(c, lent ? giveBackFrame(c) : undefined);
+        if (frame !== null) this.send(c, lent ? giveBackBoth(c, frame) : giveBackWhenWritten(frame));
+        else this.send(c, lent ? giveBackWhenWritten(c) : undefined);
       }
       this.counters.bytesOut += 4 + size;
     }
@@ -359,7 +359,7 @@ export class Connection {
         const finished = head.from >= deferred.length;
         if (finished) this.pending.shift();
         const done = finished ? head.done : undefined;
-        ok = this.socket.write(window, done === undefined ? giveBackFrame(window) : giveBackThen(window, done));
+        ok = this.socket.write(window, done === undefined ? giveBackWhenWritten(window) : giveBackThen(window, done));
       } else if ((head.buf as Buffer).length > n) {
         const piece = (head.buf as Buffer).subarray(0, n);
         head.buf = (head.buf as Buffer).subarray(n);

@@ -194,6 +194,7 @@ test('four clients fetching 2 GiB again and again at the default fetch.max.bytes
   // A broker that wrote each response in one piece, or read it in one go, held every other
   // client for whole responses (seconds); this bound leaves room for a loaded machine.
   assert.ok((at(100) as number) < 2000, `a bystander produce took ${at(100)?.toFixed(0)} ms`);
-  // Four responses of 55 MiB in flight, and not more.
-  assert.ok(peak < idle + 320 * MIB, `RSS peak ${(peak / MIB).toFixed(0)} MiB, idle ${(idle / MIB).toFixed(0)} MiB`);
+  // Responses are read from the log a window at a time as they are sent: four 55 MiB responses
+  // held whole (as a read-ahead would) take over 200 MiB more than idle.
+  assert.ok(peak < idle + 128 * MIB, `RSS peak ${(peak / MIB).toFixed(0)} MiB, idle ${(idle / MIB).toFixed(0)} MiB`);
 });
