@@ -561,7 +561,7 @@ const CATALOGUE: readonly BrokerConfigDef[] = [
     validator: atLeast(0),
     importance: 'high',
     dynamic: 'cluster-wide',
-    doc: 'Delay between marking a segment deleted and removing its files.',
+    doc: 'How long the file of a segment that retention, DeleteRecords or compaction deleted is kept (renamed .deleted) so responses already sending from it complete.',
   }),
 
   // ---- retention

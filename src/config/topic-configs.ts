@@ -82,7 +82,7 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = Object.freeze([
     validator: atLeast(0),
     importance: 'medium',
     brokerSynonyms: ['log.segment.delete.delay.ms'],
-    doc: 'Delay before the files of a deleted segment are removed.',
+    doc: 'How long the file of a segment that retention, DeleteRecords or compaction deleted is kept (renamed .deleted) so responses already sending from it complete.',
   }),
   t('flush.messages', 'long', LONG_MAX, {
     validator: atLeast(1),

@@ -2,9 +2,11 @@
  * Bytes of a segment file a response names instead of holding: the connection reads them a
  * window at a time as the socket drains (Kafka sends the same bytes with sendfile), so a fetch
  * of tens of megabytes holds one window, not its whole response. Between the read that found
- * the span and the reads that send it, the log may change: a segment deleted (retention,
- * compaction, truncation) or the log truncated under it. Then the bytes are not sent: the read
- * throws and the connection is closed, and the client fetches again.
+ * the span and the reads that send it, the log may change. A segment that retention or
+ * compaction deleted stays readable for `file.delete.delay.ms` (as Kafka delays the delete so
+ * a send under way completes), so its span is still sent. A segment whose file is gone, or a
+ * log truncated under the span, is not: the read throws, the connection is closed, and the
+ * client fetches again.
  */
 import type { DeferredBytes } from '../protocol/primitives/writer.js';
 import { baseOffsetAt } from '../protocol/records/record-batch.js';
@@ -34,7 +36,7 @@ export class FileSpan implements DeferredBytes {
   /** Reads `n` bytes from `from` within the span into `buf` (from its start); throws if the log changed. */
   readInto(buf: Buffer, from: number, n: number): void {
     const seg = this.segment;
-    if (seg.deleted) throw new Error(`segment ${seg.logPath} was deleted while a response was being sent from it`);
+    if (!seg.readable) throw new Error(`segment ${seg.logPath} was deleted while a response was being sent from it`);
     if (this.log.truncations !== this.truncationsAtRead || this.position + this.length > seg.size) {
       throw new Error(`log of ${seg.logPath} was truncated while a response was being sent from it`);
     }

@@ -388,6 +388,8 @@ export class LogManager implements LogStorePort {
       }
     }
     this.logs.clear();
+    // Deleted segments still open for file.delete.delay.ms go now (recovery would remove them anyway).
+    this.resources.lingering.finishAll();
     for (const d of this.options.logDirs) {
       const names: string[] = [];
       for (const dir of clean) if (inDir(dir, d) && existsSync(dir)) names.push(basename(dir));

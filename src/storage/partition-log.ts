@@ -954,7 +954,7 @@ export class PartitionLog implements PartitionLogPort {
     const lowered = Math.min(this.recoveryPoint, newBases[0] as number);
     writeOffsetCheckpoint(join(this.dir, RECOVERY_POINT_FILE), lowered);
     this.checkpointedRecoveryPoint = lowered;
-    swapInCleanedFiles(this.dir, old, newBases);
+    swapInCleanedFiles(this.dir, old, newBases, this.config.fileDeleteDelayMs);
     // The old segments' .txnindex files went with them; the entries the cleaner keeps (those
     // whose abort marker it retained) are written to the new segments' indexes below.
     for (const s of old) this.txnIndexes.delete(s.baseOffset);
@@ -993,7 +993,7 @@ export class PartitionLog implements PartitionLogPort {
   deleteRecordsBefore(offset: number): void {
     if (offset <= this._logStartOffset) return;
     this.setLogStartOffset(Math.min(offset, this.logEndOffset));
-    this.dropSegmentsBelow(this._logStartOffset);
+    this.dropSegmentsBelow(this._logStartOffset, this.config.fileDeleteDelayMs);
   }
 
   private setLogStartOffset(offset: number): void {
@@ -1003,9 +1003,10 @@ export class PartitionLog implements PartitionLogPort {
     if (this._highWatermark < offset) this._highWatermark = offset;
   }
 
-  private dropSegmentsBelow(offset: number): void {
+  /** `lingerMs`: how long the dropped files stay readable (segment.ts deleteFiles). */
+  private dropSegmentsBelow(offset: number, lingerMs: number): void {
     while (this.segments.length > 1 && (this.segments[1] as LogSegment).baseOffset <= offset) {
-      (this.segments.shift() as LogSegment).deleteFiles();
+      (this.segments.shift() as LogSegment).deleteFiles(lingerMs);
     }
   }
 
@@ -1074,17 +1075,20 @@ export class PartitionLog implements PartitionLogPort {
     for (let i = 0; i < n; i++) bytes += (this.segments[i] as LogSegment).size;
     const newStart = (this.segments[n] as LogSegment).baseOffset;
     if (newStart > this._logStartOffset) this.setLogStartOffset(newStart);
-    for (const seg of this.segments.splice(0, n)) seg.deleteFiles();
+    for (const seg of this.segments.splice(0, n)) seg.deleteFiles(this.config.fileDeleteDelayMs);
     return bytes;
   }
 
-  /** Deletes the oldest non-active segment (disk-percent retention); returns its size or 0. */
+  /**
+   * Deletes the oldest non-active segment (disk-percent retention); returns its size or 0. Its
+   * file goes at once, not after file.delete.delay.ms: the caller measures the space it freed.
+   */
   deleteOldestSegment(): number {
     const next = this.segments[1];
     if (next === undefined || next.baseOffset > this._highWatermark) return 0;
     const size = (this.segments[0] as LogSegment).size;
     if (next.baseOffset > this._logStartOffset) this.setLogStartOffset(next.baseOffset);
-    this.dropSegmentsBelow(this._logStartOffset);
+    this.dropSegmentsBelow(this._logStartOffset, 0);
     return size;
   }
 

@@ -44,13 +44,19 @@ function removeSegmentFiles(dir: string, baseOffset: number): void {
  * Steps 2–4 for cleaned files already written and synced at `newBases`, replacing `old`.
  * The caller swaps the segment objects in memory right after, in the same synchronous turn.
  */
-export function swapInCleanedFiles(dir: string, old: readonly LogSegment[], newBases: readonly number[]): void {
+export function swapInCleanedFiles(
+  dir: string,
+  old: readonly LogSegment[],
+  newBases: readonly number[],
+  /** How long the old files stay readable for responses already naming them (file.delete.delay.ms). */
+  lingerMs = 0,
+): void {
   for (const base of newBases) {
     const prefix = segmentPrefix(dir, base) + LOG_SUFFIX;
     renameSync(prefix + CLEANED_SUFFIX, prefix + SWAP_SUFFIX);
   }
   fsyncDir(dir);
-  for (const seg of old) seg.deleteFiles();
+  for (const seg of old) seg.deleteFiles(lingerMs);
   for (const base of newBases) {
     const prefix = segmentPrefix(dir, base);
     // An index left by the segment of the same base would describe the old bytes.

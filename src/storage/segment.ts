@@ -84,6 +84,8 @@ export class LogSegment implements Releasable {
   /** An offset no batch of this segment reaches: the next segment's base offset (Infinity when active). */
   nextOffsetBound = Number.POSITIVE_INFINITY;
   deleted = false;
+  /** Deleted, but the renamed `.log` file is kept open for `file.delete.delay.ms`: spans still read it. */
+  private lingering = false;
 
   private maxTs = -1;
   private offsetOfMaxTs = -1;
@@ -180,7 +182,10 @@ export class LogSegment implements Releasable {
 
   /** The file descriptor, reopened if the LRU bound closed it. Use it at once: the next call may close it. */
   handle(): number {
-    if (this.deleted) throw new Error(`segment ${this.logPath} was deleted`);
+    if (this.deleted) {
+      if (this.lingering) return this.fd;
+      throw new Error(`segment ${this.logPath} was deleted`);
+    }
     if (this.fd < 0) this.fd = openSync(this.logPath, 'r+');
     this.resources.openFiles.touch(this);
     return this.fd;
@@ -188,9 +193,14 @@ export class LogSegment implements Releasable {
 
   /** LRU eviction of the file descriptor. Data already written stays in the page cache. */
   release(): void {
-    if (this.fd < 0) return;
+    if (this.fd < 0 || this.lingering) return;
     closeSync(this.fd);
     this.fd = -1;
+  }
+
+  /** Whether its bytes can still be read: not deleted, or deleted and kept open for its delete delay. */
+  get readable(): boolean {
+    return !this.deleted || this.lingering;
   }
 
   get isOpen(): boolean {
@@ -689,9 +699,25 @@ export class LogSegment implements Releasable {
     this.fd = -1;
   }
 
-  /** Deletes the files: the log is renamed to `.deleted` first, as Kafka does, so a crash midway leaves no half segment. */
-  deleteFiles(): void {
-    this.abandon();
+  /**
+   * Deletes the files: the log is renamed to `.deleted` first, as Kafka does, so a crash midway
+   * leaves no half segment (recovery removes `.deleted` files). With `lingerMs` > 0
+   * (`file.delete.delay.ms`), the renamed log stays open and readable for that long, so a
+   * response already naming its bytes is still sent; the indexes go at once.
+   */
+  deleteFiles(lingerMs = 0): void {
+    this.oi?.abandon();
+    this.ti?.abandon();
+    this.resources.openFiles.forget(this);
+    let linger = lingerMs > 0;
+    if (linger && this.fd < 0) {
+      try {
+        this.fd = openSync(this.logPath, 'r');
+      } catch {
+        linger = false;
+      }
+    }
+    if (!linger) this.closeHandle();
     this.deleted = true;
     const doomed = this.logPath + DELETED_SUFFIX;
     try {
@@ -703,6 +729,15 @@ export class LogSegment implements Releasable {
     rmSync(this.prefix + OFFSET_INDEX_SUFFIX, { force: true });
     rmSync(this.prefix + TIME_INDEX_SUFFIX, { force: true });
     rmSync(`${this.prefix}.txnindex`, { force: true });
-    rmSync(doomed, { force: true });
+    if (!linger) {
+      rmSync(doomed, { force: true });
+      return;
+    }
+    this.lingering = true;
+    this.resources.lingering.add(() => {
+      this.lingering = false;
+      this.closeHandle();
+      rmSync(doomed, { force: true });
+    }, lingerMs);
   }
 }

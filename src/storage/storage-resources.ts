@@ -1,3 +1,4 @@
+import { LingeringDeletes } from './lingering-deletes.js';
 import { LruBudget } from './lru-budget.js';
 
 export interface StorageLimits {
@@ -15,11 +16,14 @@ export const DEFAULT_STORAGE_LIMITS: StorageLimits = Object.freeze({
 /**
  * What all partition logs of a broker share and must not exceed together: open file
  * descriptors and index memory. With thousands of partitions, an idle one then holds neither;
- * it pays a reopen or an index read the next time it is used.
+ * it pays a reopen or an index read the next time it is used. Deleted segment files still open
+ * for their delete delay are counted apart (lingering-deletes.ts).
  */
 export class StorageResources {
   readonly openFiles: LruBudget;
   readonly indexCache: LruBudget;
+  /** Deleted segment files kept readable for `file.delete.delay.ms`. */
+  readonly lingering = new LingeringDeletes();
 
   constructor(limits: Partial<StorageLimits> = {}) {
     this.openFiles = new LruBudget(limits.maxOpenSegmentFiles ?? DEFAULT_STORAGE_LIMITS.maxOpenSegmentFiles);
