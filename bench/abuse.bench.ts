@@ -14,7 +14,10 @@
  * queued.max.request.bytes 200 MiB, fetch.max.bytes 55 MiB.
  * (d) zstd bombs: four clients sending Produce requests of 64 batches that inflate past the
  * 64 MiB bound, each refused with CORRUPT_MESSAGE.
- * JOCKO_ABUSE_PHASES (a comma list of flood, fetch, bombs, create, sizes) runs only those phases.
+ * (e) large appends: one client, then four, sending 16 MiB Produce requests (16 partitions of
+ * one 1 MiB batch each, acks=1) back to back; the appended bytes per second are printed too.
+ * JOCKO_ABUSE_PHASES (a comma list of flood, fetch, bombs, appends, create, sizes) runs only
+ * those phases.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -39,7 +42,8 @@ const CREATE_SIZES = QUICK ? [1000, 2000, 5000] : [1000, 5000, 9999];
 const REFUSED_CREATE_PARTITIONS = 100_000;
 const POLICY_VIOLATION = 44;
 const results = new Results('abuse');
-const PHASES = new Set((process.env['JOCKO_ABUSE_PHASES'] ?? 'flood,fetch,bombs,create,sizes').split(','));
+const PHASES = new Set((process.env['JOCKO_ABUSE_PHASES'] ?? 'flood,fetch,bombs,appends,create,sizes').split(','));
+const APPEND_PARTITIONS = 16;
 const CORRUPT_MESSAGE = 2;
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -175,6 +179,7 @@ async function main(): Promise<void> {
     await createTopic(admin, 'bystander', 1);
     await createTopic(admin, 'big', 1);
     await createTopic(admin, 'bombs', 64);
+    if (PHASES.has('appends')) await createTopic(admin, 'appends', APPEND_PARTITIONS);
     const creator = new ClientConnection({
       host: broker.host,
       port: broker.port,
@@ -322,6 +327,55 @@ async function main(): Promise<void> {
       if (refused === 0 || accepted > 0)
         throw new Error(`zstd bombs: ${refused} refused, ${accepted} otherwise answered`);
       report('zstd bombs', bombs, bombsLoop, { bombsRefused: refused });
+    }
+
+    if (PHASES.has('appends')) {
+      // 16 MiB requests: a 1 MiB batch (under message.max.bytes) for each of 16 partitions.
+      const oneMiB = buildRecordBatch({
+        records: Array.from({ length: 1000 }, (_, i) => ({ value: Buffer.alloc(1000, i) })),
+      });
+      const request = {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 30_000,
+        topicData: [
+          {
+            name: 'appends',
+            partitionData: Array.from({ length: APPEND_PARTITIONS }, (_, index) => ({ index, records: oneMiB })),
+          },
+        ],
+      };
+      for (const writers of [1, 4]) {
+        const clients = await Promise.all(
+          Array.from({ length: writers }, (_, i) => connection(broker.host, broker.port, `appender-${i}`)),
+        );
+        let appending = true;
+        let bytes = 0;
+        const loops = clients.map(async (c) => {
+          while (appending) {
+            const r = (await c.request(ApiKey.Produce, 9, request)) as {
+              responses: { partitionResponses: { errorCode: number }[] }[];
+            };
+            for (const p of r.responses[0]?.partitionResponses ?? []) {
+              if (p.errorCode !== 0) throw new Error(`large append: error ${p.errorCode}`);
+            }
+            bytes += oneMiB.length * APPEND_PARTITIONS;
+          }
+        });
+        await sleep(500);
+        await loopDelay();
+        const t0 = performance.now();
+        const before = bytes;
+        const phase = await bystanderPhase(bystander, 'bystander', broker.pid);
+        const mibPerS = (bytes - before) / MiB / ((performance.now() - t0) / 1000);
+        const phaseLoop = await loopDelay();
+        appending = false;
+        await Promise.all(loops);
+        for (const c of clients) c.close();
+        report(`${writers} client${writers > 1 ? 's' : ''} writing 16 MiB requests`, phase, phaseLoop, {
+          appendedMiBPerS: Number(mibPerS.toFixed(0)),
+        });
+      }
     }
 
     if (PHASES.has('create')) {
