@@ -1,7 +1,8 @@
 // `jocko partition` against three `jocko broker` processes: a partition of replication factor 2
 // moves from brokers {1,2} to {2,3} with `reassign --wait` while `reassignments` lists the move
-// in progress (the broker joining is paused until then, so the listing is not a race); the
-// brokers' metadata then names the new replicas. A reorder from a reassignment file leaves the
+// in progress (the broker joining is paused until then, so the listing is not a race, and a
+// short --wait on another partition gives up, saying so); the brokers' metadata then names the
+// new replicas. A reorder from a reassignment file leaves the
 // leader in place until `elect-leaders --type preferred` moves it. Cancelling where nothing
 // moves is Kafka's NO_REASSIGNMENT_IN_PROGRESS (exit 1); mistakes on the command line exit 2.
 import assert from 'node:assert/strict';
@@ -39,7 +40,15 @@ test('reassign --wait moves a partition from {1,2} to {2,3}, listed in progress 
   const topic = uniqueTopic('cli-reassign');
   const admin = await kafkajsAdmin(t, kafkajsClient([cluster.node(1).bootstrap]));
   await admin.createTopics({
-    topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [leaving, kept] }] }],
+    topics: [
+      {
+        topic,
+        replicaAssignment: [
+          { partition: 0, replicas: [leaving, kept] },
+          { partition: 1, replicas: [leaving, kept] },
+        ],
+      },
+    ],
     waitForLeaders: true,
   });
   const partition = async () => {
@@ -56,6 +65,27 @@ test('reassign --wait moves a partition from {1,2} to {2,3}, listed in progress 
   t.after(() => {
     if (stopped && paused.running) process.kill(pid, 'SIGCONT');
   });
+  // While the broker joining is paused no move can end: a short --wait gives up, saying so.
+  const short = await jocko([
+    'partition',
+    'reassign',
+    topic,
+    '-p',
+    '1',
+    '--replicas',
+    `${kept},${adding}`,
+    '--wait',
+    '--timeout-ms',
+    '1000',
+    ...b,
+  ]);
+  assert.equal(short.code, 1, formatRun(short));
+  assert.equal(
+    short.stdout,
+    `${topic}-1: reassignment to replicas ${kept},${adding} started\n` +
+      'Waiting for 1 reassignment(s) to complete (--timeout-ms 1000)\n' +
+      `${topic}-1: still in progress after 1000 ms (adding: ${adding}, removing: ${leaving})\n`,
+  );
   const moving = jocko([
     'partition',
     'reassign',
@@ -77,10 +107,9 @@ test('reassign --wait moves a partition from {1,2} to {2,3}, listed in progress 
     },
     { timeoutMs: 20_000, intervalMs: 200 },
   );
-  assert.equal(
-    listed,
-    `Partition reassignments in progress:\n${topic}-0\treplicas: ${kept},${adding},${leaving}\tadding: ${adding}\tremoving: ${leaving}\n`,
-  );
+  const line = (p: number) =>
+    `${topic}-${p}\treplicas: ${kept},${adding},${leaving}\tadding: ${adding}\tremoving: ${leaving}\n`;
+  assert.equal(listed, `Partition reassignments in progress:\n${line(0)}${line(1)}`);
   process.kill(pid, 'SIGCONT');
   stopped = false;
 
@@ -97,12 +126,16 @@ test('reassign --wait moves a partition from {1,2} to {2,3}, listed in progress 
     const c = await nodeClient(t, cluster, id);
     const p = await waitFor(`broker ${id} sees the new replicas`, async () => {
       const md = await c.metadata([topic]);
-      const p0 = md.topics.find((x) => x.name === topic)?.partitions[0];
+      const p0 = md.topics.find((x) => x.name === topic)?.partitions.find((x) => x.partitionIndex === 0);
       return p0?.replicaNodes.join() === `${kept},${adding}` ? p0 : false;
     });
     assert.equal(p.leaderId, kept, `broker ${id}: the leader left, the first remaining replica leads`);
   }
-  assert.equal(await jockoOk(['partition', 'reassignments', topic, ...b]), 'No partition reassignments in progress.\n');
+  // Partition 1's move, left running by the short wait, ends too.
+  await waitFor('no reassignment in progress', async () => {
+    const r = await jocko(['partition', 'reassignments', topic, ...b]);
+    return r.code === 0 && r.stdout === 'No partition reassignments in progress.\n';
+  });
 
   // A reorder from a file in Kafka's format completes at once and keeps the leader...
   const file = join(tempDir(t), 'reorder.json');
@@ -120,10 +153,10 @@ test('reassign --wait moves a partition from {1,2} to {2,3}, listed in progress 
     { timeoutMs: 20_000 },
   );
   assert.equal((await partition())?.leaderId, kept, 'a reorder alone does not move the leader');
-  // ...until a preferred election makes the first replica lead.
+  // ...until a preferred election makes the first replica lead (partition 1 already has it).
   assert.equal(
     await jockoOk(['partition', 'elect-leaders', topic, '--type', 'preferred', ...b]),
-    `${topic}-0: preferred leader elected\n`,
+    `${topic}-0: preferred leader elected\n${topic}-1: already the preferred leader\n`,
   );
   await waitFor(`broker ${adding} leads`, async () => (await partition())?.leaderId === adding);
   assert.equal(
@@ -133,7 +166,7 @@ test('reassign --wait moves a partition from {1,2} to {2,3}, listed in progress 
   );
   assert.equal(
     await jockoOk(['partition', 'elect-leaders', topic, '--type', 'unclean', ...b]),
-    `${topic}-0: already has a leader\n`,
+    `${topic}-0: already has a leader\n${topic}-1: already has a leader\n`,
   );
   // No topic: every partition; the broker answers only for those it acted on.
   assert.equal(await jockoOk(['partition', 'elect-leaders', ...b]), 'No partition needed a leader election.\n');
