@@ -4,6 +4,7 @@ import { BROKER_CONFIG_OPTIONS } from './broker-config-command.js';
 import { CLUSTER_OPTIONS } from './cluster-command.js';
 import { CONSUME_OPTIONS } from './consume-command.js';
 import { GROUP_COMMON_OPTIONS, GROUP_OPTIONS } from './group-command.js';
+import { PARTITION_OPTIONS } from './partition-command.js';
 import { PERF_OPTIONS } from './perf-command.js';
 import { PRODUCE_OPTIONS } from './produce-command.js';
 import { RECORDS_OPTIONS } from './records-command.js';
@@ -34,6 +35,7 @@ const SHAPES: Readonly<Record<string, CommandShape>> = {
   produce: { options: PRODUCE_OPTIONS },
   consume: { options: CONSUME_OPTIONS },
   records: { subcommands: withCommon(RECORDS_OPTIONS) },
+  partition: { subcommands: withCommon(PARTITION_OPTIONS) },
   group: {
     subcommands: Object.fromEntries(
       Object.entries(GROUP_OPTIONS).map(([sub, specs]) => [sub, { ...GROUP_COMMON_OPTIONS, ...specs }]),

@@ -6,6 +6,7 @@ import { clusterCommand } from './cluster-command.js';
 import { completionCommand } from './completion.js';
 import { consumeCommand } from './consume-command.js';
 import { groupCommand } from './group-command.js';
+import { partitionCommand } from './partition-command.js';
 import { perfCommand } from './perf-command.js';
 import { produceCommand } from './produce-command.js';
 import { recordsCommand } from './records-command.js';
@@ -26,6 +27,7 @@ Commands:
   produce        produce lines from stdin or a file
   consume        print the records of a topic
   records        delete the records of partitions below an offset
+  partition      reassign partitions to other brokers, list or cancel reassignments, elect leaders
   group          list, describe and delete consumer groups, reset or delete their offsets
   cluster        the metadata quorum: status, add-voter, remove-voter
   perf           producer and consumer load tests (records/s, MB/s, latency percentiles)
@@ -50,6 +52,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   produce: produceCommand,
   consume: consumeCommand,
   records: recordsCommand,
+  partition: partitionCommand,
+  partitions: partitionCommand,
   group: groupCommand,
   groups: groupCommand,
   cluster: clusterCommand,

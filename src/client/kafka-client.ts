@@ -8,6 +8,9 @@ import type { DescribeGroupsResponse } from '../protocol/generated/api/15-descri
 import type { ListGroupsResponse } from '../protocol/generated/api/16-list-groups.js';
 import type { DeleteRecordsResponse } from '../protocol/generated/api/21-delete-records.js';
 import type { DeleteGroupsResponse } from '../protocol/generated/api/42-delete-groups.js';
+import type { ElectLeadersResponse } from '../protocol/generated/api/43-elect-leaders.js';
+import type { AlterPartitionReassignmentsResponse } from '../protocol/generated/api/45-alter-partition-reassignments.js';
+import type { ListPartitionReassignmentsResponse } from '../protocol/generated/api/46-list-partition-reassignments.js';
 import type { OffsetDeleteResponse } from '../protocol/generated/api/47-offset-delete.js';
 import type { DescribeClusterResponse } from '../protocol/generated/api/60-describe-cluster.js';
 import { ApiKey } from '../protocol/generated/api-table.js';
@@ -86,6 +89,18 @@ export interface TopicPartition {
 
 export interface PartitionError extends TopicPartition {
   readonly errorCode: number;
+}
+
+/** A partition's result with the broker's message, when it sent one. */
+export interface PartitionResult extends PartitionError {
+  readonly errorMessage: string | null;
+}
+
+/** A reassignment in progress (KIP-455): the replicas during the move, those joining and leaving. */
+export interface OngoingReassignment extends TopicPartition {
+  readonly replicas: readonly number[];
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
 }
 
 export interface PartitionOffset extends PartitionError {
@@ -1095,6 +1110,99 @@ export class KafkaClient {
       failed,
     );
     return groupIds.map((id) => out.get(id) ?? failed(id, ErrorCode.UNKNOWN_SERVER_ERROR));
+  }
+
+  /**
+   * AlterPartitionReassignments (KIP-455), sent to the controller: starts (or replaces) the
+   * reassignment of each partition to its `replicas`, or cancels it when `replicas` is null.
+   * A request-wide error (NOT_CONTROLLER, CLUSTER_AUTHORIZATION_FAILED) is thrown.
+   */
+  async alterPartitionReassignments(
+    reassignments: ReadonlyArray<TopicPartition & { readonly replicas: readonly number[] | null }>,
+  ): Promise<PartitionResult[]> {
+    const topics = new Map<string, Array<{ partitionIndex: number; replicas: readonly number[] | null }>>();
+    for (const r of reassignments) {
+      topics.set(r.topic, [...(topics.get(r.topic) ?? []), { partitionIndex: r.partition, replicas: r.replicas }]);
+    }
+    const res = await this.call<AlterPartitionReassignmentsResponse>(
+      ApiKey.AlterPartitionReassignments,
+      { timeoutMs: 30000, topics: [...topics].map(([name, partitions]) => ({ name, partitions })) },
+      undefined,
+      await this.controller(),
+    );
+    if (res.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(res.errorCode, 'alter partition reassignments', res.errorMessage);
+    }
+    return res.responses.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        errorCode: p.errorCode,
+        errorMessage: p.errorMessage,
+      })),
+    );
+  }
+
+  /** ListPartitionReassignments (KIP-455): those in progress, of every partition (null) or of the ones named. */
+  async listPartitionReassignments(partitions: readonly TopicPartition[] | null): Promise<OngoingReassignment[]> {
+    const res = await this.call<ListPartitionReassignmentsResponse>(
+      ApiKey.ListPartitionReassignments,
+      {
+        timeoutMs: 30000,
+        topics:
+          partitions === null
+            ? null
+            : [...groupByTopic(partitions)].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+      },
+      undefined,
+      await this.controller(),
+    );
+    if (res.errorCode !== ErrorCode.NONE) {
+      throw new KafkaResponseError(res.errorCode, 'list partition reassignments', res.errorMessage);
+    }
+    return res.topics
+      .flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          replicas: p.replicas,
+          addingReplicas: p.addingReplicas,
+          removingReplicas: p.removingReplicas,
+        })),
+      )
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * ElectLeaders (KIP-183, KIP-460): `electionType` 0 preferred, 1 unclean, for the partitions
+   * named or (null) every partition, when the broker answers only those it acted on. A
+   * request-wide error without partition results is thrown.
+   */
+  async electLeaders(electionType: number, partitions: readonly TopicPartition[] | null): Promise<PartitionResult[]> {
+    const conn = await this.controller();
+    const v = conn.pickVersion(ApiKey.ElectLeaders);
+    // v0 has no election type: it is always a preferred election.
+    if (v === 0 && electionType !== 0) throw new Error('the broker offers only preferred leader elections');
+    const res = (await conn.request(ApiKey.ElectLeaders, v, {
+      electionType,
+      topicPartitions:
+        partitions === null
+          ? null
+          : [...groupByTopic(partitions)].map(([topic, list]) => ({ topic, partitions: list })),
+      timeoutMs: 30000,
+    })) as ElectLeadersResponse;
+    const results = res.replicaElectionResults.flatMap((t) =>
+      t.partitionResult.map((p) => ({
+        topic: t.topic,
+        partition: p.partitionId,
+        errorCode: p.errorCode,
+        errorMessage: p.errorMessage,
+      })),
+    );
+    if (res.errorCode !== ErrorCode.NONE && results.length === 0) {
+      throw new KafkaResponseError(res.errorCode, 'elect leaders');
+    }
+    return results.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
   close(): void {

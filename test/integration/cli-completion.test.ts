@@ -31,6 +31,11 @@ test("bash completion offers commands, subcommands and each command's own option
   assert.deepEqual(await complete(['broker-config', 'alter', '--de']), ['--default', '--delete']);
   assert.deepEqual(await complete(['topic', 'describe', 't', '--all']), ['--all-configs']);
   assert.deepEqual(await complete(['records', 'delete', 't', '--be']), ['--before']);
+  assert.deepEqual(await complete(['par']), ['partition']);
+  assert.deepEqual(await complete(['partition', '']), ['reassign', 'reassignments', 'cancel', 'elect-leaders']);
+  assert.deepEqual(await complete(['partition', 'reassign', 't', '--re']), ['--replicas']);
+  assert.deepEqual(await complete(['partition', 'reassign', 't', '--ti']), ['--timeout-ms']);
+  assert.deepEqual(await complete(['partition', 'elect-leaders', '--ty']), ['--type']);
   assert.deepEqual(await complete(['group', 'delete-o']), ['delete-offsets']);
   assert.deepEqual(await complete(['perf', 'produce', 't', '--num']), ['--num-records']);
   assert.deepEqual(await complete(['produce', 't', '--prog']), ['--progress']);
