@@ -48,7 +48,8 @@ let keep = false;
 const topic = uniqueTopic('lease');
 /** Each partition's log end (every record acknowledged by all replicas). */
 const ends = new Map<number, number>();
-const clients: KafkaClient[] = [];
+/** One client per node, opened on first use. */
+const clients = new Map<number, KafkaClient>();
 
 before(async () => {
   cluster = await Cluster.start({ nodes: 3, joined: {}, config: CONFIG });
@@ -100,16 +101,18 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) c.close();
+  for (const c of clients.values()) c.close();
   await cluster?.dispose(keep);
   if (keep) process.stderr.write(`leadership-lease: kept the run (node-*.log, data) in ${cluster.runDir}\n`);
 });
 
 /** A client whose bootstrap connection goes straight to node `id` (no proxy): what `call` sends reaches it. */
 async function nodeClient(id: number): Promise<KafkaClient> {
+  const open = clients.get(id);
+  if (open !== undefined) return open;
   const c = new KafkaClient({ bootstrap: cluster.node(id).direct, clientId: `lease-${id}`, requestTimeoutMs: 5000 });
-  clients.push(c);
   await c.connect();
+  clients.set(id, c);
   return c;
 }
 
@@ -211,114 +214,119 @@ async function strike(t: TestContext, struck: number, partition: number, quorumL
   // 2. Cut off from every other node; clients still reach it.
   const cutAt = performance.now();
   cluster.isolate(struck);
-  const answers: Array<{ atMs: number; error: string }> = [];
-  await waitFor(
-    `node ${struck} to answer a fetch beyond its log end with NOT_LEADER_OR_FOLLOWER`,
-    async () => {
-      const r = await fetchAt(atStruck, partition, end + 5);
-      answers.push({ atMs: since(cutAt), error: errorName(r.errorCode) });
-      return r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER;
-    },
-    { timeoutMs: SESSION_MS + 9000, intervalMs: 100, explain: () => JSON.stringify(answers.slice(-5)) },
-  );
-  const flipMs = (answers[answers.length - 1] as { atMs: number }).atMs;
-  const held = answers.slice(0, -1);
-  t.diagnostic(
-    `node ${struck} isolated: ${held.length} fetches answered out of range, the first not-leader ${flipMs} ms after the cut (session ${SESSION_MS} ms)`,
-  );
-  // Until then the lease held (a time bound, not any link trouble) and nothing else was answered.
-  assert.ok(held.length > 0, `the lease held right after the cut: ${JSON.stringify(answers)}`);
-  assert.deepEqual(
-    held.filter((a) => a.error !== 'OFFSET_OUT_OF_RANGE'),
-    [],
-    'out of range until the lease ran out',
-  );
-  if (quorumLeader) {
-    // Still the quorum leader: its own rule (a majority of voters fetched within a session) decided.
-    const q = await cluster.quorumOn(struck);
-    assert.ok(q.ok && q.quorum.leaderId === struck, `node ${struck} still leads the quorum: ${JSON.stringify(q)}`);
+  try {
+    const answers: Array<{ atMs: number; error: string }> = [];
+    await waitFor(
+      `node ${struck} to answer a fetch beyond its log end with NOT_LEADER_OR_FOLLOWER`,
+      async () => {
+        const r = await fetchAt(atStruck, partition, end + 5);
+        answers.push({ atMs: since(cutAt), error: errorName(r.errorCode) });
+        return r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      },
+      { timeoutMs: SESSION_MS + 9000, intervalMs: 100, explain: () => JSON.stringify(answers.slice(-5)) },
+    );
+    const flipMs = (answers[answers.length - 1] as { atMs: number }).atMs;
+    const held = answers.slice(0, -1);
+    t.diagnostic(
+      `node ${struck} isolated: ${held.length} fetches answered out of range, the first not-leader ${flipMs} ms after the cut (session ${SESSION_MS} ms)`,
+    );
+    // Until then the lease held (a time bound, not any link trouble) and nothing else was answered.
+    assert.ok(held.length > 0, `the lease held right after the cut: ${JSON.stringify(answers)}`);
+    assert.deepEqual(
+      held.filter((a) => a.error !== 'OFFSET_OUT_OF_RANGE'),
+      [],
+      'out of range until the lease ran out',
+    );
+    if (quorumLeader) {
+      // Still the quorum leader: its own rule (a majority of voters fetched within a session) decided.
+      const q = await cluster.quorumOn(struck);
+      assert.ok(q.ok && q.quorum.leaderId === struck, `node ${struck} still leads the quorum: ${JSON.stringify(q)}`);
+    }
+    const lines = await waitFor(`the lease's log line in node ${struck}'s output`, () => {
+      const l = leaseLines(struck, partition);
+      return l.length > 0 ? l : false;
+    });
+    t.diagnostic(`node ${struck} logged: ${lines[0]}`);
+    assert.match(lines[0] as string, new RegExp(` offset=${end + 5} logEnd=${end}\\b`));
+    // What it holds below its high watermark is committed: still served, and a consumer at the end waits.
+    const low = await fetchAt(atStruck, partition, 0);
+    assert.equal(errorName(low.errorCode), 'NONE', 'committed data is still served');
+    assert.deepEqual(low.span, [0, end - 1]);
+    assert.equal(low.highWatermark, end);
+    const atEnd = await fetchAt(atStruck, partition, end);
+    assert.equal(errorName(atEnd.errorCode), 'NONE', 'a fetch at the log end is not beyond it');
+    assert.equal(atEnd.span, null);
+
+    // The controller fences it and moves the leadership; a consumer reads further at the new leader.
+    const moved = await waitFor(
+      `a new leader of ${topic}-${partition} on node ${other}`,
+      async () => {
+        const p = await leaderOn(atOther);
+        return p !== undefined && p.leaderId > 0 && p.leaderId !== struck ? p.leaderId : false;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    t.diagnostic(`node ${moved} leads ${topic}-${partition} ${since(cutAt)} ms after the cut`);
+    const base = await waitFor(`${MORE} records written at node ${moved}`, async () =>
+      atOther.produce(
+        topic,
+        partition,
+        Array.from({ length: MORE }, (_, i) => ({ value: `w${i}` })),
+        { acks: -1, timeoutMs: 5000 },
+      ),
+    );
+    assert.equal(base, end);
+    const newEnd = end + MORE;
+    const stale = await fetchAt(atStruck, partition, newEnd);
+    assert.equal(errorName(stale.errorCode), 'NOT_LEADER_OR_FOLLOWER', "a consumer at the new leader's end");
+    const atNew = await nodeClient(moved);
+    assert.equal(errorName((await fetchAt(atNew, partition, newEnd)).errorCode), 'NONE', 'the new leader serves it');
+
+    // 3. Healed: it catches up, rejoins, leads again after a preferred election, and is current.
+    cluster.heal(struck);
+    const healAt = performance.now();
+    const seen: { knowsMs?: number; isrMs?: number; electedMs?: number } = {};
+    let last = '';
+    let electedAt = Number.NEGATIVE_INFINITY;
+    await waitFor(
+      `node ${struck} to lead ${topic}-${partition} again and answer out of range`,
+      async () => {
+        const p = await leaderOn(atStruck);
+        last = JSON.stringify(p);
+        if (p === undefined) return false;
+        if (p.leaderId !== struck) {
+          seen.knowsMs ??= since(healAt);
+          if (!p.isrNodes.includes(struck)) return false;
+          seen.isrMs ??= since(healAt);
+          if (performance.now() - electedAt < 1000) return false;
+          electedAt = performance.now();
+          const r = await atOther.call<ElectLeadersResponse>(ApiKey.ElectLeaders, {
+            electionType: 0,
+            topicPartitions: [{ topic, partitions: [partition] }],
+            timeoutMs: 5000,
+          });
+          last += ` election: ${JSON.stringify(r)}`;
+          return false;
+        }
+        if (seen.knowsMs === undefined) return false;
+        seen.electedMs ??= since(healAt);
+        const r = await fetchAt(atStruck, partition, newEnd + 5);
+        last += ` fetch: ${errorName(r.errorCode)}`;
+        return r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE;
+      },
+      { timeoutMs: 40_000, intervalMs: 200, explain: () => last },
+    );
+    t.diagnostic(
+      `healed node ${struck}: it named node ${moved} as leader after ${seen.knowsMs} ms, was back in the ISR after ${seen.isrMs} ms, ` +
+        `led again after ${seen.electedMs} ms, answered out of range again after ${since(healAt)} ms`,
+    );
+    const back = await fetchAt(atStruck, partition, 0);
+    assert.deepEqual([errorName(back.errorCode), back.span], ['NONE', [0, newEnd - 1]]);
+    ends.set(partition, newEnd);
+  } finally {
+    // Healed whatever happened (again, if it was), so a failure leaves the next case a whole cluster.
+    cluster.heal(struck);
   }
-  const lines = await waitFor(`the lease's log line in node ${struck}'s output`, () => {
-    const l = leaseLines(struck, partition);
-    return l.length > 0 ? l : false;
-  });
-  t.diagnostic(`node ${struck} logged: ${lines[0]}`);
-  assert.match(lines[0] as string, new RegExp(` offset=${end + 5} logEnd=${end}\\b`));
-  // What it holds below its high watermark is committed: still served, and a consumer at the end waits.
-  const low = await fetchAt(atStruck, partition, 0);
-  assert.equal(errorName(low.errorCode), 'NONE', 'committed data is still served');
-  assert.deepEqual(low.span, [0, end - 1]);
-  assert.equal(low.highWatermark, end);
-  const atEnd = await fetchAt(atStruck, partition, end);
-  assert.equal(errorName(atEnd.errorCode), 'NONE', 'a fetch at the log end is not beyond it');
-  assert.equal(atEnd.span, null);
-
-  // The controller fences it and moves the leadership; a consumer reads further at the new leader.
-  const moved = await waitFor(
-    `a new leader of ${topic}-${partition} on node ${other}`,
-    async () => {
-      const p = await leaderOn(atOther);
-      return p !== undefined && p.leaderId > 0 && p.leaderId !== struck ? p.leaderId : false;
-    },
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-  t.diagnostic(`node ${moved} leads ${topic}-${partition} ${since(cutAt)} ms after the cut`);
-  const base = await waitFor(`${MORE} records written at node ${moved}`, async () =>
-    atOther.produce(
-      topic,
-      partition,
-      Array.from({ length: MORE }, (_, i) => ({ value: `w${i}` })),
-      { acks: -1, timeoutMs: 5000 },
-    ),
-  );
-  assert.equal(base, end);
-  const newEnd = end + MORE;
-  const stale = await fetchAt(atStruck, partition, newEnd);
-  assert.equal(errorName(stale.errorCode), 'NOT_LEADER_OR_FOLLOWER', "a consumer at the new leader's end");
-  const atNew = await nodeClient(moved);
-  assert.equal(errorName((await fetchAt(atNew, partition, newEnd)).errorCode), 'NONE', 'the new leader serves it');
-
-  // 3. Healed: it catches up, rejoins, leads again after a preferred election, and is current.
-  cluster.heal(struck);
-  const healAt = performance.now();
-  const seen: { knowsMs?: number; isrMs?: number; electedMs?: number } = {};
-  let last = '';
-  let electedAt = Number.NEGATIVE_INFINITY;
-  await waitFor(
-    `node ${struck} to lead ${topic}-${partition} again and answer out of range`,
-    async () => {
-      const p = await leaderOn(atStruck);
-      last = JSON.stringify(p);
-      if (p === undefined) return false;
-      if (p.leaderId !== struck) {
-        seen.knowsMs ??= since(healAt);
-        if (!p.isrNodes.includes(struck)) return false;
-        seen.isrMs ??= since(healAt);
-        if (performance.now() - electedAt < 1000) return false;
-        electedAt = performance.now();
-        const r = await atOther.call<ElectLeadersResponse>(ApiKey.ElectLeaders, {
-          electionType: 0,
-          topicPartitions: [{ topic, partitions: [partition] }],
-          timeoutMs: 5000,
-        });
-        last += ` election: ${JSON.stringify(r)}`;
-        return false;
-      }
-      if (seen.knowsMs === undefined) return false;
-      seen.electedMs ??= since(healAt);
-      const r = await fetchAt(atStruck, partition, newEnd + 5);
-      last += ` fetch: ${errorName(r.errorCode)}`;
-      return r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE;
-    },
-    { timeoutMs: 40_000, intervalMs: 200, explain: () => last },
-  );
-  t.diagnostic(
-    `healed node ${struck}: it named node ${moved} as leader after ${seen.knowsMs} ms, was back in the ISR after ${seen.isrMs} ms, ` +
-      `led again after ${seen.electedMs} ms, answered out of range again after ${since(healAt)} ms`,
-  );
-  const back = await fetchAt(atStruck, partition, 0);
-  assert.deepEqual([errorName(back.errorCode), back.span], ['NONE', [0, newEnd - 1]]);
-  ends.set(partition, newEnd);
 }
 
 test('a partition leader that follows the metadata quorum, cut off past its session, answers a fetch beyond its log end with NOT_LEADER_OR_FOLLOWER, and OFFSET_OUT_OF_RANGE when current', async (t) => {
