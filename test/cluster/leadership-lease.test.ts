@@ -26,6 +26,7 @@ import { ErrorCode, errorName } from '../../src/protocol/error-codes.js';
 import type { ElectLeadersResponse } from '../../src/protocol/generated/api/43-elect-leaders.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { lastOffsetAt, splitBatches, validBatchesLength } from '../../src/protocol/records/record-batch.js';
+import { consumerFetch } from '../helpers/raw-fetch.js';
 import { uniqueTopic } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait.js';
 import { Cluster } from './cluster.js';
@@ -130,36 +131,7 @@ async function fetchAt(client: KafkaClient, partition: number, offset: number): 
     responses: Array<{
       partitions: Array<{ partitionIndex: number; errorCode: number; highWatermark: bigint; records: Buffer | null }>;
     }>;
-  }>(
-    ApiKey.Fetch,
-    {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic,
-          partitions: [
-            {
-              partition,
-              currentLeaderEpoch: -1,
-              fetchOffset: BigInt(offset),
-              lastFetchedEpoch: -1,
-              logStartOffset: -1n,
-              partitionMaxBytes: 1 << 20,
-            },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: '',
-    },
-    12,
-  );
+  }>(ApiKey.Fetch, consumerFetch(topic, partition, offset), 12);
   const p = res.responses[0]?.partitions[0];
   if (p === undefined) throw new Error(`no partition in the Fetch answer: ${JSON.stringify(res, bigints)}`);
   const records = p.records ?? Buffer.alloc(0);
