@@ -13,6 +13,7 @@ import { trackChild, waitForExit } from '../helpers/children.js';
 import { jocko, jockoOk } from '../helpers/jocko-cli.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
+import { consumerFetch } from '../helpers/raw-fetch.js';
 import { assertRunOk, formatRun, type RunResult, requireCommand, run } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { uniqueGroup, uniqueTopic } from '../helpers/unique.js';
@@ -41,30 +42,7 @@ async function storedCodecs(bootstrap: string, topic: string, partition: number)
     const conn = await client.leaderFor(topic, partition);
     const res = await client.call<{
       responses: Array<{ partitions: Array<{ errorCode: number; records: Buffer | null }> }>;
-    }>(
-      ApiKey.Fetch,
-      {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            topic,
-            partitions: [
-              { partition, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1 },
-            ],
-          },
-        ],
-        forgottenTopicsData: [],
-        rackId: '',
-      },
-      12,
-      conn,
-    );
+    }>(ApiKey.Fetch, consumerFetch(topic, partition, 0), 12, conn);
     const p = res.responses[0]?.partitions[0];
     assert.equal(p?.errorCode, 0);
     const records = p?.records ?? Buffer.alloc(0);

@@ -4,6 +4,7 @@ import { KafkaClient } from '../../src/client/kafka-client.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { withBroker } from '../helpers/broker-process.js';
+import { consumerFetch } from '../helpers/raw-fetch.js';
 import { uniqueTopic } from '../helpers/unique.js';
 
 /**
@@ -21,25 +22,7 @@ interface FetchAnswer {
 }
 
 function fetchBody(topic: string, offset: number, maxWaitMs: number, minBytes: number) {
-  return {
-    replicaId: -1,
-    maxWaitMs,
-    minBytes,
-    maxBytes: 1024 * 1024,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        partitions: [
-          { partition: 0, fetchOffset: BigInt(offset), logStartOffset: -1n, partitionMaxBytes: 1024 * 1024 },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  };
+  return consumerFetch(topic, 0, offset, { maxWaitMs, minBytes });
 }
 
 async function connected(bootstrap: string, t: { after(fn: () => unknown): void }): Promise<KafkaClient> {

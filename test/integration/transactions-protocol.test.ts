@@ -6,6 +6,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiKey } from '../../src/protocol/generated/api-table.js';
 import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
 import { isControl, readBatchHeader, splitBatches } from '../../src/protocol/records/record-batch.js';
+import { consumerFetch } from '../helpers/raw-fetch.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -79,25 +80,7 @@ interface FetchedPartition {
 async function fetchCommitted(client: KafkaClient, partition: number): Promise<FetchedPartition> {
   const res = await client.call<{ responses: { partitions: FetchedPartition[] }[] }>(
     ApiKey.Fetch,
-    {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      isolationLevel: 1,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic: 'tp',
-          partitions: [
-            { partition, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20, currentLeaderEpoch: -1 },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: '',
-    },
+    consumerFetch('tp', partition, 0, { isolationLevel: 1 }),
     12,
   );
   const p = res.responses[0]?.partitions[0];
