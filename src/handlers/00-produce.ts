@@ -23,7 +23,7 @@ import {
 } from '../protocol/records/record-batch.js';
 import type { LeaderAppendResult, Partition } from '../replication/partition.js';
 import { testSwitches } from '../runtime/test-switches.js';
-import { TurnBudget } from '../runtime/turn-budget.js';
+import { bulkBudget, TurnBudget } from '../runtime/turn-budget.js';
 import type { BrokerServices, BrokerView } from './broker-services.js';
 import { type ApiHandler, NO_RESPONSE } from './registry.js';
 import type { RequestContext } from './request-context.js';
@@ -265,6 +265,9 @@ function queueTail(connection: number, issued: Promise<void>): void {
   });
 }
 
+/** A partition's records up to this size are appended without asking the bulk budget (as small socket writes). */
+const SMALL_APPEND_BYTES = 64 * 1024;
+
 /** Records bytes past which a request is validated ahead of its appends, a turn's budget at a time. */
 const LARGE_REQUEST_BYTES = 4 * 1024 * 1024;
 
@@ -341,19 +344,13 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
         if (!heavyToValidate(req)) return produce(req, ctx, refused, null);
         const pre = prevalidate(req, ctx);
         return pre instanceof Promise
-          ? pre.then((checked) => produce(req, ctx, refused, checked))
-          : produce(req, ctx, refused, pre);
+          ? pre.then((checked) => produce(req, ctx, refused, checked, undefined, false))
+          : produce(req, ctx, refused, pre, undefined, false);
       });
     }
-    // `issued` runs even when the request throws (an acks=0 failure closes the connection), so a
-    // later request never waits on it.
-    if (!heavyToValidate(req)) {
-      try {
-        return produce(req, ctx, undefined, null);
-      } finally {
-        issued?.();
-      }
-    }
+    // `issued` runs once the appends are issued, or when the request throws (an acks=0 failure
+    // closes the connection), so a later request never waits on it.
+    if (!heavyToValidate(req)) return produce(req, ctx, undefined, null, issued);
     let pre: Prevalidated | Promise<Prevalidated>;
     try {
       pre = prevalidate(req, ctx);
@@ -361,13 +358,7 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       issued?.();
       throw err;
     }
-    if (!(pre instanceof Promise)) {
-      try {
-        return produce(req, ctx, undefined, pre);
-      } finally {
-        issued?.();
-      }
-    }
+    if (!(pre instanceof Promise)) return produce(req, ctx, undefined, pre, issued);
     let done = issued;
     if (done === undefined) {
       // The connection's next Produce waits for this one's appends.
@@ -382,13 +373,7 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
     }
     const finish = done;
     return pre.then(
-      (checked) => {
-        try {
-          return produce(req, ctx, undefined, checked);
-        } finally {
-          finish();
-        }
-      },
+      (checked) => produce(req, ctx, undefined, checked, finish),
       (err: unknown) => {
         finish();
         throw err;
@@ -429,150 +414,218 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
     return run(0);
   }
 
+  /**
+   * Validates (unless `prevalidated`) and appends each partition's records. A request that was
+   * prevalidated (compressed, or large) appends a partition at a time under the broker's bulk
+   * budget (runtime/turn-budget.ts), so a request of tens of megabytes over many partitions
+   * spreads its appends over turns instead of holding every other client; each partition's
+   * records still go in one append. `onIssued` runs once every append is issued (or the request
+   * threw): the connection's next Produce waits for it. A transactional request (`mayYield`
+   * false) appends in one go: it passed the connection's gate before the coordinator's check.
+   */
   function produce(
     req: ProduceRequest,
     ctx: RequestContext,
     txnRefused: ReadonlyMap<ProduceRequestPartitionProduceData, number> | undefined,
     prevalidated: Prevalidated | null,
-  ): ProduceResponseInit | typeof NO_RESPONSE | Promise<ProduceResponseInit | typeof NO_RESPONSE> {
+    onIssued?: () => void,
+    mayYield = true,
+  ): ProduceResult {
     const acks = req.acks;
     const now = services.clock.now();
     const responses: Array<{ name: string; partitionResponses: ProduceResponsePartitionProduceResponseInit[] }> = [];
     const state: RequestState = { anyError: false, pending: null };
-    for (const t of req.topicData) {
-      const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
-      responses.push({ name: t.name, partitionResponses });
-      const topic = services.topic(t.name);
-      const cfg = topic === undefined ? null : services.logConfig(t.name);
-      for (const p of t.partitionData) {
-        const out: PartitionResponse = {
-          index: p.index,
-          errorCode: 0,
-          baseOffset: -1n,
-          logAppendTimeMs: -1n,
-          logStartOffset: -1n,
-        };
-        partitionResponses.push(out);
-        if (acks !== 0 && acks !== 1 && acks !== -1) {
-          setError(state, out, ErrorCode.INVALID_REQUIRED_ACKS);
-          continue;
-        }
-        if (topic === undefined || cfg === null) {
+
+    /** One partition's checks and append; its answer goes to `out` (or `state.pending`). */
+    const appendPartition = (
+      t: ProduceRequest['topicData'][number],
+      topic: ReturnType<BrokerServices['topic']>,
+      cfg: LogConfig | null,
+      p: ProduceRequestPartitionProduceData,
+      out: PartitionResponse,
+    ): void => {
+      if (acks !== 0 && acks !== 1 && acks !== -1) {
+        setError(state, out, ErrorCode.INVALID_REQUIRED_ACKS);
+        return;
+      }
+      if (topic === undefined || cfg === null) {
+        setError(state, out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        return;
+      }
+      if (topic.isInternal) {
+        setError(state, out, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
+        return;
+      }
+      const partition = services.partition(t.name, p.index);
+      if (partition === undefined || !partition.isLeader) {
+        // Kafka: a partition this broker does not lead (not hosted, or hosted as a follower)
+        // is NOT_LEADER_OR_FOLLOWER; with the leader it knows (KIP-951) the client need not
+        // refresh its metadata first.
+        const known = topic.partitions.find((x) => x.partition === p.index);
+        if (known === undefined) {
           setError(state, out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-          continue;
+          return;
         }
-        if (topic.isInternal) {
-          setError(state, out, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${t.name}`);
-          continue;
-        }
-        const partition = services.partition(t.name, p.index);
-        if (partition === undefined || !partition.isLeader) {
-          // Kafka: a partition this broker does not lead (not hosted, or hosted as a follower)
-          // is NOT_LEADER_OR_FOLLOWER; with the leader it knows (KIP-951) the client need not
-          // refresh its metadata first.
-          const known = topic.partitions.find((x) => x.partition === p.index);
-          if (known === undefined) {
-            setError(state, out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            continue;
-          }
-          setError(state, out, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-          if (ctx.apiVersion >= 10) {
-            const live = services.brokers().find((b) => b.id === known.leader);
-            out.currentLeader = { leaderId: live === undefined ? -1 : known.leader, leaderEpoch: known.leaderEpoch };
-            if (live !== undefined) {
-              state.leaders ??= new Map();
-              state.leaders.set(live.id, live);
-            }
-          }
-          continue;
-        }
-        if (p.records === null) {
-          setError(state, out, ErrorCode.INVALID_RECORD, 'null records');
-          continue;
-        }
-        if (acks === -1) {
-          const isr = partition.isr.length;
-          const minIsr = cfg.minInsyncReplicas;
-          partition.minInsyncReplicas = minIsr;
-          if (isr < minIsr) {
-            setError(
-              state,
-              out,
-              ErrorCode.NOT_ENOUGH_REPLICAS,
-              `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${minIsr}`,
-            );
-            continue;
+        setError(state, out, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        if (ctx.apiVersion >= 10) {
+          const live = services.brokers().find((b) => b.id === known.leader);
+          out.currentLeader = { leaderId: live === undefined ? -1 : known.leader, leaderEpoch: known.leaderEpoch };
+          if (live !== undefined) {
+            state.leaders ??= new Map();
+            state.leaders.set(live.id, live);
           }
         }
-        const checked = prevalidated?.get(p) ?? validateRecords(cfg, p.records, ctx.apiVersion, now);
-        if (!checked.ok) {
-          setError(state, out, checked.result.errorCode, checked.result.errorMessage ?? null);
-          log.warn('rejected produce', {
-            topic: t.name,
-            partition: p.index,
-            clientId: ctx.clientId,
-            connection: ctx.connection.id,
-            error: checked.result.errorMessage,
-          });
-          continue;
-        }
-        const txnError = txnRefused?.get(p);
-        if (txnError !== undefined) {
-          setError(state, out, txnError);
-          // NOT_ENOUGH_REPLICAS: the coordinator could not answer yet (retried by the producer).
-          log[txnError === ErrorCode.NOT_ENOUGH_REPLICAS ? 'debug' : 'info']('refused a transactional write', {
-            topic: t.name,
-            partition: p.index,
-            transactionalId: req.transactionalId,
-            clientId: ctx.clientId,
-            error: errorName(txnError),
-          });
-          continue;
-        }
-        const stored = applyTopicCompression(checked.batches, cfg);
-        if (!stored.ok) {
-          setError(state, out, stored.errorCode, stored.errorMessage);
-          continue;
-        }
-        checked.batches = stored.batches;
-        const logAppendTime = cfg.messageTimestampType === 'LogAppendTime' ? now : undefined;
-        if (logAppendTime !== undefined) {
-          for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
-        }
-        if (testSwitches.unsafeAckBeforeWrite && acks === -1) {
-          const opts =
-            logAppendTime !== undefined
-              ? { origin: 'client' as const, headers: checked.headers, logAppendTime }
-              : { origin: 'client' as const, headers: checked.headers };
-          out.baseOffset = BigInt(ackBeforeWrite(partition, checked.batches, opts));
-          continue;
-        }
-        try {
-          const r = partition.appendAsLeader(
-            checked.batches,
-            logAppendTime !== undefined
-              ? { origin: 'client', headers: checked.headers, logAppendTime }
-              : { origin: 'client', headers: checked.headers },
+        return;
+      }
+      if (p.records === null) {
+        setError(state, out, ErrorCode.INVALID_RECORD, 'null records');
+        return;
+      }
+      if (acks === -1) {
+        const isr = partition.isr.length;
+        const minIsr = cfg.minInsyncReplicas;
+        partition.minInsyncReplicas = minIsr;
+        if (isr < minIsr) {
+          setError(
+            state,
+            out,
+            ErrorCode.NOT_ENOUGH_REPLICAS,
+            `The size of the current ISR ${isr} is insufficient to satisfy the min.isr requirement of ${minIsr}`,
           );
-          if (r instanceof Promise) {
-            state.pending ??= [];
-            state.pending.push(
-              r.then(
-                (res) => applyAppend(state, out, partition, t.name, res, acks, req.timeoutMs),
-                (err) => appendFailed(state, out, t.name, p.index, err),
-              ),
-            );
-          } else {
-            const waiting = applyAppend(state, out, partition, t.name, r, acks, req.timeoutMs);
-            if (waiting !== undefined) {
-              state.pending ??= [];
-              state.pending.push(waiting);
-            }
-          }
-        } catch (err) {
-          appendFailed(state, out, t.name, p.index, err);
+          return;
         }
       }
+      const checked = prevalidated?.get(p) ?? validateRecords(cfg, p.records, ctx.apiVersion, now);
+      if (!checked.ok) {
+        setError(state, out, checked.result.errorCode, checked.result.errorMessage ?? null);
+        log.warn('rejected produce', {
+          topic: t.name,
+          partition: p.index,
+          clientId: ctx.clientId,
+          connection: ctx.connection.id,
+          error: checked.result.errorMessage,
+        });
+        return;
+      }
+      const txnError = txnRefused?.get(p);
+      if (txnError !== undefined) {
+        setError(state, out, txnError);
+        // NOT_ENOUGH_REPLICAS: the coordinator could not answer yet (retried by the producer).
+        log[txnError === ErrorCode.NOT_ENOUGH_REPLICAS ? 'debug' : 'info']('refused a transactional write', {
+          topic: t.name,
+          partition: p.index,
+          transactionalId: req.transactionalId,
+          clientId: ctx.clientId,
+          error: errorName(txnError),
+        });
+        return;
+      }
+      const stored = applyTopicCompression(checked.batches, cfg);
+      if (!stored.ok) {
+        setError(state, out, stored.errorCode, stored.errorMessage);
+        return;
+      }
+      checked.batches = stored.batches;
+      const logAppendTime = cfg.messageTimestampType === 'LogAppendTime' ? now : undefined;
+      if (logAppendTime !== undefined) {
+        for (const { pos } of splitBatches(checked.batches)) setLogAppendTime(checked.batches, pos, logAppendTime);
+      }
+      if (testSwitches.unsafeAckBeforeWrite && acks === -1) {
+        const opts =
+          logAppendTime !== undefined
+            ? { origin: 'client' as const, headers: checked.headers, logAppendTime }
+            : { origin: 'client' as const, headers: checked.headers };
+        out.baseOffset = BigInt(ackBeforeWrite(partition, checked.batches, opts));
+        return;
+      }
+      try {
+        const r = partition.appendAsLeader(
+          checked.batches,
+          logAppendTime !== undefined
+            ? { origin: 'client', headers: checked.headers, logAppendTime }
+            : { origin: 'client', headers: checked.headers },
+        );
+        if (r instanceof Promise) {
+          state.pending ??= [];
+          state.pending.push(
+            r.then(
+              (res) => applyAppend(state, out, partition, t.name, res, acks, req.timeoutMs),
+              (err) => appendFailed(state, out, t.name, p.index, err),
+            ),
+          );
+        } else {
+          const waiting = applyAppend(state, out, partition, t.name, r, acks, req.timeoutMs);
+          if (waiting !== undefined) {
+            state.pending ??= [];
+            state.pending.push(waiting);
+          }
+        }
+      } catch (err) {
+        appendFailed(state, out, t.name, p.index, err);
+      }
+    };
+
+    const newOut = (index: number): PartitionResponse => ({
+      index,
+      errorCode: 0,
+      baseOffset: -1n,
+      logAppendTimeMs: -1n,
+      logStartOffset: -1n,
+    });
+    let waitForIssue: Promise<void> | null = null;
+    try {
+      if (prevalidated === null) {
+        for (const t of req.topicData) {
+          const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
+          responses.push({ name: t.name, partitionResponses });
+          const topic = services.topic(t.name);
+          const cfg = topic === undefined ? null : services.logConfig(t.name);
+          for (const p of t.partitionData) {
+            const out = newOut(p.index);
+            partitionResponses.push(out);
+            appendPartition(t, topic, cfg, p, out);
+          }
+        }
+      } else {
+        const items: Array<{ bytes: number; append: () => void }> = [];
+        for (const t of req.topicData) {
+          const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
+          responses.push({ name: t.name, partitionResponses });
+          const topic = services.topic(t.name);
+          const cfg = topic === undefined ? null : services.logConfig(t.name);
+          for (const p of t.partitionData) {
+            const out = newOut(p.index);
+            partitionResponses.push(out);
+            items.push({ bytes: p.records?.length ?? 0, append: () => appendPartition(t, topic, cfg, p, out) });
+          }
+        }
+        const run = (from: number): Promise<void> | null => {
+          for (let i = from; i < items.length; i++) {
+            const item = items[i] as { bytes: number; append: () => void };
+            if (mayYield && item.bytes > SMALL_APPEND_BYTES && !bulkBudget.hasLeft()) {
+              if (onIssued === undefined) {
+                // The connection's next Produce must not append before this one's remaining partitions.
+                let resolve!: () => void;
+                queueTail(
+                  ctx.connection.id,
+                  new Promise<void>((r) => {
+                    resolve = r;
+                  }),
+                );
+                onIssued = resolve;
+              }
+              return new Promise<void>((resolve) => bulkBudget.later(resolve)).then(() => run(i) ?? undefined);
+            }
+            item.append();
+            bulkBudget.spend(item.bytes);
+          }
+          return null;
+        };
+        waitForIssue = run(0);
+      }
+    } catch (err) {
+      onIssued?.();
+      throw err;
     }
     const finish = (): ProduceResponseInit | typeof NO_RESPONSE => {
       if (acks === 0) {
@@ -589,6 +642,20 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       }));
       return { responses, throttleTimeMs: 0, nodeEndpoints };
     };
-    return state.pending === null ? finish() : Promise.all(state.pending).then(finish);
+    const answer = (): ProduceResult => (state.pending === null ? finish() : Promise.all(state.pending).then(finish));
+    if (waitForIssue === null) {
+      onIssued?.();
+      return answer();
+    }
+    return waitForIssue.then(
+      () => {
+        onIssued?.();
+        return answer();
+      },
+      (err: unknown) => {
+        onIssued?.();
+        throw err;
+      },
+    );
   }
 }
