@@ -105,8 +105,10 @@ function changeReassignment(
       partition: p,
       isAcceptableLeader: (r) => isActiveBroker(image, ctx, r),
       targetReplicas: [...target, ...removing],
-      targetAdding: adding,
-      targetRemoving: removing,
+      // As Kafka's changePartitionReassignment: an empty difference leaves the partition's own
+      // list as it is (sending the same target again keeps the replicas still being added).
+      ...(adding.length > 0 ? { targetAdding: adding } : {}),
+      ...(removing.length > 0 ? { targetRemoving: removing } : {}),
     }),
   );
 }

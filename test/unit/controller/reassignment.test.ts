@@ -265,6 +265,20 @@ test('a new target replaces the reassignment in progress; listing names only par
   assert.deepEqual(await c.controller.listPartitionReassignments([{ name: TOPIC, partitionIndexes: [1] }]), []);
 });
 
+test('sending the same target again while it is in progress keeps the replicas being added', async () => {
+  const c = await cluster(3);
+  await c.topic([{ replicas: [1, 2] }]);
+  await c.reassign([{ partitionIndex: 0, replicas: [2, 3] }]);
+  await c.reassign([{ partitionIndex: 0, replicas: [2, 3] }]);
+  const p = c.partition(0);
+  assert.deepEqual([p.replicas, p.addingReplicas, p.removingReplicas], [[2, 3, 1], [3], [1]]);
+  // Replica 1 stays until 3 is in sync: an ISR without 3 completes nothing.
+  await c.alterIsr([1, 2]);
+  assert.deepEqual(c.partition(0).replicas, [2, 3, 1]);
+  await c.alterIsr([1, 2, 3]);
+  assert.deepEqual(c.partition(0).replicas, [2, 3]);
+});
+
 test('the reassignment state survives the record codec and a snapshot of the image', async () => {
   const c = await cluster(3);
   await c.topic([{ replicas: [1, 2] }]);
