@@ -258,11 +258,17 @@ const validationBudget = new TurnBudget(10);
  */
 const issueTails = new Map<number, Promise<void>>();
 
-function queueTail(connection: number, issued: Promise<void>): void {
+/** Makes the connection's next Produce wait; returns what lets it go (this request's appends are issued). */
+function openTail(connection: number): () => void {
+  let resolve!: () => void;
+  const issued = new Promise<void>((r) => {
+    resolve = r;
+  });
   issueTails.set(connection, issued);
   void issued.then(() => {
     if (issueTails.get(connection) === issued) issueTails.delete(connection);
   });
+  return resolve;
 }
 
 /** A partition's records up to this size are appended without asking the bulk budget (as small socket writes). */
@@ -310,13 +316,7 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       const tail = issueTails.get(id);
       if (tail === undefined) return begin(req, ctx, undefined);
       // An earlier request of this connection is still validating: this one's appends go after its.
-      let issued!: () => void;
-      queueTail(
-        id,
-        new Promise<void>((resolve) => {
-          issued = resolve;
-        }),
-      );
+      const issued = openTail(id);
       return tail.then(() => begin(req, ctx, issued));
     },
     errorResponse(req, errorCode) {
@@ -359,19 +359,8 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       throw err;
     }
     if (!(pre instanceof Promise)) return produce(req, ctx, undefined, pre, issued);
-    let done = issued;
-    if (done === undefined) {
-      // The connection's next Produce waits for this one's appends.
-      let resolve!: () => void;
-      queueTail(
-        ctx.connection.id,
-        new Promise<void>((r) => {
-          resolve = r;
-        }),
-      );
-      done = resolve;
-    }
-    const finish = done;
+    // The connection's next Produce waits for this one's appends.
+    const finish = issued ?? openTail(ctx.connection.id);
     return pre.then(
       (checked) => produce(req, ctx, undefined, checked, finish),
       (err: unknown) => {
@@ -574,46 +563,27 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
     });
     let waitForIssue: Promise<void> | null = null;
     try {
-      if (prevalidated === null) {
-        for (const t of req.topicData) {
-          const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
-          responses.push({ name: t.name, partitionResponses });
-          const topic = services.topic(t.name);
-          const cfg = topic === undefined ? null : services.logConfig(t.name);
-          for (const p of t.partitionData) {
-            const out = newOut(p.index);
-            partitionResponses.push(out);
-            appendPartition(t, topic, cfg, p, out);
-          }
+      // A prevalidated request's appends are collected first, then issued under the budget.
+      const items: Array<{ bytes: number; append: () => void }> | null = prevalidated === null ? null : [];
+      for (const t of req.topicData) {
+        const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
+        responses.push({ name: t.name, partitionResponses });
+        const topic = services.topic(t.name);
+        const cfg = topic === undefined ? null : services.logConfig(t.name);
+        for (const p of t.partitionData) {
+          const out = newOut(p.index);
+          partitionResponses.push(out);
+          if (items === null) appendPartition(t, topic, cfg, p, out);
+          else items.push({ bytes: p.records?.length ?? 0, append: () => appendPartition(t, topic, cfg, p, out) });
         }
-      } else {
-        const items: Array<{ bytes: number; append: () => void }> = [];
-        for (const t of req.topicData) {
-          const partitionResponses: ProduceResponsePartitionProduceResponseInit[] = [];
-          responses.push({ name: t.name, partitionResponses });
-          const topic = services.topic(t.name);
-          const cfg = topic === undefined ? null : services.logConfig(t.name);
-          for (const p of t.partitionData) {
-            const out = newOut(p.index);
-            partitionResponses.push(out);
-            items.push({ bytes: p.records?.length ?? 0, append: () => appendPartition(t, topic, cfg, p, out) });
-          }
-        }
+      }
+      if (items !== null) {
         const run = (from: number): Promise<void> | null => {
           for (let i = from; i < items.length; i++) {
             const item = items[i] as { bytes: number; append: () => void };
             if (mayYield && item.bytes > SMALL_APPEND_BYTES && !bulkBudget.hasLeft()) {
-              if (onIssued === undefined) {
-                // The connection's next Produce must not append before this one's remaining partitions.
-                let resolve!: () => void;
-                queueTail(
-                  ctx.connection.id,
-                  new Promise<void>((r) => {
-                    resolve = r;
-                  }),
-                );
-                onIssued = resolve;
-              }
+              // The connection's next Produce must not append before this one's remaining partitions.
+              onIssued ??= openTail(ctx.connection.id);
               return new Promise<void>((resolve) => bulkBudget.later(resolve)).then(() => run(i) ?? undefined);
             }
             item.append();

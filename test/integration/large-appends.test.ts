@@ -12,6 +12,7 @@ import { buildRecordBatch } from '../../src/protocol/records/batch-builder.js';
 import { decodeBatch } from '../../src/protocol/records/record.js';
 import { Compression, splitBatches } from '../../src/protocol/records/record-batch.js';
 import { type BrokerProcess, withBroker } from '../helpers/broker-process.js';
+import { type BystanderLatencies, measureBystander } from '../helpers/bystander.js';
 import { uniqueTopic } from '../helpers/unique.js';
 
 const MIB = 1024 * 1024;
@@ -140,32 +141,17 @@ test('one client writing 16 MiB requests back to back: a bystander keeps produci
       written += 16;
     }
   })();
-  const latencies: number[] = [];
+  let bystander: BystanderLatencies;
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const end = performance.now() + 4000;
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      const r = (await admin.request(
-        ApiKey.Produce,
-        9,
-        produceRequest(small, [{ index: 0, records: buildRecordBatch({ records: [{ value: Buffer.from('b') }] }) }]),
-      )) as ProduceAnswer;
-      assert.equal(r.responses[0]?.partitionResponses[0]?.errorCode, 0);
-      latencies.push(performance.now() - t0);
-    }
+    bystander = await measureBystander(admin, small, 4000);
   } finally {
     going = false;
     await loop;
   }
-  latencies.sort((a, b) => a - b);
-  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
-  t.diagnostic(
-    `${written} MiB written; bystander ${latencies.length} produces, p50 ${at(50)?.toFixed(1)} ms, ` +
-      `p99 ${at(99)?.toFixed(1)} ms, max ${at(100)?.toFixed(1)} ms`,
-  );
+  t.diagnostic(`${written} MiB written; bystander ${bystander.summary}`);
   assert.ok(written >= 32, `only ${written} MiB written in 4 s`);
-  assert.ok(latencies.length >= 20, `only ${latencies.length} bystander produces in 4 s`);
+  assert.ok(bystander.count >= 20, `only ${bystander.count} bystander produces in 4 s`);
   // The speed figure is the abuse bench's; this bounds only a stall no budget would allow.
-  assert.ok((at(100) as number) < 1000, `a bystander produce took ${at(100)?.toFixed(0)} ms`);
+  assert.ok(bystander.at(100) < 1000, `a bystander produce took ${bystander.at(100).toFixed(0)} ms`);
 });
