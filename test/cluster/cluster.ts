@@ -1,5 +1,4 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientConnection } from '../../src/client/connection.js';
@@ -13,6 +12,7 @@ import { RAFT_SEND_VERSIONS } from '../../src/raft/wire/common.js';
 import { describeQuorumRequestToWire, describeQuorumResponseFromWire } from '../../src/raft/wire/describe-quorum.js';
 import { type BrokerProcess, startBrokerProcess } from '../helpers/broker-process.js';
 import { type CuttingProxy, type LinkFault, startCuttingProxy } from '../helpers/cutting-proxy.js';
+import { reservedPort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import type { NetnsLayout } from './netns.js';
 
@@ -168,7 +168,7 @@ export class Cluster {
     const nodes: ClusterNode[] = [];
     try {
       const ports = new Map<number, number>();
-      for (const id of ids) ports.set(id, await freePort());
+      for (const id of ids) ports.set(id, await reservedPort());
       const target = (id: number) => () => ({ host: '127.0.0.1', port: ports.get(id) ?? 1 });
       for (const to of ids) {
         links.set(linkName('client', to), await startCuttingProxy({ seed: to, maxCuts: 0, target: target(to) }));
@@ -211,8 +211,7 @@ export class Cluster {
         }),
       );
       for (const r of started) if (r.status === 'fulfilled') nodes.push(r.value);
-      const failed = started.find((r) => r.status === 'rejected');
-      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+      throwIfAnyFailed(started, ids);
     } catch (err) {
       for (const n of nodes) await n.broker.dispose();
       for (const p of links.values()) await p.close();
@@ -258,8 +257,10 @@ export class Cluster {
         }),
       );
       for (const r of started) if (r.status === 'fulfilled') nodes.push(r.value);
-      const failed = started.find((r) => r.status === 'rejected');
-      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+      throwIfAnyFailed(
+        started,
+        members.map((n) => n.id),
+      );
     } catch (err) {
       for (const n of nodes) await n.broker.dispose();
       rmSync(runDir, { recursive: true, force: true });
@@ -533,21 +534,21 @@ export class Cluster {
   }
 }
 
-function linkName(from: 'client' | number, to: number): string {
-  return `${from}->${to}`;
+/**
+ * Throws when any node failed to start, naming every one that failed: one node that exits at
+ * once leaves the others waiting for it until their own start times out, so the first failure
+ * in node order is rarely the cause.
+ */
+function throwIfAnyFailed<T>(started: readonly PromiseSettledResult<T>[], ids: readonly number[]): void {
+  const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [{ id: ids[i], reason: r.reason }] : []));
+  if (failures.length === 0) return;
+  if (failures.length === 1) throw (failures[0] as { reason: unknown }).reason;
+  const text = failures.map((f) => `node ${f.id}: ${f.reason instanceof Error ? f.reason.message : String(f.reason)}`);
+  throw new Error(`${failures.length} nodes failed to start:\n${text.join('\n')}`);
 }
 
-/** A port free on 127.0.0.1 now (the OS picks it; it is released for the caller to bind). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      const port = addr !== null && typeof addr === 'object' ? addr.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
-    });
-  });
+function linkName(from: 'client' | number, to: number): string {
+  return `${from}->${to}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { TailBuffer, trackChild, waitForExit } from './children.js';
 import { jockoBin, repoRoot } from './paths.js';
+import { reservedPort } from './ports.js';
 import { makeTempDir, removeTempDir } from './tmp.js';
 
 export interface BrokerProcessOptions {
@@ -11,7 +12,11 @@ export interface BrokerProcessOptions {
   config?: Record<string, string>;
   /** Merged over process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Listen address. Default 127.0.0.1, port 0 (the broker picks one and prints it). */
+  /**
+   * Listen address. Default 127.0.0.1 on a port from below the ephemeral range (helpers/ports.ts),
+   * so that a restart on the same port cannot find it taken by a client's outgoing connection;
+   * port 0 lets the broker pick one and print it.
+   */
   host?: string;
   port?: number;
   /** `--advertise HOST:PORT`, when clients must be told another address than the listen one. */
@@ -83,7 +88,8 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   const dataDir = options.dataDir ?? makeTempDir('jocko-broker-');
   const broker = new BrokerProcessImpl(options, dataDir, ownsDataDir);
   try {
-    await broker.launch(options.port ?? 0);
+    const loopback = options.host === undefined || options.host === '127.0.0.1';
+    await broker.launch(options.port ?? (loopback && options.noListen !== true ? await reservedPort() : 0));
   } catch (err) {
     await broker.dispose();
     throw err;

@@ -4,7 +4,6 @@
 // back as an observer, and a node of another cluster refuses to start.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { type BrokerProcess, type BrokerProcessOptions, startBrokerProcess } from '../helpers/broker-process.js';
@@ -12,6 +11,7 @@ import { clusterStatus, FAST_CLUSTER_CONFIG, type StatusJson, servingBrokers } f
 import { kafkajsAdmin, kafkajsClient } from '../helpers/kafkajs.js';
 import { kcatMetadata } from '../helpers/kcat.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
+import { reservedPorts } from '../helpers/ports.js';
 import { pythonClient } from '../helpers/python-clients.js';
 import { assertRunOk, formatRun, run } from '../helpers/run.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
@@ -28,24 +28,6 @@ async function statusText(bootstrap: string): Promise<string> {
   });
   assertRunOk(r);
   return r.stdout;
-}
-
-/** Ports no process listens on now, for nodes that must know each other's address before they start. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
 }
 
 /** Starts broker processes stopped (and their data removed) when the test ends. */
@@ -155,7 +137,7 @@ test('three nodes join one by one, each naming any member; ids are chosen; every
 test('five nodes started alike with --bootstrap-expect form one cluster: three voters, two observers', async (t) => {
   t.diagnostic(`settings: ${JSON.stringify(FAST)}`);
   const n = nodes(t);
-  const ports = await freePorts(5);
+  const ports = await reservedPorts(5);
   const seeds = ports.map((p) => `127.0.0.1:${p}`).join(',');
   // No node ids: each takes its place in the list; all start at once.
   const all = await Promise.all(

@@ -4,12 +4,12 @@
 // replaced (by free ones), so tests never collide with each other or a real Kafka.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { kafkajsAdmin, kafkajsClient, kafkajsProducer } from '../helpers/kafkajs.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
+import { reservedPort } from '../helpers/ports.js';
 import { assertRunOk, run } from '../helpers/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { uniqueTopic } from '../helpers/unique.js';
@@ -40,19 +40,8 @@ log.retention.hours=168
 log.retention.check.interval.ms=300000
 `;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 test("Kafka 4's default server.properties starts a working broker on its ports, with its node.id and log.dirs; a second one on it refuses", async (t) => {
-  const [plain, controller] = [await freePort(), await freePort()];
+  const [plain, controller] = [await reservedPort(), await reservedPort()];
   const dir = tempDir(t, 'jocko-kafka-props-');
   const logDir = join(dir, 'kraft-combined-logs');
   const path = join(dir, 'server.properties');

@@ -3,25 +3,14 @@
 // Jocko cannot honour are refused at start-up, naming the setting.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { jockoBin, repoRoot } from '../helpers/paths.js';
+import { reservedPort } from '../helpers/ports.js';
 import { formatRun, run } from '../helpers/run.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function properties(t: { after: (fn: () => void) => void }, text: string): { dir: string; path: string } {
   const dir = makeTempDir('jocko-props-');
@@ -32,7 +21,7 @@ function properties(t: { after: (fn: () => void) => void }, text: string): { dir
 }
 
 test('listeners, advertised.listeners, node.id and controller.quorum.bootstrap.servers from a properties file act', async (t) => {
-  const [p1, p2] = [await freePort(), await freePort()];
+  const [p1, p2] = [await reservedPort(), await reservedPort()];
   const first = properties(t, `node.id=5\nlisteners=PLAINTEXT://127.0.0.1:${p1}\nprocess.roles=broker,controller\n`);
   const a = await startBrokerProcess({
     dataDir: join(first.dir, 'data'),
