@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startBrokerProcess, withBroker } from './broker-process.js';
@@ -12,6 +12,7 @@ import {
   sequenceValues,
 } from './invariants.js';
 import { repoRoot } from './paths.js';
+import { reservedPorts } from './ports.js';
 import { requireCommand, requirePythonModule, run } from './run.js';
 import { makeTempDir, removeTempDir, tempDir } from './tmp.js';
 import { uniqueTopic } from './unique.js';
@@ -145,4 +146,18 @@ test('invariant helpers pass on good data and name what is wrong otherwise', () 
   assert.throws(() => assertExactSequence(['b', 'a'], ['a', 'b']), /same values, different order/);
   assertContainsAll(['a', 'b', 'c'], ['a', 'c']);
   assert.throws(() => assertContainsAll(['a'], ['a', 'b']), /1 of 2 not found: "b"/);
+});
+
+test('reserved ports are distinct, free, and below the ephemeral range the kernel gives outgoing connections', async () => {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  const ports = await reservedPorts(20);
+  assert.equal(new Set(ports).size, 20);
+  for (const port of ports) {
+    assert.ok(port >= 1024 && port < low, `${port} below ${low}`);
+    await new Promise<void>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve()));
+    });
+  }
 });
