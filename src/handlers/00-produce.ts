@@ -271,6 +271,11 @@ function openTail(connection: number): () => void {
   return resolve;
 }
 
+/** A partition's answer before anything is known of it. */
+function newOut(index: number): PartitionResponse {
+  return { index, errorCode: 0, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
+}
+
 /** A partition's records up to this size are appended without asking the bulk budget (as small socket writes). */
 const SMALL_APPEND_BYTES = 64 * 1024;
 
@@ -554,13 +559,6 @@ export function produceHandler(services: BrokerServices): ApiHandler<ProduceRequ
       }
     };
 
-    const newOut = (index: number): PartitionResponse => ({
-      index,
-      errorCode: 0,
-      baseOffset: -1n,
-      logAppendTimeMs: -1n,
-      logStartOffset: -1n,
-    });
     let waitForIssue: Promise<void> | null = null;
     try {
       // A prevalidated request's appends are collected first, then issued under the budget.

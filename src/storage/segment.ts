@@ -723,7 +723,10 @@ export class LogSegment implements Releasable {
     try {
       renameSync(this.logPath, doomed);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.closeHandle();
+        throw err;
+      }
     }
     // Index objects may never have been created: remove the files by name.
     rmSync(this.prefix + OFFSET_INDEX_SUFFIX, { force: true });
